@@ -1,0 +1,11 @@
+//! Mosaic's shared core: the resource model (custom resources), the names every
+//! component agrees on, and pure decision logic (explain engine, matching,
+//! build planning). Nothing in this crate performs IO.
+
+pub mod explain;
+pub mod manifests;
+pub mod names;
+pub mod reference;
+pub mod resources;
+
+pub use resources::{Binding, BindingSpec, BindingStatus, Build, BuildPhase, BuildSpec, BuildStatus};

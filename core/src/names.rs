@@ -1,0 +1,66 @@
+//! Every name that more than one component must agree on: the API group,
+//! kinds, annotation and label keys, field managers, ports and paths.
+//! Defined once here; everything else imports them.
+
+/// API group of Mosaic's custom resources.
+pub const API_GROUP: &str = "mosaic.nectar.dev";
+/// API version of Mosaic's custom resources.
+pub const API_VERSION: &str = "v1alpha1";
+/// `apiVersion` string, `group/version`.
+pub const API_GROUP_VERSION: &str = "mosaic.nectar.dev/v1alpha1";
+
+/// Kind of the Binding custom resource.
+pub const KIND_BINDING: &str = "Binding";
+/// Kind of the Build custom resource.
+pub const KIND_BUILD: &str = "Build";
+
+/// Field manager used by the kubectl plugin for server-side apply.
+pub const FIELD_MANAGER_PLUGIN: &str = "kubectl-mosaic";
+/// Field manager used by the in-cluster webhook for server-side apply.
+pub const FIELD_MANAGER_WEBHOOK: &str = "mosaic-webhook";
+/// Generic field manager name (tests and tooling that speak for Mosaic as a whole).
+pub const FIELD_MANAGER: &str = "mosaic";
+
+/// Annotation on the pod template: the commit the running image was built from.
+pub const ANNOTATION_COMMIT: &str = "mosaic.nectar.dev/commit";
+/// Annotation on the pod template: the Build that rolled the Deployment.
+pub const ANNOTATION_BUILD: &str = "mosaic.nectar.dev/build";
+/// Annotation on a Build: the image the Deployment ran before the rollout (for rollback).
+pub const ANNOTATION_PREVIOUS_IMAGE: &str = "mosaic.nectar.dev/previous-image";
+/// Label on a Build naming its Binding (for cheap list filtering).
+pub const LABEL_BINDING: &str = "mosaic.nectar.dev/binding";
+/// Label on a Build carrying the full commit SHA.
+pub const LABEL_COMMIT: &str = "mosaic.nectar.dev/commit";
+/// Standard label: the component managing an object.
+pub const LABEL_MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+
+/// OCI image label: source repository URL.
+pub const OCI_LABEL_SOURCE: &str = "org.opencontainers.image.source";
+/// OCI image label: VCS revision.
+pub const OCI_LABEL_REVISION: &str = "org.opencontainers.image.revision";
+/// OCI image label: creation time (RFC 3339).
+pub const OCI_LABEL_CREATED: &str = "org.opencontainers.image.created";
+
+/// Namespace the webhook is installed into by default.
+pub const SYSTEM_NAMESPACE: &str = "mosaic-system";
+/// Name of the webhook Deployment, Service and ServiceAccount.
+pub const WEBHOOK_NAME: &str = "mosaic-webhook";
+/// Name of the Secret holding the GitHub webhook secret(s).
+pub const WEBHOOK_SECRET_NAME: &str = "mosaic-webhook-secret";
+/// Port the webhook listens on.
+pub const WEBHOOK_PORT: u16 = 8080;
+/// Path GitHub delivers to.
+pub const WEBHOOK_PATH: &str = "/webhooks/github";
+/// Liveness path.
+pub const HEALTHZ_PATH: &str = "/healthz";
+/// Readiness path.
+pub const READYZ_PATH: &str = "/readyz";
+/// Prometheus metrics path.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// Default branch when a Binding names none.
+pub const DEFAULT_BRANCH: &str = "main";
+/// Default Dockerfile path when a Binding names none.
+pub const DEFAULT_DOCKERFILE: &str = "Dockerfile";
+/// Default build context when a Binding names none.
+pub const DEFAULT_CONTEXT: &str = ".";

@@ -1,0 +1,79 @@
+// scheme.go owns the runtime.Scheme of the built-in API groups served by
+// this server (core/v1, apps/v1, batch/v1, coordination.k8s.io/v1 and the
+// autoscaling/v1 Scale used by /scale).
+//
+// k8s.io/kubernetes (which holds the real internal types, defaulters and
+// conversions) is not packaged by Debian, so every versioned Go type is
+// registered a second time under <group>/__internal. The scheme then treats
+// v1 <-> internal as a plain copy and needs no conversion functions.
+package main
+
+import (
+	"reflect"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+)
+
+var (
+	Scheme         = runtime.NewScheme()
+	Codecs         = serializer.NewCodecFactory(Scheme)
+	ParameterCodec = runtime.NewParameterCodec(Scheme)
+
+	// servedVersions is also the storage version list (storage == served version).
+	servedVersions = []schema.GroupVersion{
+		corev1.SchemeGroupVersion,
+		appsv1.SchemeGroupVersion,
+		batchv1.SchemeGroupVersion,
+		coordinationv1.SchemeGroupVersion,
+		autoscalingv1.SchemeGroupVersion,
+	}
+)
+
+func init() {
+	adders := []func(*runtime.Scheme) error{
+		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
+		coordinationv1.AddToScheme, autoscalingv1.AddToScheme,
+	}
+	for _, add := range adders {
+		if err := add(Scheme); err != nil {
+			panic(err)
+		}
+	}
+	// Register each API type (not the meta helper types that AddToGroupVersion
+	// adds) again under the internal version of its group.
+	for _, gv := range servedVersions {
+		internal := schema.GroupVersion{Group: gv.Group, Version: runtime.APIVersionInternal}
+		for kind, t := range Scheme.KnownTypes(gv) {
+			if !isAPIPackage(t.PkgPath()) {
+				continue
+			}
+			obj, ok := reflect.New(t).Interface().(runtime.Object)
+			if !ok {
+				continue
+			}
+			Scheme.AddKnownTypeWithName(internal.WithKind(kind), obj)
+		}
+	}
+	metav1.AddToGroupVersion(Scheme, schema.GroupVersion{Version: "v1"})
+	unversioned := schema.GroupVersion{Group: "", Version: "v1"}
+	Scheme.AddUnversionedTypes(unversioned,
+		&metav1.Status{}, &metav1.APIVersions{}, &metav1.APIGroupList{},
+		&metav1.APIGroup{}, &metav1.APIResourceList{})
+}
+
+func isAPIPackage(p string) bool {
+	switch p {
+	case "k8s.io/api/core/v1", "k8s.io/api/apps/v1", "k8s.io/api/batch/v1",
+		"k8s.io/api/coordination/v1", "k8s.io/api/autoscaling/v1":
+		return true
+	}
+	return false
+}

@@ -5,7 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// How bad a finding is.
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -14,7 +16,9 @@ pub enum Severity {
 }
 
 /// The object a finding is about, or one link of a chain.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 pub struct ObjectRef {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,4 +80,80 @@ pub struct Finding {
     /// Short teaching text, shown with `--learn`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learn: Option<String>,
+}
+
+impl Evidence {
+    /// A field of an object and its value.
+    pub fn field(
+        object: impl Into<String>,
+        field: impl Into<String>,
+        value: impl ToString,
+    ) -> Self {
+        Evidence {
+            object: Some(object.into()),
+            field: Some(field.into()),
+            value: Some(value.to_string()),
+            ..Evidence::default()
+        }
+    }
+
+    /// A note about missing or degraded data.
+    pub fn note(note: impl Into<String>) -> Self {
+        Evidence {
+            note: Some(note.into()),
+            ..Evidence::default()
+        }
+    }
+}
+
+impl Finding {
+    /// A finding with no evidence, fix, chain or teaching text yet.
+    pub fn new(
+        slug: &str,
+        severity: Severity,
+        object: ObjectRef,
+        summary: impl Into<String>,
+    ) -> Self {
+        Finding {
+            slug: slug.to_string(),
+            severity,
+            possible: false,
+            object,
+            summary: summary.into(),
+            evidence: Vec::new(),
+            fix: Vec::new(),
+            chain: Vec::new(),
+            learn: None,
+        }
+    }
+
+    /// Marks the cause as only possible (ambiguous signals).
+    pub fn possible(mut self, possible: bool) -> Self {
+        self.possible = possible;
+        self
+    }
+
+    /// Adds one piece of evidence.
+    pub fn evidence(mut self, e: Evidence) -> Self {
+        self.evidence.push(e);
+        self
+    }
+
+    /// Adds several pieces of evidence.
+    pub fn evidence_all(mut self, e: impl IntoIterator<Item = Evidence>) -> Self {
+        self.evidence.extend(e);
+        self
+    }
+
+    /// Adds one next step.
+    pub fn fix(mut self, step: impl Into<String>) -> Self {
+        self.fix.push(step.into());
+        self
+    }
+
+    /// Sets the teaching text.
+    pub fn learn(mut self, text: impl Into<String>) -> Self {
+        self.learn = Some(text.into());
+        self
+    }
 }

@@ -1,0 +1,595 @@
+//! The object index the rules query: objects by kind/namespace/name and by uid,
+//! owner references in both directions, Events matched to the objects they concern,
+//! label-selector matching and the reference time of the input.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::finding::{Evidence, ObjectRef};
+use super::value::{self, arr_at, get, str_at};
+
+/// Kinds the engine knows how to read (as rule targets or as context). Anything else
+/// is kept for owner chains but reported in a note.
+pub const KNOWN_KINDS: &[&str] = &[
+    "Pod",
+    "ReplicaSet",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "Job",
+    "CronJob",
+    "ReplicationController",
+    "Service",
+    "Endpoints",
+    "EndpointSlice",
+    "Ingress",
+    "IngressClass",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "StorageClass",
+    "Node",
+    "Namespace",
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+    "ResourceQuota",
+    "LimitRange",
+    "Event",
+];
+
+/// One indexed object: identity plus the raw value.
+#[derive(Debug, Clone)]
+pub struct Obj {
+    /// Position in the index; stable for the life of the index.
+    pub id: usize,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub uid: Option<String>,
+    pub value: Value,
+}
+
+impl Obj {
+    /// The value at a dotted path of this object.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        get(&self.value, path)
+    }
+    /// The string at a dotted path of this object.
+    pub fn str(&self, path: &str) -> Option<&str> {
+        str_at(&self.value, path)
+    }
+    /// The array at a dotted path of this object (empty when absent).
+    pub fn arr(&self, path: &str) -> &[Value] {
+        arr_at(&self.value, path)
+    }
+    /// `status.conditions[type=<ty>]`.
+    pub fn condition(&self, ty: &str) -> Option<&Value> {
+        value::condition(&self.value, ty)
+    }
+    /// `{kind, namespace, name}` of this object.
+    pub fn object_ref(&self) -> ObjectRef {
+        ObjectRef {
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
+    }
+    /// `Kind/name`, as used in evidence.
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+    /// Evidence naming a field of this object and its value.
+    pub fn field(&self, field: impl Into<String>, value: impl ToString) -> Evidence {
+        Evidence::field(self.display(), field, value)
+    }
+    /// `-n <ns> ` for kubectl commands (empty for cluster-scoped objects).
+    pub fn ns_flag(&self) -> String {
+        self.namespace
+            .as_deref()
+            .map(|n| format!(" -n {n}"))
+            .unwrap_or_default()
+    }
+    /// `metadata.creationTimestamp`.
+    pub fn created(&self) -> Option<DateTime<Utc>> {
+        value::time_at(&self.value, "metadata.creationTimestamp")
+    }
+    /// `metadata.labels` (null when absent).
+    pub fn labels(&self) -> &Value {
+        self.get("metadata.labels").unwrap_or(&Value::Null)
+    }
+}
+
+/// A core/v1 (or events.k8s.io/v1) Event, normalised.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub reason: String,
+    pub message: String,
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub count: i32,
+    /// Last-seen time as written in the input.
+    pub last_seen: Option<String>,
+    pub last_seen_time: Option<DateTime<Utc>>,
+    pub involved_kind: String,
+    pub involved_namespace: Option<String>,
+    pub involved_name: String,
+    pub involved_uid: Option<String>,
+    /// `fieldPath` of the involved object, e.g. `spec.containers{app}`.
+    pub field_path: Option<String>,
+}
+
+impl Event {
+    fn from_value(v: &Value) -> Option<Event> {
+        // core/v1 uses involvedObject/message/count/lastTimestamp; events.k8s.io/v1
+        // uses regarding/note/series.count/deprecated*.
+        let involved = get(v, "involvedObject").or_else(|| get(v, "regarding"))?;
+        let pick = |paths: &[&str]| {
+            paths
+                .iter()
+                .find_map(|p| value::nonempty_at(v, p))
+                .map(str::to_string)
+        };
+        let last_seen = pick(&[
+            "series.lastObservedTime",
+            "lastTimestamp",
+            "deprecatedLastTimestamp",
+            "eventTime",
+            "firstTimestamp",
+            "metadata.creationTimestamp",
+        ]);
+        let count = ["series.count", "count", "deprecatedCount"]
+            .iter()
+            .find_map(|p| value::i64_at(v, p))
+            .unwrap_or(1);
+        Some(Event {
+            reason: pick(&["reason"]).unwrap_or_default(),
+            message: pick(&["message", "note"]).unwrap_or_default(),
+            type_: pick(&["type"]).unwrap_or_default(),
+            count: i32::try_from(count).unwrap_or(i32::MAX),
+            last_seen_time: last_seen.as_deref().and_then(value::parse_time),
+            last_seen,
+            involved_kind: str_at(involved, "kind").unwrap_or_default().to_string(),
+            involved_namespace: value::nonempty_at(involved, "namespace")
+                .or_else(|| value::nonempty_at(v, "metadata.namespace"))
+                .map(str::to_string),
+            involved_name: str_at(involved, "name").unwrap_or_default().to_string(),
+            involved_uid: value::nonempty_at(involved, "uid").map(str::to_string),
+            field_path: value::nonempty_at(involved, "fieldPath").map(str::to_string),
+        })
+    }
+
+    /// This event as evidence (reason, message, count, last seen).
+    pub fn evidence(&self) -> Evidence {
+        Evidence {
+            object: Some(format!("{}/{}", self.involved_kind, self.involved_name)),
+            reason: Some(self.reason.clone()),
+            message: Some(self.message.clone()),
+            count: Some(self.count),
+            last_seen: self.last_seen.clone(),
+            ..Evidence::default()
+        }
+    }
+}
+
+type Key = (String, Option<String>, String);
+
+/// Every object of the input, cross-referenced.
+#[derive(Debug, Default)]
+pub struct Index {
+    objs: Vec<Obj>,
+    events: Vec<Event>,
+    by_key: HashMap<Key, usize>,
+    by_uid: HashMap<String, usize>,
+    by_kind: HashMap<String, Vec<usize>>,
+    children: Vec<Vec<usize>>,
+    events_of: Vec<Vec<usize>>,
+    unmatched_events: usize,
+    unknown_kinds: BTreeMap<String, usize>,
+    skipped: usize,
+    newest: Option<DateTime<Utc>>,
+}
+
+impl Index {
+    /// Builds the index. Objects without `kind` or `metadata.name` are skipped (and
+    /// counted); Secret payloads are dropped so they can never reach a report.
+    pub fn build(values: Vec<Value>) -> Index {
+        let mut ix = Index::default();
+        for mut v in values {
+            if let Some(t) = value::newest_time(&v) {
+                ix.newest = ix.newest.max(Some(t));
+            }
+            let kind = str_at(&v, "kind").unwrap_or_default().to_string();
+            if kind == "Event" {
+                match Event::from_value(&v) {
+                    Some(e) => ix.events.push(e),
+                    None => ix.skipped += 1,
+                }
+                continue;
+            }
+            let Some(name) = value::nonempty_at(&v, "metadata.name").map(str::to_string) else {
+                ix.skipped += 1;
+                continue;
+            };
+            if kind.is_empty() {
+                ix.skipped += 1;
+                continue;
+            }
+            if !KNOWN_KINDS.contains(&kind.as_str()) {
+                *ix.unknown_kinds.entry(kind.clone()).or_default() += 1;
+            }
+            if kind == "Secret"
+                && let Some(m) = v.as_object_mut()
+            {
+                m.remove("data");
+                m.remove("stringData");
+            }
+            let id = ix.objs.len();
+            let namespace = value::nonempty_at(&v, "metadata.namespace").map(str::to_string);
+            let uid = value::nonempty_at(&v, "metadata.uid").map(str::to_string);
+            if let Some(u) = &uid {
+                ix.by_uid.insert(u.clone(), id);
+            }
+            ix.by_key
+                .insert((kind.clone(), namespace.clone(), name.clone()), id);
+            ix.by_kind.entry(kind.clone()).or_default().push(id);
+            ix.objs.push(Obj {
+                id,
+                kind,
+                namespace,
+                name,
+                uid,
+                value: v,
+            });
+        }
+        ix.children = vec![Vec::new(); ix.objs.len()];
+        for id in 0..ix.objs.len() {
+            let owners: Vec<usize> = ix.owner_ids(&ix.objs[id]).collect();
+            for o in owners {
+                ix.children[o].push(id);
+            }
+        }
+        ix.events_of = vec![Vec::new(); ix.objs.len()];
+        for (eid, e) in ix.events.iter().enumerate() {
+            let target = e
+                .involved_uid
+                .as_ref()
+                .and_then(|u| ix.by_uid.get(u))
+                .or_else(|| {
+                    ix.by_key.get(&(
+                        e.involved_kind.clone(),
+                        e.involved_namespace.clone(),
+                        e.involved_name.clone(),
+                    ))
+                })
+                .copied();
+            match target {
+                Some(id) => ix.events_of[id].push(eid),
+                None => ix.unmatched_events += 1,
+            }
+        }
+        ix
+    }
+
+    fn owner_ids<'a>(&'a self, obj: &'a Obj) -> impl Iterator<Item = usize> + 'a {
+        obj.arr("metadata.ownerReferences")
+            .iter()
+            .filter_map(move |r| self.resolve_owner(obj, r))
+    }
+
+    fn resolve_owner(&self, obj: &Obj, r: &Value) -> Option<usize> {
+        if let Some(id) = str_at(r, "uid").and_then(|u| self.by_uid.get(u)) {
+            return Some(*id);
+        }
+        let key = (
+            str_at(r, "kind")?.to_string(),
+            obj.namespace.clone(),
+            str_at(r, "name")?.to_string(),
+        );
+        self.by_key
+            .get(&key)
+            .or_else(|| self.by_key.get(&(key.0, None, key.2)))
+            .copied()
+    }
+
+    /// All objects (Events excluded), in input order.
+    pub fn objects(&self) -> &[Obj] {
+        &self.objs
+    }
+
+    /// All Events of the input.
+    pub fn all_events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Objects of one kind, in input order.
+    pub fn of_kind<'a>(&'a self, kind: &str) -> impl Iterator<Item = &'a Obj> + 'a {
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&i| &self.objs[i])
+    }
+
+    /// Objects of one kind in one namespace.
+    pub fn of_kind_in<'a>(
+        &'a self,
+        kind: &str,
+        namespace: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Obj> + 'a {
+        self.of_kind(kind)
+            .filter(move |o| o.namespace.as_deref() == namespace)
+    }
+
+    /// Looks an object up by kind, namespace (None for cluster-scoped) and name.
+    pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Obj> {
+        self.by_key
+            .get(&(
+                kind.to_string(),
+                namespace.map(str::to_string),
+                name.to_string(),
+            ))
+            .map(|&i| &self.objs[i])
+    }
+
+    /// Looks an object up by `metadata.uid`.
+    pub fn by_uid(&self, uid: &str) -> Option<&Obj> {
+        self.by_uid.get(uid).map(|&i| &self.objs[i])
+    }
+
+    /// Owners of `obj` that are present in the input.
+    pub fn owners<'a>(&'a self, obj: &'a Obj) -> impl Iterator<Item = &'a Obj> + 'a {
+        self.owner_ids(obj).map(|i| &self.objs[i])
+    }
+
+    /// The controlling owner reference (`controller: true`, else the first one).
+    pub fn controller_ref<'a>(&self, obj: &'a Obj) -> Option<&'a Value> {
+        let refs = obj.arr("metadata.ownerReferences");
+        refs.iter()
+            .find(|r| value::bool_at(r, "controller") == Some(true))
+            .or_else(|| refs.first())
+    }
+
+    /// Objects in the input that name `obj` as an owner.
+    pub fn children<'a>(&'a self, obj: &Obj) -> impl Iterator<Item = &'a Obj> + 'a {
+        self.children
+            .get(obj.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&i| &self.objs[i])
+    }
+
+    /// Events about `obj` (matched by involvedObject.uid, else kind/namespace/name),
+    /// oldest first by last-seen time.
+    pub fn events(&self, obj: &Obj) -> Vec<&Event> {
+        let mut ev: Vec<&Event> = self
+            .events_of
+            .get(obj.id)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&i| &self.events[i])
+            .collect();
+        ev.sort_by_key(|e| e.last_seen_time);
+        ev
+    }
+
+    /// Events about `obj` with one of the given reasons, oldest first.
+    pub fn events_with(&self, obj: &Obj, reasons: &[&str]) -> Vec<&Event> {
+        self.events(obj)
+            .into_iter()
+            .filter(|e| reasons.contains(&e.reason.as_str()))
+            .collect()
+    }
+
+    /// The chain from the top-most owner down to `obj`, e.g.
+    /// Deployment → ReplicaSet → Pod. Owners absent from the input still appear
+    /// (from the owner reference) but end the walk.
+    pub fn chain(&self, obj: &Obj) -> Vec<ObjectRef> {
+        let mut chain = vec![obj.object_ref()];
+        let mut cur = obj;
+        for _ in 0..8 {
+            let Some(r) = self.controller_ref(cur) else {
+                break;
+            };
+            match self.resolve_owner(cur, r) {
+                Some(id) if id != cur.id && !chain.contains(&self.objs[id].object_ref()) => {
+                    cur = &self.objs[id];
+                    chain.push(cur.object_ref());
+                }
+                Some(_) => break,
+                None => {
+                    if let (Some(kind), Some(name)) = (str_at(r, "kind"), str_at(r, "name")) {
+                        chain.push(ObjectRef {
+                            kind: kind.to_string(),
+                            namespace: cur.namespace.clone(),
+                            name: name.to_string(),
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// Pods in `namespace` whose labels satisfy `selector` (a Service selector map or
+    /// a LabelSelector with matchLabels/matchExpressions).
+    pub fn pods_selected<'a>(
+        &'a self,
+        namespace: Option<&'a str>,
+        selector: &'a Value,
+    ) -> impl Iterator<Item = &'a Obj> + 'a {
+        self.of_kind_in("Pod", namespace)
+            .filter(move |p| selector_matches(selector, p.labels()))
+    }
+
+    /// The reference time: the newest timestamp anywhere in the input.
+    pub fn newest_timestamp(&self) -> Option<DateTime<Utc>> {
+        self.newest
+    }
+
+    /// Notes about input the engine could not use.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        if !self.unknown_kinds.is_empty() {
+            let kinds: Vec<String> = self
+                .unknown_kinds
+                .iter()
+                .map(|(k, n)| format!("{k} ({n})"))
+                .collect();
+            notes.push(format!(
+                "ignored objects of kinds explain does not analyse: {}",
+                kinds.join(", ")
+            ));
+        }
+        if self.skipped > 0 {
+            notes.push(format!(
+                "skipped {} item(s) without kind or metadata.name",
+                self.skipped
+            ));
+        }
+        if self.unmatched_events > 0 {
+            notes.push(format!(
+                "{} event(s) concern objects that are not in the input and were not used",
+                self.unmatched_events
+            ));
+        }
+        notes
+    }
+}
+
+/// Whether `labels` satisfy `selector`. A selector is either a plain map (Service,
+/// ReplicationController) or a LabelSelector (`matchLabels` / `matchExpressions`).
+/// An empty or null selector matches nothing (the safe reading for explain).
+pub fn selector_matches(selector: &Value, labels: &Value) -> bool {
+    let Some(sel) = selector.as_object() else {
+        return false;
+    };
+    if sel.is_empty() {
+        return false;
+    }
+    let label = |k: &str| labels.get(k).and_then(Value::as_str);
+    let is_label_selector = sel.contains_key("matchLabels") || sel.contains_key("matchExpressions");
+    if !is_label_selector {
+        return sel.iter().all(|(k, v)| label(k) == v.as_str());
+    }
+    let ml_ok = sel
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .is_none_or(|m| m.iter().all(|(k, v)| label(k) == v.as_str()));
+    let exprs = sel
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    ml_ok
+        && exprs.iter().all(|e| {
+            let key = str_at(e, "key").unwrap_or_default();
+            let values: Vec<&str> = arr_at(e, "values")
+                .iter()
+                .filter_map(Value::as_str)
+                .collect();
+            match str_at(e, "operator").unwrap_or_default() {
+                "In" => label(key).is_some_and(|l| values.contains(&l)),
+                "NotIn" => label(key).is_none_or(|l| !values.contains(&l)),
+                "Exists" => label(key).is_some(),
+                "DoesNotExist" => label(key).is_none(),
+                _ => false,
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> Index {
+        Index::build(vec![
+            json!({"kind": "Deployment", "metadata": {"name": "api", "namespace": "ns", "uid": "d1"}}),
+            json!({"kind": "ReplicaSet", "metadata": {"name": "api-1", "namespace": "ns", "uid": "r1",
+                "ownerReferences": [{"kind": "Deployment", "name": "api", "uid": "d1", "controller": true}]}}),
+            json!({"kind": "Pod", "metadata": {"name": "api-1-x", "namespace": "ns", "uid": "p1", "labels": {"app": "api"},
+                "ownerReferences": [{"kind": "ReplicaSet", "name": "api-1", "uid": "r1", "controller": true}]}}),
+            json!({"kind": "Pod", "metadata": {"name": "lone", "namespace": "ns", "uid": "p2",
+                "ownerReferences": [{"kind": "ReplicaSet", "name": "gone-7", "uid": "zz", "controller": true}]}}),
+            json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "api-1-x", "namespace": "ns", "uid": "p1"},
+                "reason": "BackOff", "message": "Back-off", "count": 4, "lastTimestamp": "2024-01-01T00:00:05Z"}),
+            json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "api-1-x", "namespace": "ns"},
+                "reason": "Pulled", "message": "ok", "lastTimestamp": "2024-01-01T00:00:01Z"}),
+            json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "other", "namespace": "ns"}, "reason": "X"}),
+            json!({"kind": "Widget", "metadata": {"name": "w"}}),
+        ])
+    }
+
+    #[test]
+    fn chain_walks_owners_present_and_absent() {
+        let ix = sample();
+        let pod = ix.get("Pod", Some("ns"), "api-1-x").unwrap();
+        let names: Vec<String> = ix
+            .chain(pod)
+            .iter()
+            .map(|r| format!("{}/{}", r.kind, r.name))
+            .collect();
+        assert_eq!(names, ["Deployment/api", "ReplicaSet/api-1", "Pod/api-1-x"]);
+        let lone = ix.get("Pod", Some("ns"), "lone").unwrap();
+        let names: Vec<String> = ix
+            .chain(lone)
+            .iter()
+            .map(|r| format!("{}/{}", r.kind, r.name))
+            .collect();
+        assert_eq!(names, ["ReplicaSet/gone-7", "Pod/lone"]);
+        let rs = ix.get("ReplicaSet", Some("ns"), "api-1").unwrap();
+        assert_eq!(
+            ix.children(rs).map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            ["api-1-x"]
+        );
+    }
+
+    #[test]
+    fn events_match_by_uid_then_name_and_sort() {
+        let ix = sample();
+        let pod = ix.get("Pod", Some("ns"), "api-1-x").unwrap();
+        let reasons: Vec<&str> = ix.events(pod).iter().map(|e| e.reason.as_str()).collect();
+        assert_eq!(reasons, ["Pulled", "BackOff"]);
+        assert_eq!(ix.events_with(pod, &["BackOff"])[0].count, 4);
+        let notes = ix.notes().join("\n");
+        assert!(notes.contains("Widget (1)"), "{notes}");
+        assert!(notes.contains("1 event(s)"), "{notes}");
+        assert_eq!(
+            ix.newest_timestamp().unwrap().to_rfc3339(),
+            "2024-01-01T00:00:05+00:00"
+        );
+    }
+
+    #[test]
+    fn selectors() {
+        let labels = json!({"app": "api", "tier": "web"});
+        assert!(selector_matches(&json!({"app": "api"}), &labels));
+        assert!(!selector_matches(&json!({"app": "web"}), &labels));
+        assert!(!selector_matches(&json!({}), &labels));
+        assert!(selector_matches(
+            &json!({"matchLabels": {"app": "api"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]}),
+            &labels
+        ));
+        assert!(!selector_matches(
+            &json!({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}),
+            &labels
+        ));
+    }
+
+    #[test]
+    fn secrets_lose_their_payload() {
+        let ix = Index::build(vec![
+            json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "c2VjcmV0"}}),
+        ]);
+        assert!(ix.objects()[0].get("data").is_none());
+    }
+}

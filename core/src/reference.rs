@@ -18,15 +18,23 @@ const DEFAULT_REGISTRY: &str = "docker.io";
 pub enum ReferenceError {
     #[error("image reference {0:?} is empty")]
     Empty(String),
-    #[error("image reference {0:?} is invalid: repository names are lowercase letters, digits and . _ - separators, optionally prefixed by a registry host[:port]/")]
+    #[error(
+        "image reference {0:?} is invalid: repository names are lowercase letters, digits and . _ - separators, optionally prefixed by a registry host[:port]/"
+    )]
     InvalidRepository(String),
-    #[error("image reference {0:?} has an invalid tag: tags are up to 128 of [A-Za-z0-9_.-], not starting with . or -")]
+    #[error(
+        "image reference {0:?} has an invalid tag: tags are up to 128 of [A-Za-z0-9_.-], not starting with . or -"
+    )]
     InvalidTag(String),
-    #[error("image reference {0:?} has an invalid digest: expected sha256: followed by 64 lowercase hex digits")]
+    #[error(
+        "image reference {0:?} has an invalid digest: expected sha256: followed by 64 lowercase hex digits"
+    )]
     InvalidDigest(String),
     #[error("image {0:?} must not carry a tag or digest: give the repository only, e.g. {1:?}")]
     NotARepository(String, String),
-    #[error("repository {0:?} is not a GitHub repository: use owner/name or https://github.com/owner/name")]
+    #[error(
+        "repository {0:?} is not a GitHub repository: use owner/name or https://github.com/owner/name"
+    )]
     InvalidRepo(String),
     #[error("commit {0:?} is not a full commit id: expected 40 lowercase hex digits")]
     InvalidCommit(String),
@@ -87,7 +95,9 @@ fn is_domain(s: &str) -> bool {
     !host.is_empty()
         && host.split('.').all(|label| {
             !label.is_empty()
-                && label.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                && label
+                    .bytes()
+                    .all(|c| c.is_ascii_alphanumeric() || c == b'-')
                 && !label.starts_with('-')
                 && !label.ends_with('-')
         })
@@ -98,12 +108,16 @@ fn is_tag(s: &str) -> bool {
     !b.is_empty()
         && b.len() <= 128
         && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
-        && b.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+        && b.iter()
+            .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 fn is_digest(s: &str) -> bool {
-    s.strip_prefix("sha256:")
-        .is_some_and(|h| h.len() == 64 && h.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)))
+    s.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    })
 }
 
 impl ImageRef {
@@ -152,14 +166,22 @@ impl ImageRef {
         if parts.is_empty() || !parts.iter().all(|p| is_path_component(p)) || name.len() > 255 {
             return Err(ReferenceError::InvalidRepository(input.to_string()));
         }
-        Ok(Self { registry, path: parts.join("/"), tag, digest })
+        Ok(Self {
+            registry,
+            path: parts.join("/"),
+            tag,
+            digest,
+        })
     }
 
     /// Parse a reference that must be a bare repository (no tag, no digest).
     pub fn parse_repository(input: &str) -> Result<Self, ReferenceError> {
         let r = Self::parse(input)?;
         if r.tag.is_some() || r.digest.is_some() {
-            return Err(ReferenceError::NotARepository(input.to_string(), r.repository()));
+            return Err(ReferenceError::NotARepository(
+                input.to_string(),
+                r.repository(),
+            ));
         }
         Ok(r)
     }
@@ -219,17 +241,24 @@ impl RepoName {
         let (owner, name) = s.split_once('/').ok_or_else(bad)?;
         let owner_ok = !owner.is_empty()
             && owner.len() <= 39
-            && owner.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+            && owner
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-')
             && !owner.starts_with('-');
         let name_ok = !name.is_empty()
             && name.len() <= 100
             && name != "."
             && name != ".."
-            && name.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
+            && name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
         if !owner_ok || !name_ok {
             return Err(bad());
         }
-        Ok(Self { owner: owner.to_string(), name: name.to_string() })
+        Ok(Self {
+            owner: owner.to_string(),
+            name: name.to_string(),
+        })
     }
 }
 
@@ -241,7 +270,11 @@ impl fmt::Display for RepoName {
 
 /// Validate a full commit id.
 pub fn parse_commit(input: &str) -> Result<&str, ReferenceError> {
-    if input.len() == 40 && input.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
+    if input.len() == 40
+        && input
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
         Ok(input)
     } else {
         Err(ReferenceError::InvalidCommit(input.to_string()))
@@ -264,12 +297,27 @@ mod tests {
         assert_eq!(r.digest.as_deref(), Some(d.as_str()));
         let r = ImageRef::parse("localhost/app").unwrap();
         assert_eq!(r.registry.as_deref(), Some("localhost"));
-        assert_eq!(ImageRef::parse("127.0.0.1:5000/a/b:1").unwrap().repository(), "127.0.0.1:5000/a/b");
+        assert_eq!(
+            ImageRef::parse("127.0.0.1:5000/a/b:1")
+                .unwrap()
+                .repository(),
+            "127.0.0.1:5000/a/b"
+        );
     }
 
     #[test]
     fn refuses_bad_references() {
-        for bad in ["", "Bad Image:tag", "UPPER/case", "a//b", "a/b:", "a/b@sha256:xyz", "-a/b", "a__-b", "a/b:-x"] {
+        for bad in [
+            "",
+            "Bad Image:tag",
+            "UPPER/case",
+            "a//b",
+            "a/b:",
+            "a/b@sha256:xyz",
+            "-a/b",
+            "a__-b",
+            "a/b:-x",
+        ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad} should be refused");
         }
         assert!(matches!(
@@ -281,7 +329,12 @@ mod tests {
     #[test]
     fn schema_pattern_agrees_with_parser() {
         let re = regex::Regex::new(IMAGE_REPOSITORY_PATTERN).unwrap();
-        for good in ["registry.example.com/team/api", "127.0.0.1:5000/a/b", "nginx", "a_b/c--d"] {
+        for good in [
+            "registry.example.com/team/api",
+            "127.0.0.1:5000/a/b",
+            "nginx",
+            "a_b/c--d",
+        ] {
             assert!(re.is_match(good), "{good}");
             assert!(ImageRef::parse_repository(good).is_ok(), "{good}");
         }
@@ -293,11 +346,24 @@ mod tests {
 
     #[test]
     fn repos() {
-        for ok in ["acme/api", "https://github.com/acme/api.git", "git@github.com:acme/api.git", "github.com/acme/my.repo/"] {
+        for ok in [
+            "acme/api",
+            "https://github.com/acme/api.git",
+            "git@github.com:acme/api.git",
+            "github.com/acme/my.repo/",
+        ] {
             let r = RepoName::parse(ok).unwrap();
             assert_eq!(r.owner, "acme", "{ok}");
         }
-        for bad in ["acme", "acme/", "/api", "ac me/api", "acme/a/b", "acme/..", "https://gitlab.com/a/b"] {
+        for bad in [
+            "acme",
+            "acme/",
+            "/api",
+            "ac me/api",
+            "acme/a/b",
+            "acme/..",
+            "https://gitlab.com/a/b",
+        ] {
             assert!(RepoName::parse(bad).is_err(), "{bad}");
         }
         let re = regex::Regex::new(REPO_PATTERN).unwrap();

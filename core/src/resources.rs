@@ -173,7 +173,10 @@ pub enum BuildPhase {
 impl BuildPhase {
     /// Terminal phases never change again.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Failed | Self::Superseded | Self::Cancelled)
+        matches!(
+            self,
+            Self::Succeeded | Self::Failed | Self::Superseded | Self::Cancelled
+        )
     }
     pub fn as_str(self) -> &'static str {
         match self {

@@ -45,14 +45,20 @@ pub struct TestKube {
 
 /// The workspace root (the directory holding the top-level Cargo.toml).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Path of a binary built by cargo in the same profile as the running test.
 pub fn bin_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     // target/<profile>/deps/<test> -> target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target profile dir");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir");
     dir.join(name)
 }
 
@@ -72,7 +78,10 @@ fn start_stack() -> Result<HashMap<String, String>, String> {
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if !out.status.success() {
-        return Err(format!("`scripts/stack up` failed ({}); see its output above", out.status));
+        return Err(format!(
+            "`scripts/stack up` failed ({}); see its output above",
+            out.status
+        ));
     }
     Ok(parse_exports(&String::from_utf8_lossy(&out.stdout)))
 }
@@ -82,25 +91,43 @@ pub fn stack() -> &'static StackEnv {
     static STACK: OnceLock<StackEnv> = OnceLock::new();
     STACK.get_or_init(|| {
         let from_env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let have_env = ["KUBECONFIG", "DOCKER_HOST", "MOSAIC_REGISTRY", "MOSAIC_REGISTRY_PASSWORD"]
-            .iter()
-            .all(|k| from_env(k).is_some());
+        let have_env = [
+            "KUBECONFIG",
+            "DOCKER_HOST",
+            "MOSAIC_REGISTRY",
+            "MOSAIC_REGISTRY_PASSWORD",
+        ]
+        .iter()
+        .all(|k| from_env(k).is_some());
         let vars: HashMap<String, String> = if have_env {
-            ["KUBECONFIG", "DOCKER_HOST", "MOSAIC_REGISTRY", "MOSAIC_REGISTRY_USER", "MOSAIC_REGISTRY_PASSWORD"]
-                .iter()
-                .filter_map(|k| from_env(k).map(|v| (k.to_string(), v)))
-                .collect()
+            [
+                "KUBECONFIG",
+                "DOCKER_HOST",
+                "MOSAIC_REGISTRY",
+                "MOSAIC_REGISTRY_USER",
+                "MOSAIC_REGISTRY_PASSWORD",
+            ]
+            .iter()
+            .filter_map(|k| from_env(k).map(|v| (k.to_string(), v)))
+            .collect()
         } else {
             start_stack().unwrap_or_else(|e| panic!("the real test stack is not available: {e}"))
         };
-        let get = |k: &str| vars.get(k).cloned().unwrap_or_else(|| panic!("stack did not report {k}"));
+        let get = |k: &str| {
+            vars.get(k)
+                .cloned()
+                .unwrap_or_else(|| panic!("stack did not report {k}"))
+        };
         let kubeconfig = from_env("MOSAIC_TEST_KUBECONFIG").unwrap_or_else(|| get("KUBECONFIG"));
         StackEnv {
             kubeconfig: PathBuf::from(kubeconfig),
             docker_host: get("DOCKER_HOST"),
             registry: Registry {
                 host: get("MOSAIC_REGISTRY"),
-                user: vars.get("MOSAIC_REGISTRY_USER").cloned().unwrap_or_else(|| "mosaic".into()),
+                user: vars
+                    .get("MOSAIC_REGISTRY_USER")
+                    .cloned()
+                    .unwrap_or_else(|| "mosaic".into()),
                 password: get("MOSAIC_REGISTRY_PASSWORD"),
             },
         }
@@ -111,7 +138,8 @@ pub fn stack() -> &'static StackEnv {
 pub async fn client() -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let path = &stack().kubeconfig;
-    let kc = Kubeconfig::read_from(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let kc =
+        Kubeconfig::read_from(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .unwrap_or_else(|e| panic!("kubeconfig {}: {e}", path.display()));
@@ -125,7 +153,10 @@ pub async fn client() -> Client {
                 tracing::debug!(error = %e, "API not ready yet");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            Err(e) => panic!("the Kubernetes API at {} is not answering: {e}", path.display()),
+            Err(e) => panic!(
+                "the Kubernetes API at {} is not answering: {e}",
+                path.display()
+            ),
         }
     }
     client
@@ -154,7 +185,11 @@ pub async fn kube() -> TestKube {
         .create(&PostParams::default(), &ns)
         .await
         .unwrap_or_else(|e| panic!("creating namespace {namespace}: {e}"));
-    TestKube { client, namespace, kubeconfig: stack().kubeconfig.clone() }
+    TestKube {
+        client,
+        namespace,
+        kubeconfig: stack().kubeconfig.clone(),
+    }
 }
 
 /// The CRDs of `manifests/crds.yaml`, parsed.
@@ -192,7 +227,10 @@ pub async fn install_crds(client: &Client) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let bindings: Api<mosaic_core::Binding> = Api::all(client.clone());
     while let Err(e) = bindings.list(&Default::default()).await {
-        assert!(std::time::Instant::now() < deadline, "Binding API not served after 30 s: {e}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Binding API not served after 30 s: {e}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -218,7 +256,10 @@ pub fn stack_vars() -> Vec<(String, String)> {
         ("DOCKER_HOST".into(), s.docker_host.clone()),
         ("MOSAIC_REGISTRY".into(), s.registry.host.clone()),
         ("MOSAIC_REGISTRY_USER".into(), s.registry.user.clone()),
-        ("MOSAIC_REGISTRY_PASSWORD".into(), s.registry.password.clone()),
+        (
+            "MOSAIC_REGISTRY_PASSWORD".into(),
+            s.registry.password.clone(),
+        ),
     ]
 }
 
@@ -233,7 +274,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(std::time::Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -3,8 +3,10 @@
 //! build planning). Nothing in this crate performs IO.
 
 pub mod explain;
+pub mod install;
 pub mod manifests;
 pub mod names;
+pub mod rbac;
 pub mod reference;
 pub mod resources;
 

@@ -64,3 +64,16 @@ pub const DEFAULT_BRANCH: &str = "main";
 pub const DEFAULT_DOCKERFILE: &str = "Dockerfile";
 /// Default build context when a Binding names none.
 pub const DEFAULT_CONTEXT: &str = ".";
+
+/// Key in the webhook Secret holding the GitHub webhook secret.
+pub const WEBHOOK_SECRET_KEY: &str = "secret";
+/// Secret (in the install namespace) with the GitHub token `install` stores, under [`GITHUB_TOKEN_KEY`].
+pub const GITHUB_SECRET_NAME: &str = "mosaic-github";
+/// Key of a GitHub token in a Secret a Binding names in `githubSecret`.
+pub const GITHUB_TOKEN_KEY: &str = "token";
+/// `kubernetes.io/dockerconfigjson` Secret (in the install namespace) with the registry credentials `install` stores.
+pub const REGISTRY_SECRET_NAME: &str = "mosaic-registry";
+/// Image repository of the webhook; the tag is the workspace version.
+pub const WEBHOOK_IMAGE_REPOSITORY: &str = "ghcr.io/nectar-dev/mosaic-webhook";
+/// Numeric user and group the webhook image and Deployment run as.
+pub const WEBHOOK_UID: i64 = 65532;

@@ -5,6 +5,7 @@
 pub mod explain;
 pub mod install;
 pub mod manifests;
+pub mod matching;
 pub mod names;
 pub mod rbac;
 pub mod reference;

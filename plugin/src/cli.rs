@@ -7,8 +7,18 @@ use clap::{Args, Parser, Subcommand};
 use crate::cmd;
 
 /// Mosaic: push-to-deploy, root-cause analysis and teaching for Kubernetes.
+///
+/// Bind a Deployment to a GitHub repository and an image repository; every push to the
+/// bound branch is then built, pushed and rolled out, and failed rollouts are explained.
 #[derive(Parser, Debug)]
-#[command(name = "kubectl mosaic", bin_name = "kubectl mosaic", version, propagate_version = true)]
+#[command(
+    name = "kubectl mosaic",
+    bin_name = "kubectl mosaic",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_help = "Examples:\n  kubectl mosaic bind deployment/api --repo acme/api --image ghcr.io/acme/api\n  kubectl mosaic bind --auto --owner acme\n  kubectl mosaic list -A\n  kubectl mosaic deploy deployment/api --ref main --wait"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub kube: KubeArgs,
@@ -45,10 +55,36 @@ pub struct KubeArgs {
     pub request_timeout: Option<String>,
 }
 
+/// The GitHub API endpoint and credentials (token from `GITHUB_TOKEN`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct GitHubArgs {
+    /// GitHub API base URL, for GitHub Enterprise (default: https://api.github.com).
+    #[arg(long, env = "MOSAIC_GITHUB_API_URL", value_name = "URL")]
+    pub github_api_url: Option<String>,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Bind a Deployment to a GitHub repository branch and an image repository.
+    Bind(cmd::bind::BindArgs),
+    /// Remove the binding of a Deployment (the Deployment itself is left alone).
+    Unbind(cmd::unbind::UnbindArgs),
+    /// List bindings with their last commit, image, build phase and age.
+    #[command(visible_alias = "ls")]
+    List(cmd::list::ListArgs),
+    /// Show a binding, its recent builds and the Deployment's rollout state.
+    Status(cmd::status::StatusArgs),
+    /// Build and roll out a branch or commit now.
+    Deploy(cmd::deploy::DeployArgs),
+    /// Print the log tail of a build.
+    Logs(cmd::logs::LogsArgs),
     /// Explain why a workload is unhealthy: root cause, evidence, fix (live or offline with -f).
     Explain(cmd::explain::ExplainArgs),
     /// Print the plugin version (and the in-cluster webhook's, when installed).
-    Version,
+    Version(cmd::version::VersionArgs),
+    /// Print a shell completion script (bash, zsh or fish).
+    Completion(cmd::completion::CompletionArgs),
+    /// Print completion candidates for `kubectl_complete-mosaic` (used by kubectl's plugin completion).
+    #[command(name = "__complete", hide = true)]
+    Complete(cmd::completion::CompleteArgs),
 }

@@ -24,6 +24,9 @@ pub enum Error {
     /// The Kubernetes API refused or failed a call (exit 1).
     #[error("{0}")]
     Kube(String),
+    /// An object the command needs does not exist (exit 1, like `kubectl get` of a missing object).
+    #[error("{0}")]
+    NotFound(String),
     /// Any other runtime failure (exit 1).
     #[error("{0}")]
     Other(String),
@@ -34,7 +37,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) | Self::Input(_) => 2,
-            Self::Config(_) | Self::Kube(_) | Self::Other(_) => 1,
+            Self::Config(_) | Self::Kube(_) | Self::NotFound(_) | Self::Other(_) => 1,
         }
     }
 }
@@ -42,8 +45,36 @@ impl Error {
 impl From<kube::Error> for Error {
     fn from(e: kube::Error) -> Self {
         match &e {
+            kube::Error::Api(s)
+                if s.code == 404
+                    && s.message
+                        .contains("the server could not find the requested resource") =>
+            {
+                Self::Kube(format!(
+                    "{} ({} {}): are Mosaic's CRDs installed? Install them with `kubectl apply -f manifests/crds.yaml`",
+                    s.message, s.code, s.reason
+                ))
+            }
+            kube::Error::Api(s) if s.code == 404 => {
+                Self::NotFound(format!("{} ({} {})", s.message, s.code, s.reason))
+            }
             kube::Error::Api(s) => Self::Kube(format!("{} ({} {})", s.message, s.code, s.reason)),
-            _ => Self::Kube(format!("cannot reach the Kubernetes API: {e}")),
+            _ => Self::Kube(format!("cannot reach the Kubernetes API: {}", chain(&e))),
         }
     }
+}
+
+/// An error and its sources on one line, e.g. "client error (Connect): tcp connect error: Connection refused".
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !out.contains(&t) {
+            out.push_str(": ");
+            out.push_str(&t);
+        }
+        cur = s.source();
+    }
+    out
 }

@@ -4,7 +4,10 @@
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod github;
 pub mod kubeconf;
+pub mod output;
+pub mod registry;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,309 @@
+//! `kubectl mosaic deploy`: resolve a branch or commit, create a manual `Build`
+//! for the Deployment's Binding, and optionally follow it to the end.
+
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::{Api, ResourceExt};
+use mosaic_core::names::{FIELD_MANAGER_PLUGIN, LABEL_BINDING, LABEL_COMMIT, LABEL_MANAGED_BY};
+use mosaic_core::resources::{BuildTrigger, TriggerKind, build_name};
+use mosaic_core::{Binding, Build, BuildPhase, BuildSpec};
+
+use crate::cli::{GitHubArgs, KubeArgs};
+use crate::error::{Error, Outcome};
+use crate::github::{GitHub, GitHubApi, TOKEN_ENV};
+use crate::kubeconf;
+use crate::output;
+
+#[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  kubectl mosaic deploy deployment/api\n  kubectl mosaic deploy deployment/api --ref release-1.2 --wait\n  kubectl mosaic deploy deployment/api --ref 3f2a9c1e0b7d4a6f8e5c2b1a0f9e8d7c6b5a4f3e"
+)]
+pub struct DeployArgs {
+    /// The bound Deployment: deployment/NAME.
+    pub target: String,
+    /// Branch, tag or commit SHA to deploy (default: the binding's branch).
+    #[arg(long = "ref", value_name = "BRANCH|SHA")]
+    pub git_ref: Option<String>,
+    /// The container, when the Deployment has one binding per container.
+    #[arg(long, short = 'c')]
+    pub container: Option<String>,
+    /// Follow the build until it finishes; exit non-zero if it does not succeed.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: how long to wait, e.g. 10m.
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub timeout: String,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// A ref as the user typed it, classified.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RefChoice {
+    /// A full commit id: used as is.
+    Commit(String),
+    /// Anything else: resolved through GitHub; the Build's `ref` is this full ref.
+    Named { lookup: String, full_ref: String },
+}
+
+/// Classify `--ref` (or the binding's branch).
+pub fn classify_ref(r: &str) -> RefChoice {
+    if let Ok(c) = mosaic_core::reference::parse_commit(r) {
+        return RefChoice::Commit(c.to_string());
+    }
+    let full_ref = if r.starts_with("refs/") {
+        r.to_string()
+    } else {
+        format!("refs/heads/{r}")
+    };
+    let lookup = r
+        .strip_prefix("refs/heads/")
+        .or_else(|| r.strip_prefix("refs/tags/"))
+        .unwrap_or(r)
+        .to_string();
+    RefChoice::Named { lookup, full_ref }
+}
+
+/// The manual Build for a binding and commit.
+pub fn manual_build(
+    binding: &Binding,
+    name: &str,
+    commit: &str,
+    git_ref: &str,
+    user: Option<String>,
+) -> Build {
+    let mut b = Build::new(
+        name,
+        BuildSpec {
+            binding: binding.name_any(),
+            commit: commit.to_string(),
+            git_ref: git_ref.to_string(),
+            trigger: BuildTrigger {
+                kind: TriggerKind::Manual,
+                delivery: None,
+                pusher: None,
+                user,
+            },
+        },
+    );
+    b.metadata = ObjectMeta {
+        name: Some(name.to_string()),
+        namespace: binding.namespace(),
+        labels: Some(
+            [
+                (LABEL_BINDING.to_string(), binding.name_any()),
+                (LABEL_COMMIT.to_string(), commit.to_string()),
+                (
+                    LABEL_MANAGED_BY.to_string(),
+                    FIELD_MANAGER_PLUGIN.to_string(),
+                ),
+            ]
+            .into(),
+        ),
+        ..Default::default()
+    };
+    b
+}
+
+/// Base-36 text of a number (short, DNS-safe suffixes).
+fn base36(mut n: u64) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![];
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The token for resolving refs: `GITHUB_TOKEN`, else the binding's GitHub Secret when readable.
+async fn github_token(client: &kube::Client, binding: &Binding) -> Option<String> {
+    if let Ok(t) = std::env::var(TOKEN_ENV)
+        && !t.is_empty()
+    {
+        return Some(t);
+    }
+    let name = binding.spec.github_secret.as_deref()?;
+    let api: Api<Secret> = Api::namespaced(client.clone(), &binding.namespace()?);
+    let s = api.get_opt(name).await.ok()??;
+    let bytes = s.data?.remove(crate::cmd::bind::GITHUB_SECRET_KEY)?.0;
+    String::from_utf8(bytes).ok().map(|t| t.trim().to_string())
+}
+
+pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
+    let deployment = super::parse_deployment_target(&args.target)?;
+    let timeout = crate::kubeconf::parse_duration(&args.timeout)?;
+    let cluster = kubeconf::connect(kube).await?;
+    let bindings: Api<Binding> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let binding = super::one_binding_for(
+        &bindings,
+        &cluster.namespace,
+        &deployment,
+        args.container.as_deref(),
+    )
+    .await?;
+    let wanted = args
+        .git_ref
+        .clone()
+        .unwrap_or_else(|| binding.spec.branch.clone());
+    let (commit, git_ref) = match classify_ref(&wanted) {
+        RefChoice::Commit(c) => (c.clone(), c),
+        RefChoice::Named { lookup, full_ref } => {
+            let gh = GitHub::new(&args.github, github_token(&cluster.client, &binding).await)?;
+            let c = gh.resolve_commit(&binding.spec.repo, &lookup).await?;
+            eprintln!(
+                "Resolved {lookup} in {} to {}",
+                binding.spec.repo,
+                output::short_commit(&c)
+            );
+            (c, full_ref)
+        }
+    };
+    let builds: Api<Build> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let mut name = build_name(&binding.name_any(), &commit);
+    if let Some(existing) = builds.get_opt(&name).await? {
+        let phase = existing
+            .status
+            .as_ref()
+            .map(|s| s.phase)
+            .unwrap_or_default();
+        if !phase.is_terminal() {
+            eprintln!("build/{name} for this commit is already {phase}");
+            return if args.wait {
+                follow(&builds, &name, timeout).await
+            } else {
+                Ok(Outcome::Success)
+            };
+        }
+        name = format!("{name}-{}", base36(output::now_secs().unsigned_abs()));
+    }
+    let build = manual_build(&binding, &name, &commit, &git_ref, cluster.user.clone());
+    builds
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER_PLUGIN),
+            &Patch::Apply(&build),
+        )
+        .await?;
+    println!("build.mosaic.nectar.dev/{name} created");
+    if args.wait {
+        follow(&builds, &name, timeout).await
+    } else {
+        Ok(Outcome::Success)
+    }
+}
+
+/// Poll a Build until it reaches a terminal phase, reporting each phase on stderr.
+async fn follow(api: &Api<Build>, name: &str, timeout: Option<Duration>) -> Result<Outcome, Error> {
+    let start = Instant::now();
+    let mut last: Option<BuildPhase> = None;
+    loop {
+        let b = api.get_opt(name).await?.ok_or_else(|| {
+            Error::NotFound(format!("build/{name} was deleted while waiting for it"))
+        })?;
+        let status = b.status.clone().unwrap_or_default();
+        if last != Some(status.phase) {
+            eprintln!(
+                "build/{name}: {} ({}s)",
+                status.phase,
+                start.elapsed().as_secs()
+            );
+            last = Some(status.phase);
+        }
+        if status.phase.is_terminal() {
+            if status.phase == BuildPhase::Succeeded {
+                if let Some(img) = &status.image {
+                    eprintln!("build/{name} deployed {img}");
+                }
+                return Ok(Outcome::Success);
+            }
+            for f in &status.findings {
+                eprintln!("  {}: {}", f.slug, f.summary);
+            }
+            let why = [status.reason.as_deref(), status.message.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            return Err(Error::Other(format!(
+                "build/{name} ended {}{}{}: see `kubectl mosaic logs build/{name}` and `kubectl mosaic status`",
+                status.phase,
+                if why.is_empty() { "" } else { ": " },
+                why.join(": ")
+            )));
+        }
+        if timeout.is_some_and(|t| start.elapsed() > t) {
+            return Err(Error::Other(format!(
+                "timed out waiting for build/{name} (still {}): it keeps running; follow it with `kubectl mosaic status`",
+                status.phase
+            )));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs_are_classified() {
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(classify_ref(sha), RefChoice::Commit(sha.into()));
+        assert_eq!(
+            classify_ref("main"),
+            RefChoice::Named {
+                lookup: "main".into(),
+                full_ref: "refs/heads/main".into()
+            }
+        );
+        assert_eq!(
+            classify_ref("refs/tags/v1"),
+            RefChoice::Named {
+                lookup: "v1".into(),
+                full_ref: "refs/tags/v1".into()
+            }
+        );
+        assert!(matches!(classify_ref("0123abc"), RefChoice::Named { .. }));
+    }
+
+    #[test]
+    fn manual_builds_carry_labels_and_user() {
+        let mut binding = Binding::new(
+            "api",
+            serde_json::from_value(serde_json::json!({"deployment": "api", "repo": "acme/api", "image": "r.example.com/api"}))
+                .unwrap(),
+        );
+        binding.metadata.namespace = Some("ns".into());
+        let c = "0123456789abcdef0123456789abcdef01234567";
+        let b = manual_build(
+            &binding,
+            "api-0123456789ab",
+            c,
+            "refs/heads/main",
+            Some("alice".into()),
+        );
+        assert_eq!(b.spec.trigger.kind, TriggerKind::Manual);
+        assert_eq!(b.spec.trigger.user.as_deref(), Some("alice"));
+        assert_eq!(
+            b.labels().get(LABEL_BINDING).map(String::as_str),
+            Some("api")
+        );
+        assert_eq!(b.labels().get(LABEL_COMMIT).map(String::as_str), Some(c));
+        assert_eq!(b.namespace().as_deref(), Some("ns"));
+    }
+
+    #[test]
+    fn base36_is_short() {
+        assert_eq!(base36(0), "0");
+        assert_eq!(base36(35), "z");
+        assert_eq!(base36(36), "10");
+        assert!(base36(4_000_000_000).len() <= 7);
+    }
+}

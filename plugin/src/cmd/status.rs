@@ -1,0 +1,339 @@
+//! `kubectl mosaic status`: a binding, its recent builds with phases and
+//! durations, the Deployment's rollout state in words, and the findings of a
+//! failed rollout.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+use mosaic_core::names::LABEL_BINDING;
+use mosaic_core::{Binding, Build, BuildPhase};
+
+use crate::cli::KubeArgs;
+use crate::error::{Error, Outcome};
+use crate::kubeconf;
+use crate::output::{self, Table};
+
+/// How many builds `status` shows per binding.
+pub const RECENT_BUILDS: usize = 5;
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// The bound Deployment: deployment/NAME (every binding in scope when omitted).
+    pub target: Option<String>,
+    /// The container, when the Deployment has one binding per container.
+    #[arg(long, short = 'c')]
+    pub container: Option<String>,
+}
+
+/// A Deployment's rollout state in words, following `kubectl rollout status`.
+pub fn rollout_words(d: &Deployment) -> String {
+    let spec_replicas = d.spec.replicas.unwrap_or(1);
+    let Some(st) = d.status.as_ref() else {
+        return "waiting for the Deployment controller to report status".into();
+    };
+    let generation = d.metadata.generation.unwrap_or(0);
+    if st.observed_generation.unwrap_or(0) < generation {
+        return "waiting for the Deployment controller to observe the new spec".into();
+    }
+    if let Some(c) = st
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing"))
+        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    {
+        return format!(
+            "failed: progress deadline exceeded ({})",
+            c.message.as_deref().unwrap_or("no message")
+        );
+    }
+    let updated = st.updated_replicas.unwrap_or(0);
+    let replicas = st.replicas.unwrap_or(0);
+    let available = st.available_replicas.unwrap_or(0);
+    if updated < spec_replicas {
+        format!("rolling out: {updated} of {spec_replicas} new replicas updated")
+    } else if replicas > updated {
+        format!(
+            "rolling out: {} old replicas pending termination",
+            replicas - updated
+        )
+    } else if available < updated {
+        format!("rolling out: {available} of {updated} updated replicas available")
+    } else {
+        format!("complete: {spec_replicas} of {spec_replicas} replicas up to date and available")
+    }
+}
+
+/// Seconds a Build took (or has taken so far).
+pub fn build_seconds(b: &Build, now: i64) -> Option<i64> {
+    let st = b.status.as_ref();
+    let times = st.map(|s| &s.phase_times);
+    let start = times
+        .and_then(|t| t.pending.as_ref())
+        .or(b.metadata.creation_timestamp.as_ref())
+        .map(|t| t.0.as_second())?;
+    let end = times
+        .and_then(|t| t.finished.as_ref())
+        .map(|t| t.0.as_second());
+    match end {
+        Some(e) => Some(e - start),
+        None if st.is_some_and(|s| s.phase.is_terminal()) => None,
+        None => Some(now - start),
+    }
+}
+
+/// The text `status` prints for one binding (pure).
+pub fn render(
+    binding: &Binding,
+    deployment: Option<&Deployment>,
+    builds: &[Build],
+    now: i64,
+) -> String {
+    let mut out = String::new();
+    let st = binding.status.clone().unwrap_or_default();
+    let ns = binding.namespace().unwrap_or_default();
+    let _ = writeln!(out, "Binding:     {} (namespace {ns})", binding.name_any());
+    let container = binding
+        .spec
+        .container
+        .as_deref()
+        .map(|c| format!(" container {c}"))
+        .unwrap_or_default();
+    let _ = writeln!(out, "Deployment:  {}{container}", binding.spec.deployment);
+    let _ = writeln!(
+        out,
+        "Repository:  {} branch {}",
+        binding.spec.repo, binding.spec.branch
+    );
+    let _ = writeln!(out, "Image:       {}", binding.spec.image);
+    if binding.spec.paused {
+        let _ = writeln!(out, "Paused:      yes (pushes are recorded, not built)");
+    }
+    let _ = writeln!(
+        out,
+        "Last commit: {}",
+        output::or_none(st.last_commit.as_deref())
+    );
+    let _ = writeln!(
+        out,
+        "Deployed:    {}",
+        output::or_none(st.last_image.as_deref())
+    );
+    let rollout = match deployment {
+        Some(d) => rollout_words(d),
+        None => format!("deployment/{} not found", binding.spec.deployment),
+    };
+    let _ = writeln!(out, "Rollout:     {rollout}");
+    let mut mine: Vec<&Build> = builds
+        .iter()
+        .filter(|b| b.spec.binding == binding.name_any())
+        .collect();
+    mine.sort_by_key(|b| {
+        std::cmp::Reverse(
+            b.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.as_second()),
+        )
+    });
+    if mine.is_empty() {
+        let _ = writeln!(out, "Builds:      <none>");
+        return out;
+    }
+    let _ = writeln!(out, "Builds:");
+    let mut t = Table::new(
+        &["name", "commit", "trigger", "phase", "duration", "age"],
+        false,
+    );
+    for b in mine.iter().take(RECENT_BUILDS) {
+        let s = b.status.clone().unwrap_or_default();
+        let trigger = match (&b.spec.trigger.user, &b.spec.trigger.pusher) {
+            (Some(u), _) => format!("manual by {u}"),
+            (None, Some(p)) => format!("push by {p}"),
+            _ => format!("{:?}", b.spec.trigger.kind).to_lowercase(),
+        };
+        t.row(vec![
+            b.name_any(),
+            output::short_commit(&b.spec.commit),
+            trigger,
+            s.phase.to_string(),
+            build_seconds(b, now).map_or_else(|| "<unknown>".into(), output::human_duration),
+            output::age(b.metadata.creation_timestamp.as_ref()),
+        ]);
+    }
+    for line in t.render().lines() {
+        let _ = writeln!(out, "  {line}");
+    }
+    if let Some(failed) = mine.first().filter(|b| {
+        b.status
+            .as_ref()
+            .is_some_and(|s| s.phase == BuildPhase::Failed)
+    }) {
+        let s = failed.status.clone().unwrap_or_default();
+        let why = [s.reason.as_deref(), s.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        let _ = writeln!(out, "Last build failed: {}", output::escape_terminal(&why));
+        if s.rolled_back {
+            let _ = writeln!(
+                out,
+                "  rolled back to {}",
+                output::or_none(s.previous_image.as_deref())
+            );
+        }
+        for f in &s.findings {
+            let _ = writeln!(
+                out,
+                "  {:?} {} {}/{}: {}",
+                f.severity,
+                f.slug,
+                f.object.kind,
+                f.object.name,
+                output::escape_terminal(&f.summary)
+            );
+            for fix in &f.fix {
+                let _ = writeln!(out, "    fix: {}", output::escape_terminal(fix));
+            }
+        }
+    }
+    out
+}
+
+pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
+    let cluster = kubeconf::connect(kube).await?;
+    let all = kube.all_namespaces && args.target.is_none();
+    let bapi: Api<Binding> = if all {
+        Api::all(cluster.client.clone())
+    } else {
+        Api::namespaced(cluster.client.clone(), &cluster.namespace)
+    };
+    let bindings = match &args.target {
+        Some(t) => {
+            let d = super::parse_deployment_target(t)?;
+            vec![
+                super::one_binding_for(&bapi, &cluster.namespace, &d, args.container.as_deref())
+                    .await?,
+            ]
+        }
+        None => bapi.list(&ListParams::default()).await?.items,
+    };
+    if bindings.is_empty() {
+        eprintln!(
+            "{}",
+            output::no_resources((!all).then_some(cluster.namespace.as_str()))
+        );
+        return Ok(Outcome::Success);
+    }
+    let now = output::now_secs();
+    let mut first = true;
+    for b in &bindings {
+        let ns = b.namespace().unwrap_or_else(|| cluster.namespace.clone());
+        let builds = Api::<Build>::namespaced(cluster.client.clone(), &ns)
+            .list(&ListParams::default().labels(&format!("{LABEL_BINDING}={}", b.name_any())))
+            .await?
+            .items;
+        let dep = Api::<Deployment>::namespaced(cluster.client.clone(), &ns)
+            .get_opt(&b.spec.deployment)
+            .await?;
+        if !first {
+            println!();
+        }
+        first = false;
+        print!("{}", render(b, dep.as_ref(), &builds, now));
+    }
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(v: serde_json::Value) -> Deployment {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn rollout_in_words() {
+        let base = |status: serde_json::Value| {
+            dep(
+                serde_json::json!({"metadata": {"name": "api", "generation": 2},
+                "spec": {"replicas": 3, "selector": {}, "template": {}}, "status": status}),
+            )
+        };
+        assert!(
+            rollout_words(&base(serde_json::json!({"observedGeneration": 1})))
+                .starts_with("waiting")
+        );
+        assert_eq!(
+            rollout_words(&base(
+                serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1})
+            )),
+            "rolling out: 1 of 3 new replicas updated"
+        );
+        assert_eq!(
+            rollout_words(&base(
+                serde_json::json!({"observedGeneration": 2, "replicas": 4, "updatedReplicas": 3})
+            )),
+            "rolling out: 1 old replicas pending termination"
+        );
+        assert_eq!(
+            rollout_words(&base(
+                serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 3})
+            )),
+            "complete: 3 of 3 replicas up to date and available"
+        );
+        let failed = base(
+            serde_json::json!({"observedGeneration": 2, "replicas": 3, "updatedReplicas": 1,
+            "conditions": [{"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+                "message": "ReplicaSet \"api-1\" has timed out progressing."}]}),
+        );
+        assert_eq!(
+            rollout_words(&failed),
+            "failed: progress deadline exceeded (ReplicaSet \"api-1\" has timed out progressing.)"
+        );
+    }
+
+    #[test]
+    fn renders_builds_and_findings() {
+        let mut b = Binding::new(
+            "api",
+            serde_json::from_value(serde_json::json!({"deployment": "api", "repo": "acme/api", "image": "r.example.com/api"}))
+                .unwrap(),
+        );
+        b.metadata.namespace = Some("ns".into());
+        let build: Build = serde_json::from_value(serde_json::json!({
+            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
+            "metadata": {"name": "api-0123456789ab", "namespace": "ns", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"binding": "api", "commit": "0123456789abcdef0123456789abcdef01234567", "ref": "refs/heads/main",
+                "trigger": {"type": "push", "pusher": "octocat"}},
+            "status": {"phase": "Failed", "reason": "RolloutFailed", "message": "pods crash",
+                "phaseTimes": {"pending": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:02:05Z"},
+                "findings": [{"slug": "crash-loop", "severity": "error", "object": {"kind": "Pod", "name": "api-x"},
+                    "summary": "The container exits with code 1.", "fix": ["Read the logs."]}]}
+        }))
+        .unwrap();
+        let out = render(&b, None, &[build], 0);
+        assert!(
+            out.contains("Rollout:     deployment/api not found"),
+            "{out}"
+        );
+        assert!(
+            out.contains("api-0123456789ab   0123456   push by octocat   Failed   2m5s"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Last build failed: RolloutFailed: pods crash"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Error crash-loop Pod/api-x: The container exits with code 1."),
+            "{out}"
+        );
+        assert!(out.contains("fix: Read the logs."), "{out}");
+    }
+}

@@ -319,10 +319,10 @@ impl Index {
     pub fn of_kind_in<'a>(
         &'a self,
         kind: &str,
-        namespace: Option<&'a str>,
+        namespace: Option<&str>,
     ) -> impl Iterator<Item = &'a Obj> + 'a {
-        self.of_kind(kind)
-            .filter(move |o| o.namespace.as_deref() == namespace)
+        let namespace = namespace.map(str::to_string);
+        self.of_kind(kind).filter(move |o| o.namespace == namespace)
     }
 
     /// Looks an object up by kind, namespace (None for cluster-scoped) and name.
@@ -423,11 +423,12 @@ impl Index {
     /// a LabelSelector with matchLabels/matchExpressions).
     pub fn pods_selected<'a>(
         &'a self,
-        namespace: Option<&'a str>,
-        selector: &'a Value,
+        namespace: Option<&str>,
+        selector: &Value,
     ) -> impl Iterator<Item = &'a Obj> + 'a {
+        let selector = selector.clone();
         self.of_kind_in("Pod", namespace)
-            .filter(move |p| selector_matches(selector, p.labels()))
+            .filter(move |p| selector_matches(&selector, p.labels()))
     }
 
     /// The reference time: the newest timestamp anywhere in the input.

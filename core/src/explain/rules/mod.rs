@@ -35,7 +35,23 @@ use chrono::{DateTime, Duration, Utc};
 use super::finding::Finding;
 use super::index::{Index, Obj};
 
+/// A lazily compiled, constant regular expression.
+macro_rules! re {
+    ($s:expr) => {{
+        static R: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new($s).expect("constant regex is valid"));
+        &*R
+    }};
+}
+
 pub mod pod;
+pub mod pod_config;
+pub mod pod_containers;
+pub mod pod_image;
+pub mod pod_lifecycle;
+pub mod pod_scheduling;
+#[cfg(test)]
+mod testkit;
 
 /// Context shared by all rules.
 #[derive(Debug, Clone, Default)]
@@ -67,5 +83,14 @@ pub struct Rule {
 /// Every rule, in catalogue order per file.
 pub fn all() -> &'static [Rule] {
     static ALL: OnceLock<Vec<Rule>> = OnceLock::new();
-    ALL.get_or_init(|| [pod::RULES].concat())
+    ALL.get_or_init(|| {
+        [
+            pod_scheduling::RULES,
+            pod_image::RULES,
+            pod_config::RULES,
+            pod_containers::RULES,
+            pod_lifecycle::RULES,
+        ]
+        .concat()
+    })
 }

@@ -1,6 +1,209 @@
-//! Pod rules, and the container-status view they share.
+//! The container-status view shared by the Pod rules, and helpers for building
+//! Pod findings (evidence paths, events per container, kubectl commands).
 
-use super::Rule;
+use serde_json::Value;
 
-/// Every Pod rule.
-pub const RULES: &[Rule] = &[];
+use crate::explain::finding::{Evidence, Finding, Severity};
+use crate::explain::index::{Event, Index, Obj};
+use crate::explain::value::{arr_at, bool_at, get, i64_at, str_at};
+
+/// One entry of `status.containerStatuses` or `status.initContainerStatuses`.
+#[derive(Debug, Clone, Copy)]
+pub struct Cs<'a> {
+    pub name: &'a str,
+    pub init: bool,
+    pub v: &'a Value,
+}
+
+impl<'a> Cs<'a> {
+    /// `status.containerStatuses[name=app]` (or the init variant) + `.rest`.
+    pub fn path(&self, rest: &str) -> String {
+        let list = if self.init {
+            "initContainerStatuses"
+        } else {
+            "containerStatuses"
+        };
+        format!("status.{list}[name={}].{rest}", self.name)
+    }
+    fn s(&self, p: &str) -> Option<&'a str> {
+        str_at(self.v, p)
+    }
+    pub fn waiting_reason(&self) -> Option<&'a str> {
+        self.s("state.waiting.reason")
+    }
+    pub fn waiting_message(&self) -> Option<&'a str> {
+        self.s("state.waiting.message")
+    }
+    pub fn running(&self) -> bool {
+        get(self.v, "state.running").is_some()
+    }
+    pub fn ready(&self) -> bool {
+        bool_at(self.v, "ready").unwrap_or(false)
+    }
+    pub fn restarts(&self) -> i64 {
+        i64_at(self.v, "restartCount").unwrap_or(0)
+    }
+    pub fn last_reason(&self) -> Option<&'a str> {
+        self.s("lastState.terminated.reason")
+    }
+    pub fn last_exit(&self) -> Option<i64> {
+        i64_at(self.v, "lastState.terminated.exitCode")
+    }
+    pub fn last_message(&self) -> Option<&'a str> {
+        self.s("lastState.terminated.message")
+    }
+    pub fn term_reason(&self) -> Option<&'a str> {
+        self.s("state.terminated.reason")
+    }
+    pub fn term_exit(&self) -> Option<i64> {
+        i64_at(self.v, "state.terminated.exitCode")
+    }
+    pub fn term_message(&self) -> Option<&'a str> {
+        self.s("state.terminated.message")
+    }
+    /// `init container "x"` or `container "x"`, for sentences.
+    pub fn label(&self) -> String {
+        if self.init {
+            format!("init container {:?}", self.name)
+        } else {
+            format!("container {:?}", self.name)
+        }
+    }
+    /// Evidence for a field of this status.
+    pub fn ev(&self, pod: &Obj, rest: &str, value: impl ToString) -> Evidence {
+        pod.field(self.path(rest), value)
+    }
+    /// Evidence for `state.waiting.reason` (+ message when present).
+    pub fn waiting_evidence(&self, pod: &Obj) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        if let Some(r) = self.waiting_reason() {
+            out.push(self.ev(pod, "state.waiting.reason", r));
+        }
+        if let Some(m) = self.waiting_message().filter(|m| !m.is_empty()) {
+            out.push(self.ev(pod, "state.waiting.message", m));
+        }
+        out
+    }
+    /// Evidence for the last termination (reason, exit code, message).
+    pub fn last_evidence(&self, pod: &Obj) -> Vec<Evidence> {
+        let mut out = Vec::new();
+        if let Some(r) = self.last_reason() {
+            out.push(self.ev(pod, "lastState.terminated.reason", r));
+        }
+        if let Some(c) = self.last_exit() {
+            out.push(self.ev(pod, "lastState.terminated.exitCode", c));
+        }
+        if let Some(m) = self.last_message().filter(|m| !m.is_empty()) {
+            out.push(self.ev(pod, "lastState.terminated.message", m.trim()));
+        }
+        out
+    }
+    /// The spec entry of this container.
+    pub fn spec<'p>(&self, pod: &'p Obj) -> Option<&'p Value> {
+        let list = if self.init {
+            "spec.initContainers"
+        } else {
+            "spec.containers"
+        };
+        pod.arr(list)
+            .iter()
+            .find(|c| str_at(c, "name") == Some(self.name))
+    }
+}
+
+/// Init container statuses first, then app containers.
+pub fn statuses(pod: &Obj) -> Vec<Cs<'_>> {
+    let mk = |list: &'static str, init: bool| {
+        pod.arr(list).iter().map(move |v| Cs {
+            name: str_at(v, "name").unwrap_or("?"),
+            init,
+            v,
+        })
+    };
+    mk("status.initContainerStatuses", true)
+        .chain(mk("status.containerStatuses", false))
+        .collect()
+}
+
+/// Events about the pod with one of `reasons` that concern container `name` (events
+/// with no container fieldPath count for every container), newest first.
+pub fn container_events<'a>(
+    ix: &'a Index,
+    pod: &Obj,
+    cs: &Cs<'_>,
+    reasons: &[&str],
+) -> Vec<&'a Event> {
+    let mut ev: Vec<&Event> = ix
+        .events_with(pod, reasons)
+        .into_iter()
+        .filter(|e| {
+            e.field_path.as_deref().is_none_or(|fp| {
+                let open = fp.find('{');
+                open.is_none_or(|i| fp[i + 1..].trim_end_matches('}') == cs.name)
+            })
+        })
+        .collect();
+    ev.reverse();
+    ev
+}
+
+/// The pod's restart policy (default `Always`).
+pub fn restart_policy(pod: &Obj) -> &str {
+    pod.str("spec.restartPolicy").unwrap_or("Always")
+}
+
+/// `status.phase`.
+pub fn phase(pod: &Obj) -> &str {
+    pod.str("status.phase").unwrap_or("")
+}
+
+/// A pod finding with the summary, severity and the `describe` step every pod fix starts with.
+pub fn finding(slug: &str, severity: Severity, pod: &Obj, summary: String) -> Finding {
+    Finding::new(slug, severity, pod.object_ref(), summary)
+}
+
+/// `kubectl describe pod NAME -n NS`.
+pub fn describe(pod: &Obj) -> String {
+    format!(
+        "Inspect the pod and its events: kubectl describe pod {}{}",
+        pod.name,
+        pod.ns_flag()
+    )
+}
+
+/// `kubectl logs NAME -c C --previous -n NS`.
+pub fn logs_previous(pod: &Obj, cs: &Cs<'_>) -> String {
+    format!(
+        "Read the output of the crashed run: kubectl logs {} -c {} --previous{}",
+        pod.name,
+        cs.name,
+        pod.ns_flag()
+    )
+}
+
+/// Evidence for each event (newest first, at most three).
+pub fn events_evidence(events: &[&Event]) -> Vec<Evidence> {
+    events.iter().take(3).map(|e| e.evidence()).collect()
+}
+
+/// Whether any item of `list` at `path` is present.
+pub fn has(v: &Value, path: &str) -> bool {
+    !arr_at(v, path).is_empty()
+}
+
+/// The meaning of a container exit code, for summaries.
+pub fn exit_meaning(code: i64) -> &'static str {
+    match code {
+        0 => "success",
+        1 => "application error",
+        2 => "misuse of a shell builtin or bad arguments",
+        126 => "command not executable",
+        127 => "command not found",
+        128 => "invalid exit argument",
+        134 => "aborted (SIGABRT)",
+        137 => "killed (SIGKILL)",
+        139 => "segmentation fault (SIGSEGV)",
+        143 => "terminated (SIGTERM)",
+        _ => "error",
+    }
+}

@@ -1,0 +1,395 @@
+//! Pod rules for image pulls: missing image, denied access, unreachable registry,
+//! invalid names, `imagePullPolicy: Never`, and back-off whose cause has expired.
+
+use super::pod::{Cs, container_events, describe, events_evidence, finding, statuses};
+use super::{Ctx, Rule};
+use crate::explain::finding::{Evidence, Finding, Severity};
+use crate::explain::index::{Index, Obj};
+use crate::explain::value::str_at;
+
+pub const RULES: &[Rule] = &[
+    rule("pod.image-pull.not-found", not_found),
+    rule("pod.image-pull.unauthorized", unauthorized),
+    rule("pod.image-pull.registry-unreachable", unreachable),
+    rule("pod.image-pull.invalid-name", invalid_name),
+    rule("pod.image-pull.never-policy", never_policy),
+    rule("pod.image-pull.backoff-unknown", backoff_unknown),
+];
+
+const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>) -> Rule {
+    Rule {
+        slug,
+        kinds: &["Pod"],
+        symptom: false,
+        check,
+    }
+}
+
+const PULL_REASONS: &[&str] = &["ErrImagePull", "ImagePullBackOff", "RegistryUnavailable"];
+
+/// Why a pull failed, as far as the messages tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    NotFound,
+    Unauthorized,
+    Unreachable,
+}
+
+fn classify(msg: &str) -> Option<Cause> {
+    if re!(r"manifest (for \S+ )?(not found|unknown)|failed to resolve reference .*: not found|not found: manifest unknown").is_match(msg) {
+        Some(Cause::NotFound)
+    } else if re!(r"pull access denied|insufficient_scope|[Uu]nauthorized|authorization failed|403 Forbidden|denied: ").is_match(msg) {
+        Some(Cause::Unauthorized)
+    } else if re!(r"no such host|i/o timeout|connection refused|TLS handshake timeout|x509: |certificate|Timeout exceeded|registry is unavailable").is_match(msg) {
+        Some(Cause::Unreachable)
+    } else {
+        None
+    }
+}
+
+/// A container whose image pull fails, with the newest message that tells why.
+struct Pull<'a> {
+    cs: Cs<'a>,
+    image: String,
+    cause: Option<Cause>,
+    /// The message carrying the cause (or the degraded one).
+    message: Option<String>,
+    evidence: Vec<Evidence>,
+}
+
+fn failing_pulls<'a>(pod: &'a Obj, ix: &Index) -> Vec<Pull<'a>> {
+    let mut out = Vec::new();
+    for cs in statuses(pod) {
+        let Some(reason) = cs.waiting_reason().filter(|r| PULL_REASONS.contains(r)) else {
+            continue;
+        };
+        let image = cs
+            .spec(pod)
+            .and_then(|s| str_at(s, "image"))
+            .or_else(|| str_at(cs.v, "image"))
+            .unwrap_or("?")
+            .to_string();
+        let mut evidence = cs.waiting_evidence(pod);
+        let events = container_events(ix, pod, &cs, &["Failed", "FailedToRetrieveImagePullSecret"]);
+        let mut candidates: Vec<(String, Option<Evidence>)> = Vec::new();
+        if let Some(m) = cs.waiting_message() {
+            candidates.push((m.to_string(), None));
+        }
+        for e in &events {
+            candidates.push((e.message.clone(), Some(e.evidence())));
+        }
+        let hit = candidates
+            .iter()
+            .find_map(|(m, e)| classify(m).map(|c| (c, m.clone(), e.clone())));
+        let (cause, message) = match hit {
+            Some((c, m, e)) => {
+                evidence.extend(e);
+                (Some(c), Some(m))
+            }
+            None => {
+                evidence.extend(events_evidence(&events));
+                evidence.extend(events_evidence(&container_events(
+                    ix,
+                    pod,
+                    &cs,
+                    &["BackOff"],
+                )));
+                (None, cs.waiting_message().map(str::to_string))
+            }
+        };
+        if reason == "RegistryUnavailable" && cause.is_none() {
+            out.push(Pull {
+                cs,
+                image,
+                cause: Some(Cause::Unreachable),
+                message,
+                evidence,
+            });
+            continue;
+        }
+        out.push(Pull {
+            cs,
+            image,
+            cause,
+            message,
+            evidence,
+        });
+    }
+    out
+}
+
+fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
+    let pulls = failing_pulls(pod, ix);
+    let Some(p) = pulls.into_iter().find(|p| p.cause == cause) else {
+        return Vec::new();
+    };
+    let ns = pod.ns_flag();
+    let (slug, sev, summary, possible) = match cause {
+        Some(Cause::NotFound) => (
+            "pod.image-pull.not-found",
+            Severity::Error,
+            format!(
+                "Pod {}: image {} for {} does not exist in the registry (wrong name or tag, or never pushed).",
+                pod.name,
+                p.image,
+                p.cs.label()
+            ),
+            false,
+        ),
+        Some(Cause::Unauthorized) => {
+            let ambiguous = p
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("pull access denied") || m.contains("may require"));
+            let text = if ambiguous {
+                format!(
+                    "Pod {}: the registry refused image {} for {}; either the repository does not exist or the pull needs credentials.",
+                    pod.name,
+                    p.image,
+                    p.cs.label()
+                )
+            } else {
+                format!(
+                    "Pod {}: the registry refused image {} for {} because the pull credentials are missing or wrong.",
+                    pod.name,
+                    p.image,
+                    p.cs.label()
+                )
+            };
+            (
+                "pod.image-pull.unauthorized",
+                Severity::Error,
+                text,
+                ambiguous,
+            )
+        }
+        Some(Cause::Unreachable) => (
+            "pod.image-pull.registry-unreachable",
+            Severity::Error,
+            format!(
+                "Pod {}: the node cannot reach the registry of image {} for {} (DNS, network, TLS or timeout).",
+                pod.name,
+                p.image,
+                p.cs.label()
+            ),
+            false,
+        ),
+        None => (
+            "pod.image-pull.backoff-unknown",
+            Severity::Error,
+            format!(
+                "Pod {}: pulling image {} for {} keeps failing and the data no longer says why.",
+                pod.name,
+                p.image,
+                p.cs.label()
+            ),
+            false,
+        ),
+    };
+    let mut f = finding(slug, sev, pod, summary)
+        .possible(possible)
+        .evidence_all(p.evidence);
+    match cause {
+        Some(Cause::NotFound) => {
+            f = f
+                .fix(format!("Check that the tag exists: docker manifest inspect {} (or look in the registry UI)", p.image))
+                .fix("Fix the image name or tag in the pod template, or push the image.");
+        }
+        Some(Cause::Unauthorized) => {
+            let secrets: Vec<&str> = pod
+                .arr("spec.imagePullSecrets")
+                .iter()
+                .filter_map(|s| str_at(s, "name"))
+                .collect();
+            f = f.evidence(pod.field(
+                "spec.imagePullSecrets",
+                if secrets.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    secrets.join(", ")
+                },
+            ));
+            f = f
+                .fix(format!("Check the repository name and that it exists: docker pull {}", p.image))
+                .fix(format!("Create a pull secret: kubectl create secret docker-registry regcred --docker-server=REGISTRY --docker-username=USER --docker-password=...{ns}"))
+                .fix("Reference it in spec.imagePullSecrets (or on the pod's ServiceAccount).");
+        }
+        Some(Cause::Unreachable) => {
+            f = f
+                .fix("From the node, check DNS and connectivity to the registry host (nslookup, curl https://REGISTRY/v2/).")
+                .fix("For x509 errors, install the registry's CA on the nodes or fix the registry's certificate.");
+        }
+        None => {
+            f = f
+                .evidence(Evidence::note("The registry's error message has expired from the events; only the back-off is left, so the cause (missing tag, credentials or network) cannot be read from this data."))
+                .fix(format!("Watch a fresh pull attempt: kubectl delete pod {}{ns} (its controller recreates it), then kubectl describe pod", pod.name))
+                .fix(format!("Try the image by hand: docker pull {}", p.image));
+        }
+    }
+    vec![f.fix(describe(pod))]
+}
+
+fn not_found(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    pulls_with(pod, ix, Some(Cause::NotFound))
+}
+fn unauthorized(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    pulls_with(pod, ix, Some(Cause::Unauthorized))
+}
+fn unreachable(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    pulls_with(pod, ix, Some(Cause::Unreachable))
+}
+fn backoff_unknown(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    pulls_with(pod, ix, None)
+}
+
+fn waiting_with<'a>(pod: &'a Obj, reason: &str) -> Option<Cs<'a>> {
+    statuses(pod)
+        .into_iter()
+        .find(|c| c.waiting_reason() == Some(reason))
+}
+
+fn invalid_name(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let Some(cs) = waiting_with(pod, "InvalidImageName") else {
+        return Vec::new();
+    };
+    let image = cs.spec(pod).and_then(|s| str_at(s, "image")).unwrap_or("?");
+    vec![
+        finding(
+            "pod.image-pull.invalid-name",
+            Severity::Error,
+            pod,
+            format!("Pod {}: {} has an image reference that is not a valid image name: {image:?}.", pod.name, cs.label()),
+        )
+        .evidence_all(cs.waiting_evidence(pod))
+        .evidence_all(events_evidence(&container_events(ix, pod, &cs, &["InspectFailed"])))
+        .fix("Write the image as [registry/]repository[:tag][@sha256:digest], all lower case, without spaces or a scheme (no https://).")
+        .fix(describe(pod)),
+    ]
+}
+
+fn never_policy(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let Some(cs) = waiting_with(pod, "ErrImageNeverPull") else {
+        return Vec::new();
+    };
+    let image = cs.spec(pod).and_then(|s| str_at(s, "image")).unwrap_or("?");
+    vec![
+        finding(
+            "pod.image-pull.never-policy",
+            Severity::Error,
+            pod,
+            format!("Pod {}: image {image} for {} is not on node {} and imagePullPolicy is Never.", pod.name, cs.label(), pod.str("spec.nodeName").unwrap_or("?")),
+        )
+        .evidence_all(cs.waiting_evidence(pod))
+        .evidence(pod.field(format!("spec.containers[name={}].imagePullPolicy", cs.name), "Never"))
+        .evidence_all(events_evidence(&container_events(ix, pod, &cs, &["ErrImageNeverPull"])))
+        .fix("Set imagePullPolicy to IfNotPresent, or load the image onto every node first (e.g. kind load docker-image / minikube image load).")
+        .fix(describe(pod)),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{cs, event, pod, run, slugs};
+    use serde_json::json;
+
+    fn pulling(name: &str, reason: &str, msg: &str) -> serde_json::Value {
+        pod(
+            name,
+            json!({}),
+            json!({"phase": "Pending", "containerStatuses": [
+            cs("app", json!({"waiting": {"reason": reason, "message": msg}}), json!({}), 0, false)]}),
+        )
+    }
+
+    #[test]
+    fn manifest_unknown_is_not_found_and_supersedes_backoff() {
+        let p = pulling(
+            "p",
+            "ImagePullBackOff",
+            "Back-off pulling image \"nginx:l4t3st\"",
+        );
+        let e = event(
+            "p",
+            "Failed",
+            "Failed to pull image \"nginx:l4t3st\": rpc error: code = Unknown desc = Error response from daemon: manifest for nginx:l4t3st not found: manifest unknown: manifest unknown",
+            3,
+            "2024-05-01T10:01:00Z",
+        );
+        assert_eq!(slugs(vec![p, e]), ["pod.image-pull.not-found"]);
+    }
+
+    #[test]
+    fn degraded_backoff_is_honest() {
+        let p = pulling(
+            "p",
+            "ImagePullBackOff",
+            "Back-off pulling image \"nginx:l4t3st\"",
+        );
+        let e = event(
+            "p",
+            "Failed",
+            "Error: ImagePullBackOff",
+            9,
+            "2024-05-01T10:01:00Z",
+        );
+        let f = run("pod.image-pull.backoff-unknown", vec![p.clone(), e]);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].evidence.iter().any(|e| e.note.is_some()));
+        assert!(run("pod.image-pull.not-found", vec![p]).is_empty());
+    }
+
+    #[test]
+    fn pull_access_denied_is_only_possible() {
+        let p = pulling(
+            "p",
+            "ErrImagePull",
+            "pull access denied for privat/app, repository does not exist or may require 'docker login'",
+        );
+        let f = run("pod.image-pull.unauthorized", vec![p]);
+        assert!(f[0].possible);
+        let q = pulling("q", "ErrImagePull", "failed to authorize: 401 Unauthorized");
+        assert!(!run("pod.image-pull.unauthorized", vec![q])[0].possible);
+    }
+
+    #[test]
+    fn x509_is_unreachable() {
+        let p = pulling(
+            "p",
+            "ErrImagePull",
+            "Get \"https://noimage.com/v2/\": x509: certificate is not valid for any names",
+        );
+        assert_eq!(slugs(vec![p]), ["pod.image-pull.registry-unreachable"]);
+    }
+
+    #[test]
+    fn running_container_with_old_pull_event_is_fine() {
+        let p = pod(
+            "p",
+            json!({}),
+            json!({"phase": "Running", "containerStatuses": [
+            cs("app", json!({"running": {"startedAt": "2024-05-01T10:02:00Z"}}), json!({}), 0, true)]}),
+        );
+        let e = event("p", "Failed", "manifest unknown", 1, "2024-05-01T10:01:00Z");
+        assert!(slugs(vec![p, e]).is_empty());
+    }
+
+    #[test]
+    fn invalid_and_never() {
+        assert_eq!(
+            slugs(vec![pulling(
+                "p",
+                "InvalidImageName",
+                "couldn't parse image reference"
+            )]),
+            ["pod.image-pull.invalid-name"]
+        );
+        assert_eq!(
+            slugs(vec![pulling(
+                "q",
+                "ErrImageNeverPull",
+                "is not present with pull policy of Never"
+            )]),
+            ["pod.image-pull.never-policy"]
+        );
+    }
+}

@@ -1,0 +1,505 @@
+//! Pod rules about the pod's life as a whole: failing or stuck init containers,
+//! containers that never get created, evictions, pods stuck terminating, and pods
+//! that finished in phase Failed.
+
+use chrono::Duration;
+
+use super::pod::{
+    container_events, describe, events_evidence, exit_meaning, finding, logs_previous, phase,
+    restart_policy, statuses,
+};
+use super::{Ctx, Rule};
+use crate::explain::finding::{Evidence, Finding, Severity};
+use crate::explain::index::{Index, Obj};
+use crate::explain::value::{human_duration, str_at, time_at};
+
+pub const RULES: &[Rule] = &[
+    rule("pod.init.failing", init_failing),
+    rule("pod.init.stuck", init_stuck),
+    rule("pod.stuck-creating", stuck_creating),
+    rule("pod.evicted", evicted),
+    rule("pod.stuck-terminating", stuck_terminating),
+    rule("pod.failed", failed),
+];
+
+const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>) -> Rule {
+    Rule {
+        slug,
+        kinds: &["Pod"],
+        symptom: false,
+        check,
+    }
+}
+
+/// How long a pod may stay initializing or creating before it counts as stuck.
+const STUCK_AFTER: i64 = 10 * 60;
+/// How long past its deletion deadline a pod may linger.
+const TERMINATING_GRACE: i64 = 5 * 60;
+
+fn init_failing(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    if phase(pod) == "Succeeded" {
+        return Vec::new();
+    }
+    let Some(cs) = statuses(pod).into_iter().find(|c| {
+        c.init
+            && (c.waiting_reason() == Some("CrashLoopBackOff")
+                || c.term_exit().is_some_and(|e| e != 0))
+    }) else {
+        return Vec::new();
+    };
+    let code = cs.last_exit().or(cs.term_exit());
+    let exit = code
+        .map(|c| format!(", exit code {c} ({})", exit_meaning(c)))
+        .unwrap_or_default();
+    let mut f = finding(
+        "pod.init.failing",
+        Severity::Error,
+        pod,
+        format!(
+            "Pod {}: {} keeps failing ({} restarts{exit}), so the main containers never start.",
+            pod.name,
+            cs.label(),
+            cs.restarts()
+        ),
+    )
+    .evidence_all(cs.waiting_evidence(pod));
+    if let Some(c) = cs.term_exit() {
+        f = f.evidence(cs.ev(pod, "state.terminated.exitCode", c));
+    }
+    f = f
+        .evidence_all(cs.last_evidence(pod))
+        .evidence_all(events_evidence(&container_events(
+            ix,
+            pod,
+            &cs,
+            &["BackOff"],
+        )));
+    if let Some(c) = pod.condition("Initialized") {
+        f = f.evidence(pod.field(
+            "status.conditions[type=Initialized].status",
+            str_at(c, "status").unwrap_or("?"),
+        ));
+    }
+    vec![
+        f.fix(logs_previous(pod, &cs))
+            .fix("Init containers often wait for a dependency (database, DNS, migration): check that it is up and reachable from the pod's namespace.")
+            .fix(describe(pod)),
+    ]
+}
+
+/// Whether events show a cause other rules report (mount, sandbox, image pull).
+fn explained_by_events(pod: &Obj, ix: &Index) -> bool {
+    !ix.events_with(
+        pod,
+        &[
+            "FailedMount",
+            "FailedAttachVolume",
+            "FailedCreatePodSandBox",
+        ],
+    )
+    .is_empty()
+}
+
+/// Waiting reasons that mean "not started yet, no error".
+fn benign_wait(r: Option<&str>) -> bool {
+    matches!(r, None | Some("ContainerCreating" | "PodInitializing"))
+}
+
+/// Time since the pod was created (or scheduled, when later), relative to the reference time.
+fn pending_for(pod: &Obj, ctx: &Ctx) -> Option<Duration> {
+    let scheduled = pod
+        .condition("PodScheduled")
+        .and_then(|c| time_at(c, "lastTransitionTime"));
+    ctx.age(pod.created().max(scheduled))
+}
+
+fn init_stuck(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
+    let init_false = pod
+        .condition("Initialized")
+        .and_then(|c| str_at(c, "status"))
+        == Some("False");
+    let all = statuses(pod);
+    let inits: Vec<_> = all.iter().filter(|c| c.init).collect();
+    if !init_false
+        || inits.is_empty()
+        || phase(pod) != "Pending"
+        || pod.get("metadata.deletionTimestamp").is_some()
+    {
+        return Vec::new();
+    }
+    let clean = inits.iter().all(|c| {
+        (c.running() || benign_wait(c.waiting_reason()) || c.term_exit() == Some(0))
+            && c.last_exit().is_none_or(|e| e == 0)
+    });
+    if !clean || explained_by_events(pod, ix) {
+        return Vec::new();
+    }
+    let Some(age) = pending_for(pod, ctx).filter(|d| d.num_seconds() > STUCK_AFTER) else {
+        return Vec::new();
+    };
+    let current = inits
+        .iter()
+        .find(|c| c.term_exit() != Some(0))
+        .copied()
+        .copied();
+    let which = current
+        .map(|c| c.label())
+        .unwrap_or_else(|| "an init container".to_string());
+    let mut f = finding(
+        "pod.init.stuck",
+        Severity::Warning,
+        pod,
+        format!(
+            "Pod {} has been initializing for {} without an error; {which} has not finished.",
+            pod.name,
+            human_duration(age)
+        ),
+    )
+    .evidence(pod.field("status.conditions[type=Initialized].status", "False"))
+    .evidence(pod.field(
+        "metadata.creationTimestamp",
+        pod.str("metadata.creationTimestamp").unwrap_or("?"),
+    ));
+    for c in &inits {
+        let state = if c.running() {
+            "running".to_string()
+        } else {
+            c.waiting_reason().unwrap_or("terminated").to_string()
+        };
+        f = f.evidence(c.ev(pod, "state", state));
+    }
+    if ix.events(pod).is_empty() {
+        f = f.evidence(Evidence::note("No events about this pod are in the input (they may have expired), so nothing recorded says what it is waiting for."));
+    }
+    let c = current.map(|c| c.name).unwrap_or("INIT");
+    vec![
+        f.fix(format!(
+            "See what the init container is doing: kubectl logs {} -c {c}{}",
+            pod.name,
+            pod.ns_flag()
+        ))
+        .fix("Check the dependency it waits for (a Service, database, migration) is up.")
+        .fix(describe(pod)),
+    ]
+}
+
+fn stuck_creating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
+    if phase(pod) != "Pending" || pod.str("spec.nodeName").is_none_or(str::is_empty) {
+        return Vec::new();
+    }
+    let all = statuses(pod);
+    let apps: Vec<_> = all.iter().filter(|c| !c.init).collect();
+    let init_done = all
+        .iter()
+        .filter(|c| c.init)
+        .all(|c| c.term_exit() == Some(0))
+        || pod
+            .condition("Initialized")
+            .and_then(|c| str_at(c, "status"))
+            == Some("True");
+    let creating = !apps.is_empty()
+        && apps.iter().all(|c| {
+            matches!(
+                c.waiting_reason(),
+                Some("ContainerCreating" | "PodInitializing")
+            ) && c.restarts() == 0
+        });
+    if !init_done || !creating || explained_by_events(pod, ix) {
+        return Vec::new();
+    }
+    let Some(age) = pending_for(pod, ctx).filter(|d| d.num_seconds() > STUCK_AFTER) else {
+        return Vec::new();
+    };
+    let node = pod.str("spec.nodeName").unwrap_or("?");
+    let mut f = finding(
+        "pod.stuck-creating",
+        Severity::Warning,
+        pod,
+        format!("Pod {}: containers on node {node} have been in ContainerCreating for {} and nothing recorded says why.", pod.name, human_duration(age)),
+    )
+    .evidence(pod.field("metadata.creationTimestamp", pod.str("metadata.creationTimestamp").unwrap_or("?")));
+    for c in &apps {
+        f = f.evidence(c.ev(
+            pod,
+            "state.waiting.reason",
+            c.waiting_reason().unwrap_or("?"),
+        ));
+    }
+    f = f.evidence(Evidence::note(
+        "No mount, sandbox or image-pull error is in the data; the events may have expired.",
+    ));
+    vec![
+        f.fix(describe(pod))
+            .fix(format!("Check the node: kubectl describe node {node}; on the node, journalctl -u kubelet -u containerd"))
+            .fix("A slow download of a large image also looks like this: check the Pulling/Pulled events."),
+    ]
+}
+
+fn evicted(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    if phase(pod) != "Failed" || pod.str("status.reason") != Some("Evicted") {
+        return Vec::new();
+    }
+    let msg = pod.str("status.message").unwrap_or_default();
+    let what = re!(r"low on resource: ([\w-]+)")
+        .captures(msg)
+        .map(|c| c[1].to_string())
+        .or_else(|| {
+            re!(r"had condition: \[(\w+)\]")
+                .captures(msg)
+                .map(|c| c[1].to_string())
+        })
+        .unwrap_or_else(|| "a resource".to_string());
+    let node = pod.str("spec.nodeName").unwrap_or("?");
+    let f = finding(
+        "pod.evicted",
+        Severity::Warning,
+        pod,
+        format!(
+            "Pod {} was evicted from node {node} because the node ran short of {what}.",
+            pod.name
+        ),
+    )
+    .evidence(pod.field("status.reason", "Evicted"))
+    .evidence(pod.field("status.message", msg))
+    .evidence_all(events_evidence(
+        &ix.events_with(pod, &["Evicted"])
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>(),
+    ));
+    vec![
+        f.fix(format!("Check the node's pressure conditions: kubectl describe node {node}"))
+            .fix("Set resources.requests/limits (memory, ephemeral-storage) so the pod is not the first to go, and clean up disk usage (logs, emptyDir) on the node.")
+            .fix(format!("Evicted pods are not deleted automatically: kubectl delete pod {}{}", pod.name, pod.ns_flag())),
+    ]
+}
+
+fn stuck_terminating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
+    let Some(deadline) = time_at(&pod.value, "metadata.deletionTimestamp") else {
+        return Vec::new();
+    };
+    let Some(over) = ctx
+        .age(Some(deadline))
+        .filter(|d| d.num_seconds() > TERMINATING_GRACE)
+    else {
+        return Vec::new();
+    };
+    let finalizers: Vec<&str> = pod
+        .arr("metadata.finalizers")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let node = pod.str("spec.nodeName");
+    let node_obj = node.and_then(|n| ix.get("Node", None, n));
+    let node_ready = node_obj
+        .and_then(|n| n.condition("Ready"))
+        .and_then(|c| str_at(c, "status"));
+    let mut f = finding(
+        "pod.stuck-terminating",
+        Severity::Warning,
+        pod,
+        format!(
+            "Pod {} should have been gone {} ago but is still terminating.",
+            pod.name,
+            human_duration(over)
+        ),
+    )
+    .evidence(pod.field(
+        "metadata.deletionTimestamp",
+        pod.str("metadata.deletionTimestamp").unwrap_or("?"),
+    ));
+    if !finalizers.is_empty() {
+        f = f.evidence(pod.field("metadata.finalizers", finalizers.join(", ")));
+    }
+    if let (Some(n), Some(s)) = (node, node_ready) {
+        f = f.evidence(Evidence::field(
+            format!("Node/{n}"),
+            "status.conditions[type=Ready].status",
+            s,
+        ));
+    }
+    f = f.evidence_all(events_evidence(
+        &ix.events_with(pod, &["FailedKillPod"])
+            .into_iter()
+            .rev()
+            .collect::<Vec<_>>(),
+    ));
+    vec![
+        f.fix("If the node is gone or NotReady, the kubelet cannot confirm the shutdown: fix or remove the node.")
+            .fix("If a finalizer blocks it, find the controller that owns the finalizer.")
+            .fix(format!("As a last resort: kubectl delete pod {}{} --grace-period=0 --force", pod.name, pod.ns_flag())),
+    ]
+}
+
+fn failed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    if phase(pod) != "Failed"
+        || pod.str("status.reason") == Some("Evicted")
+        || restart_policy(pod) == "Always"
+    {
+        return Vec::new();
+    }
+    let Some(cs) = statuses(pod)
+        .into_iter()
+        .find(|c| !c.init && c.term_exit().is_some_and(|e| e != 0))
+    else {
+        return Vec::new();
+    };
+    let code = cs.term_exit().unwrap_or_default();
+    let reason = cs.term_reason().unwrap_or("Error");
+    let owner = ix.controller_ref(pod).and_then(|r| {
+        Some(format!(
+            " (owned by {} {})",
+            str_at(r, "kind")?,
+            str_at(r, "name")?
+        ))
+    });
+    let mut f = finding(
+        "pod.failed",
+        Severity::Error,
+        pod,
+        format!(
+            "Pod {}{}: {} exited with code {code} ({}) and the pod failed.",
+            pod.name,
+            owner.unwrap_or_default(),
+            cs.label(),
+            exit_meaning(code)
+        ),
+    )
+    .evidence(pod.field("status.phase", "Failed"))
+    .evidence(cs.ev(pod, "state.terminated.reason", reason))
+    .evidence(cs.ev(pod, "state.terminated.exitCode", code));
+    if let Some(m) = cs.term_message().filter(|m| !m.is_empty()) {
+        f = f.evidence(cs.ev(pod, "state.terminated.message", m.trim()));
+    }
+    vec![
+        f.fix(format!("Read its output: kubectl logs {} -c {}{}", pod.name, cs.name, pod.ns_flag()))
+            .fix("Fix the error the logs show; for a Job, the next run (or a re-created Job) will pick up the fix."),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{cs, pod, run, slugs};
+    use serde_json::json;
+
+    #[test]
+    fn init_crash_loop_is_init_failing_not_crash_loop() {
+        let p = pod(
+            "p",
+            json!({"initContainers": [{"name": "wait"}]}),
+            json!({"phase": "Pending",
+            "conditions": [{"type": "Initialized", "status": "False", "reason": "ContainersNotInitialized"}],
+            "initContainerStatuses": [cs("wait", json!({"waiting": {"reason": "CrashLoopBackOff"}}), json!({"terminated": {"exitCode": 1, "reason": "Error"}}), 6, false)],
+            "containerStatuses": [cs("app", json!({"waiting": {"reason": "PodInitializing"}}), json!({}), 0, false)]}),
+        );
+        assert_eq!(slugs(vec![p]), ["pod.init.failing"]);
+    }
+
+    fn initializing(created: &str) -> serde_json::Value {
+        let mut p = pod(
+            "p",
+            json!({"initContainers": [{"name": "wait"}], "nodeName": "n1"}),
+            json!({"phase": "Pending",
+            "conditions": [{"type": "Initialized", "status": "False"}],
+            "initContainerStatuses": [cs("wait", json!({"waiting": {"reason": "PodInitializing"}}), json!({}), 0, false)],
+            "containerStatuses": [cs("app", json!({"waiting": {"reason": "PodInitializing"}}), json!({}), 0, false)]}),
+        );
+        p["metadata"]["creationTimestamp"] = json!(created);
+        p
+    }
+
+    #[test]
+    fn init_stuck_is_time_dependent() {
+        let now = json!({"kind": "Node", "metadata": {"name": "n1", "creationTimestamp": "2024-05-01T15:00:00Z"}});
+        assert_eq!(
+            run(
+                "pod.init.stuck",
+                vec![initializing("2024-05-01T10:00:00Z"), now.clone()]
+            )
+            .len(),
+            1
+        );
+        assert!(
+            run(
+                "pod.init.stuck",
+                vec![initializing("2024-05-01T14:58:00Z"), now]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn stuck_creating_is_time_dependent() {
+        let mk = |created: &str| {
+            let mut p = pod(
+                "p",
+                json!({"nodeName": "n1"}),
+                json!({"phase": "Pending", "containerStatuses": [
+                cs("app", json!({"waiting": {"reason": "ContainerCreating"}}), json!({}), 0, false)]}),
+            );
+            p["metadata"]["creationTimestamp"] = json!(created);
+            p
+        };
+        let now = json!({"kind": "Node", "metadata": {"name": "n1", "creationTimestamp": "2024-05-01T11:00:00Z"}});
+        assert_eq!(
+            run(
+                "pod.stuck-creating",
+                vec![mk("2024-05-01T10:00:00Z"), now.clone()]
+            )
+            .len(),
+            1
+        );
+        assert!(run("pod.stuck-creating", vec![mk("2024-05-01T10:59:30Z"), now]).is_empty());
+    }
+
+    #[test]
+    fn evicted_names_the_resource() {
+        let p = pod(
+            "p",
+            json!({"nodeName": "n1"}),
+            json!({"phase": "Failed", "reason": "Evicted", "message": "The node was low on resource: memory. "}),
+        );
+        let f = run("pod.evicted", vec![p]);
+        assert!(f[0].summary.contains("short of memory"), "{}", f[0].summary);
+        let failed = pod(
+            "q",
+            json!({}),
+            json!({"phase": "Failed", "reason": "DeadlineExceeded"}),
+        );
+        assert!(run("pod.evicted", vec![failed]).is_empty());
+    }
+
+    #[test]
+    fn terminating_only_when_overdue() {
+        let mut p = pod("p", json!({}), json!({"phase": "Running"}));
+        p["metadata"]["deletionTimestamp"] = json!("2024-05-01T10:00:00Z");
+        let later = json!({"kind": "Node", "metadata": {"name": "n", "creationTimestamp": "2024-05-01T10:30:00Z"}});
+        assert_eq!(
+            run("pod.stuck-terminating", vec![p.clone(), later]).len(),
+            1
+        );
+        let soon = json!({"kind": "Node", "metadata": {"name": "n", "creationTimestamp": "2024-05-01T10:00:10Z"}});
+        assert!(run("pod.stuck-terminating", vec![p, soon]).is_empty());
+    }
+
+    #[test]
+    fn failed_job_pod_but_not_succeeded_or_oom() {
+        let mk = |reason: &str, code: i64| {
+            pod(
+                "p",
+                json!({"restartPolicy": "Never"}),
+                json!({"phase": "Failed", "containerStatuses": [
+            cs("app", json!({"terminated": {"exitCode": code, "reason": reason}}), json!({}), 0, false)]}),
+            )
+        };
+        assert_eq!(slugs(vec![mk("Error", 1)]), ["pod.failed"]);
+        assert_eq!(slugs(vec![mk("OOMKilled", 137)]), ["pod.oom-killed"]);
+        let ok = pod(
+            "p",
+            json!({"restartPolicy": "Never"}),
+            json!({"phase": "Succeeded", "containerStatuses": [
+            cs("app", json!({"terminated": {"exitCode": 0, "reason": "Completed"}}), json!({}), 0, false)]}),
+        );
+        assert!(slugs(vec![ok]).is_empty());
+    }
+}

@@ -1,0 +1,495 @@
+//! Pod rules for pods the scheduler cannot place (`pod.unschedulable.*`) or
+//! does not consider yet (`pod.scheduling-gated`).
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::pod::{describe, finding, phase};
+use super::{Ctx, Rule};
+use crate::explain::finding::{Evidence, Finding, Severity};
+use crate::explain::index::{Index, Obj};
+use crate::explain::value::str_at;
+
+pub const RULES: &[Rule] = &[
+    rule("pod.unschedulable.insufficient-resources", insufficient),
+    rule("pod.unschedulable.taints", taints),
+    rule("pod.unschedulable.node-selector", node_selector),
+    rule("pod.unschedulable.pod-affinity", pod_affinity),
+    rule("pod.unschedulable.topology-spread", topology_spread),
+    rule("pod.unschedulable.unbound-pvc", unbound_pvc),
+    rule("pod.unschedulable.nodes-cordoned", cordoned),
+    rule("pod.scheduling-gated", gated),
+];
+
+const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>) -> Rule {
+    Rule {
+        slug,
+        kinds: &["Pod"],
+        symptom: false,
+        check,
+    }
+}
+
+/// The scheduler's verdict on an unscheduled pod: its message and the evidence for it.
+struct Verdict {
+    message: String,
+    evidence: Vec<Evidence>,
+}
+
+/// The scheduler's message for a pod that is Pending without a node: the
+/// PodScheduled condition (reason Unschedulable) first, else the newest
+/// FailedScheduling event.
+fn verdict(pod: &Obj, ix: &Index) -> Option<Verdict> {
+    if phase(pod) != "Pending" || pod.str("spec.nodeName").is_some_and(|n| !n.is_empty()) {
+        return None;
+    }
+    let events = ix.events_with(pod, &["FailedScheduling"]);
+    let newest_event = events.last();
+    let cond = pod.condition("PodScheduled").filter(|c| {
+        str_at(c, "status") == Some("False") && str_at(c, "reason") == Some("Unschedulable")
+    });
+    let mut evidence = Vec::new();
+    let message = match (cond, newest_event) {
+        (Some(c), _) if str_at(c, "message").is_some_and(|m| !m.is_empty()) => {
+            let m = str_at(c, "message").unwrap_or_default().to_string();
+            evidence.push(pod.field(
+                "status.conditions[type=PodScheduled].reason",
+                "Unschedulable",
+            ));
+            evidence.push(pod.field("status.conditions[type=PodScheduled].message", &m));
+            m
+        }
+        (_, Some(e)) => e.message.clone(),
+        _ => return None,
+    };
+    if let Some(e) = newest_event {
+        evidence.push(e.evidence());
+    }
+    for e in ix
+        .events_with(pod, &["NotTriggerScaleUp"])
+        .iter()
+        .rev()
+        .take(1)
+    {
+        evidence.push(e.evidence());
+    }
+    Some(Verdict { message, evidence })
+}
+
+/// Runs `make` when the scheduler's message matches `re`.
+fn when(pod: &Obj, ix: &Index, re: &Regex, make: impl FnOnce(&Verdict) -> Finding) -> Vec<Finding> {
+    match verdict(pod, ix) {
+        Some(v) if re.is_match(&v.message) => {
+            let f = make(&v);
+            let ev = v.evidence;
+            vec![f.evidence_all(ev).fix(describe(pod))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `0/3 nodes are available` → `0/3`.
+fn available(message: &str) -> String {
+    re!(r"\d+/\d+ nodes are available")
+        .find(message)
+        .map(|m| {
+            format!(
+                " ({} nodes fit)",
+                m.as_str().split(' ').next().unwrap_or_default()
+            )
+        })
+        .unwrap_or_default()
+}
+
+fn requests(pod: &Obj, resources: &[String]) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for c in pod.arr("spec.containers") {
+        let name = str_at(c, "name").unwrap_or("?");
+        for r in resources {
+            let req = c.pointer(&format!(
+                "/resources/requests/{}",
+                r.replace('~', "~0").replace('/', "~1")
+            ));
+            if let Some(q) = req {
+                let q = q
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| q.to_string());
+                out.push(pod.field(
+                    format!("spec.containers[name={name}].resources.requests.{r}"),
+                    q,
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn insufficient(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re = re!(r"\d+ Insufficient [\w./-]+|Too many pods");
+    when(pod, ix, re, |v| {
+        let mut res: Vec<String> = re!(r"\d+ Insufficient ([\w./-]+)")
+            .captures_iter(&v.message)
+            .map(|c| c[1].trim_end_matches('.').to_string())
+            .collect();
+        res.dedup();
+        let what = if res.is_empty() {
+            "pod slots".to_string()
+        } else {
+            res.join(", ")
+        };
+        finding(
+            "pod.unschedulable.insufficient-resources",
+            Severity::Error,
+            pod,
+            format!("Pod {} cannot be scheduled: no node has enough free {what}{}.", pod.name, available(&v.message)),
+        )
+        .evidence_all(requests(pod, &res))
+        .fix("Compare the requests with what the nodes have left: kubectl describe nodes | grep -A8 'Allocated resources'")
+        .fix("Lower spec.containers[].resources.requests, free capacity by scaling down other workloads, or add nodes (check the cluster autoscaler's limits).")
+    })
+}
+
+fn taints(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re = re!(r"had untolerated taint|had taints? \{.*\}, that the pod didn't tolerate");
+    when(pod, ix, re, |v| {
+        let taint = re!(r"taints? \{([^}]*)\}")
+            .captures(&v.message)
+            .map(|c| c[1].to_string());
+        let which = taint.map(|t| format!(" {{{t}}}")).unwrap_or_default();
+        finding(
+            "pod.unschedulable.taints",
+            Severity::Error,
+            pod,
+            format!("Pod {} cannot be scheduled: the nodes carry taints{which} that the pod does not tolerate.", pod.name),
+        )
+        .fix("List the taints: kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints")
+        .fix("Add a matching spec.tolerations entry to the pod template, or remove the taint: kubectl taint nodes NODE KEY-")
+    })
+}
+
+fn node_selector(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re = re!(r"didn't match (Pod's )?node (affinity/)?selector");
+    when(pod, ix, re, |_| {
+        let mut f = finding(
+            "pod.unschedulable.node-selector",
+            Severity::Error,
+            pod,
+            format!(
+                "Pod {} cannot be scheduled: no node has the labels its nodeSelector or required node affinity asks for.",
+                pod.name
+            ),
+        );
+        if let Some(sel) = pod.get("spec.nodeSelector").filter(|v| !v.is_null()) {
+            f = f.evidence(pod.field("spec.nodeSelector", sel));
+        }
+        let aff = "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution";
+        if let Some(a) = pod.get(aff) {
+            f = f.evidence(pod.field(aff, terms(a)));
+        }
+        f.fix("Compare with the node labels: kubectl get nodes --show-labels")
+            .fix("Fix the selector/affinity in the pod template, or label a node: kubectl label node NODE KEY=VALUE")
+    })
+}
+
+/// Required node affinity as `key Op [values]` terms.
+fn terms(a: &Value) -> String {
+    let mut out = Vec::new();
+    for t in a
+        .get("nodeSelectorTerms")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for e in t
+            .get("matchExpressions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let vals: Vec<&str> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            out.push(format!(
+                "{} {} [{}]",
+                str_at(e, "key").unwrap_or("?"),
+                str_at(e, "operator").unwrap_or("?"),
+                vals.join(", ")
+            ));
+        }
+    }
+    if out.is_empty() {
+        a.to_string()
+    } else {
+        out.join(" and ")
+    }
+}
+
+fn pod_affinity(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re =
+        re!(r"didn't (satisfy existing pods anti-affinity rules|match pod (anti-)?affinity rules)");
+    when(pod, ix, re, |_| {
+        finding(
+            "pod.unschedulable.pod-affinity",
+            Severity::Error,
+            pod,
+            format!("Pod {} cannot be scheduled: no node satisfies its required pod affinity or anti-affinity rules.", pod.name),
+        )
+        .fix(format!("Read the rules: kubectl get pod {}{} -o jsonpath='{{.spec.affinity}}'", pod.name, pod.ns_flag()))
+        .fix("Use preferredDuringScheduling instead of required, lower the replica count, or add nodes (anti-affinity needs one node per replica).")
+    })
+}
+
+fn topology_spread(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re = re!(r"didn't match pod topology spread constraints");
+    when(pod, ix, re, |_| {
+        finding(
+            "pod.unschedulable.topology-spread",
+            Severity::Error,
+            pod,
+            format!("Pod {} cannot be scheduled: every placement would break a DoNotSchedule topology spread constraint.", pod.name),
+        )
+        .fix("Check how existing pods are spread over zones/nodes: kubectl get pods -o wide --show-labels")
+        .fix("Raise maxSkew, switch whenUnsatisfiable to ScheduleAnyway, or add nodes in the missing topology domain.")
+    })
+}
+
+fn unbound_pvc(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re = re!(
+        r#"pod has unbound immediate PersistentVolumeClaims|persistentvolumeclaim "[^"]+" (not found|is being deleted)|bound to non-existent persistentvolume|didn't find available persistent volumes to bind|volume node affinity conflict|didn't match PersistentVolume's node affinity"#
+    );
+    when(pod, ix, re, |_| {
+        let mut f = finding(
+            "pod.unschedulable.unbound-pvc",
+            Severity::Error,
+            pod,
+            String::new(),
+        );
+        let mut names = Vec::new();
+        for v in pod.arr("spec.volumes") {
+            if let Some(claim) = str_at(v, "persistentVolumeClaim.claimName") {
+                let state = match ix.get("PersistentVolumeClaim", pod.namespace.as_deref(), claim) {
+                    Some(pvc) => pvc.str("status.phase").unwrap_or("unknown").to_string(),
+                    None => "not in the input".to_string(),
+                };
+                f = f.evidence(Evidence::field(
+                    format!("PersistentVolumeClaim/{claim}"),
+                    "status.phase",
+                    &state,
+                ));
+                names.push(claim.to_string());
+            }
+        }
+        let claims = if names.is_empty() {
+            "a PersistentVolumeClaim".to_string()
+        } else {
+            format!("claim {}", names.join(", "))
+        };
+        f.summary = format!(
+            "Pod {} cannot be scheduled: {claims} it uses is missing or not bound to a volume.",
+            pod.name
+        );
+        f.fix(format!(
+            "Inspect the claims: kubectl get pvc{} and kubectl describe pvc NAME{}",
+            pod.ns_flag(),
+            pod.ns_flag()
+        ))
+        .fix(
+            "Create the missing claim, or fix its storageClassName so a volume can be provisioned.",
+        )
+    })
+}
+
+fn cordoned(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let re = re!(r"node\(s\) were unschedulable|node\.kubernetes\.io/unschedulable");
+    when(pod, ix, re, |_| {
+        finding(
+            "pod.unschedulable.nodes-cordoned",
+            Severity::Error,
+            pod,
+            format!(
+                "Pod {} cannot be scheduled: the candidate nodes are cordoned.",
+                pod.name
+            ),
+        )
+        .fix("Find cordoned nodes: kubectl get nodes (STATUS shows SchedulingDisabled)")
+        .fix("When maintenance is done: kubectl uncordon NODE")
+    })
+}
+
+fn gated(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
+    let gates: Vec<&str> = pod
+        .arr("spec.schedulingGates")
+        .iter()
+        .filter_map(|g| str_at(g, "name"))
+        .collect();
+    let cond_gated = pod
+        .condition("PodScheduled")
+        .is_some_and(|c| str_at(c, "reason") == Some("SchedulingGated"));
+    if gates.is_empty()
+        || phase(pod) != "Pending"
+        || pod.str("spec.nodeName").is_some_and(|n| !n.is_empty())
+    {
+        return Vec::new();
+    }
+    let mut f = finding(
+        "pod.scheduling-gated",
+        Severity::Info,
+        pod,
+        format!("Pod {} is held back by scheduling gates ({}) and is not considered for scheduling yet.", pod.name, gates.join(", ")),
+    )
+    .evidence(pod.field("spec.schedulingGates", gates.join(", ")));
+    if cond_gated {
+        f = f.evidence(pod.field(
+            "status.conditions[type=PodScheduled].reason",
+            "SchedulingGated",
+        ));
+    }
+    vec![f.fix("Find the controller that owns the gate (often a queue such as Kueue) and check why it has not admitted the pod.")]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testkit::{event, pod, run};
+    use serde_json::json;
+
+    fn pending(name: &str, msg: &str, spec: serde_json::Value) -> serde_json::Value {
+        pod(
+            name,
+            spec,
+            json!({"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": msg}]}),
+        )
+    }
+
+    #[test]
+    fn insufficient_resources_names_the_resource_and_request() {
+        let spec = json!({"containers": [{"name": "app", "resources": {"requests": {"nvidia.com/gpu": "5"}}}]});
+        let f = run(
+            "pod.unschedulable.insufficient-resources",
+            vec![pending(
+                "p",
+                "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available",
+                spec,
+            )],
+        );
+        assert_eq!(f.len(), 1);
+        assert!(f[0].summary.contains("nvidia.com/gpu"), "{}", f[0].summary);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.value.as_deref() == Some("5"))
+        );
+    }
+
+    #[test]
+    fn scheduled_pod_or_other_reason_is_not_insufficient() {
+        let scheduled = pod(
+            "p",
+            json!({"nodeName": "n1"}),
+            json!({"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes are available: 1 Insufficient cpu."}]}),
+        );
+        assert!(run("pod.unschedulable.insufficient-resources", vec![scheduled]).is_empty());
+        let taint = pending(
+            "q",
+            "0/1 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }.",
+            json!({}),
+        );
+        assert!(
+            run(
+                "pod.unschedulable.insufficient-resources",
+                vec![taint.clone()]
+            )
+            .is_empty()
+        );
+        assert_eq!(run("pod.unschedulable.taints", vec![taint]).len(), 1);
+    }
+
+    #[test]
+    fn event_only_verdict_counts() {
+        let p = pod("p", json!({}), json!({"phase": "Pending"}));
+        let e = event(
+            "p",
+            "FailedScheduling",
+            "0/3 nodes are available: 3 node(s) were unschedulable.",
+            4,
+            "2024-05-01T10:05:00Z",
+        );
+        let f = run("pod.unschedulable.nodes-cordoned", vec![p.clone(), e]);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence[0].count, Some(4));
+        assert!(run("pod.unschedulable.nodes-cordoned", vec![p]).is_empty());
+    }
+
+    #[test]
+    fn node_selector_shows_required_terms() {
+        let spec = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+            {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "NotIn", "values": ["arm64"]}]}]}}}});
+        let f = run(
+            "pod.unschedulable.node-selector",
+            vec![pending(
+                "p",
+                "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+                spec,
+            )],
+        );
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.value.as_deref() == Some("kubernetes.io/arch NotIn [arm64]"))
+        );
+        let near = pending(
+            "q",
+            "0/1 nodes are available: 1 node(s) didn't match pod topology spread constraints.",
+            json!({}),
+        );
+        assert!(run("pod.unschedulable.node-selector", vec![near.clone()]).is_empty());
+        assert_eq!(
+            run("pod.unschedulable.topology-spread", vec![near]).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn affinity_and_pvc() {
+        let a = pending(
+            "a",
+            "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.",
+            json!({}),
+        );
+        assert_eq!(run("pod.unschedulable.pod-affinity", vec![a]).len(), 1);
+        let p = pending(
+            "b",
+            "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+            json!({"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}),
+        );
+        let f = run("pod.unschedulable.unbound-pvc", vec![p]);
+        assert!(f[0].summary.contains("claim data"), "{}", f[0].summary);
+        assert!(
+            f[0].evidence
+                .iter()
+                .any(|e| e.value.as_deref() == Some("not in the input"))
+        );
+    }
+
+    #[test]
+    fn gates_only_while_unscheduled() {
+        let g = pod(
+            "g",
+            json!({"schedulingGates": [{"name": "kueue.x-k8s.io/admission"}]}),
+            json!({"phase": "Pending"}),
+        );
+        assert_eq!(run("pod.scheduling-gated", vec![g]).len(), 1);
+        let running = pod(
+            "r",
+            json!({"schedulingGates": [{"name": "x"}], "nodeName": "n"}),
+            json!({"phase": "Running"}),
+        );
+        assert!(run("pod.scheduling-gated", vec![running]).is_empty());
+    }
+}

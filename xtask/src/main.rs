@@ -27,7 +27,10 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             if !drift.is_empty() {
-                bail!("generated files are stale: {}; run `cargo xtask gen` and commit", drift.join(", "));
+                bail!(
+                    "generated files are stale: {}; run `cargo xtask gen` and commit",
+                    drift.join(", ")
+                );
             }
         }
         _ => bail!("usage: cargo xtask gen|check"),

@@ -30,6 +30,7 @@ PKGLIST="$HERE/debs.txt"
 log() { echo "build.sh: $*" >&2; }
 die() { STEP=""; echo "error: $*" >&2; exit 1; }
 STEP="starting"
+# shellcheck disable=SC2154 # rc is assigned inside the trap
 trap 'rc=$?; [ $rc -ne 0 ] && [ -n "${STEP:-}" ] && echo "error: build.sh failed while ${STEP} (exit $rc); see the messages above" >&2; exit $rc' EXIT
 
 [ -f "$PKGLIST" ] || die "missing $PKGLIST"
@@ -61,6 +62,22 @@ emit() {
   echo "ETCD=$1/etcd"
   exit 0
 }
+
+# Host tools up.sh needs: install the missing ones from the system's own
+# (bookworm) sources; never upgrades anything that is already installed.
+ensure_host_packages() {
+  local missing=() t
+  for t in openssl curl; do command -v "$t" >/dev/null || missing+=("$t"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] || die "missing host tools: ${missing[*]}; install them (apt-get install ${missing[*]})"
+  STEP="installing missing host packages: ${missing[*]}"
+  log "installing missing host packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
+    { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; } ||
+    die "apt-get install ${missing[*]} failed"
+}
+ensure_host_packages
 
 SRC_HASH=$(src_hash)
 
@@ -129,6 +146,7 @@ if [ -n "${LOCKED:-}" ]; then
     apt_update
     STEP="downloading the locked .debs"
     log "downloading $(printf '%s\n' "$MISSING" | wc -l) locked .debs"
+    # shellcheck disable=SC2046 # one argument per package is intended
     if download $(printf '%s\n' "$MISSING" | awk '{print $1"="$2}'); then
       VERSIONS=$LOCKED
     else
@@ -151,6 +169,7 @@ if [ -z "$VERSIONS" ]; then
   if [ -n "$MISSING" ]; then
     STEP="downloading sid's .debs"
     log "downloading $(printf '%s\n' "$MISSING" | wc -l) .debs from sid"
+    # shellcheck disable=SC2046 # one argument per package is intended
     download $(printf '%s\n' "$MISSING" | awk '{print $1"="$2}') ||
       { tail -n 5 "$APT/download.log" >&2; die "apt-get download from sid failed (log: $APT/download.log); retry later, sid may be mid-upload"; }
   fi
@@ -207,7 +226,7 @@ mkdir -p "$PKGDIR/openapi" "$CACHE/gocache" "$CACHE/tools/$DEBKEY"
 cp "$HERE"/*.go "$HERE/go.mod" "$PKGDIR/"
 
 export GOROOT="$GOROOT_DIR" GOPATH="$BUILD/gopath:$ROOT/usr/share/gocode" GO111MODULE=off \
-  GOTOOLCHAIN=local GOPROXY=off GOFLAGS= GOENV=off GOTELEMETRY=off CGO_ENABLED=0 \
+  GOTOOLCHAIN=local GOPROXY=off GOFLAGS='' GOENV=off GOTELEMETRY=off CGO_ENABLED=0 \
   GOCACHE="$CACHE/gocache" PATH="$GOROOT_DIR/bin:$PATH"
 
 OPENAPI_GEN="$CACHE/tools/$DEBKEY/openapi-gen"

@@ -19,23 +19,25 @@ import (
 
 	"github.com/spf13/pflag"
 
-	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
-	extensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
-	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	apiextv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
+	noopoteltrace "go.opentelemetry.io/otel/trace/noop"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
+	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
+	extensionsoptions "k8s.io/apiextensions-apiserver/pkg/cmd/server/options"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission/plugin/namespace/lifecycle"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
+	discoveryaggregated "k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
-	genericoptions "k8s.io/apiserver/pkg/server/options"
 	"k8s.io/apiserver/pkg/server/healthz"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
 	serverstorage "k8s.io/apiserver/pkg/server/storage"
 	"k8s.io/apiserver/pkg/storage/storagebackend"
 	"k8s.io/apiserver/pkg/util/webhook"
@@ -43,9 +45,7 @@ import (
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
-	discoveryaggregated "k8s.io/apiserver/pkg/endpoints/discovery/aggregated"
 	netutils "k8s.io/utils/net"
-	noopoteltrace "go.opentelemetry.io/otel/trace/noop"
 )
 
 // resources lists every built-in resource this server serves.
@@ -182,6 +182,9 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("core server: %w", err)
 	}
+	// A test server should exit promptly on SIGTERM even when a client still
+	// holds a watch open (the default waits up to RequestTimeout, 60 s).
+	core.ShutdownTimeout = 2 * time.Second
 	if err := installGroups(core, coreCfg.RESTOptionsGetter); err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,15 +27,15 @@ import (
 
 // resourceDef describes one served resource.
 type resourceDef struct {
-	gv         schema.GroupVersion
-	resource   string
-	singular   string
-	kind       string
-	namespaced bool
-	status     bool // has a /status subresource (status kept on main updates)
-	scale      bool // has a /scale subresource (autoscaling/v1 Scale)
-	shortNames []string
-	categories []string
+	gv             schema.GroupVersion
+	resource       string
+	singular       string
+	kind           string
+	namespaced     bool
+	status         bool // has a /status subresource (status kept on main updates)
+	scale          bool // has a /scale subresource (autoscaling/v1 Scale)
+	shortNames     []string
+	categories     []string
 	createOnUpdate bool
 }
 
@@ -48,10 +47,10 @@ type strategy struct {
 	def *resourceDef
 }
 
-func (s *strategy) NamespaceScoped() bool          { return s.def.namespaced }
-func (s *strategy) AllowCreateOnUpdate() bool      { return s.def.createOnUpdate }
-func (s *strategy) AllowUnconditionalUpdate() bool { return true }
-func (s *strategy) Canonicalize(obj runtime.Object) {}
+func (s *strategy) NamespaceScoped() bool                                             { return s.def.namespaced }
+func (s *strategy) AllowCreateOnUpdate() bool                                         { return s.def.createOnUpdate }
+func (s *strategy) AllowUnconditionalUpdate() bool                                    { return true }
+func (s *strategy) Canonicalize(obj runtime.Object)                                   {}
 func (s *strategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string { return nil }
 func (s *strategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
 	return nil
@@ -234,7 +233,9 @@ type scaleUpdatedObjectInfo struct {
 	gr    schema.GroupResource
 }
 
-func (i *scaleUpdatedObjectInfo) Preconditions() *metav1.Preconditions { return i.inner.Preconditions() }
+func (i *scaleUpdatedObjectInfo) Preconditions() *metav1.Preconditions {
+	return i.inner.Preconditions()
+}
 
 func (i *scaleUpdatedObjectInfo) UpdatedObject(ctx context.Context, oldObj runtime.Object) (runtime.Object, error) {
 	if oldObj == nil {
@@ -312,5 +313,3 @@ func newStorage(def *resourceDef, getter generic.RESTOptionsGetter) (map[string]
 	}
 	return out, nil
 }
-
-var _ = meta.Accessor

@@ -7,6 +7,7 @@ pub mod install;
 pub mod manifests;
 pub mod matching;
 pub mod names;
+pub mod permission;
 pub mod rbac;
 pub mod reference;
 pub mod resources;

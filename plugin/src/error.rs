@@ -58,6 +58,10 @@ impl From<kube::Error> for Error {
             kube::Error::Api(s) if s.code == 404 => {
                 Self::NotFound(format!("{} ({} {})", s.message, s.code, s.reason))
             }
+            kube::Error::Api(s) if s.code == 403 => Self::Kube(
+                mosaic_core::permission::explain(&s.message)
+                    .unwrap_or_else(|| format!("{} ({} {})", s.message, s.code, s.reason)),
+            ),
             kube::Error::Api(s) => Self::Kube(format!("{} ({} {})", s.message, s.code, s.reason)),
             _ => Self::Kube(format!("cannot reach the Kubernetes API: {}", chain(&e))),
         }

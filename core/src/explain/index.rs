@@ -185,6 +185,7 @@ pub struct Index {
     by_key: HashMap<Key, usize>,
     by_uid: HashMap<String, usize>,
     by_kind: HashMap<String, Vec<usize>>,
+    by_kind_ns: HashMap<(String, Option<String>), Vec<usize>>,
     children: Vec<Vec<usize>>,
     events_of: Vec<Vec<usize>>,
     unmatched_events: usize,
@@ -236,6 +237,10 @@ impl Index {
             ix.by_key
                 .insert((kind.clone(), namespace.clone(), name.clone()), id);
             ix.by_kind.entry(kind.clone()).or_default().push(id);
+            ix.by_kind_ns
+                .entry((kind.clone(), namespace.clone()))
+                .or_default()
+                .push(id);
             ix.objs.push(Obj {
                 id,
                 kind,
@@ -321,8 +326,12 @@ impl Index {
         kind: &str,
         namespace: Option<&str>,
     ) -> impl Iterator<Item = &'a Obj> + 'a {
-        let namespace = namespace.map(str::to_string);
-        self.of_kind(kind).filter(move |o| o.namespace == namespace)
+        self.by_kind_ns
+            .get(&(kind.to_string(), namespace.map(str::to_string)))
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+            .iter()
+            .map(|&i| &self.objs[i])
     }
 
     /// Looks an object up by kind, namespace (None for cluster-scoped) and name.

@@ -1,15 +1,52 @@
-//! The in-cluster webhook server: intake, worker, and their wiring.
+//! The in-cluster webhook server: intake (HTTP), worker (Build controller), and their wiring.
+//! Pure decisions live in `signature`, `event`, `decide`, `context`, `plan` and `claim`;
+//! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
+pub mod claim;
+pub mod config;
+pub mod context;
+pub mod decide;
+pub mod docker;
+pub mod event;
+pub mod github;
+pub mod metrics;
+pub mod pipeline;
+pub mod plan;
+pub mod registry;
+pub mod rollout;
+pub mod server;
+pub mod signature;
+pub mod worker;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use anyhow::Context as _;
 use clap::Parser;
+use futures::StreamExt;
+use kube::api::Api;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
+use mosaic_core::resources::{Binding, Build};
+use tokio_util::sync::CancellationToken;
 
-/// Mosaic's in-cluster webhook: builds and rolls pushed commits.
-#[derive(Parser, Debug)]
-#[command(name = "mosaic-webhook", version)]
-pub struct Config {}
+pub use config::{Config, LogFormat};
+
+fn init_logging(format: LogFormat) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => b.json().flatten_event(true).init(),
+        LogFormat::Text => b.init(),
+    }
+}
 
 /// Parse configuration, run the server and decide the exit code (the only place that does).
 pub fn run() -> std::process::ExitCode {
-    let _cfg = match Config::try_parse() {
+    let cfg = match Config::try_parse() {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -17,5 +54,149 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(code);
         }
     };
-    std::process::ExitCode::SUCCESS
+    init_logging(cfg.log_format);
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mosaic-webhook: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(serve(cfg)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mosaic-webhook: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Cancel `token` on SIGTERM or Ctrl-C.
+fn on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot listen for SIGTERM");
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = tokio::signal::ctrl_c() => {},
+        }
+        tracing::info!("shutting down: no new requests, releasing running builds");
+        token.cancel();
+    });
+}
+
+/// Run intake and worker until SIGTERM.
+pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let secrets = cfg.secrets()?;
+    let identity = cfg.identity();
+    let client = kube::Client::try_default()
+        .await
+        .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+    let engine = docker::Engine::connect(&cfg.docker_host, cfg.build_timeout_secs)
+        .await
+        .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let readiness = Arc::new(server::Readiness::default());
+    let shutdown = CancellationToken::new();
+    on_signal(shutdown.clone());
+
+    let binding_apis: Vec<Api<Binding>> = if cfg.namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        cfg.namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    let mut stores = Vec::new();
+    let mut ready_waits = Vec::new();
+    for api in binding_apis {
+        let (reader, writer) = reflector::store();
+        let stream = reflector(writer, watcher(api, watcher::Config::default()))
+            .default_backoff()
+            .applied_objects();
+        tokio::spawn(stream.for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "Binding watch");
+            }
+        }));
+        ready_waits.push(reader.clone());
+        stores.push(reader);
+    }
+    let r = readiness.clone();
+    tokio::spawn(async move {
+        for s in ready_waits {
+            let _ = s.wait_until_ready().await;
+        }
+        r.bindings_synced.store(true, Ordering::Relaxed);
+    });
+
+    let ctx = Arc::new(pipeline::Ctx {
+        client: client.clone(),
+        engine: engine.clone(),
+        github: github::GitHub::new(
+            &cfg.github_api_url,
+            Duration::from_secs(cfg.github_timeout_secs),
+        ),
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .context("HTTP client")?,
+        metrics: metrics.clone(),
+        identity: identity.clone(),
+        claim_ttl: cfg.claim_ttl(),
+        heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
+        build_timeout: Duration::from_secs(cfg.build_timeout_secs),
+        rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
+        github_web_url: cfg.github_web_url.clone(),
+        shutdown: shutdown.clone(),
+    });
+    let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
+        vec![Api::all(client.clone())]
+    } else {
+        cfg.namespaces
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect()
+    };
+    let mut workers = Vec::new();
+    for api in build_apis {
+        workers.push(tokio::spawn(worker::run_controller(
+            api,
+            ctx.clone(),
+            cfg.concurrency,
+            readiness.clone(),
+        )));
+    }
+
+    let state = Arc::new(server::AppState {
+        secrets,
+        bindings: stores,
+        client,
+        metrics,
+        readiness,
+        engine,
+    });
+    let app = server::router(state, Duration::from_secs(cfg.request_timeout_secs));
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
+    tracing::info!(listen = %cfg.listen, identity, version = env!("CARGO_PKG_VERSION"), "mosaic-webhook serving");
+    let s = shutdown.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { s.cancelled().await })
+        .await
+        .context("HTTP server")?;
+    for w in workers {
+        let _ = w.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -1,0 +1,180 @@
+//! Configuration: command-line flags with `MOSAIC_*` environment fallbacks, parsed once at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+use crate::signature::WebhookSecret;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Mosaic's in-cluster webhook: builds and rolls pushed commits.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "mosaic-webhook", version, about)]
+pub struct Config {
+    /// Address to serve the webhook, health and metrics on.
+    #[arg(long, env = "MOSAIC_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// Namespace to watch for Bindings and Builds (repeatable; default: all namespaces).
+    #[arg(long = "namespace", env = "MOSAIC_NAMESPACE", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// File holding a webhook secret (repeatable: give two while rotating).
+    #[arg(
+        long = "webhook-secret-file",
+        env = "MOSAIC_WEBHOOK_SECRET_FILE",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub webhook_secret_files: Vec<PathBuf>,
+    /// Docker engine address, `unix:///path` or `tcp://host:port`.
+    #[arg(
+        long,
+        env = "MOSAIC_DOCKER_HOST",
+        default_value = "unix:///var/run/docker.sock"
+    )]
+    pub docker_host: String,
+    /// GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(
+        long,
+        env = "MOSAIC_GITHUB_API_URL",
+        default_value = "https://api.github.com"
+    )]
+    pub github_api_url: String,
+    /// GitHub web base URL, for the image's source label.
+    #[arg(
+        long,
+        env = "MOSAIC_GITHUB_WEB_URL",
+        default_value = "https://github.com"
+    )]
+    pub github_web_url: String,
+    /// Builds run at the same time by this replica.
+    #[arg(long, env = "MOSAIC_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Seconds without a heartbeat after which another worker takes a Build over.
+    #[arg(long, env = "MOSAIC_CLAIM_TTL", default_value_t = 30)]
+    pub claim_ttl_secs: u64,
+    /// Seconds between heartbeats on a running Build.
+    #[arg(long, env = "MOSAIC_HEARTBEAT", default_value_t = 5)]
+    pub heartbeat_secs: u64,
+    /// Seconds a build may take.
+    #[arg(long, env = "MOSAIC_BUILD_TIMEOUT", default_value_t = 1800)]
+    pub build_timeout_secs: u64,
+    /// Seconds a rollout may take before it counts as failed.
+    #[arg(long, env = "MOSAIC_ROLLOUT_TIMEOUT", default_value_t = 600)]
+    pub rollout_timeout_secs: u64,
+    /// Seconds to receive a whole webhook request (headers and body).
+    #[arg(long, env = "MOSAIC_REQUEST_TIMEOUT", default_value_t = 10)]
+    pub request_timeout_secs: u64,
+    /// Seconds for each GitHub API call.
+    #[arg(long, env = "MOSAIC_GITHUB_TIMEOUT", default_value_t = 30)]
+    pub github_timeout_secs: u64,
+    /// Log format.
+    #[arg(long, env = "MOSAIC_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Name this replica claims Builds under (default: POD_NAME, else the host name).
+    #[arg(long, env = "MOSAIC_IDENTITY")]
+    pub identity: Option<String>,
+}
+
+/// A configuration problem, reported as one line before exiting.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot read webhook secret file {0}: {1}; mount the Secret or fix --webhook-secret-file"
+    )]
+    SecretFile(PathBuf, std::io::Error),
+    #[error("webhook secret file {0} is empty; put the secret configured in GitHub into it")]
+    EmptySecret(PathBuf),
+}
+
+impl Config {
+    pub fn secrets(&self) -> Result<Vec<WebhookSecret>, ConfigError> {
+        self.webhook_secret_files
+            .iter()
+            .map(|p| {
+                let bytes = std::fs::read(p).map_err(|e| ConfigError::SecretFile(p.clone(), e))?;
+                WebhookSecret::new(bytes).ok_or_else(|| ConfigError::EmptySecret(p.clone()))
+            })
+            .collect()
+    }
+
+    pub fn identity(&self) -> String {
+        self.identity
+            .clone()
+            .or_else(|| std::env::var("POD_NAME").ok())
+            .or_else(|| {
+                std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .map(|h| h.trim().to_string())
+            })
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "mosaic-webhook".to_string())
+    }
+
+    pub fn claim_ttl(&self) -> Duration {
+        Duration::from_secs(self.claim_ttl_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_with_defaults_and_repeats() {
+        let c = Config::try_parse_from([
+            "mosaic-webhook",
+            "--webhook-secret-file",
+            "/a",
+            "--webhook-secret-file",
+            "/b",
+            "--namespace",
+            "x,y",
+            "--identity",
+            "pod-1",
+        ])
+        .unwrap();
+        assert_eq!(c.webhook_secret_files.len(), 2);
+        assert_eq!(c.namespaces, ["x", "y"]);
+        assert_eq!(c.identity(), "pod-1");
+        assert_eq!(c.listen.port(), 8080);
+        assert!(
+            Config::try_parse_from(["mosaic-webhook"]).is_err(),
+            "a secret file is required"
+        );
+        assert!(
+            Config::try_parse_from([
+                "mosaic-webhook",
+                "--webhook-secret-file",
+                "/a",
+                "--concurrency",
+                "0"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn secret_file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let c = Config::try_parse_from(["m", "--webhook-secret-file", empty.to_str().unwrap()])
+            .unwrap();
+        assert!(matches!(c.secrets(), Err(ConfigError::EmptySecret(p)) if p == empty));
+        let c = Config::try_parse_from(["m", "--webhook-secret-file", "/nonexistent/s"]).unwrap();
+        assert!(
+            c.secrets()
+                .unwrap_err()
+                .to_string()
+                .contains("/nonexistent/s")
+        );
+    }
+}

@@ -1,0 +1,269 @@
+//! The Docker engine, through bollard: build an image from a GitHub tarball stream (restreamed
+//! into a build context on a blocking thread, through a bounded channel) and push it, returning
+//! the digest the engine reports. Errors that arrive inside the engine's streams fail the step
+//! with that error line.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Write};
+
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{BuildImageOptions, BuilderVersion, PushImageOptions};
+use bytes::{Bytes, BytesMut};
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::context::{self, ContextError, ContextSummary};
+use crate::plan::BuildPlan;
+use crate::registry::RegistryAuth;
+
+/// Chunk size of the context stream and number of chunks in flight: bounds memory to ~512 KiB.
+const CHUNK: usize = 64 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 8;
+/// Lines of build log kept for `status.logTail`.
+const TAIL_LINES: usize = 30;
+const TAIL_BYTES: usize = 4096;
+
+/// Why a build or push failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("source: {0}")]
+    Context(#[from] ContextError),
+    #[error("docker build failed: {0}")]
+    Build(String),
+    #[error("docker push of {tag} failed: {message}")]
+    Push { tag: String, message: String },
+    #[error("Docker engine unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// The last lines of a log.
+#[derive(Debug, Default, Clone)]
+pub struct LogTail(VecDeque<String>);
+
+impl LogTail {
+    pub fn push(&mut self, chunk: &str) {
+        for line in chunk.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+            if self.0.len() == TAIL_LINES {
+                self.0.pop_front();
+            }
+            self.0.push_back(line.chars().take(400).collect());
+        }
+    }
+    pub fn text(&self) -> String {
+        let all: Vec<&str> = self.0.iter().map(String::as_str).collect();
+        let s = all.join("\n");
+        let cut = s.len().saturating_sub(TAIL_BYTES);
+        let start = (cut..=s.len())
+            .find(|&i| s.is_char_boundary(i))
+            .unwrap_or(s.len());
+        s[start..].to_string()
+    }
+}
+
+/// A `Write` that hands fixed-size chunks to an async receiver, blocking when it is full.
+struct ChannelWriter {
+    tx: mpsc::Sender<Result<Bytes, io::Error>>,
+    buf: BytesMut,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = self.buf.split().freeze();
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "build engine stopped reading"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+fn creds(auth: Option<&RegistryAuth>) -> Option<DockerCredentials> {
+    auth.map(|a| DockerCredentials {
+        username: Some(a.username.clone()),
+        password: Some(a.password.clone()),
+        serveraddress: Some(a.host.clone()),
+        ..Default::default()
+    })
+}
+
+/// A connected engine.
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+}
+
+impl Engine {
+    /// Connect to `host` (`unix:///path` or `tcp://…`/`http://…`) and negotiate the API version.
+    pub async fn connect(host: &str, timeout_secs: u64) -> Result<Self, EngineError> {
+        let unreachable = |e: bollard::errors::Error| EngineError::Unreachable(e.to_string());
+        let docker = if let Some(path) = host.strip_prefix("unix://") {
+            Docker::connect_with_unix(path, timeout_secs, bollard::API_DEFAULT_VERSION)
+                .map_err(unreachable)?
+        } else {
+            let h = host.replace("tcp://", "http://");
+            Docker::connect_with_http(&h, timeout_secs, bollard::API_DEFAULT_VERSION)
+                .map_err(unreachable)?
+        };
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
+        Ok(Self { docker })
+    }
+
+    /// Is the engine answering?
+    pub async fn ping(&self) -> bool {
+        self.docker.ping().await.is_ok()
+    }
+
+    /// Build `plan.tag` from a GitHub gzip tarball stream of `commit`. Log lines go to tracing and `tail`.
+    pub async fn build<S>(
+        &self,
+        tarball: S,
+        plan: &BuildPlan,
+        commit: &str,
+        auth: Option<&RegistryAuth>,
+        tail: &mut LogTail,
+    ) -> Result<ContextSummary, EngineError>
+    where
+        S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
+    {
+        let (tx, mut rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHUNKS_IN_FLIGHT);
+        let spec = plan.context.clone();
+        let expected = commit.to_string();
+        let restreamer = tokio::task::spawn_blocking(move || {
+            let reader = SyncIoBridge::new(StreamReader::new(tarball));
+            let mut out = ChannelWriter {
+                tx: tx.clone(),
+                buf: BytesMut::with_capacity(CHUNK),
+            };
+            let r = context::restream(reader, &mut out, &spec, Some(&expected));
+            if let Err(e) = &r {
+                // Fail the request body so the engine never builds a partial context.
+                let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
+            }
+            r
+        });
+        let body = bollard::body_try_stream(futures::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+        let opts = BuildImageOptions {
+            t: Some(plan.tag.clone()),
+            dockerfile: plan.context.dockerfile.to_string_lossy().into_owned(),
+            labels: Some(plan.labels.clone()),
+            rm: true,
+            forcerm: true,
+            version: BuilderVersion::BuilderV1,
+            ..Default::default()
+        };
+        let registry_creds = creds(auth).map(|c| HashMap::from([(plan.registry_host.clone(), c)]));
+        let mut stream = self.docker.build_image(opts, registry_creds, Some(body));
+        let mut failure = None;
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(line) = info.stream.as_deref().or(info.status.as_deref()) {
+                        tracing::debug!(target: "mosaic_webhook::build_log", tag = %plan.tag, line = line.trim_end());
+                        tail.push(line);
+                    }
+                    if let Some(msg) = info.error_detail.and_then(|d| d.message) {
+                        tail.push(&msg);
+                        failure = Some(msg);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let msg = match e {
+                        bollard::errors::Error::DockerStreamError { error } => error,
+                        other => other.to_string(),
+                    };
+                    tail.push(&msg);
+                    failure = Some(msg);
+                    break;
+                }
+            }
+        }
+        drop(stream);
+        let summary = restreamer
+            .await
+            .map_err(|e| EngineError::Build(format!("context streaming task: {e}")))?;
+        // A context error explains an engine failure better than the engine's own message.
+        let summary = summary?;
+        match failure {
+            Some(msg) => Err(EngineError::Build(
+                msg.lines().next().unwrap_or_default().to_string(),
+            )),
+            None => Ok(summary),
+        }
+    }
+
+    /// Push `repository:tag` and return the manifest digest the engine reports.
+    pub async fn push(
+        &self,
+        repository: &str,
+        tag: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String, EngineError> {
+        let full = format!("{repository}:{tag}");
+        let fail = |message: String| EngineError::Push {
+            tag: full.clone(),
+            message,
+        };
+        let opts = PushImageOptions {
+            tag: Some(tag.to_string()),
+            ..Default::default()
+        };
+        let mut stream = self.docker.push_image(repository, Some(opts), creds(auth));
+        let mut digest = None;
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| {
+                fail(match e {
+                    bollard::errors::Error::DockerStreamError { error } => error,
+                    other => other.to_string(),
+                })
+            })?;
+            if let Some(msg) = info.error_detail.and_then(|d| d.message) {
+                return Err(fail(msg));
+            }
+            if let Some(d) = info
+                .status
+                .as_deref()
+                .and_then(|s| s.split("digest: ").nth(1))
+            {
+                digest = d.split_whitespace().next().map(str::to_string);
+            }
+        }
+        digest.ok_or_else(|| fail("the engine reported no digest".into()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        let mut t = LogTail::default();
+        for i in 0..100 {
+            t.push(&format!("Step {i}\n\n"));
+        }
+        let text = t.text();
+        assert_eq!(text.lines().count(), TAIL_LINES);
+        assert!(text.ends_with("Step 99"));
+        assert!(text.starts_with("Step 70"));
+        let mut big = LogTail::default();
+        big.push(&"é".repeat(10_000));
+        assert!(big.text().len() <= TAIL_BYTES);
+    }
+}

@@ -1,0 +1,169 @@
+//! GitHub, through octocrab: download the tarball of exactly one commit (following the 302 to
+//! codeload) as a byte stream, and post commit statuses. The token comes from the Binding's
+//! Secret per call; the API base URL from `--github-api-url` (GitHub Enterprise, or a fake).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{Stream, TryStreamExt};
+use http_body_util::BodyExt;
+use mosaic_core::reference::RepoName;
+use octocrab::Octocrab;
+pub use octocrab::models::StatusState;
+
+/// A GitHub token. Its value never appears in `Debug` output.
+#[derive(Clone)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// Why a GitHub call failed. Messages carry the HTTP status and GitHub's message, never a token.
+#[derive(Debug, thiserror::Error)]
+pub enum GitHubError {
+    #[error("GitHub API URL {0:?} is invalid")]
+    BadUrl(String),
+    #[error("GitHub answered {status} for {what}: {message}")]
+    Status {
+        what: String,
+        status: u16,
+        message: String,
+    },
+    #[error("GitHub request for {what} failed: {message}")]
+    Transport { what: String, message: String },
+}
+
+/// A GitHub API endpoint.
+#[derive(Debug, Clone)]
+pub struct GitHub {
+    api_url: String,
+    timeout: Duration,
+}
+
+fn describe(e: &octocrab::Error) -> (Option<u16>, String) {
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            (Some(source.status_code.as_u16()), source.message.clone())
+        }
+        other => (
+            None,
+            other
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        ),
+    }
+}
+
+impl GitHub {
+    pub fn new(api_url: &str, timeout: Duration) -> Self {
+        Self {
+            api_url: api_url.trim_end_matches('/').to_string(),
+            timeout,
+        }
+    }
+
+    fn client(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
+        let mut b = Octocrab::builder()
+            .base_uri(self.api_url.as_str())
+            .map_err(|_| GitHubError::BadUrl(self.api_url.clone()))?
+            .set_connect_timeout(Some(self.timeout))
+            .set_read_timeout(Some(self.timeout));
+        if let Some(t) = token {
+            b = b.personal_token(t.0.clone());
+        }
+        b.build().map_err(|e| GitHubError::Transport {
+            what: "client".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Stream the gzip tarball of `commit`.
+    pub async fn tarball(
+        &self,
+        token: Option<&Token>,
+        repo: &RepoName,
+        commit: &str,
+    ) -> Result<
+        impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static + use<>,
+        GitHubError,
+    > {
+        let what = format!("the tarball of {repo}@{commit}");
+        let crab = self.client(token)?;
+        let resp = crab
+            .repos(&repo.owner, &repo.name)
+            .download_tarball(commit.to_string())
+            .await
+            .map_err(|e| {
+                let (status, message) = describe(&e);
+                match status {
+                    Some(status) => GitHubError::Status {
+                        what: what.clone(),
+                        status,
+                        message,
+                    },
+                    None => GitHubError::Transport {
+                        what: what.clone(),
+                        message,
+                    },
+                }
+            })?;
+        let status = resp.status();
+        if !status.is_success() {
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let message = serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["message"].as_str().map(str::to_string))
+                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+            return Err(GitHubError::Status {
+                what,
+                status: status.as_u16(),
+                message,
+            });
+        }
+        Ok(resp
+            .into_body()
+            .into_data_stream()
+            .map_err(|e| std::io::Error::other(describe(&e).1)))
+    }
+
+    /// Post a commit status under the `mosaic` context.
+    pub async fn status(
+        &self,
+        token: Option<&Token>,
+        repo: &RepoName,
+        commit: &str,
+        state: StatusState,
+        description: &str,
+    ) -> Result<(), GitHubError> {
+        let crab = self.client(token)?;
+        crab.repos(&repo.owner, &repo.name)
+            .create_status(commit.to_string(), state)
+            .context(crate::plan::STATUS_CONTEXT.to_string())
+            .description(crate::plan::status_description(description))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                let what = format!("the commit status of {repo}@{commit}");
+                match describe(&e) {
+                    (Some(status), message) => GitHubError::Status {
+                        what,
+                        status,
+                        message,
+                    },
+                    (None, message) => GitHubError::Transport { what, message },
+                }
+            })
+    }
+}

@@ -1,0 +1,245 @@
+//! Pure build and rollout decisions: the image tag and OCI labels for a commit, latest-wins
+//! between Builds of one Binding, the server-side-apply patch that rolls a Deployment, reading a
+//! Deployment's rollout state, and the one-line text for a GitHub commit status.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use k8s_openapi::api::apps::v1::Deployment;
+use mosaic_core::names;
+use mosaic_core::reference::{ImageRef, ReferenceError};
+use mosaic_core::resources::{BindingSpec, Build, BuildPhase};
+
+use crate::context::{ContextError, ContextSpec};
+use crate::decide::ANNOTATION_PUSHED_AT;
+
+/// GitHub's limit on a commit status description.
+pub const STATUS_DESCRIPTION_MAX: usize = 140;
+/// Commit status context Mosaic reports under.
+pub const STATUS_CONTEXT: &str = "mosaic";
+
+/// Why a Binding cannot be built as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("Binding image: {0}")]
+    Image(#[from] ReferenceError),
+    #[error(transparent)]
+    Context(#[from] ContextError),
+    #[error(
+        "Deployment {deployment} has containers {containers:?}; set spec.container on the Binding to pick one"
+    )]
+    AmbiguousContainer {
+        deployment: String,
+        containers: Vec<String>,
+    },
+    #[error("Deployment {deployment} has no container named {container:?} (it has {containers:?})")]
+    NoSuchContainer {
+        deployment: String,
+        container: String,
+        containers: Vec<String>,
+    },
+}
+
+/// Everything the build and push steps need, decided up front.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildPlan {
+    /// Repository without tag, as written in the Binding.
+    pub repository: String,
+    /// Registry host for credential lookup.
+    pub registry_host: String,
+    /// `<image>:<short-sha>`.
+    pub tag: String,
+    pub labels: HashMap<String, String>,
+    pub context: ContextSpec,
+}
+
+/// Short commit id used in tags.
+pub fn short_sha(commit: &str) -> &str {
+    &commit[..commit.len().min(12)]
+}
+
+/// Plan the build of `commit` for a Binding. `source` is the repository's web URL.
+pub fn plan_build(
+    spec: &BindingSpec,
+    commit: &str,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<BuildPlan, PlanError> {
+    let image = ImageRef::parse_repository(&spec.image)?;
+    let labels = HashMap::from([
+        (names::OCI_LABEL_REVISION.to_string(), commit.to_string()),
+        (names::OCI_LABEL_SOURCE.to_string(), source.to_string()),
+        (
+            names::OCI_LABEL_CREATED.to_string(),
+            now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        ),
+    ]);
+    Ok(BuildPlan {
+        repository: image.repository(),
+        registry_host: image.registry_host().to_string(),
+        tag: format!("{}:{}", image.repository(), short_sha(commit)),
+        labels,
+        context: ContextSpec::new(&spec.context, &spec.dockerfile)?,
+    })
+}
+
+/// When a Build's push happened: the intake's annotation, else its creation time.
+pub fn push_time(b: &Build) -> Option<DateTime<Utc>> {
+    b.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_PUSHED_AT))
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.to_utc())
+        .or_else(|| {
+            b.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(crate::claim::to_chrono)
+        })
+}
+
+/// Does this Build still stand in the way of older ones (may deploy, or did deploy)?
+fn still_counts(b: &Build) -> bool {
+    let Some(s) = &b.status else { return true };
+    match s.phase {
+        BuildPhase::Superseded | BuildPhase::Cancelled => false,
+        BuildPhase::Failed => s.phase_times.rolling_out.is_some() && !s.rolled_back,
+        _ => true,
+    }
+}
+
+/// Latest wins: the newest Build of the same Binding that is newer than `this` and still
+/// counts. `this` must not roll out while one exists.
+pub fn newer_build<'a>(this: &Build, siblings: &'a [Build]) -> Option<&'a Build> {
+    let key = |b: &Build| (push_time(b), b.metadata.name.clone());
+    let mine = key(this);
+    siblings
+        .iter()
+        .filter(|b| b.spec.binding == this.spec.binding && b.metadata.name != this.metadata.name)
+        .filter(|b| key(b) > mine && still_counts(b))
+        .max_by_key(|b| key(b))
+}
+
+/// Pick the container a Binding updates.
+pub fn pick_container(spec: &BindingSpec, dep: &Deployment) -> Result<String, PlanError> {
+    let deployment = dep.metadata.name.clone().unwrap_or_default();
+    let containers: Vec<String> = dep
+        .spec
+        .template
+        .spec
+        .as_ref()
+        .map(|p| p.containers.iter().map(|c| c.name.clone()).collect())
+        .unwrap_or_default();
+    match &spec.container {
+        Some(c) if containers.contains(c) => Ok(c.clone()),
+        Some(c) => Err(PlanError::NoSuchContainer {
+            deployment,
+            container: c.clone(),
+            containers,
+        }),
+        None if containers.len() == 1 => Ok(containers[0].clone()),
+        None => Err(PlanError::AmbiguousContainer {
+            deployment,
+            containers,
+        }),
+    }
+}
+
+/// Current image of a container.
+pub fn container_image(dep: &Deployment, container: &str) -> Option<String> {
+    dep.spec
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .iter()
+        .find(|c| c.name == container)?
+        .image
+        .clone()
+}
+
+/// The server-side-apply body that sets only one container's image and the commit annotation.
+pub fn rollout_patch(
+    dep_name: &str,
+    container: &str,
+    image: &str,
+    commit: &str,
+    build: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": dep_name },
+        "spec": { "template": {
+            "metadata": { "annotations": { names::ANNOTATION_COMMIT: commit, names::ANNOTATION_BUILD: build } },
+            "spec": { "containers": [ { "name": container, "image": image } ] }
+        } }
+    })
+}
+
+/// Where a rollout stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rollout {
+    /// Still going; the text says what is awaited.
+    Waiting(String),
+    Complete,
+    /// The Deployment controller gave up.
+    Failed {
+        reason: String,
+        message: String,
+    },
+}
+
+/// Read a Deployment's rollout state the way `kubectl rollout status` does.
+pub fn rollout_state(dep: &Deployment) -> Rollout {
+    let generation = dep.metadata.generation.unwrap_or(0);
+    let st = dep.status.clone().unwrap_or_default();
+    let observed = st.observed_generation.unwrap_or(0);
+    if observed < generation {
+        return Rollout::Waiting(format!(
+            "controller has observed generation {observed} of {generation}"
+        ));
+    }
+    if let Some(c) = st
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing"))
+        && c.status.as_deref() == Some("False")
+    {
+        return Rollout::Failed {
+            reason: c
+                .reason
+                .clone()
+                .unwrap_or_else(|| "ProgressDeadlineExceeded".into()),
+            message: c.message.clone().unwrap_or_default(),
+        };
+    }
+    let want = dep.spec.replicas.unwrap_or(1);
+    let updated = st.updated_replicas.unwrap_or(0);
+    let available = st.available_replicas.unwrap_or(0);
+    let total = st.replicas.unwrap_or(0);
+    if updated >= want && available >= want && total == updated {
+        Rollout::Complete
+    } else {
+        Rollout::Waiting(format!(
+            "{updated} of {want} updated, {available} available, {total} total replicas"
+        ))
+    }
+}
+
+/// A one-line commit status description: first line only, at most 140 characters.
+pub fn status_description(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() <= STATUS_DESCRIPTION_MAX {
+        return line.to_string();
+    }
+    let mut s: String = line.chars().take(STATUS_DESCRIPTION_MAX - 1).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

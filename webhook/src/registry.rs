@@ -1,0 +1,281 @@
+//! Registry access: picking push credentials for a registry host out of a
+//! `kubernetes.io/dockerconfigjson` Secret (pure), and checking that a registry really serves
+//! a manifest digest (`HEAD /v2/<repo>/manifests/<digest>`, with Basic or token auth).
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+/// Credentials for one registry. The password never appears in `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RegistryAuth {
+    pub host: String,
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for RegistryAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "RegistryAuth {{ host: {:?}, username: {:?}, password: <redacted> }}",
+            self.host, self.username
+        )
+    }
+}
+
+/// Why credentials or a digest check failed. No variant carries a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("registry secret is not a valid .dockerconfigjson: {0}")]
+    BadConfig(String),
+    #[error("registry secret has no credentials for {0}; add an `auths` entry for that host")]
+    NoCredentials(String),
+    #[error("registry {host} does not serve {reference} (HTTP {status})")]
+    NotServed {
+        host: String,
+        reference: String,
+        status: u16,
+    },
+    #[error("registry {host} refused the credentials (HTTP {status}) while checking {reference}")]
+    Unauthorized {
+        host: String,
+        reference: String,
+        status: u16,
+    },
+    #[error("registry {host} unreachable: {message}")]
+    Unreachable { host: String, message: String },
+}
+
+#[derive(Deserialize)]
+struct DockerConfig {
+    #[serde(default)]
+    auths: std::collections::HashMap<String, AuthEntry>,
+}
+
+#[derive(Deserialize)]
+struct AuthEntry {
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+}
+
+/// Normalise an `auths` key (`https://host/v1/`, `host`) to a bare host[:port].
+fn key_host(key: &str) -> &str {
+    let k = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    let k = k.split('/').next().unwrap_or(k);
+    if k == "index.docker.io" || k == "registry-1.docker.io" {
+        "docker.io"
+    } else {
+        k
+    }
+}
+
+/// Credentials for `host` from a `.dockerconfigjson` document.
+pub fn credentials_for(dockerconfigjson: &[u8], host: &str) -> Result<RegistryAuth, RegistryError> {
+    let cfg: DockerConfig = serde_json::from_slice(dockerconfigjson)
+        .map_err(|e| RegistryError::BadConfig(e.to_string()))?;
+    let entry = cfg
+        .auths
+        .iter()
+        .find(|(k, _)| key_host(k) == host)
+        .map(|(_, v)| v)
+        .ok_or_else(|| RegistryError::NoCredentials(host.to_string()))?;
+    let (username, password) = match (&entry.username, &entry.password, &entry.auth) {
+        (Some(u), Some(p), _) => (u.clone(), p.clone()),
+        (_, _, Some(a)) => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(a.trim())
+                .map_err(|_| RegistryError::BadConfig(format!("auth for {host} is not base64")))?;
+            let text = String::from_utf8(raw)
+                .map_err(|_| RegistryError::BadConfig(format!("auth for {host} is not UTF-8")))?;
+            let (u, p) = text.split_once(':').ok_or_else(|| {
+                RegistryError::BadConfig(format!("auth for {host} is not user:password"))
+            })?;
+            (u.to_string(), p.to_string())
+        }
+        _ => {
+            return Err(RegistryError::BadConfig(format!(
+                "entry for {host} has neither auth nor username/password"
+            )));
+        }
+    };
+    Ok(RegistryAuth {
+        host: host.to_string(),
+        username,
+        password,
+    })
+}
+
+/// Base URL of a registry's API: plain HTTP for loopback (as Docker allows), HTTPS otherwise.
+fn api_base(host: &str) -> String {
+    let h = host.split(':').next().unwrap_or(host);
+    let insecure = h == "localhost" || h.starts_with("127.") || h == "[::1]";
+    let host = if host == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        host
+    };
+    format!("{}://{host}", if insecure { "http" } else { "https" })
+}
+
+/// Parse `Bearer realm="…",service="…",scope="…"`.
+fn bearer_params(header: &str) -> Option<Vec<(String, String)>> {
+    let rest = header.strip_prefix("Bearer ")?;
+    Some(
+        rest.split(',')
+            .filter_map(|kv| kv.trim().split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+            .collect(),
+    )
+}
+
+const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
+    application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, \
+    application/vnd.oci.image.index.v1+json";
+
+/// Check that `host` serves `path@digest`, authenticating with `auth` (Basic, or a token from
+/// the realm a `Bearer` challenge names).
+pub async fn verify_digest(
+    http: &reqwest::Client,
+    auth: Option<&RegistryAuth>,
+    host: &str,
+    path: &str,
+    digest: &str,
+) -> Result<(), RegistryError> {
+    let url = format!("{}/v2/{path}/manifests/{digest}", api_base(host));
+    let reference = format!("{path}@{digest}");
+    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
+        host: host.to_string(),
+        message: e.to_string(),
+    };
+    let head = |bearer: Option<String>| {
+        let mut r = http.head(&url).header("Accept", MANIFEST_ACCEPT);
+        r = match (&bearer, auth) {
+            (Some(t), _) => r.bearer_auth(t),
+            (None, Some(a)) => r.basic_auth(&a.username, Some(&a.password)),
+            (None, None) => r,
+        };
+        r.send()
+    };
+    let mut resp = head(None).await.map_err(unreachable)?;
+    if resp.status() == 401
+        && let Some(params) = resp
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_params)
+        && let Some(realm) = params
+            .iter()
+            .find(|(k, _)| k == "realm")
+            .map(|(_, v)| v.clone())
+    {
+        let query: Vec<_> = params
+            .iter()
+            .filter(|(k, _)| k != "realm")
+            .cloned()
+            .collect();
+        let url = reqwest::Url::parse_with_params(&realm, &query).map_err(|e| {
+            RegistryError::Unreachable {
+                host: host.to_string(),
+                message: format!("bad token realm {realm:?}: {e}"),
+            }
+        })?;
+        let mut req = http.get(url);
+        if let Some(a) = auth {
+            req = req.basic_auth(&a.username, Some(&a.password));
+        }
+        #[derive(Deserialize)]
+        struct Token {
+            #[serde(alias = "access_token")]
+            token: String,
+        }
+        let tok: Token = req
+            .send()
+            .await
+            .map_err(unreachable)?
+            .json()
+            .await
+            .map_err(unreachable)?;
+        resp = head(Some(tok.token)).await.map_err(unreachable)?;
+    }
+    let status = resp.status().as_u16();
+    match status {
+        200 => Ok(()),
+        401 | 403 => Err(RegistryError::Unauthorized {
+            host: host.to_string(),
+            reference,
+            status,
+        }),
+        _ => Err(RegistryError::NotServed {
+            host: host.to_string(),
+            reference,
+            status,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(s)
+    }
+
+    #[test]
+    fn picks_credentials_by_host() {
+        let cfg = serde_json::json!({"auths": {
+            "127.0.0.1:5000": {"auth": b64("u:p:with:colons")},
+            "https://index.docker.io/v1/": {"username": "hub", "password": "hp"},
+            "ghcr.io": {"auth": "!!!"},
+        }})
+        .to_string();
+        let a = credentials_for(cfg.as_bytes(), "127.0.0.1:5000").unwrap();
+        assert_eq!(
+            (a.username.as_str(), a.password.as_str()),
+            ("u", "p:with:colons")
+        );
+        assert_eq!(
+            credentials_for(cfg.as_bytes(), "docker.io")
+                .unwrap()
+                .username,
+            "hub"
+        );
+        assert!(
+            matches!(credentials_for(cfg.as_bytes(), "quay.io"), Err(RegistryError::NoCredentials(h)) if h == "quay.io")
+        );
+        assert!(matches!(
+            credentials_for(cfg.as_bytes(), "ghcr.io"),
+            Err(RegistryError::BadConfig(_))
+        ));
+        assert!(matches!(
+            credentials_for(b"not json", "x"),
+            Err(RegistryError::BadConfig(_))
+        ));
+        assert!(
+            !format!("{a:?}").contains("with:colons"),
+            "Debug hides the password"
+        );
+    }
+
+    #[test]
+    fn api_base_and_challenges() {
+        assert_eq!(api_base("127.0.0.1:5000"), "http://127.0.0.1:5000");
+        assert_eq!(api_base("localhost:1"), "http://localhost:1");
+        assert_eq!(api_base("docker.io"), "https://registry-1.docker.io");
+        assert_eq!(api_base("ghcr.io"), "https://ghcr.io");
+        let p = bearer_params(
+            r#"Bearer realm="https://auth.io/token",service="reg",scope="repository:a/b:pull""#,
+        )
+        .unwrap();
+        assert_eq!(p[0], ("realm".into(), "https://auth.io/token".into()));
+        assert_eq!(p.len(), 3);
+        assert!(bearer_params("Basic realm=x").is_none());
+    }
+}

@@ -1,0 +1,192 @@
+//! The HTTP intake (axum): `POST /webhooks/github` verifies the signature over the raw body,
+//! decides, records Builds through the Kubernetes API and answers at once; the handler does no
+//! other work. Also `/healthz`, `/readyz` and `/metrics`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kube::api::{Api, PostParams};
+use kube::runtime::reflector::Store;
+use mosaic_core::names;
+use mosaic_core::resources::{Binding, Build};
+use serde_json::json;
+
+use crate::decide::{Decision, decide};
+use crate::docker::Engine;
+use crate::metrics::Metrics;
+use crate::signature::{self, WebhookSecret};
+
+/// GitHub caps webhook payloads at 25 MiB.
+pub const MAX_BODY: usize = 25 * 1024 * 1024;
+
+/// Readiness inputs, flipped by the watches as they sync.
+#[derive(Default)]
+pub struct Readiness {
+    pub bindings_synced: AtomicBool,
+    pub builds_synced: AtomicBool,
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub secrets: Vec<WebhookSecret>,
+    pub bindings: Vec<Store<Binding>>,
+    pub client: kube::Client,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+    pub engine: Engine,
+}
+
+/// The router, with body cap and request timeout.
+pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
+    Router::new()
+        .route(names::WEBHOOK_PATH, post(webhook))
+        .route(names::HEALTHZ_PATH, get(|| async { "ok" }))
+        .route(names::READYZ_PATH, get(readyz))
+        .route(names::METRICS_PATH, get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
+        .with_state(state)
+}
+
+fn reply(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, axum::Json(body)).into_response()
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let sig = headers
+        .get(signature::SIGNATURE_HEADER)
+        .map(|v| v.as_bytes());
+    if let Err(e) = signature::verify(&st.secrets, sig, &body) {
+        st.metrics.request("unauthorized");
+        tracing::warn!(error = %e, "webhook refused");
+        return reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
+    }
+    let Some(event) = header(&headers, "x-github-event") else {
+        st.metrics.request("bad_request");
+        return reply(
+            StatusCode::BAD_REQUEST,
+            json!({"error": "missing X-GitHub-Event header"}),
+        );
+    };
+    let delivery = header(&headers, "x-github-delivery");
+    let bindings: Vec<Binding> = st
+        .bindings
+        .iter()
+        .flat_map(|s| s.state())
+        .map(|b| (*b).clone())
+        .collect();
+    let decision = match decide(event, delivery, &body, &bindings, chrono::Utc::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            st.metrics.request("bad_request");
+            tracing::warn!(event, delivery, error = %e, "webhook payload refused");
+            return reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
+        }
+    };
+    match decision {
+        Decision::Pong => {
+            st.metrics.request("pong");
+            reply(StatusCode::OK, json!({"result": "pong"}))
+        }
+        Decision::Ignored { reason, message } => {
+            st.metrics.request("ignored");
+            tracing::info!(event, delivery, reason, message, "webhook ignored");
+            reply(
+                StatusCode::ACCEPTED,
+                json!({"result": "ignored", "reason": reason, "message": message}),
+            )
+        }
+        Decision::Record(builds) => record(&st, delivery, builds).await,
+    }
+}
+
+async fn record(st: &AppState, delivery: Option<&str>, builds: Vec<Build>) -> Response {
+    let (mut created, mut existing) = (Vec::new(), Vec::new());
+    for b in builds {
+        let ns = b.metadata.namespace.clone().unwrap_or_default();
+        let name = b.metadata.name.clone().unwrap_or_default();
+        let id = format!("{ns}/{name}");
+        match Api::<Build>::namespaced(st.client.clone(), &ns)
+            .create(&PostParams::default(), &b)
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(delivery, build = %id, commit = %b.spec.commit, "build recorded");
+                created.push(id);
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => existing.push(id),
+            Err(e) => {
+                st.metrics.request("error");
+                tracing::error!(delivery, build = %id, error = %e, "recording build failed");
+                return reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": format!("could not record Build {id}: {e}; redeliver the webhook once the cluster API is reachable"),
+                           "created": created, "existing": existing}),
+                );
+            }
+        }
+    }
+    let status = if created.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    st.metrics.request(if created.is_empty() {
+        "duplicate"
+    } else {
+        "created"
+    });
+    reply(
+        status,
+        json!({"result": "recorded", "created": created, "existing": existing}),
+    )
+}
+
+async fn readyz(State(st): State<Arc<AppState>>) -> Response {
+    let mut missing = Vec::new();
+    if !st.readiness.bindings_synced.load(Ordering::Relaxed) {
+        missing.push("Binding watch not synced");
+    }
+    if !st.readiness.builds_synced.load(Ordering::Relaxed) {
+        missing.push("Build watch not synced");
+    }
+    let engine_ok = tokio::time::timeout(Duration::from_secs(2), st.engine.ping())
+        .await
+        .unwrap_or(false);
+    if !engine_ok {
+        missing.push("Docker engine unreachable");
+    }
+    if missing.is_empty() {
+        reply(StatusCode::OK, json!({"ready": true}))
+    } else {
+        reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"ready": false, "waiting": missing}),
+        )
+    }
+}
+
+async fn metrics(State(st): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        st.metrics.render(),
+    )
+        .into_response()
+}

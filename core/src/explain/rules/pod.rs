@@ -207,3 +207,12 @@ pub fn exit_meaning(code: i64) -> &'static str {
         _ => "error",
     }
 }
+
+/// `1 restart`, `6 restarts`.
+pub fn restarts(n: i64) -> String {
+    if n == 1 {
+        "1 restart".to_string()
+    } else {
+        format!("{n} restarts")
+    }
+}

@@ -3,7 +3,7 @@
 
 use super::pod::{
     Cs, container_events, describe, events_evidence, exit_meaning, finding, logs_previous,
-    restart_policy, statuses,
+    restart_policy, restarts, statuses,
 };
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
@@ -40,10 +40,16 @@ fn run_error(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         if !(waiting || last || now) {
             continue;
         }
-        let msg = [cs.waiting_message(), cs.last_message(), cs.term_message()]
+        let texts: Vec<&str> = [cs.waiting_message(), cs.last_message(), cs.term_message()]
             .into_iter()
             .flatten()
-            .find(|m| !m.is_empty())
+            .filter(|m| !m.is_empty())
+            .collect();
+        let msg = texts
+            .iter()
+            .find(|m| re!(r"exec|no such file|permission denied|OCI runtime").is_match(m))
+            .or(texts.first())
+            .copied()
             .map(str::to_string)
             .or_else(|| {
                 container_events(ix, pod, &cs, &["Failed"])
@@ -145,10 +151,10 @@ fn crash_loop(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         Severity::Error,
         pod,
         format!(
-            "Pod {}: {} keeps crashing{exit} and is restarted with back-off ({} restarts).",
+            "Pod {}: {} keeps crashing{exit} and is restarted with back-off ({}).",
             pod.name,
             cs.label(),
-            cs.restarts()
+            restarts(cs.restarts())
         ),
     )
     .evidence_all(cs.waiting_evidence(pod))
@@ -182,7 +188,7 @@ fn crash_loop_completed(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
             "pod.crash-loop.completed",
             Severity::Error,
             pod,
-            format!("Pod {}: {} exits successfully (exit 0) but is restarted forever because the pod must keep running ({} restarts).", pod.name, cs.label(), cs.restarts()),
+            format!("Pod {}: {} exits successfully (exit 0) but is restarted forever because the pod must keep running ({}).", pod.name, cs.label(), restarts(cs.restarts())),
         )
         .evidence_all(cs.waiting_evidence(pod))
         .evidence_all(cs.last_evidence(pod))
@@ -239,7 +245,13 @@ fn oom_killed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     let current = cs.term_reason() == Some("OOMKilled");
     let mut f = finding(
         "pod.oom-killed",
-        Severity::Error,
+        // One old OOM kill of a container that runs fine now is worth a warning;
+        // a container that is down or keeps being killed is an error.
+        if current || cs.waiting_reason().is_some() || cs.restarts() > 3 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        },
         pod,
         format!(
             "Pod {}: {} was killed for using more memory than {}{}.",
@@ -249,7 +261,7 @@ fn oom_killed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
                 .map(|l| format!("its limit of {l}"))
                 .unwrap_or_else(|| "it may (no limit set: the node ran out)".to_string()),
             if cs.restarts() > 0 {
-                format!(" ({} restarts)", cs.restarts())
+                format!(" ({})", restarts(cs.restarts()))
             } else {
                 String::new()
             }
@@ -336,7 +348,7 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
             "pod.probe.liveness-killing",
             Severity::Error,
             pod,
-            format!("Pod {}: {} is killed and restarted because its liveness/startup probe ({how}) keeps failing ({} restarts).", pod.name, cs.label(), cs.restarts()),
+            format!("Pod {}: {} is killed and restarted because its liveness/startup probe ({how}) keeps failing ({}).", pod.name, cs.label(), restarts(cs.restarts())),
         )
         .evidence_all(events_evidence(&unhealthy))
         .evidence_all(events_evidence(&killing))
@@ -558,6 +570,15 @@ mod tests {
             )]),
             ["pod.oom-killed"]
         );
+        let once = run(
+            "pod.oom-killed",
+            vec![running(
+                1,
+                json!({"exitCode": 137, "reason": "OOMKilled"}),
+                json!({}),
+            )],
+        );
+        assert_eq!(once[0].severity, crate::explain::Severity::Warning);
     }
 
     #[test]

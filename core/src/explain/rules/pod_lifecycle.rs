@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::pod::{
     container_events, describe, events_evidence, exit_meaning, finding, logs_previous, phase,
-    restart_policy, statuses,
+    restart_policy, restarts, statuses,
 };
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
@@ -40,10 +40,14 @@ fn init_failing(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     if phase(pod) == "Succeeded" {
         return Vec::new();
     }
+    // A pod being deleted has its init container killed (137/143): that is the
+    // deletion, not a failure.
+    let deleting = pod.get("metadata.deletionTimestamp").is_some();
     let Some(cs) = statuses(pod).into_iter().find(|c| {
         c.init
             && (c.waiting_reason() == Some("CrashLoopBackOff")
-                || c.term_exit().is_some_and(|e| e != 0))
+                || c.term_exit()
+                    .is_some_and(|e| e != 0 && !(deleting && (e == 137 || e == 143))))
     }) else {
         return Vec::new();
     };
@@ -56,10 +60,10 @@ fn init_failing(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         Severity::Error,
         pod,
         format!(
-            "Pod {}: {} keeps failing ({} restarts{exit}), so the main containers never start.",
+            "Pod {}: {} keeps failing ({}{exit}), so the main containers never start.",
             pod.name,
             cs.label(),
-            cs.restarts()
+            restarts(cs.restarts())
         ),
     )
     .evidence_all(cs.waiting_evidence(pod));
@@ -244,9 +248,15 @@ fn evicted(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         .captures(msg)
         .map(|c| c[1].to_string())
         .or_else(|| {
-            re!(r"had condition: \[(\w+)\]")
-                .captures(msg)
-                .map(|c| c[1].to_string())
+            re!(r"had condition: \[(\w+)\]").captures(msg).map(|c| {
+                match &c[1] {
+                    "DiskPressure" => "disk space (DiskPressure)",
+                    "MemoryPressure" => "memory (MemoryPressure)",
+                    "PIDPressure" => "process IDs (PIDPressure)",
+                    other => other,
+                }
+                .to_string()
+            })
         })
         .unwrap_or_else(|| "a resource".to_string());
     let node = pod.str("spec.nodeName").unwrap_or("?");
@@ -467,6 +477,33 @@ mod tests {
             json!({"phase": "Failed", "reason": "DeadlineExceeded"}),
         );
         assert!(run("pod.evicted", vec![failed]).is_empty());
+    }
+
+    #[test]
+    fn evicted_for_disk_pressure_reads_plainly() {
+        let p = pod(
+            "p",
+            json!({}),
+            json!({"phase": "Failed", "reason": "Evicted", "message": "The node had condition: [DiskPressure]. "}),
+        );
+        assert!(
+            run("pod.evicted", vec![p])[0]
+                .summary
+                .contains("short of disk space")
+        );
+    }
+
+    #[test]
+    fn init_killed_by_pod_deletion_is_not_failing() {
+        let mut p = pod(
+            "p",
+            json!({"initContainers": [{"name": "wait"}]}),
+            json!({"phase": "Pending",
+            "initContainerStatuses": [cs("wait", json!({"terminated": {"exitCode": 137, "reason": "Error"}}), json!({}), 0, false)]}),
+        );
+        assert_eq!(run("pod.init.failing", vec![p.clone()]).len(), 1);
+        p["metadata"]["deletionTimestamp"] = json!("2024-05-01T10:00:30Z");
+        assert!(run("pod.init.failing", vec![p]).is_empty());
     }
 
     #[test]

@@ -24,10 +24,10 @@ pub struct ListArgs {
 pub fn last_build<'a>(b: &Binding, builds: &'a [Build]) -> Option<&'a Build> {
     let ns = b.namespace();
     let same = |x: &&Build| x.namespace() == ns && x.spec.binding == b.name_any();
-    if let Some(name) = b.status.as_ref().and_then(|s| s.last_build.as_deref()) {
-        if let Some(found) = builds.iter().filter(same).find(|x| x.name_any() == name) {
-            return Some(found);
-        }
+    if let Some(name) = b.status.as_ref().and_then(|s| s.last_build.as_deref())
+        && let Some(found) = builds.iter().filter(same).find(|x| x.name_any() == name)
+    {
+        return Some(found);
     }
     builds.iter().filter(same).max_by_key(|x| {
         x.metadata

@@ -80,6 +80,12 @@ pub enum Command {
     Logs(cmd::logs::LogsArgs),
     /// Explain why a workload is unhealthy: root cause, evidence, fix (live or offline with -f).
     Explain(cmd::explain::ExplainArgs),
+    /// Install the webhook, CRDs and RBAC into the cluster (namespace mosaic-system; -n to change).
+    Install(cmd::install::InstallArgs),
+    /// Remove what install created; Bindings and the CRDs stay unless --all.
+    Uninstall(cmd::uninstall::UninstallArgs),
+    /// Create or update a repository's GitHub webhook so pushes reach Mosaic.
+    Hook(cmd::hook::HookArgs),
     /// Print the plugin version (and the in-cluster webhook's, when installed).
     Version(cmd::version::VersionArgs),
     /// Print a shell completion script (bash, zsh or fish).

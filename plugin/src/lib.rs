@@ -1,10 +1,12 @@
 //! The kubectl plugin: command-line parsing, cluster access and output.
 //! `run` is the one place where exit codes are decided.
 
+pub mod bundle;
 pub mod cli;
 pub mod cmd;
 pub mod error;
 pub mod github;
+pub mod github_hook;
 pub mod kubeconf;
 pub mod output;
 pub mod registry;

@@ -244,7 +244,8 @@ log "generating OpenAPI definitions"
   --output-pkg mosaic.local/kubeapiserver/openapi --output-file zz_generated.openapi.go \
   --go-header-file "$BUILD/header.txt" --report-filename "$BUILD/openapi-violations.txt" \
   k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/batch/v1 k8s.io/api/autoscaling/v1 \
-  k8s.io/api/coordination/v1 k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime \
+  k8s.io/api/coordination/v1 k8s.io/api/rbac/v1 k8s.io/api/policy/v1 k8s.io/api/networking/v1 \
+  k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime \
   k8s.io/apimachinery/pkg/util/intstr k8s.io/apimachinery/pkg/api/resource \
   k8s.io/apimachinery/pkg/version) >"$BUILD/openapi-gen.log" 2>&1 ||
   { tail -n 20 "$BUILD/openapi-gen.log" >&2; die "openapi-gen failed (log: $BUILD/openapi-gen.log)"; }

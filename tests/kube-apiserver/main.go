@@ -24,6 +24,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
 	apiextensionsapiserver "k8s.io/apiextensions-apiserver/pkg/apiserver"
@@ -65,6 +68,14 @@ var resources = []resourceDef{
 	{gv: appsv1.SchemeGroupVersion, resource: "replicasets", singular: "replicaset", kind: "ReplicaSet", namespaced: true, status: true, scale: true, shortNames: []string{"rs"}, categories: []string{"all"}},
 	{gv: batchv1.SchemeGroupVersion, resource: "jobs", singular: "job", kind: "Job", namespaced: true, status: true, categories: []string{"all"}},
 	{gv: coordinationv1.SchemeGroupVersion, resource: "leases", singular: "lease", kind: "Lease", namespaced: true, createOnUpdate: true},
+	// Stored as given (no RBAC enforcement: the authorizer is AlwaysAllow); served so install manifests apply.
+	{gv: rbacv1.SchemeGroupVersion, resource: "clusterroles", singular: "clusterrole", kind: "ClusterRole"},
+	{gv: rbacv1.SchemeGroupVersion, resource: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding"},
+	{gv: rbacv1.SchemeGroupVersion, resource: "roles", singular: "role", kind: "Role", namespaced: true},
+	{gv: rbacv1.SchemeGroupVersion, resource: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true},
+	{gv: policyv1.SchemeGroupVersion, resource: "poddisruptionbudgets", singular: "poddisruptionbudget", kind: "PodDisruptionBudget", namespaced: true, status: true, shortNames: []string{"pdb"}},
+	{gv: networkingv1.SchemeGroupVersion, resource: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", namespaced: true, shortNames: []string{"netpol"}},
+	{gv: networkingv1.SchemeGroupVersion, resource: "ingresses", singular: "ingress", kind: "Ingress", namespaced: true, status: true, shortNames: []string{"ing"}},
 }
 
 func main() {

@@ -1,5 +1,6 @@
 // scheme.go owns the runtime.Scheme of the built-in API groups served by
-// this server (core/v1, apps/v1, batch/v1, coordination.k8s.io/v1 and the
+// this server (core/v1, apps/v1, batch/v1, coordination.k8s.io/v1,
+// rbac.authorization.k8s.io/v1, policy/v1, networking.k8s.io/v1 and the
 // autoscaling/v1 Scale used by /scale).
 //
 // k8s.io/kubernetes (which holds the real internal types, defaulters and
@@ -16,6 +17,9 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -34,6 +38,9 @@ var (
 		batchv1.SchemeGroupVersion,
 		coordinationv1.SchemeGroupVersion,
 		autoscalingv1.SchemeGroupVersion,
+		rbacv1.SchemeGroupVersion,
+		policyv1.SchemeGroupVersion,
+		networkingv1.SchemeGroupVersion,
 	}
 )
 
@@ -41,6 +48,7 @@ func init() {
 	adders := []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
 		coordinationv1.AddToScheme, autoscalingv1.AddToScheme,
+		rbacv1.AddToScheme, policyv1.AddToScheme, networkingv1.AddToScheme,
 	}
 	for _, add := range adders {
 		if err := add(Scheme); err != nil {
@@ -72,7 +80,8 @@ func init() {
 func isAPIPackage(p string) bool {
 	switch p {
 	case "k8s.io/api/core/v1", "k8s.io/api/apps/v1", "k8s.io/api/batch/v1",
-		"k8s.io/api/coordination/v1", "k8s.io/api/autoscaling/v1":
+		"k8s.io/api/coordination/v1", "k8s.io/api/autoscaling/v1",
+		"k8s.io/api/rbac/v1", "k8s.io/api/policy/v1", "k8s.io/api/networking/v1":
 		return true
 	}
 	return false

@@ -6,10 +6,13 @@ pub mod bind;
 pub mod completion;
 pub mod deploy;
 pub mod explain;
+pub mod hook;
+pub mod install;
 pub mod list;
 pub mod logs;
 pub mod status;
 pub mod unbind;
+pub mod uninstall;
 pub mod version;
 
 use kube::Api;
@@ -29,6 +32,9 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Deploy(args) => deploy::run(&cli.kube, args).await,
         Command::Logs(args) => logs::run(&cli.kube, args).await,
         Command::Explain(args) => explain::run(&cli.kube, args).await,
+        Command::Install(args) => install::run(&cli.kube, args).await,
+        Command::Uninstall(args) => uninstall::run(&cli.kube, args).await,
+        Command::Hook(args) => hook::run(&cli.kube, args).await,
         Command::Version(args) => version::run(&cli.kube, args).await,
         Command::Completion(args) => completion::run(args),
         Command::Complete(args) => completion::complete(args),

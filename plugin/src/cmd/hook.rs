@@ -1,0 +1,154 @@
+//! `kubectl mosaic hook`: creates or updates the GitHub webhook of one repository
+//! (or of every bound one) so pushes reach Mosaic, signed with the cluster's
+//! webhook secret, which is read from the cluster and never printed.
+
+use std::collections::BTreeSet;
+
+use clap::Args;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+
+use mosaic_core::{Binding, names};
+
+use crate::cli::{GitHubArgs, KubeArgs};
+use crate::error::{Error, Outcome};
+use crate::github_hook::{self, Action, GitHubHooks, HookApi};
+use crate::kubeconf;
+
+#[derive(Args, Debug)]
+pub struct HookArgs {
+    /// The repository, OWNER/NAME.
+    #[arg(
+        long,
+        required_unless_present = "all_bound",
+        conflicts_with = "all_bound"
+    )]
+    pub repo: Option<String>,
+    /// The public https URL GitHub delivers to, ending in /webhooks/github.
+    #[arg(long)]
+    pub url: String,
+    /// Hook every repository a Binding names, in all namespaces.
+    #[arg(long)]
+    pub all_bound: bool,
+    #[command(flatten)]
+    pub github: GitHubArgs,
+}
+
+/// `OWNER/NAME` (a GitHub URL is accepted too), normalised.
+fn check_repo(repo: &str) -> Result<String, Error> {
+    mosaic_core::reference::RepoName::parse(repo)
+        .map(|r| format!("{}/{}", r.owner, r.name))
+        .map_err(|e| {
+            Error::Usage(format!(
+                "--repo {repo:?}: {e}; write OWNER/NAME, e.g. acme/api"
+            ))
+        })
+}
+
+/// The webhook secret `install` stored, read from the install namespace.
+async fn webhook_secret(client: &kube::Client, namespace: &str) -> Result<String, Error> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let missing = || {
+        Error::NotFound(format!(
+            "secret/{} in namespace {namespace} has no key {:?}: run `kubectl mosaic install{}` first",
+            names::WEBHOOK_SECRET_NAME,
+            names::WEBHOOK_SECRET_KEY,
+            if namespace == names::SYSTEM_NAMESPACE {
+                String::new()
+            } else {
+                format!(" -n {namespace}")
+            }
+        ))
+    };
+    let secret = api
+        .get_opt(names::WEBHOOK_SECRET_NAME)
+        .await?
+        .ok_or_else(missing)?;
+    let bytes = secret
+        .data
+        .and_then(|mut d| d.remove(names::WEBHOOK_SECRET_KEY))
+        .ok_or_else(missing)?;
+    let s = String::from_utf8(bytes.0).map_err(|_| {
+        Error::Input(format!(
+            "secret/{} holds a non-UTF-8 webhook secret; GitHub needs text: recreate it",
+            names::WEBHOOK_SECRET_NAME
+        ))
+    })?;
+    Ok(s.trim().to_string())
+}
+
+async fn bound_repos(client: &kube::Client) -> Result<BTreeSet<String>, Error> {
+    let api: Api<Binding> = Api::all(client.clone());
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .map(|b| b.spec.repo)
+        .collect())
+}
+
+pub async fn run(kube: &KubeArgs, args: HookArgs) -> Result<Outcome, Error> {
+    github_hook::validate_url(&args.url)?;
+    let repo = args.repo.as_deref().map(check_repo).transpose()?;
+    let token = std::env::var(crate::github::TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} is not set: export a token that can manage the repository's webhooks (classic scope admin:repo_hook, or fine-grained Webhooks: write)",
+                crate::github::TOKEN_ENV
+            ))
+        })?;
+    let api_url = args
+        .github
+        .github_api_url
+        .clone()
+        .unwrap_or_else(|| "https://api.github.com".into());
+    let github = GitHubHooks::new(&api_url, token.trim().to_string())?;
+
+    let namespace = super::install::install_namespace(kube);
+    let cluster = kubeconf::connect(kube).await?;
+    let secret = webhook_secret(&cluster.client, &namespace).await?;
+    let repos: Vec<String> = match repo {
+        Some(r) => vec![r],
+        None => {
+            let all = bound_repos(&cluster.client).await?;
+            if all.is_empty() {
+                eprintln!("No Bindings found: bind a Deployment first with `kubectl mosaic bind`");
+            }
+            all.into_iter().collect()
+        }
+    };
+    hook_all(&github, &repos, &args.url, &secret).await
+}
+
+/// Hook each repository, reporting each on stdout; fails after trying them all if any failed.
+pub async fn hook_all(
+    api: &impl HookApi,
+    repos: &[String],
+    url: &str,
+    secret: &str,
+) -> Result<Outcome, Error> {
+    let mut failed = Vec::new();
+    for repo in repos {
+        match github_hook::ensure_hook(api, repo, url, secret).await {
+            Ok((Action::Create, id)) => println!("{repo}: webhook {id} created for {url}"),
+            Ok((Action::Update(_), id)) => println!("{repo}: webhook {id} updated for {url}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed.push(repo.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(Outcome::Success)
+    } else {
+        Err(Error::Other(format!(
+            "{} of {} repositories were not hooked: {}",
+            failed.len(),
+            repos.len(),
+            failed.join(", ")
+        )))
+    }
+}

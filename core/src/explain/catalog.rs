@@ -4,7 +4,8 @@
 use std::sync::OnceLock;
 
 /// One failure mode, as listed by `kubectl mosaic explain --list`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ModeInfo {
     pub slug: &'static str,
     pub title: &'static str,

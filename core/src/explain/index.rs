@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub use super::event::Event;
 use super::finding::{Evidence, ObjectRef};
 use super::value::{self, arr_at, get, str_at};
 
@@ -100,78 +101,6 @@ impl Obj {
     /// `metadata.labels` (null when absent).
     pub fn labels(&self) -> &Value {
         self.get("metadata.labels").unwrap_or(&Value::Null)
-    }
-}
-
-/// A core/v1 (or events.k8s.io/v1) Event, normalised.
-#[derive(Debug, Clone)]
-pub struct Event {
-    pub reason: String,
-    pub message: String,
-    /// `Normal` or `Warning`.
-    pub type_: String,
-    pub count: i32,
-    /// Last-seen time as written in the input.
-    pub last_seen: Option<String>,
-    pub last_seen_time: Option<DateTime<Utc>>,
-    pub involved_kind: String,
-    pub involved_namespace: Option<String>,
-    pub involved_name: String,
-    pub involved_uid: Option<String>,
-    /// `fieldPath` of the involved object, e.g. `spec.containers{app}`.
-    pub field_path: Option<String>,
-}
-
-impl Event {
-    fn from_value(v: &Value) -> Option<Event> {
-        // core/v1 uses involvedObject/message/count/lastTimestamp; events.k8s.io/v1
-        // uses regarding/note/series.count/deprecated*.
-        let involved = get(v, "involvedObject").or_else(|| get(v, "regarding"))?;
-        let pick = |paths: &[&str]| {
-            paths
-                .iter()
-                .find_map(|p| value::nonempty_at(v, p))
-                .map(str::to_string)
-        };
-        let last_seen = pick(&[
-            "series.lastObservedTime",
-            "lastTimestamp",
-            "deprecatedLastTimestamp",
-            "eventTime",
-            "firstTimestamp",
-            "metadata.creationTimestamp",
-        ]);
-        let count = ["series.count", "count", "deprecatedCount"]
-            .iter()
-            .find_map(|p| value::i64_at(v, p))
-            .unwrap_or(1);
-        Some(Event {
-            reason: pick(&["reason"]).unwrap_or_default(),
-            message: pick(&["message", "note"]).unwrap_or_default(),
-            type_: pick(&["type"]).unwrap_or_default(),
-            count: i32::try_from(count).unwrap_or(i32::MAX),
-            last_seen_time: last_seen.as_deref().and_then(value::parse_time),
-            last_seen,
-            involved_kind: str_at(involved, "kind").unwrap_or_default().to_string(),
-            involved_namespace: value::nonempty_at(involved, "namespace")
-                .or_else(|| value::nonempty_at(v, "metadata.namespace"))
-                .map(str::to_string),
-            involved_name: str_at(involved, "name").unwrap_or_default().to_string(),
-            involved_uid: value::nonempty_at(involved, "uid").map(str::to_string),
-            field_path: value::nonempty_at(involved, "fieldPath").map(str::to_string),
-        })
-    }
-
-    /// This event as evidence (reason, message, count, last seen).
-    pub fn evidence(&self) -> Evidence {
-        Evidence {
-            object: Some(format!("{}/{}", self.involved_kind, self.involved_name)),
-            reason: Some(self.reason.clone()),
-            message: Some(self.message.clone()),
-            count: Some(self.count),
-            last_seen: self.last_seen.clone(),
-            ..Evidence::default()
-        }
     }
 }
 
@@ -517,89 +446,5 @@ pub fn selector_matches(selector: &Value, labels: &Value) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn sample() -> Index {
-        Index::build(vec![
-            json!({"kind": "Deployment", "metadata": {"name": "api", "namespace": "ns", "uid": "d1"}}),
-            json!({"kind": "ReplicaSet", "metadata": {"name": "api-1", "namespace": "ns", "uid": "r1",
-                "ownerReferences": [{"kind": "Deployment", "name": "api", "uid": "d1", "controller": true}]}}),
-            json!({"kind": "Pod", "metadata": {"name": "api-1-x", "namespace": "ns", "uid": "p1", "labels": {"app": "api"},
-                "ownerReferences": [{"kind": "ReplicaSet", "name": "api-1", "uid": "r1", "controller": true}]}}),
-            json!({"kind": "Pod", "metadata": {"name": "lone", "namespace": "ns", "uid": "p2",
-                "ownerReferences": [{"kind": "ReplicaSet", "name": "gone-7", "uid": "zz", "controller": true}]}}),
-            json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "api-1-x", "namespace": "ns", "uid": "p1"},
-                "reason": "BackOff", "message": "Back-off", "count": 4, "lastTimestamp": "2024-01-01T00:00:05Z"}),
-            json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "api-1-x", "namespace": "ns"},
-                "reason": "Pulled", "message": "ok", "lastTimestamp": "2024-01-01T00:00:01Z"}),
-            json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "other", "namespace": "ns"}, "reason": "X"}),
-            json!({"kind": "Widget", "metadata": {"name": "w"}}),
-        ])
-    }
-
-    #[test]
-    fn chain_walks_owners_present_and_absent() {
-        let ix = sample();
-        let pod = ix.get("Pod", Some("ns"), "api-1-x").unwrap();
-        let names: Vec<String> = ix
-            .chain(pod)
-            .iter()
-            .map(|r| format!("{}/{}", r.kind, r.name))
-            .collect();
-        assert_eq!(names, ["Deployment/api", "ReplicaSet/api-1", "Pod/api-1-x"]);
-        let lone = ix.get("Pod", Some("ns"), "lone").unwrap();
-        let names: Vec<String> = ix
-            .chain(lone)
-            .iter()
-            .map(|r| format!("{}/{}", r.kind, r.name))
-            .collect();
-        assert_eq!(names, ["ReplicaSet/gone-7", "Pod/lone"]);
-        let rs = ix.get("ReplicaSet", Some("ns"), "api-1").unwrap();
-        assert_eq!(
-            ix.children(rs).map(|o| o.name.as_str()).collect::<Vec<_>>(),
-            ["api-1-x"]
-        );
-    }
-
-    #[test]
-    fn events_match_by_uid_then_name_and_sort() {
-        let ix = sample();
-        let pod = ix.get("Pod", Some("ns"), "api-1-x").unwrap();
-        let reasons: Vec<&str> = ix.events(pod).iter().map(|e| e.reason.as_str()).collect();
-        assert_eq!(reasons, ["Pulled", "BackOff"]);
-        assert_eq!(ix.events_with(pod, &["BackOff"])[0].count, 4);
-        let notes = ix.notes().join("\n");
-        assert!(notes.contains("Widget (1)"), "{notes}");
-        assert!(notes.contains("1 event(s)"), "{notes}");
-        assert_eq!(
-            ix.newest_timestamp().unwrap().to_rfc3339(),
-            "2024-01-01T00:00:05+00:00"
-        );
-    }
-
-    #[test]
-    fn selectors() {
-        let labels = json!({"app": "api", "tier": "web"});
-        assert!(selector_matches(&json!({"app": "api"}), &labels));
-        assert!(!selector_matches(&json!({"app": "web"}), &labels));
-        assert!(!selector_matches(&json!({}), &labels));
-        assert!(selector_matches(
-            &json!({"matchLabels": {"app": "api"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]}),
-            &labels
-        ));
-        assert!(!selector_matches(
-            &json!({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}),
-            &labels
-        ));
-    }
-
-    #[test]
-    fn secrets_lose_their_payload() {
-        let ix = Index::build(vec![
-            json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "c2VjcmV0"}}),
-        ]);
-        assert!(ix.objects()[0].get("data").is_none());
-    }
-}
+#[path = "index_tests.rs"]
+mod tests;

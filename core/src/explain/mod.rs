@@ -8,6 +8,7 @@
 
 pub mod catalog;
 mod engine;
+pub mod event;
 pub mod finding;
 pub mod index;
 pub mod rules;
@@ -29,8 +30,8 @@ pub struct Options {
     pub now: Option<DateTime<Utc>>,
 }
 
-/// What the engine found.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What the engine found: `{"findings": [...], "notes": [...]}` when serialised.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// Root causes, most severe first.
     pub findings: Vec<Finding>,

@@ -49,6 +49,7 @@ pub mod pod_config;
 pub mod pod_containers;
 pub mod pod_image;
 pub mod pod_lifecycle;
+pub mod pod_probes;
 pub mod pod_scheduling;
 #[cfg(test)]
 mod testkit;
@@ -89,6 +90,7 @@ pub fn all() -> &'static [Rule] {
             pod_image::RULES,
             pod_config::RULES,
             pod_containers::RULES,
+            pod_probes::RULES,
             pod_lifecycle::RULES,
         ]
         .concat()

@@ -1,0 +1,85 @@
+//! Unit tests of the object index.
+use super::*;
+use serde_json::json;
+
+fn sample() -> Index {
+    Index::build(vec![
+        json!({"kind": "Deployment", "metadata": {"name": "api", "namespace": "ns", "uid": "d1"}}),
+        json!({"kind": "ReplicaSet", "metadata": {"name": "api-1", "namespace": "ns", "uid": "r1",
+            "ownerReferences": [{"kind": "Deployment", "name": "api", "uid": "d1", "controller": true}]}}),
+        json!({"kind": "Pod", "metadata": {"name": "api-1-x", "namespace": "ns", "uid": "p1", "labels": {"app": "api"},
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "api-1", "uid": "r1", "controller": true}]}}),
+        json!({"kind": "Pod", "metadata": {"name": "lone", "namespace": "ns", "uid": "p2",
+            "ownerReferences": [{"kind": "ReplicaSet", "name": "gone-7", "uid": "zz", "controller": true}]}}),
+        json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "api-1-x", "namespace": "ns", "uid": "p1"},
+            "reason": "BackOff", "message": "Back-off", "count": 4, "lastTimestamp": "2024-01-01T00:00:05Z"}),
+        json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "api-1-x", "namespace": "ns"},
+            "reason": "Pulled", "message": "ok", "lastTimestamp": "2024-01-01T00:00:01Z"}),
+        json!({"kind": "Event", "involvedObject": {"kind": "Pod", "name": "other", "namespace": "ns"}, "reason": "X"}),
+        json!({"kind": "Widget", "metadata": {"name": "w"}}),
+    ])
+}
+
+#[test]
+fn chain_walks_owners_present_and_absent() {
+    let ix = sample();
+    let pod = ix.get("Pod", Some("ns"), "api-1-x").unwrap();
+    let names: Vec<String> = ix
+        .chain(pod)
+        .iter()
+        .map(|r| format!("{}/{}", r.kind, r.name))
+        .collect();
+    assert_eq!(names, ["Deployment/api", "ReplicaSet/api-1", "Pod/api-1-x"]);
+    let lone = ix.get("Pod", Some("ns"), "lone").unwrap();
+    let names: Vec<String> = ix
+        .chain(lone)
+        .iter()
+        .map(|r| format!("{}/{}", r.kind, r.name))
+        .collect();
+    assert_eq!(names, ["ReplicaSet/gone-7", "Pod/lone"]);
+    let rs = ix.get("ReplicaSet", Some("ns"), "api-1").unwrap();
+    assert_eq!(
+        ix.children(rs).map(|o| o.name.as_str()).collect::<Vec<_>>(),
+        ["api-1-x"]
+    );
+}
+
+#[test]
+fn events_match_by_uid_then_name_and_sort() {
+    let ix = sample();
+    let pod = ix.get("Pod", Some("ns"), "api-1-x").unwrap();
+    let reasons: Vec<&str> = ix.events(pod).iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, ["Pulled", "BackOff"]);
+    assert_eq!(ix.events_with(pod, &["BackOff"])[0].count, 4);
+    let notes = ix.notes().join("\n");
+    assert!(notes.contains("Widget (1)"), "{notes}");
+    assert!(notes.contains("1 event(s)"), "{notes}");
+    assert_eq!(
+        ix.newest_timestamp().unwrap().to_rfc3339(),
+        "2024-01-01T00:00:05+00:00"
+    );
+}
+
+#[test]
+fn selectors() {
+    let labels = json!({"app": "api", "tier": "web"});
+    assert!(selector_matches(&json!({"app": "api"}), &labels));
+    assert!(!selector_matches(&json!({"app": "web"}), &labels));
+    assert!(!selector_matches(&json!({}), &labels));
+    assert!(selector_matches(
+        &json!({"matchLabels": {"app": "api"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["web"]}]}),
+        &labels
+    ));
+    assert!(!selector_matches(
+        &json!({"matchExpressions": [{"key": "tier", "operator": "DoesNotExist"}]}),
+        &labels
+    ));
+}
+
+#[test]
+fn secrets_lose_their_payload() {
+    let ix = Index::build(vec![
+        json!({"kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "c2VjcmV0"}}),
+    ]);
+    assert!(ix.objects()[0].get("data").is_none());
+}

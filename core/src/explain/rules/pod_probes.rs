@@ -1,0 +1,176 @@
+//! Pod rules for health checks: liveness/startup probes that kill containers,
+//! readiness probes that keep pods out of Services, and readiness gates.
+
+use super::pod::{
+    Cs, container_events, describe, events_evidence, finding, logs_previous, restarts, statuses,
+};
+use super::{Ctx, Rule};
+use crate::explain::finding::{Finding, Severity};
+use crate::explain::index::{Index, Obj};
+use crate::explain::value::str_at;
+
+pub const RULES: &[Rule] = &[
+    rule("pod.probe.liveness-killing", liveness),
+    rule("pod.probe.readiness-failing", readiness),
+    rule("pod.readiness-gate.not-ready", readiness_gate),
+];
+
+const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>) -> Rule {
+    Rule {
+        slug,
+        kinds: &["Pod"],
+        symptom: false,
+        check,
+    }
+}
+
+fn has_probe(cs: &Cs<'_>, pod: &Obj, kinds: &[&str]) -> bool {
+    cs.spec(pod)
+        .is_some_and(|s| kinds.iter().any(|k| s.get(*k).is_some()))
+}
+
+fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    for cs in statuses(pod) {
+        if !has_probe(&cs, pod, &["livenessProbe", "startupProbe"]) {
+            continue;
+        }
+        let unhealthy: Vec<_> = container_events(ix, pod, &cs, &["Unhealthy"])
+            .into_iter()
+            .filter(|e| re!(r"^(Liveness|Startup) probe (failed|errored)").is_match(&e.message))
+            .collect();
+        let killing: Vec<_> = container_events(ix, pod, &cs, &["Killing"])
+            .into_iter()
+            .filter(|e| re!(r"failed (liveness|startup) probe").is_match(&e.message))
+            .collect();
+        let restarted = cs.restarts() > 0 && cs.last_reason() != Some("OOMKilled");
+        if !(restarted && !unhealthy.is_empty() || !killing.is_empty()) {
+            continue;
+        }
+        let probe = cs
+            .spec(pod)
+            .and_then(|s| s.get("livenessProbe").or_else(|| s.get("startupProbe")));
+        let how = probe
+            .map(|p| {
+                if let Some(path) = str_at(p, "httpGet.path") {
+                    format!(
+                        "HTTP GET {path} on port {}",
+                        p.pointer("/httpGet/port")
+                            .map(|v| v.to_string().trim_matches('"').to_string())
+                            .unwrap_or_default()
+                    )
+                } else if p.get("tcpSocket").is_some() {
+                    "TCP connect".to_string()
+                } else if p.get("exec").is_some() {
+                    "exec command".to_string()
+                } else {
+                    "probe".to_string()
+                }
+            })
+            .unwrap_or_default();
+        let list = if cs.init {
+            "initContainers"
+        } else {
+            "containers"
+        };
+        let mut f = finding(
+            "pod.probe.liveness-killing",
+            Severity::Error,
+            pod,
+            format!("Pod {}: {} is killed and restarted because its liveness/startup probe ({how}) keeps failing ({}).", pod.name, cs.label(), restarts(cs.restarts())),
+        )
+        .evidence_all(events_evidence(&unhealthy))
+        .evidence_all(events_evidence(&killing))
+        .evidence_all(cs.last_evidence(pod));
+        if let Some(p) = probe {
+            f = f.evidence(pod.field(format!("spec.{list}[name={}].livenessProbe", cs.name), p));
+        }
+        return vec![
+            f.fix(logs_previous(pod, &cs))
+                .fix("Check that the probe's port and path answer inside the container; if the app is just slow to start, add a startupProbe or raise initialDelaySeconds/failureThreshold.")
+                .fix(describe(pod)),
+        ];
+    }
+    Vec::new()
+}
+
+fn readiness(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
+    if pod.get("metadata.deletionTimestamp").is_some() {
+        return Vec::new();
+    }
+    for cs in statuses(pod) {
+        if cs.init || !cs.running() || cs.ready() || !has_probe(&cs, pod, &["readinessProbe"]) {
+            continue;
+        }
+        let unhealthy: Vec<_> = container_events(ix, pod, &cs, &["Unhealthy"])
+            .into_iter()
+            .filter(|e| re!(r"^Readiness probe (failed|errored)").is_match(&e.message))
+            .collect();
+        let started = crate::explain::value::time_at(cs.v, "state.running.startedAt");
+        let long = ctx.age(started).is_some_and(|d| d.num_seconds() > 300);
+        if unhealthy.is_empty() && !long {
+            continue;
+        }
+        let mut f = finding(
+            "pod.probe.readiness-failing",
+            Severity::Warning,
+            pod,
+            format!("Pod {}: {} is running but its readiness probe fails, so it receives no traffic from Services.", pod.name, cs.label()),
+        )
+        .evidence(cs.ev(pod, "ready", false))
+        .evidence_all(events_evidence(&unhealthy));
+        if let Some(p) = cs.spec(pod).and_then(|s| s.get("readinessProbe")) {
+            f = f.evidence(pod.field(
+                format!("spec.containers[name={}].readinessProbe", cs.name),
+                p,
+            ));
+        }
+        return vec![
+            f.fix(format!("Read the app's logs: kubectl logs {} -c {}{}", pod.name, cs.name, pod.ns_flag()))
+                .fix("Check the probe's port/path/command against what the app serves, and whether a dependency the app checks is down.")
+                .fix(describe(pod)),
+        ];
+    }
+    Vec::new()
+}
+
+fn readiness_gate(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
+    let gates: Vec<&str> = pod
+        .arr("spec.readinessGates")
+        .iter()
+        .filter_map(|g| str_at(g, "conditionType"))
+        .collect();
+    if gates.is_empty() {
+        return Vec::new();
+    }
+    let ready = pod.condition("Ready");
+    let containers_ready = pod
+        .condition("ContainersReady")
+        .and_then(|c| str_at(c, "status"))
+        == Some("True");
+    let gated = ready.is_some_and(|c| str_at(c, "reason") == Some("ReadinessGatesNotReady"));
+    let failing: Vec<&str> = gates
+        .iter()
+        .copied()
+        .filter(|g| pod.condition(g).and_then(|c| str_at(c, "status")) != Some("True"))
+        .collect();
+    if failing.is_empty()
+        || !(gated || containers_ready && ready.and_then(|c| str_at(c, "status")) == Some("False"))
+    {
+        return Vec::new();
+    }
+    let mut f = finding(
+        "pod.readiness-gate.not-ready",
+        Severity::Warning,
+        pod,
+        format!("Pod {}: all containers are ready but readiness gate(s) {} are not true, so the pod is not Ready.", pod.name, failing.join(", ")),
+    )
+    .evidence(pod.field("spec.readinessGates", gates.join(", ")));
+    if let Some(m) = ready.and_then(|c| str_at(c, "message")) {
+        f = f.evidence(pod.field("status.conditions[type=Ready].message", m));
+    }
+    vec![f.fix("Check the controller that sets the gate condition (for example the cloud load-balancer controller) and its logs.").fix(describe(pod))]
+}
+
+#[cfg(test)]
+#[path = "pod_probes_tests.rs"]
+mod tests;

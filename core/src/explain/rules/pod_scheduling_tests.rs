@@ -1,0 +1,139 @@
+//! Unit tests of the rules in `pod_scheduling.rs`, each with a near miss that must not fire.
+use super::super::testkit::{event, pod, run};
+use serde_json::json;
+
+fn pending(name: &str, msg: &str, spec: serde_json::Value) -> serde_json::Value {
+    pod(
+        name,
+        spec,
+        json!({"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": msg}]}),
+    )
+}
+
+#[test]
+fn insufficient_resources_names_the_resource_and_request() {
+    let spec = json!({"containers": [{"name": "app", "resources": {"requests": {"nvidia.com/gpu": "5"}}}]});
+    let f = run(
+        "pod.unschedulable.insufficient-resources",
+        vec![pending(
+            "p",
+            "0/1 nodes are available: 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available",
+            spec,
+        )],
+    );
+    assert_eq!(f.len(), 1);
+    assert!(f[0].summary.contains("nvidia.com/gpu"), "{}", f[0].summary);
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.value.as_deref() == Some("5"))
+    );
+}
+
+#[test]
+fn scheduled_pod_or_other_reason_is_not_insufficient() {
+    let scheduled = pod(
+        "p",
+        json!({"nodeName": "n1"}),
+        json!({"phase": "Pending", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes are available: 1 Insufficient cpu."}]}),
+    );
+    assert!(run("pod.unschedulable.insufficient-resources", vec![scheduled]).is_empty());
+    let taint = pending(
+        "q",
+        "0/1 nodes are available: 1 node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }.",
+        json!({}),
+    );
+    assert!(
+        run(
+            "pod.unschedulable.insufficient-resources",
+            vec![taint.clone()]
+        )
+        .is_empty()
+    );
+    assert_eq!(run("pod.unschedulable.taints", vec![taint]).len(), 1);
+}
+
+#[test]
+fn event_only_verdict_counts() {
+    let p = pod("p", json!({}), json!({"phase": "Pending"}));
+    let e = event(
+        "p",
+        "FailedScheduling",
+        "0/3 nodes are available: 3 node(s) were unschedulable.",
+        4,
+        "2024-05-01T10:05:00Z",
+    );
+    let f = run("pod.unschedulable.nodes-cordoned", vec![p.clone(), e]);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].evidence[0].count, Some(4));
+    assert!(run("pod.unschedulable.nodes-cordoned", vec![p]).is_empty());
+}
+
+#[test]
+fn node_selector_shows_required_terms() {
+    let spec = json!({"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "NotIn", "values": ["arm64"]}]}]}}}});
+    let f = run(
+        "pod.unschedulable.node-selector",
+        vec![pending(
+            "p",
+            "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+            spec,
+        )],
+    );
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.value.as_deref() == Some("kubernetes.io/arch NotIn [arm64]"))
+    );
+    let near = pending(
+        "q",
+        "0/1 nodes are available: 1 node(s) didn't match pod topology spread constraints.",
+        json!({}),
+    );
+    assert!(run("pod.unschedulable.node-selector", vec![near.clone()]).is_empty());
+    assert_eq!(
+        run("pod.unschedulable.topology-spread", vec![near]).len(),
+        1
+    );
+}
+
+#[test]
+fn affinity_and_pvc() {
+    let a = pending(
+        "a",
+        "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.",
+        json!({}),
+    );
+    assert_eq!(run("pod.unschedulable.pod-affinity", vec![a]).len(), 1);
+    let p = pending(
+        "b",
+        "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims.",
+        json!({"volumes": [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]}),
+    );
+    let f = run("pod.unschedulable.unbound-pvc", vec![p]);
+    assert!(f[0].summary.contains("claim data"), "{}", f[0].summary);
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.value.as_deref() == Some("not in the input"))
+    );
+}
+
+#[test]
+fn gates_only_while_unscheduled() {
+    let g = pod(
+        "g",
+        json!({"schedulingGates": [{"name": "kueue.x-k8s.io/admission"}]}),
+        json!({"phase": "Pending"}),
+    );
+    assert_eq!(run("pod.scheduling-gated", vec![g]).len(), 1);
+    let running = pod(
+        "r",
+        json!({"schedulingGates": [{"name": "x"}], "nodeName": "n"}),
+        json!({"phase": "Running"}),
+    );
+    assert!(run("pod.scheduling-gated", vec![running]).is_empty());
+}

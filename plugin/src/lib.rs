@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod cli;
 pub mod cmd;
 pub mod error;
+pub mod explain;
 pub mod github;
 pub mod github_hook;
 pub mod kubeconf;

@@ -1,16 +1,265 @@
-//! `kubectl mosaic explain`: gathers objects (live or from files) and renders the engine's findings.
+//! `kubectl mosaic explain`: gathers objects (live, or offline with `-f`), runs the
+//! pure engine, keeps the findings the target is involved in, and renders them.
 
-use clap::Args;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use mosaic_core::explain::{self, Finding, Severity, catalog};
+use serde_json::Value;
 
 use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
+use crate::explain::render::{self, Format};
+use crate::explain::scope::{self, Target};
+use crate::explain::{ingest, live};
+use crate::kubeconf;
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  kubectl mosaic explain deploy/api -n shop\n  kubectl mosaic explain -A -o json\n  \
+kubectl mosaic explain -f dump/ deploy/api          # a `kubectl cluster-info dump --output-directory` tree\n  \
+kubectl get pods,events -o yaml | kubectl mosaic explain -f -\n  kubectl mosaic explain --list"
+)]
 pub struct ExplainArgs {
     /// What to explain: TYPE/NAME (e.g. deploy/api) or TYPE; everything in scope when omitted.
     pub target: Option<String>,
+    /// Explain objects from a file, a directory (e.g. `kubectl cluster-info dump --output-directory`) or `-` for stdin, instead of the cluster. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "FILE|DIR|-")]
+    pub filename: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = Format::Text)]
+    pub output: Format,
+    /// Add a short explanation of the concepts involved to every finding.
+    #[arg(long)]
+    pub learn: bool,
+    /// Exit with code 1 when a finding at or above this severity is reported.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "LEVEL")]
+    pub fail_on: FailOn,
+    /// List every finding code (slug) with its title, and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Reference time for time-dependent checks, RFC 3339 (default: now when live; the newest timestamp in the input with -f).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
 }
 
-pub async fn run(_kube: &KubeArgs, _args: ExplainArgs) -> Result<Outcome, Error> {
-    Err(Error::Other("explain is not implemented yet".into()))
+/// `--fail-on` levels.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+impl FailOn {
+    fn trips(self, findings: &[Finding]) -> bool {
+        let floor = match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Never => return false,
+        };
+        findings.iter().any(|f| f.severity >= floor)
+    }
+}
+
+pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
+    if args.list {
+        print!("{}", list_modes(args.output)?);
+        return Ok(Outcome::Success);
+    }
+    let target = args
+        .target
+        .as_deref()
+        .map(scope::parse_target)
+        .transpose()
+        .map_err(Error::Usage)?;
+    let now = args
+        .now
+        .as_deref()
+        .map(|s| {
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "invalid --now {s:?}: {e}; use RFC 3339, e.g. 2024-05-01T12:00:00Z"
+                    ))
+                })
+        })
+        .transpose()?;
+    let (objects, namespace, mut notes, now) = if args.filename.is_empty() {
+        let (objects, namespace, notes) = gather_live(kube, target.as_ref()).await?;
+        (objects, namespace, notes, now.or_else(|| Some(Utc::now())))
+    } else {
+        let objects = read_offline(&args.filename)?;
+        let namespace = if kube.all_namespaces {
+            None
+        } else {
+            kube.namespace.clone()
+        };
+        (objects, namespace, Vec::new(), now)
+    };
+    let (findings, engine_notes) = analyse(objects, target.as_ref(), namespace.as_deref(), now)?;
+    notes.extend(engine_notes);
+    emit(&findings, &notes, &args);
+    Ok(if args.fail_on.trips(&findings) {
+        Outcome::Findings
+    } else {
+        Outcome::Success
+    })
+}
+
+async fn gather_live(
+    kube: &KubeArgs,
+    target: Option<&Target>,
+) -> Result<(Vec<Value>, Option<String>, Vec<String>), Error> {
+    let cluster = kubeconf::connect(kube).await?;
+    let cluster_scoped = target.is_some_and(|t| !t.kind.namespaced);
+    if kube.all_namespaces && target.is_some_and(|t| t.name.is_some() && t.kind.namespaced) {
+        return Err(Error::Usage(
+            "a resource cannot be retrieved by name across all namespaces; drop -A and pass -n NAMESPACE".into(),
+        ));
+    }
+    let namespace = if kube.all_namespaces || cluster_scoped {
+        None
+    } else {
+        Some(cluster.namespace.clone())
+    };
+    let fetch = live::KubeFetch {
+        client: cluster.client,
+    };
+    let g = live::gather(&fetch, namespace.as_deref()).await?;
+    tracing::debug!(objects = g.objects.len(), namespace = ?namespace, "gathered");
+    Ok((g.objects, namespace, g.notes))
+}
+
+fn read_offline(paths: &[PathBuf]) -> Result<Vec<Value>, Error> {
+    let mut objects = Vec::new();
+    for p in paths {
+        let more = if p.as_os_str() == "-" {
+            ingest::read_stdin(std::io::stdin().lock())
+        } else {
+            ingest::read_path(p)
+        };
+        objects.extend(more.map_err(|e| Error::Input(e.to_string()))?);
+    }
+    Ok(objects)
+}
+
+/// Select what the target reaches (or the namespace), run the engine, keep the findings that involve the selection.
+pub fn analyse(
+    objects: Vec<Value>,
+    target: Option<&Target>,
+    namespace: Option<&str>,
+    now: Option<DateTime<Utc>>,
+) -> Result<(Vec<Finding>, Vec<String>), Error> {
+    let (selected, involved) = match target {
+        Some(t) => {
+            let sel = scope::select(objects, t, namespace).ok_or_else(|| not_found(t, namespace))?;
+            (sel.objects, Some(sel.involved))
+        }
+        None => match namespace {
+            Some(ns) => (
+                objects
+                    .into_iter()
+                    .filter(|o| in_namespace(o, ns))
+                    .collect(),
+                None,
+            ),
+            None => (objects, None),
+        },
+    };
+    let report = explain::explain(selected, &explain::Options { now });
+    let findings = match involved {
+        Some(set) => report
+            .findings
+            .into_iter()
+            .filter(|f| scope::involves(f, &set))
+            .collect(),
+        None => report.findings,
+    };
+    Ok((findings, report.notes))
+}
+
+fn not_found(t: &Target, namespace: Option<&str>) -> Error {
+    let msg = match namespace.filter(|_| t.kind.namespaced) {
+        Some(ns) => format!("{} not found in namespace {ns:?}", t.label()),
+        None => format!("{} not found", t.label()),
+    };
+    Error::NotFound(msg)
+}
+
+/// Namespaced objects of `ns`, and cluster-scoped objects (nodes, volumes, classes).
+fn in_namespace(o: &Value, ns: &str) -> bool {
+    match o
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        Some(n) => n == ns,
+        None => {
+            // Events about cluster-scoped objects carry a namespace of their own; others have none.
+            o.get("kind").and_then(Value::as_str) != Some("Event")
+        }
+    }
+}
+
+fn emit(findings: &[Finding], notes: &[String], args: &ExplainArgs) {
+    let colour = args.output == Format::Text
+        && crate::output::colour_allowed(
+            std::io::stdout().is_terminal(),
+            std::env::var("TERM").ok().as_deref(),
+            std::env::var_os("NO_COLOR").is_some(),
+        );
+    print!(
+        "{}",
+        render::render(findings, notes, args.output, args.learn, colour)
+    );
+    if args.output == Format::Text {
+        for n in notes {
+            eprintln!("note: {n}");
+        }
+    }
+    if findings.is_empty() {
+        eprintln!("No problems found.");
+    } else if args.output == Format::Text {
+        eprintln!("{}", render::tally(findings));
+    }
+}
+
+fn list_modes(format: Format) -> Result<String, Error> {
+    let modes = catalog();
+    match format {
+        Format::Text => {
+            let width = modes.iter().map(|m| m.slug.len()).max().unwrap_or(0);
+            let mut out = String::new();
+            for m in modes {
+                let mark = if m.implemented {
+                    ""
+                } else {
+                    "  (not implemented)"
+                };
+                out.push_str(&format!("{:width$}   {}{mark}\n", m.slug, m.title));
+            }
+            Ok(out)
+        }
+        Format::Json | Format::Yaml => {
+            let items: Vec<Value> = modes
+                .iter()
+                .map(|m| {
+                    serde_json::json!({"slug": m.slug, "title": m.title, "kinds": m.kinds,
+                        "explanation": m.explanation, "implemented": m.implemented})
+                })
+                .collect();
+            let doc = serde_json::json!({ "modes": items });
+            if format == Format::Json {
+                serde_json::to_string_pretty(&doc)
+                    .map(|s| s + "\n")
+                    .map_err(|e| Error::Other(e.to_string()))
+            } else {
+                serde_yaml::to_string(&doc).map_err(|e| Error::Other(e.to_string()))
+            }
+        }
+    }
 }

@@ -187,6 +187,24 @@ mod tests {
     }
 
     #[test]
+    fn pending_for_a_few_seconds_is_normal() {
+        let pod = json!({"kind": "Pod", "metadata": {"name": "new", "namespace": "ns", "creationTimestamp": "2024-05-01T10:00:00Z"},
+            "spec": {"containers": [{"name": "app"}], "nodeName": "n1"},
+            "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "restartCount": 0, "ready": false,
+                "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
+        let now = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:08Z")
+            .unwrap()
+            .to_utc();
+        let report = explain(vec![pod.clone()], &Options { now: Some(now) });
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        let later = chrono::DateTime::parse_from_rfc3339("2024-05-01T11:00:00Z")
+            .unwrap()
+            .to_utc();
+        let report = explain(vec![pod], &Options { now: Some(later) });
+        assert_eq!(report.findings[0].slug, "pod.stuck-creating");
+    }
+
+    #[test]
     fn empty_input_says_so() {
         let report = explain(vec![], &Options::default());
         assert!(report.findings.is_empty());

@@ -216,3 +216,14 @@ pub fn restarts(n: i64) -> String {
         format!("{n} restarts")
     }
 }
+
+/// Teaching text shared by the Pod rules (shown with `--learn`); rules without an
+/// entry here get the catalogue's explanation.
+pub mod learn {
+    pub const CRASH_LOOP: &str = "A container's exit code says how it ended: 0 = it finished, 1 (or another small number) = the program reported an error, 126/127 = the command could not be run or found, 137 = it was killed with SIGKILL (memory limit, failed liveness probe or an outside kill), 139 = it crashed (segmentation fault), 143 = it was asked to stop (SIGTERM). After each crash the kubelet waits longer before restarting it (10s, 20s, 40s ... up to 5 minutes): that wait is CrashLoopBackOff. `kubectl logs --previous` shows the output of the run that crashed.";
+    pub const OOM: &str = "resources.limits.memory is a hard ceiling enforced by the Linux kernel: when the container's processes together use more, the kernel kills one (OOMKilled, exit 137). resources.requests.memory is only what the scheduler reserves on the node. Without a limit, the container can still be killed when the whole node runs out of memory.";
+    pub const IMAGE_PULL: &str = "Before a container starts, the node's runtime downloads its image from a registry: it resolves the registry host, connects over TLS, authenticates (with the pod's imagePullSecrets or the ServiceAccount's), then fetches the manifest for the tag. A failure at any of those steps shows as ErrImagePull; retries then wait with ImagePullBackOff, and only the first error message says which step failed.";
+    pub const UNSCHEDULABLE: &str = "The scheduler checks every node against the pod and reports why each was rejected: \"0/5 nodes are available: 3 Insufficient cpu, 2 node(s) had untolerated taint\" means 3 nodes lacked CPU and 2 were tainted; the counts add up to the number of nodes. The pod stays Pending and is retried whenever the cluster changes.";
+    pub const PROBES: &str = "Kubernetes runs three kinds of health checks: a startupProbe gives a slow app time to boot, a livenessProbe restarts the container when it fails repeatedly, and a readinessProbe only takes the pod out of Service traffic while it fails. A liveness probe that checks something the app cannot answer yet (or a dependency) restarts healthy containers.";
+    pub const INIT: &str = "Init containers run one after another before the app containers, and each must exit 0. If one fails, the kubelet retries it (with back-off) and the app containers stay in PodInitializing. They are usually used to wait for a dependency or prepare files.";
+}

@@ -2,7 +2,7 @@
 //! commands that cannot run, repeated restarts.
 
 use super::pod::{
-    Cs, container_events, describe, events_evidence, exit_meaning, finding, logs_previous,
+    Cs, container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
     restart_policy, restarts, statuses,
 };
 use super::{Ctx, Rule};
@@ -167,7 +167,8 @@ fn crash_loop(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
             "Exit 137 means the process was killed (SIGKILL) but the status does not say OOMKilled: it may be a memory limit hit, a failed liveness probe or an external kill.",
         ));
     }
-    vec![f.fix(logs_previous(pod, &cs)).fix("Fix the error the logs show (configuration, a missing dependency, a bug), then roll out again.").fix(describe(pod))]
+    vec![f.learn(learn::CRASH_LOOP)
+        .fix(logs_previous(pod, &cs)).fix("Fix the error the logs show (configuration, a missing dependency, a bug), then roll out again.").fix(describe(pod))]
 }
 
 fn crash_loop_completed(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
@@ -219,7 +220,11 @@ fn restarting(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
     if probed && (code == 137 || code == 143) {
         f = f.evidence(Evidence::note("The container has a liveness or startup probe and was killed by a signal: failed probes may be the cause, but no event survives to prove it."));
     }
-    vec![f.fix(logs_previous(pod, &cs)).fix(describe(pod))]
+    vec![
+        f.learn(learn::CRASH_LOOP)
+            .fix(logs_previous(pod, &cs))
+            .fix(describe(pod)),
+    ]
 }
 
 fn oom_killed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
@@ -287,7 +292,8 @@ fn oom_killed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         ));
     }
     vec![
-        f.fix(format!("See how much memory it uses: kubectl top pod {}{} --containers", pod.name, pod.ns_flag()))
+        f.learn(learn::OOM)
+        .fix(format!("See how much memory it uses: kubectl top pod {}{} --containers", pod.name, pod.ns_flag()))
             .fix("Raise resources.limits.memory (and requests) in the pod template, or reduce the program's memory use (heap flags such as -Xmx, cache sizes)."),
     ]
 }

@@ -23,6 +23,7 @@ fn crash_loop_with_exit_1() {
         f[0].summary
     );
     assert!(!f[0].possible);
+    assert!(f[0].learn.as_deref().is_some_and(|l| l.contains("137")));
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Pod rules for image pulls: missing image, denied access, unreachable registry,
 //! invalid names, `imagePullPolicy: Never`, and back-off whose cause has expired.
 
-use super::pod::{Cs, container_events, describe, events_evidence, finding, statuses};
+use super::pod::{Cs, container_events, describe, events_evidence, finding, learn, statuses};
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Index, Obj};
@@ -226,7 +226,7 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
                 .fix(format!("Try the image by hand: docker pull {}", p.image));
         }
     }
-    vec![f.fix(describe(pod))]
+    vec![f.fix(describe(pod)).learn(learn::IMAGE_PULL)]
 }
 
 fn not_found(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {

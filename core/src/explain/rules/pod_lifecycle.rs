@@ -5,8 +5,8 @@
 use chrono::Duration;
 
 use super::pod::{
-    container_events, describe, events_evidence, exit_meaning, finding, logs_previous, phase,
-    restart_policy, restarts, statuses,
+    container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
+    phase, restart_policy, restarts, statuses,
 };
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
@@ -85,7 +85,8 @@ fn init_failing(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         ));
     }
     vec![
-        f.fix(logs_previous(pod, &cs))
+        f.learn(learn::INIT)
+        .fix(logs_previous(pod, &cs))
             .fix("Init containers often wait for a dependency (database, DNS, migration): check that it is up and reachable from the pod's namespace.")
             .fix(describe(pod)),
     ]
@@ -177,13 +178,14 @@ fn init_stuck(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     }
     let c = current.map(|c| c.name).unwrap_or("INIT");
     vec![
-        f.fix(format!(
-            "See what the init container is doing: kubectl logs {} -c {c}{}",
-            pod.name,
-            pod.ns_flag()
-        ))
-        .fix("Check the dependency it waits for (a Service, database, migration) is up.")
-        .fix(describe(pod)),
+        f.learn(learn::INIT)
+            .fix(format!(
+                "See what the init container is doing: kubectl logs {} -c {c}{}",
+                pod.name,
+                pod.ns_flag()
+            ))
+            .fix("Check the dependency it waits for (a Service, database, migration) is up.")
+            .fix(describe(pod)),
     ]
 }
 
@@ -378,6 +380,11 @@ fn failed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     .evidence(pod.field("status.phase", "Failed"))
     .evidence(cs.ev(pod, "state.terminated.reason", reason))
     .evidence(cs.ev(pod, "state.terminated.exitCode", code));
+    if code == 137 {
+        f = f.possible(true).evidence(Evidence::note(
+            "Exit 137 means the process was killed (SIGKILL) but the status does not say OOMKilled: a memory limit, a deadline or an outside kill may have ended it.",
+        ));
+    }
     if let Some(m) = cs.term_message().filter(|m| !m.is_empty()) {
         f = f.evidence(cs.ev(pod, "state.terminated.message", m.trim()));
     }

@@ -149,3 +149,15 @@ fn failed_job_pod_but_not_succeeded_or_oom() {
     );
     assert!(slugs(vec![ok]).is_empty());
 }
+
+#[test]
+fn failed_with_sigkill_is_only_possible() {
+    let p = pod(
+        "p",
+        json!({"restartPolicy": "Never"}),
+        json!({"phase": "Failed", "containerStatuses": [
+            cs("app", json!({"terminated": {"exitCode": 137, "reason": "Error"}}), json!({}), 0, false)]}),
+    );
+    let f = run("pod.failed", vec![p]);
+    assert!(f[0].possible);
+}

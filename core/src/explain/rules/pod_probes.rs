@@ -2,7 +2,8 @@
 //! readiness probes that keep pods out of Services, and readiness gates.
 
 use super::pod::{
-    Cs, container_events, describe, events_evidence, finding, logs_previous, restarts, statuses,
+    Cs, container_events, describe, events_evidence, finding, learn, logs_previous, restarts,
+    statuses,
 };
 use super::{Ctx, Rule};
 use crate::explain::finding::{Finding, Severity};
@@ -85,7 +86,8 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
             f = f.evidence(pod.field(format!("spec.{list}[name={}].livenessProbe", cs.name), p));
         }
         return vec![
-            f.fix(logs_previous(pod, &cs))
+            f.learn(learn::PROBES)
+        .fix(logs_previous(pod, &cs))
                 .fix("Check that the probe's port and path answer inside the container; if the app is just slow to start, add a startupProbe or raise initialDelaySeconds/failureThreshold.")
                 .fix(describe(pod)),
         ];
@@ -125,7 +127,8 @@ fn readiness(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
             ));
         }
         return vec![
-            f.fix(format!("Read the app's logs: kubectl logs {} -c {}{}", pod.name, cs.name, pod.ns_flag()))
+            f.learn(learn::PROBES)
+        .fix(format!("Read the app's logs: kubectl logs {} -c {}{}", pod.name, cs.name, pod.ns_flag()))
                 .fix("Check the probe's port/path/command against what the app serves, and whether a dependency the app checks is down.")
                 .fix(describe(pod)),
         ];

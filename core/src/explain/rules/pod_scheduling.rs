@@ -4,7 +4,7 @@
 use regex::Regex;
 use serde_json::Value;
 
-use super::pod::{describe, finding, phase};
+use super::pod::{describe, finding, learn, phase};
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Index, Obj};
@@ -82,7 +82,11 @@ fn when(pod: &Obj, ix: &Index, re: &Regex, make: impl FnOnce(&Verdict) -> Findin
         Some(v) if re.is_match(&v.message) => {
             let f = make(&v);
             let ev = v.evidence;
-            vec![f.evidence_all(ev).fix(describe(pod))]
+            vec![
+                f.evidence_all(ev)
+                    .fix(describe(pod))
+                    .learn(learn::UNSCHEDULABLE),
+            ]
         }
         _ => Vec::new(),
     }
@@ -138,12 +142,24 @@ fn insufficient(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         } else {
             res.join(", ")
         };
+        // The cluster autoscaler is already adding a node when its newest verdict
+        // is TriggeredScaleUp: the pod should start soon, so this is a warning.
+        let scale = ix.events_with(pod, &["TriggeredScaleUp", "NotTriggerScaleUp"]);
+        let scaling = scale.last().filter(|e| e.reason == "TriggeredScaleUp");
+        let (severity, tail) = match scaling {
+            Some(_) => (
+                Severity::Warning,
+                "; the cluster autoscaler is adding a node",
+            ),
+            None => (Severity::Error, ""),
+        };
         finding(
             "pod.unschedulable.insufficient-resources",
-            Severity::Error,
+            severity,
             pod,
-            format!("Pod {} cannot be scheduled: no node has enough free {what}{}.", pod.name, available(&v.message)),
+            format!("Pod {} cannot be scheduled: no node has enough free {what}{}{tail}.", pod.name, available(&v.message)),
         )
+        .evidence_all(scaling.map(|e| e.evidence()))
         .evidence_all(requests(pod, &res))
         .fix("Compare the requests with what the nodes have left: kubectl describe nodes | grep -A8 'Allocated resources'")
         .fix("Lower spec.containers[].resources.requests, free capacity by scaling down other workloads, or add nodes (check the cluster autoscaler's limits).")

@@ -137,3 +137,31 @@ fn gates_only_while_unscheduled() {
     );
     assert!(run("pod.scheduling-gated", vec![running]).is_empty());
 }
+
+#[test]
+fn autoscaler_scale_up_lowers_severity() {
+    let p = pending(
+        "p",
+        "0/2 nodes are available: 2 Insufficient cpu.",
+        json!({}),
+    );
+    let up = event(
+        "p",
+        "TriggeredScaleUp",
+        "pod triggered scale-up: [{pool 1->2 (max: 5)}]",
+        1,
+        "2024-05-01T10:00:30Z",
+    );
+    let f = run(
+        "pod.unschedulable.insufficient-resources",
+        vec![p.clone(), up],
+    );
+    assert_eq!(f[0].severity, crate::explain::Severity::Warning);
+    assert!(
+        f[0].summary.contains("autoscaler is adding a node"),
+        "{}",
+        f[0].summary
+    );
+    let f = run("pod.unschedulable.insufficient-resources", vec![p]);
+    assert_eq!(f[0].severity, crate::explain::Severity::Error);
+}

@@ -5,6 +5,8 @@
 //! at any real cluster (kind, k3d) instead. A stack that cannot start fails the
 //! test with the reason; nothing is skipped.
 
+pub mod fake_github;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

@@ -58,22 +58,52 @@ pub struct Config {
     #[arg(long, env = "MOSAIC_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Seconds without a heartbeat after which another worker takes a Build over.
-    #[arg(long, env = "MOSAIC_CLAIM_TTL", default_value_t = 30)]
+    #[arg(
+        long = "claim-ttl",
+        value_name = "SECS",
+        env = "MOSAIC_CLAIM_TTL",
+        default_value_t = 30
+    )]
     pub claim_ttl_secs: u64,
     /// Seconds between heartbeats on a running Build.
-    #[arg(long, env = "MOSAIC_HEARTBEAT", default_value_t = 5)]
+    #[arg(
+        long = "heartbeat",
+        value_name = "SECS",
+        env = "MOSAIC_HEARTBEAT",
+        default_value_t = 5
+    )]
     pub heartbeat_secs: u64,
     /// Seconds a build may take.
-    #[arg(long, env = "MOSAIC_BUILD_TIMEOUT", default_value_t = 1800)]
+    #[arg(
+        long = "build-timeout",
+        value_name = "SECS",
+        env = "MOSAIC_BUILD_TIMEOUT",
+        default_value_t = 1800
+    )]
     pub build_timeout_secs: u64,
     /// Seconds a rollout may take before it counts as failed.
-    #[arg(long, env = "MOSAIC_ROLLOUT_TIMEOUT", default_value_t = 600)]
+    #[arg(
+        long = "rollout-timeout",
+        value_name = "SECS",
+        env = "MOSAIC_ROLLOUT_TIMEOUT",
+        default_value_t = 600
+    )]
     pub rollout_timeout_secs: u64,
     /// Seconds to receive a whole webhook request (headers and body).
-    #[arg(long, env = "MOSAIC_REQUEST_TIMEOUT", default_value_t = 10)]
+    #[arg(
+        long = "request-timeout",
+        value_name = "SECS",
+        env = "MOSAIC_REQUEST_TIMEOUT",
+        default_value_t = 10
+    )]
     pub request_timeout_secs: u64,
     /// Seconds for each GitHub API call.
-    #[arg(long, env = "MOSAIC_GITHUB_TIMEOUT", default_value_t = 30)]
+    #[arg(
+        long = "github-timeout",
+        value_name = "SECS",
+        env = "MOSAIC_GITHUB_TIMEOUT",
+        default_value_t = 30
+    )]
     pub github_timeout_secs: u64,
     /// Log format.
     #[arg(long, env = "MOSAIC_LOG_FORMAT", value_enum, default_value = "text")]

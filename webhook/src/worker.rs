@@ -198,7 +198,12 @@ pub async fn run_controller(
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
     let store = controller.store();
     tokio::spawn(async move {
-        let _ = store.wait_until_ready().await;
+        // The store's readiness wakes only its most recent waiter (the controller's own), so
+        // poll again until it reports ready.
+        while tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready())
+            .await
+            .is_err()
+        {}
         readiness.builds_synced.store(true, Ordering::Relaxed);
     });
     let shutdown = ctx.shutdown.clone();

@@ -1,0 +1,72 @@
+//! Real-stack crash test: SIGKILL the real `mosaic-webhook` binary while it holds a Build,
+//! start it again, and check the Build finishes exactly once and the Deployment was rolled once.
+
+mod common;
+
+use common::*;
+use mosaic_core::resources::BuildPhase;
+
+#[tokio::test]
+async fn killed_mid_build_resumes_and_finishes_exactly_once() {
+    let w = world(None, true).await;
+    // No Deployment controller runs yet, so the first process waits in RollingOut: the kill
+    // lands while it holds the claim, after it has applied the rollout.
+    let mut server = start(&w, "crash-1", &[]).await;
+    let sha = w.commit("survives a crash\n");
+    let name = mosaic_core::resources::build_name("web", &sha);
+    assert_eq!(
+        deliver(
+            &server,
+            "push",
+            "d-1",
+            &push_body(&w.repo, &sha),
+            WEBHOOK_SECRET
+        )
+        .await
+        .0,
+        201
+    );
+
+    // Wait until this process has claimed the Build, then SIGKILL it.
+    let api = w.builds();
+    mosaic_tests::eventually("the Build to be claimed", 30, || {
+        let api = api.clone();
+        let name = name.clone();
+        async move {
+            let b = api.get_opt(&name).await.ok().flatten()?;
+            let s = b.status?;
+            (s.claimed_by.as_deref() == Some("crash-1") && !s.phase.is_terminal()).then_some(())
+        }
+    })
+    .await;
+    server.child.kill().expect("SIGKILL the server");
+    server.child.wait().unwrap();
+    let claimed = api.get(&name).await.unwrap().status.unwrap();
+    assert!(
+        !claimed.phase.is_terminal(),
+        "killed before the end: {:?}",
+        claimed.phase
+    );
+
+    // A new process with another identity takes the stale claim over.
+    let _controller = deployment_controller(&w, true);
+    let server2 = start(&w, "crash-2", &[]).await;
+    let b = terminal(&w, &name, 120).await;
+    let st = b.status.clone().unwrap();
+    assert_eq!(st.phase, BuildPhase::Succeeded, "{st:?}");
+    assert_eq!(st.claimed_by.as_deref(), Some("crash-2"));
+    assert_eq!(deployed_image(&w).await, st.image.clone().unwrap());
+
+    // Exactly once: one success status, one Build, and the Deployment rolled once
+    // (generation 1 at creation + 1 rollout).
+    let successes =
+        w.gh.statuses(&sha)
+            .iter()
+            .filter(|s| s.state == "success")
+            .count();
+    assert_eq!(successes, 1);
+    assert_eq!(api.list(&Default::default()).await.unwrap().items.len(), 1);
+    let dep = w.deployments().get("web").await.unwrap();
+    assert_eq!(dep.metadata.generation, Some(2), "one rollout, not two");
+    drop(server2);
+}

@@ -272,6 +272,9 @@ pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
             .push(d);
     }
     let mut rows = vec![];
+    for ds in by_ns.values_mut() {
+        ds.sort_by_key(|d| d.name_any());
+    }
     for (ns, ds) in &by_ns {
         let registry = Registry::new(credentials(&cluster.client, ns, ds).await)
             .map_err(|e| Error::Other(format!("cannot build a registry client: {e}")))?;

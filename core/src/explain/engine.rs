@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use super::Report;
 use super::catalog;
 use super::finding::{Finding, ObjectRef};
-use super::index::{Index, selector_matches};
+use super::index::{Index, Obj, selector_matches};
 use super::rules::{self, Ctx};
 
 /// Runs every rule over an already built index.
@@ -62,28 +62,32 @@ pub fn explain_index(index: &Index, ctx: &Ctx) -> Report {
 /// Service) selects. Returns the rest, most severe first.
 fn collapse(index: &Index, found: Vec<(Finding, bool)>) -> Vec<Finding> {
     let mut above_causes: HashSet<&ObjectRef> = HashSet::new();
-    let mut pods_with_causes: HashSet<&ObjectRef> = HashSet::new();
+    let mut pods_with_causes: HashSet<usize> = HashSet::new();
     for (f, symptom) in &found {
         if *symptom {
             continue;
         }
         above_causes.extend(f.chain.iter().filter(|r| **r != f.object));
-        if f.object.kind == "Pod" {
-            pods_with_causes.insert(&f.object);
+        if f.object.kind == "Pod"
+            && let Some(p) = index.get("Pod", f.object.namespace.as_deref(), &f.object.name)
+        {
+            pods_with_causes.insert(p.id);
         }
     }
+    let cause_pods: Vec<&Obj> = pods_with_causes
+        .iter()
+        .map(|&id| &index.objects()[id])
+        .collect();
     let explained = |x: &ObjectRef| {
         above_causes.contains(x)
             || (x.kind == "Service"
-                && !pods_with_causes.is_empty()
+                && !cause_pods.is_empty()
                 && index
                     .get("Service", x.namespace.as_deref(), &x.name)
-                    .is_some_and(|svc| {
-                        svc.get("spec.selector").is_some_and(|sel| {
-                            index.of_kind_in("Pod", x.namespace.as_deref()).any(|p| {
-                                selector_matches(sel, p.labels())
-                                    && pods_with_causes.contains(&p.object_ref())
-                            })
+                    .and_then(|svc| svc.get("spec.selector"))
+                    .is_some_and(|sel| {
+                        cause_pods.iter().any(|p| {
+                            p.namespace == x.namespace && selector_matches(sel, p.labels())
                         })
                     }))
     };

@@ -27,9 +27,12 @@ pub struct HookArgs {
     /// The public https URL GitHub delivers to, ending in /webhooks/github.
     #[arg(long)]
     pub url: String,
-    /// Hook every repository a Binding names, in all namespaces.
+    /// Hook every repository a Binding names in the namespace (-n), or in all namespaces with -A.
     #[arg(long)]
     pub all_bound: bool,
+    /// Namespace Mosaic is installed in (holds the webhook secret).
+    #[arg(long, default_value = names::SYSTEM_NAMESPACE, value_name = "NS")]
+    pub system_namespace: String,
     #[command(flatten)]
     pub github: GitHubArgs,
 }
@@ -50,7 +53,7 @@ async fn webhook_secret(client: &kube::Client, namespace: &str) -> Result<String
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let missing = || {
         Error::NotFound(format!(
-            "secret/{} in namespace {namespace} has no key {:?}: run `kubectl mosaic install{}` first",
+            "secret/{} in namespace {namespace} has no key {:?}: run `kubectl mosaic install{}` first, or point --system-namespace at Mosaic's namespace",
             names::WEBHOOK_SECRET_NAME,
             names::WEBHOOK_SECRET_KEY,
             if namespace == names::SYSTEM_NAMESPACE {
@@ -77,8 +80,14 @@ async fn webhook_secret(client: &kube::Client, namespace: &str) -> Result<String
     Ok(s.trim().to_string())
 }
 
-async fn bound_repos(client: &kube::Client) -> Result<BTreeSet<String>, Error> {
-    let api: Api<Binding> = Api::all(client.clone());
+async fn bound_repos(
+    client: &kube::Client,
+    namespace: Option<&str>,
+) -> Result<BTreeSet<String>, Error> {
+    let api: Api<Binding> = match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
     Ok(api
         .list(&ListParams::default())
         .await?
@@ -107,15 +116,18 @@ pub async fn run(kube: &KubeArgs, args: HookArgs) -> Result<Outcome, Error> {
         .unwrap_or_else(|| "https://api.github.com".into());
     let github = GitHubHooks::new(&api_url, token.trim().to_string())?;
 
-    let namespace = super::install::install_namespace(kube);
     let cluster = kubeconf::connect(kube).await?;
-    let secret = webhook_secret(&cluster.client, &namespace).await?;
+    let secret = webhook_secret(&cluster.client, &args.system_namespace).await?;
     let repos: Vec<String> = match repo {
         Some(r) => vec![r],
         None => {
-            let all = bound_repos(&cluster.client).await?;
+            let scope = (!kube.all_namespaces).then_some(cluster.namespace.as_str());
+            let all = bound_repos(&cluster.client, scope).await?;
             if all.is_empty() {
-                eprintln!("No Bindings found: bind a Deployment first with `kubectl mosaic bind`");
+                eprintln!(
+                    "{}; bind a Deployment first with `kubectl mosaic bind`",
+                    crate::output::no_resources(scope)
+                );
             }
             all.into_iter().collect()
         }

@@ -19,8 +19,33 @@ use clap::Parser;
 pub use cli::{Cli, Command};
 pub use error::{Error, Outcome};
 
+/// Whether a panic message is a write to a closed stdout (`kubectl mosaic list | head -1`).
+pub fn is_broken_pipe(msg: &str) -> bool {
+    msg.contains("failed printing to stdout") && msg.contains("Broken pipe")
+}
+
+/// A closed pipe ends the process quietly, as SIGPIPE would; any other panic
+/// becomes one `error:` line instead of a backtrace.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown panic");
+        if is_broken_pipe(msg) {
+            std::process::exit(0);
+        }
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("error: internal error: {msg}{at} (please report this)");
+        std::process::exit(1);
+    }));
+}
+
 /// Parse arguments, run the command and decide the exit code.
 pub fn run() -> ExitCode {
+    install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

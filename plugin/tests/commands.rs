@@ -631,3 +631,27 @@ async fn kubeconfig_lists_merge_and_the_context_namespace_is_the_default() {
     r.assert_ok();
     assert_eq!(r.stderr, "No resources found in default namespace.\n");
 }
+
+#[tokio::test]
+async fn a_closed_stdout_ends_quietly() {
+    let k = setup().await;
+    stack::binding(&k, "web", "web", "acme/web", IMAGE).await;
+    let mut c = stack::command(&[]);
+    c.args(["list", "--kubeconfig"])
+        .arg(&k.kubeconfig)
+        .args(["-n", &k.namespace]);
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    // Close the reading end before the command can print (it must first ask the API server).
+    drop(child.stdout.take());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error"),
+        "{stderr}"
+    );
+}

@@ -137,10 +137,11 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
             false,
         ),
         Some(Cause::Unauthorized) => {
-            let ambiguous = p
-                .message
-                .as_deref()
-                .is_some_and(|m| m.contains("pull access denied") || m.contains("may require"));
+            let ambiguous = p.message.as_deref().is_some_and(|m| {
+                m.contains("pull access denied")
+                    || m.contains("may require")
+                    || m.contains("may not exist")
+            });
             let text = if ambiguous {
                 format!(
                     "Pod {}: the registry refused image {} for {}; either the repository does not exist or the pull needs credentials.",

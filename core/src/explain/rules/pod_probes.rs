@@ -6,7 +6,7 @@ use super::pod::{
     statuses,
 };
 use super::{Ctx, Rule};
-use crate::explain::finding::{Finding, Severity};
+use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Index, Obj};
 use crate::explain::value::str_at;
 
@@ -84,6 +84,13 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         .evidence_all(cs.last_evidence(pod));
         if let Some(p) = probe {
             f = f.evidence(pod.field(format!("spec.{list}[name={}].livenessProbe", cs.name), p));
+            // Defaults: periodSeconds 10, failureThreshold 3, initialDelaySeconds 0.
+            let n = |k: &str, d: i64| p.get(k).and_then(|v| v.as_i64()).unwrap_or(d);
+            let budget =
+                n("initialDelaySeconds", 0) + n("failureThreshold", 3) * n("periodSeconds", 10);
+            f = f.evidence(Evidence::note(format!(
+                "The container must answer the probe within about {budget}s of starting (initialDelaySeconds + failureThreshold x periodSeconds) or it is killed."
+            )));
         }
         return vec![
             f.learn(learn::PROBES)

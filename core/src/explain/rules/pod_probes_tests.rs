@@ -30,6 +30,12 @@ fn liveness_kills_need_probe_and_events() {
         slugs(vec![p.clone(), e.clone()]),
         ["pod.probe.liveness-killing"]
     );
+    let f = run("pod.probe.liveness-killing", vec![p.clone(), e.clone()]);
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.note.as_deref().is_some_and(|n| n.contains("about 30s")))
+    );
     assert!(run("pod.probe.liveness-killing", vec![p]).is_empty());
     let no_probe = running(11, json!({"exitCode": 137, "reason": "Error"}), json!({}));
     assert!(run("pod.probe.liveness-killing", vec![no_probe, e]).is_empty());

@@ -276,7 +276,7 @@ fn topology_spread(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 
 fn unbound_pvc(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     let re = re!(
-        r#"pod has unbound immediate PersistentVolumeClaims|persistentvolumeclaim "[^"]+" (not found|is being deleted)|bound to non-existent persistentvolume|didn't find available persistent volumes to bind|volume node affinity conflict|didn't match PersistentVolume's node affinity"#
+        r#"pod has unbound immediate PersistentVolumeClaims|persistentvolumeclaim "[^"]+" (not found|is being deleted)|bound to non-existent persistentvolume|didn't find available persistent volumes to bind|volume node affinity conflict|didn't match PersistentVolume's node affinity|had no available volume zone"#
     );
     when(pod, ix, re, |_| {
         let mut f = finding(

@@ -30,28 +30,43 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct KubeArgs {
     /// Path to the kubeconfig file to use.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(
+        help_heading = "Kubernetes options",
+        long,
+        global = true,
+        value_name = "PATH"
+    )]
     pub kubeconfig: Option<PathBuf>,
     /// The name of the kubeconfig context to use.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Kubernetes options", long, global = true)]
     pub context: Option<String>,
     /// The name of the kubeconfig cluster to use.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Kubernetes options", long, global = true)]
     pub cluster: Option<String>,
     /// The name of the kubeconfig user to use.
-    #[arg(long, global = true)]
+    #[arg(help_heading = "Kubernetes options", long, global = true)]
     pub user: Option<String>,
     /// Namespace scope for this request (default: the context's namespace).
-    #[arg(short = 'n', long, global = true)]
+    #[arg(help_heading = "Kubernetes options", short = 'n', long, global = true)]
     pub namespace: Option<String>,
     /// Act across all namespaces.
-    #[arg(short = 'A', long, global = true)]
+    #[arg(help_heading = "Kubernetes options", short = 'A', long, global = true)]
     pub all_namespaces: bool,
     /// Username to impersonate for the operation.
-    #[arg(long = "as", global = true, value_name = "USER")]
+    #[arg(
+        help_heading = "Kubernetes options",
+        long = "as",
+        global = true,
+        value_name = "USER"
+    )]
     pub as_user: Option<String>,
     /// Time to wait for a single server request, e.g. 30s, 1m (0 = no timeout).
-    #[arg(long, global = true, value_name = "DURATION")]
+    #[arg(
+        help_heading = "Kubernetes options",
+        long,
+        global = true,
+        value_name = "DURATION"
+    )]
     pub request_timeout: Option<String>,
 }
 
@@ -59,7 +74,12 @@ pub struct KubeArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct GitHubArgs {
     /// GitHub API base URL, for GitHub Enterprise (default: https://api.github.com).
-    #[arg(long, env = "MOSAIC_GITHUB_API_URL", value_name = "URL")]
+    #[arg(
+        help_heading = "GitHub options",
+        long,
+        env = "MOSAIC_GITHUB_API_URL",
+        value_name = "URL"
+    )]
     pub github_api_url: Option<String>,
 }
 

@@ -19,6 +19,22 @@ pub enum Format {
     Name,
 }
 
+/// `-o/--output` for commands that print objects, not tables.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectFormat {
+    Json,
+    Yaml,
+}
+
+impl From<ObjectFormat> for Format {
+    fn from(f: ObjectFormat) -> Self {
+        match f {
+            ObjectFormat::Json => Format::Json,
+            ObjectFormat::Yaml => Format::Yaml,
+        }
+    }
+}
+
 /// A kubectl-style table: columns padded to the widest cell plus 3 spaces.
 #[derive(Debug, Default)]
 pub struct Table {

@@ -214,11 +214,6 @@ pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
             args.threshold
         )));
     }
-    if matches!(args.output, Some(Format::Wide | Format::Name)) {
-        return Err(Error::Usage(
-            "bind --auto supports -o yaml or -o json with --dry-run".into(),
-        ));
-    }
     let cluster = kubeconf::connect(kube).await?;
     let all = kube.all_namespaces;
     let (dapi, bapi): (Api<Deployment>, Api<Binding>) = if all {
@@ -323,7 +318,7 @@ pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
 
     if args.dry_run {
         eprint!("{rendered}");
-        let format = args.output.unwrap_or(Format::Yaml);
+        let format = args.output.map_or(Format::Yaml, Format::from);
         let objs: Vec<Binding> = chosen.iter().filter_map(|&i| rows[i].binding()).collect();
         match format {
             Format::Json => print!("{}", output::render_list(&objs, Format::Json)?),

@@ -13,7 +13,7 @@ use mosaic_core::{Binding, BindingSpec};
 use crate::cli::{GitHubArgs, KubeArgs};
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
-use crate::output::{self, Format};
+use crate::output::{self, Format, ObjectFormat};
 
 /// The type a `--registry-secret` must have.
 pub const REGISTRY_SECRET_TYPE: &str = "kubernetes.io/dockerconfigjson";
@@ -40,7 +40,7 @@ pub struct BindArgs {
     /// Container to update (required when the pod has several).
     #[arg(long, short = 'c')]
     pub container: Option<String>,
-    /// Path of the Dockerfile, relative to --context.
+    /// Path of the Dockerfile, relative to --build-context.
     #[arg(long, default_value = mosaic_core::names::DEFAULT_DOCKERFILE)]
     pub dockerfile: String,
     /// Build context: a directory of the repository.
@@ -60,19 +60,24 @@ pub struct BindArgs {
     pub dry_run: bool,
     /// Output format: yaml or json (default: a one-line summary).
     #[arg(short = 'o', long, value_enum)]
-    pub output: Option<Format>,
+    pub output: Option<ObjectFormat>,
 
     /// Propose bindings for every Deployment in scope (-n or -A) from image labels and repo names.
-    #[arg(long)]
+    #[arg(help_heading = "Options for --auto", long)]
     pub auto: bool,
     /// With --auto: the GitHub user or organization whose repositories to match against.
-    #[arg(long, requires = "auto")]
+    #[arg(help_heading = "Options for --auto", long, requires = "auto")]
     pub owner: Option<String>,
     /// With --auto: apply every proposal at or above the threshold without asking.
-    #[arg(long, short = 'y', requires = "auto")]
+    #[arg(
+        help_heading = "Options for --auto",
+        long,
+        short = 'y',
+        requires = "auto"
+    )]
     pub yes: bool,
     /// With --auto: the lowest confidence (0 to 1) applied by --yes.
-    #[arg(long, requires = "auto", default_value_t = mosaic_core::matching::DEFAULT_THRESHOLD)]
+    #[arg(help_heading = "Options for --auto", long, requires = "auto", default_value_t = mosaic_core::matching::DEFAULT_THRESHOLD)]
     pub threshold: f64,
     #[command(flatten)]
     pub github: GitHubArgs,
@@ -330,9 +335,6 @@ pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
     if args.auto {
         return super::auto::run(kube, args).await;
     }
-    if matches!(args.output, Some(Format::Wide | Format::Name)) {
-        return Err(Error::Usage("bind supports -o yaml or -o json".into()));
-    }
     let req = BindRequest::from_args(&args)?;
     let cluster = kubeconf::connect(kube).await?;
     let binding = validated_binding(&cluster.client, &cluster.namespace, &req).await?;
@@ -340,13 +342,13 @@ pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
     if args.dry_run {
         print!(
             "{}",
-            output::render_value(&binding, args.output.unwrap_or(Format::Yaml))?
+            output::render_value(&binding, args.output.map_or(Format::Yaml, Format::from))?
         );
         return Ok(Outcome::Success);
     }
     let (stored, created) = apply_binding(&cluster.client, &binding).await?;
     match args.output {
-        Some(f) => print!("{}", output::render_value(&stored, f)?),
+        Some(f) => print!("{}", output::render_value(&stored, f.into())?),
         None => println!(
             "binding.mosaic.nectar.dev/{name} {}",
             if created { "created" } else { "configured" }

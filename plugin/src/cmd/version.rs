@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
-use crate::output::{self, Format};
+use crate::output::{self, ObjectFormat};
 
 /// The plugin's version, `vX.Y.Z`.
 pub const PLUGIN_VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
@@ -22,7 +22,7 @@ pub struct VersionArgs {
     pub client: bool,
     /// Output format: json or yaml.
     #[arg(short = 'o', long, value_enum)]
-    pub output: Option<Format>,
+    pub output: Option<ObjectFormat>,
 }
 
 #[derive(Serialize, Debug, Default)]
@@ -71,10 +71,9 @@ pub fn skew_warning(plugin: &str, webhook: &str) -> Option<String> {
     }
 }
 
-fn print_versions(v: &Versions, format: Option<Format>) -> Result<(), Error> {
+fn print_versions(v: &Versions, format: Option<ObjectFormat>) -> Result<(), Error> {
     match format {
-        Some(f @ (Format::Json | Format::Yaml)) => print!("{}", output::render_value(v, f)?),
-        Some(_) => return Err(Error::Usage("version supports -o json or -o yaml".into())),
+        Some(f) => print!("{}", output::render_value(v, f.into())?),
         None => {
             println!("Plugin Version: {}", v.plugin_version);
             if let Some(w) = &v.webhook_version {

@@ -69,7 +69,7 @@ pub enum ClaimError {
     Lost(String, String),
     #[error("build {0} changed concurrently")]
     Conflict(String),
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", mosaic_core::permission::kube_error(.0))]
     Api(#[from] kube::Error),
 }
 

@@ -189,11 +189,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, identity, version = env!("CARGO_PKG_VERSION"), "mosaic-webhook serving");
-    let s = shutdown.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { s.cancelled().await })
-        .await
-        .context("HTTP server")?;
+    server::serve_http(
+        listener,
+        app,
+        Duration::from_secs(cfg.request_timeout_secs),
+        shutdown.clone(),
+    )
+    .await;
     for w in workers {
         let _ = w.await;
     }

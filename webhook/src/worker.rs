@@ -23,7 +23,7 @@ use crate::server::Readiness;
 pub enum WorkerError {
     #[error(transparent)]
     Claim(#[from] ClaimError),
-    #[error("Kubernetes API: {0}")]
+    #[error("Kubernetes API: {}", mosaic_core::permission::kube_error(.0))]
     Api(#[from] kube::Error),
 }
 

@@ -49,7 +49,7 @@ async fn killed_mid_build_resumes_and_finishes_exactly_once() {
     );
 
     // A new process with another identity takes the stale claim over.
-    let _controller = deployment_controller(&w, true);
+    let _controller = deployment_controller(&w, Rollouts::Healthy);
     let server2 = start(&w, "crash-2", &[]).await;
     let b = terminal(&w, &name, 120).await;
     let st = b.status.clone().unwrap();

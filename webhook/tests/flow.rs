@@ -12,7 +12,7 @@ use mosaic_core::resources::BuildPhase;
 async fn signed_push_builds_pushes_rolls_and_reports() {
     let w = world(None, true).await;
     let server = start(&w, "flow-1", &[]).await;
-    let _controller = deployment_controller(&w, true);
+    let _controller = deployment_controller(&w, Rollouts::Healthy);
     let sha = w.commit("hello from the full flow\n");
 
     let (status, body) = deliver(
@@ -232,7 +232,7 @@ async fn tampered_or_unsigned_deliveries_are_refused_and_create_nothing() {
 async fn two_quick_pushes_deploy_only_the_newer_commit() {
     let w = world(None, true).await;
     let server = start(&w, "flow-4", &["--concurrency", "2"]).await;
-    let _controller = deployment_controller(&w, true);
+    let _controller = deployment_controller(&w, Rollouts::Healthy);
     let old = w.commit("first\n");
     let new = w.commit("second\n");
     let (s1, _) = deliver(
@@ -315,35 +315,35 @@ async fn wrong_registry_credentials_fail_with_a_clear_reason() {
 }
 
 #[tokio::test]
-async fn failing_rollout_fails_with_findings_and_rolls_back() {
+async fn crashing_new_pods_fail_the_rollout_with_findings_and_a_rollback() {
     let w = world(None, true).await;
     let server = start(&w, "flow-7", &[]).await;
-    let _controller = deployment_controller(&w, false);
+    let _controller = deployment_controller(&w, Rollouts::CrashingPods);
     let sha = w.commit("crashing\n");
-    assert_eq!(
-        deliver(
-            &server,
-            "push",
-            "d-1",
-            &push_body(&w.repo, &sha),
-            WEBHOOK_SECRET
-        )
-        .await
-        .0,
-        201
-    );
+    let (status, _) = deliver(
+        &server,
+        "push",
+        "d-1",
+        &push_body(&w.repo, &sha),
+        WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(status, 201);
     let b = terminal(&w, &mosaic_core::resources::build_name("web", &sha), 120).await;
     let st = b.status.unwrap();
     assert_eq!(st.phase, BuildPhase::Failed, "{st:?}");
     assert_eq!(st.reason.as_deref(), Some("RolloutFailed"));
     assert!(st.rolled_back, "{st:?}");
-    assert!(!st.findings.is_empty(), "explain findings recorded: {st:?}");
+    let crash = st
+        .findings
+        .iter()
+        .find(|f| f.slug == "pod.crash-loop")
+        .unwrap_or_else(|| panic!("{:?}", st.findings));
+    assert_eq!(crash.object.name, "web-g2-crash");
     assert!(
-        st.findings
-            .iter()
-            .any(|f| f.slug.contains("progress-deadline")),
+        st.message.as_deref().unwrap().contains("keeps crashing"),
         "{:?}",
-        st.findings
+        st.message
     );
     assert_eq!(
         deployed_image(&w).await,
@@ -352,7 +352,52 @@ async fn failing_rollout_fails_with_findings_and_rolls_back() {
     );
     let last = w.gh.statuses(&sha).pop().unwrap();
     assert_eq!(last.state, "failure");
-    assert!(!last.description.is_empty() && last.description.chars().count() <= 140);
+    assert!(
+        last.description.contains("keeps crashing") && last.description.chars().count() <= 140,
+        "{}",
+        last.description
+    );
     let binding = w.bindings().get("web").await.unwrap().status.unwrap();
     assert_eq!(binding.conditions[0].status, "False");
+    assert!(
+        binding.last_commit.is_none(),
+        "a failed build is not the last deployed commit"
+    );
+}
+
+#[tokio::test]
+async fn progress_deadline_fails_the_rollout_and_keeps_the_image_without_rollback() {
+    let w = world(None, false).await;
+    let server = start(&w, "flow-7b", &[]).await;
+    let _controller = deployment_controller(&w, Rollouts::DeadlineExceeded);
+    let sha = w.commit("stuck\n");
+    let (status, _) = deliver(
+        &server,
+        "push",
+        "d-1",
+        &push_body(&w.repo, &sha),
+        WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(status, 201);
+    let b = terminal(&w, &mosaic_core::resources::build_name("web", &sha), 120).await;
+    let st = b.status.unwrap();
+    assert_eq!(
+        (st.phase, st.reason.as_deref()),
+        (BuildPhase::Failed, Some("RolloutFailed")),
+        "{st:?}"
+    );
+    assert!(
+        st.findings
+            .iter()
+            .any(|f| f.slug == "deployment.progress-deadline"),
+        "{:?}",
+        st.findings
+    );
+    assert!(!st.rolled_back, "rollbackOnFailure is off");
+    assert_eq!(
+        deployed_image(&w).await,
+        st.image.unwrap(),
+        "the new image stays"
+    );
 }

@@ -126,6 +126,17 @@ pub fn explain(message: &str) -> Option<String> {
     parse(message).map(|r| describe(&r))
 }
 
+/// A Kubernetes client error as one line: a 403 explained (see [`explain`]),
+/// anything else as the client reports it.
+pub fn kube_error(e: &kube::Error) -> String {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => {
+            explain(&s.message).unwrap_or_else(|| e.to_string())
+        }
+        _ => e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +207,24 @@ mod tests {
             none.contains("no rule in Mosaic's manifests/rbac.yaml grants this"),
             "{none}"
         );
+    }
+
+    #[test]
+    fn kube_errors_are_explained_only_when_forbidden() {
+        let status = |code: u16, message: &str| {
+            let s: kube::core::Status = serde_json::from_value(serde_json::json!({
+                "status": "Failure", "code": code, "message": message, "reason": "x"
+            }))
+            .unwrap();
+            kube::Error::Api(s.boxed())
+        };
+        let m = format!(
+            r#"secrets "gh" is forbidden: User "{SA}" cannot get resource "secrets" in API group "" in the namespace "shop""#
+        );
+        let line = kube_error(&status(403, &m));
+        assert!(line.contains("rule \"core secrets [get]\""), "{line}");
+        let other = kube_error(&status(409, "the object has been modified"));
+        assert!(other.contains("the object has been modified"), "{other}");
+        assert!(!other.contains("forbidden"), "{other}");
     }
 }

@@ -78,7 +78,15 @@ async fn secret_value(
     let s = Api::<Secret>::namespaced(client.clone(), ns)
         .get(name)
         .await
-        .map_err(|e| fail("SecretUnreadable", format!("Secret {ns}/{name}: {}", mosaic_core::permission::kube_error(&e))))?;
+        .map_err(|e| {
+            fail(
+                "SecretUnreadable",
+                format!(
+                    "Secret {ns}/{name}: {}",
+                    mosaic_core::permission::kube_error(&e)
+                ),
+            )
+        })?;
     s.data
         .and_then(|mut d| d.remove(key))
         .map(|b| b.0)

@@ -32,14 +32,23 @@ pub struct CompleteArgs {
     pub words: Vec<String>,
 }
 
-pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
-    let shell = match args.shell {
+/// The completion script for a shell, for the `kubectl-mosaic` binary.
+pub fn script(shell: CompletionShell) -> Vec<u8> {
+    let shell = match shell {
         CompletionShell::Bash => Shell::Bash,
         CompletionShell::Zsh => Shell::Zsh,
         CompletionShell::Fish => Shell::Fish,
     };
-    let mut cmd = Cli::command();
-    clap_complete::generate(shell, &mut cmd, "kubectl-mosaic", &mut std::io::stdout());
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "kubectl-mosaic", &mut out);
+    out
+}
+
+pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
+    use std::io::Write;
+    std::io::stdout()
+        .write_all(&script(args.shell))
+        .map_err(|e| Error::Other(format!("cannot write the completion script: {e}")))?;
     Ok(Outcome::Success)
 }
 
@@ -135,6 +144,22 @@ mod tests {
 
     fn words(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn scripts_for_every_shell_name_the_subcommands() {
+        for (shell, marker) in [
+            (CompletionShell::Bash, "complete -F"),
+            (CompletionShell::Zsh, "#compdef kubectl-mosaic"),
+            (CompletionShell::Fish, "complete -c kubectl-mosaic"),
+        ] {
+            let s = String::from_utf8(script(shell)).unwrap();
+            assert!(s.contains(marker), "{shell:?}");
+            assert!(
+                s.contains("unbind") && s.contains("registry-secret"),
+                "{shell:?}"
+            );
+        }
     }
 
     #[test]

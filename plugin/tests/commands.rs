@@ -340,6 +340,16 @@ async fn status_and_logs_report_builds() {
         r.stdout
     );
 
+    let r = mosaic(&k, &["status", "deployment/api", "-o", "json"], &[]).await;
+    r.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["items"][0]["binding"]["spec"]["repo"], "acme/api");
+    assert_eq!(
+        v["items"][0]["rollout"],
+        "rolling out: 0 of 1 updated replicas available"
+    );
+    assert_eq!(v["items"][0]["builds"][0]["status"]["phase"], "Failed");
+
     let r = mosaic(&k, &["list"], &[]).await;
     r.assert_ok();
     assert!(

@@ -15,7 +15,7 @@ use crate::cli::{GitHubArgs, KubeArgs};
 use crate::error::{Error, Outcome};
 use crate::github::{GitHub, GitHubApi, TOKEN_ENV};
 use crate::kubeconf;
-use crate::output;
+use crate::output::{self, ObjectFormat};
 
 #[derive(Args, Debug)]
 #[command(
@@ -36,6 +36,9 @@ pub struct DeployArgs {
     /// With --wait: how long to wait, e.g. 10m.
     #[arg(long, default_value = "30m", value_name = "DURATION")]
     pub timeout: String,
+    /// Output format: json or yaml (the created Build).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<ObjectFormat>,
     #[command(flatten)]
     pub github: GitHubArgs,
 }
@@ -185,14 +188,17 @@ pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
         name = format!("{name}-{}", base36(output::now_secs().unsigned_abs()));
     }
     let build = manual_build(&binding, &name, &commit, &git_ref, cluster.user.clone());
-    builds
+    let stored = builds
         .patch(
             &name,
             &PatchParams::apply(FIELD_MANAGER_PLUGIN),
             &Patch::Apply(&build),
         )
         .await?;
-    println!("build.mosaic.nectar.dev/{name} created");
+    match args.output {
+        Some(f) => print!("{}", output::render_value(&stored, f.into())?),
+        None => println!("build.mosaic.nectar.dev/{name} created"),
+    }
     if args.wait {
         follow(&builds, &name, timeout).await
     } else {

@@ -14,7 +14,7 @@ use mosaic_core::{Binding, Build, BuildPhase};
 use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
-use crate::output::{self, Table};
+use crate::output::{self, ObjectFormat, Table};
 
 /// How many builds `status` shows per binding.
 pub const RECENT_BUILDS: usize = 5;
@@ -26,6 +26,45 @@ pub struct StatusArgs {
     /// The container, when the Deployment has one binding per container.
     #[arg(long, short = 'c')]
     pub container: Option<String>,
+    /// Output format: json or yaml (binding, rollout state and recent builds per binding).
+    #[arg(short = 'o', long, value_enum)]
+    pub output: Option<ObjectFormat>,
+}
+
+/// The machine-readable status of one binding.
+#[derive(serde::Serialize)]
+pub struct StatusReport<'a> {
+    pub binding: &'a Binding,
+    pub rollout: String,
+    pub builds: Vec<&'a Build>,
+}
+
+/// The report for one binding (pure): rollout in words and the newest builds first.
+pub fn report<'a>(
+    binding: &'a Binding,
+    deployment: Option<&Deployment>,
+    builds: &'a [Build],
+) -> StatusReport<'a> {
+    let mut mine: Vec<&Build> = builds
+        .iter()
+        .filter(|b| b.spec.binding == binding.name_any())
+        .collect();
+    mine.sort_by_key(|b| {
+        std::cmp::Reverse(
+            b.metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| t.0.as_second()),
+        )
+    });
+    mine.truncate(RECENT_BUILDS);
+    StatusReport {
+        binding,
+        rollout: deployment
+            .map(rollout_words)
+            .unwrap_or_else(|| format!("deployment/{} not found", binding.spec.deployment)),
+        builds: mine,
+    }
 }
 
 /// A Deployment's rollout state in words, following `kubectl rollout status`.
@@ -231,6 +270,7 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
     }
     let now = output::now_secs();
     let mut first = true;
+    let mut gathered = vec![];
     for b in &bindings {
         let ns = b.namespace().unwrap_or_else(|| cluster.namespace.clone());
         let builds = Api::<Build>::namespaced(cluster.client.clone(), &ns)
@@ -240,11 +280,22 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
         let dep = Api::<Deployment>::namespaced(cluster.client.clone(), &ns)
             .get_opt(&b.spec.deployment)
             .await?;
+        if args.output.is_some() {
+            gathered.push((b, dep, builds));
+            continue;
+        }
         if !first {
             println!();
         }
         first = false;
         print!("{}", render(b, dep.as_ref(), &builds, now));
+    }
+    if let Some(f) = args.output {
+        let reports: Vec<StatusReport> = gathered
+            .iter()
+            .map(|(b, d, builds)| report(b, d.as_ref(), builds))
+            .collect();
+        print!("{}", output::render_list(&reports, f.into())?);
     }
     Ok(Outcome::Success)
 }

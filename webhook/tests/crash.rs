@@ -70,3 +70,61 @@ async fn killed_mid_build_resumes_and_finishes_exactly_once() {
     assert_eq!(dep.metadata.generation, Some(2), "one rollout, not two");
     drop(server2);
 }
+
+#[tokio::test]
+async fn sigterm_releases_the_running_build_for_another_worker() {
+    let w = world(None, true).await;
+    let mut server = start(&w, "term-1", &[]).await;
+    let sha = w.commit("released on SIGTERM\n");
+    let name = mosaic_core::resources::build_name("web", &sha);
+    assert_eq!(
+        deliver(
+            &server,
+            "push",
+            "d-1",
+            &push_body(&w.repo, &sha),
+            WEBHOOK_SECRET
+        )
+        .await
+        .0,
+        201
+    );
+    // No Deployment controller yet: the worker waits in RollingOut holding the claim.
+    let api = w.builds();
+    mosaic_tests::eventually("the Build to roll out", 30, || {
+        let api = api.clone();
+        let name = name.clone();
+        async move {
+            let s = api.get_opt(&name).await.ok().flatten()?.status?;
+            (s.phase == BuildPhase::RollingOut).then_some(())
+        }
+    })
+    .await;
+    let pid = server.child.id().to_string();
+    let term = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running 15 s after SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "clean exit on SIGTERM: {exit:?}");
+    let st = api.get(&name).await.unwrap().status.unwrap();
+    assert_eq!(st.phase, BuildPhase::Pending, "released: {st:?}");
+    assert_eq!(st.claimed_by, None);
+
+    // Another worker picks it up at once (no stale-claim wait) and finishes it.
+    let _controller = deployment_controller(&w, Rollouts::Healthy);
+    let _server2 = start(&w, "term-2", &["--claim-ttl", "3600"]).await;
+    let b = terminal(&w, &name, 60).await;
+    assert_eq!(phase(&b), BuildPhase::Succeeded, "{:?}", b.status);
+}

@@ -179,14 +179,12 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
         "--log-format",
         "json",
     ])
-    .args([
-        "--claim-ttl",
-        "3",
-        "--heartbeat",
-        "1",
-        "--rollout-timeout",
-        "60",
-    ])
+    .args(["--heartbeat", "1", "--rollout-timeout", "60"])
+    .args(if extra.contains(&"--claim-ttl") {
+        &[][..]
+    } else {
+        &["--claim-ttl", "3"][..]
+    })
     .args(extra)
     .env("RUST_LOG", "info,mosaic_webhook=debug")
     .envs(mosaic_tests::stack_vars())

@@ -472,3 +472,60 @@ async fn deploy_resolves_the_branch_and_creates_a_manual_build() {
     );
     assert_eq!(builds.get(&second).await.unwrap().spec.commit, feature);
 }
+
+#[tokio::test]
+async fn auto_on_a_terminal_binds_the_rows_the_user_picks() {
+    let k = setup().await;
+    let reg = mosaic_tests::registry();
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", reg.user, reg.password));
+    let docker_config =
+        serde_json::json!({"auths": {reg.host.clone(): {"auth": auth}}}).to_string();
+    secret(
+        &k,
+        "regcred",
+        "kubernetes.io/dockerconfigjson",
+        &[(".dockerconfigjson", docker_config.as_bytes())],
+    )
+    .await;
+    for (dep, repo) in [("alpha", "acme/alpha-src"), ("beta", "acme/beta-src")] {
+        let img = format!("mosaic-test/{}/{dep}", k.namespace);
+        push_labeled_image(&img, "1", serde_json::json!({"org.opencontainers.image.source": format!("https://github.com/{repo}")})).await;
+        deployment(
+            &k,
+            dep,
+            &[("main", &format!("{}/{img}:1", reg.host))],
+            Some("regcred"),
+        )
+        .await;
+    }
+    // `script` gives the command a terminal; the answer "2" picks the second row only.
+    let cmdline = format!(
+        "{} bind --auto --kubeconfig {} -n {}",
+        env!("CARGO_BIN_EXE_kubectl-mosaic"),
+        k.kubeconfig.display(),
+        k.namespace
+    );
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &cmdline, "/dev/null"])
+        .env("NO_COLOR", "1")
+        .env("HOME", std::env::temp_dir());
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().expect("run script(1)");
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"2\n").unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Bind which rows?"), "{text}");
+    assert!(
+        text.contains("binding.mosaic.nectar.dev/beta created"),
+        "{text}"
+    );
+    assert_eq!(names(&k).await, vec!["beta"]);
+    let api: Api<Binding> = Api::namespaced(k.client.clone(), &k.namespace);
+    assert_eq!(api.get("beta").await.unwrap().spec.repo, "acme/beta-src");
+}

@@ -51,7 +51,7 @@ impl From<kube::Error> for Error {
                         .contains("the server could not find the requested resource") =>
             {
                 Self::Kube(format!(
-                    "{} ({} {}): are Mosaic's CRDs installed? Install them with `kubectl apply -f manifests/crds.yaml`",
+                    "{} ({} {}): are Mosaic's CRDs installed? Install them with `kubectl mosaic install` (or `kubectl apply -f manifests/crds.yaml`)",
                     s.message, s.code, s.reason
                 ))
             }

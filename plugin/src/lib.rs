@@ -43,9 +43,20 @@ fn install_panic_hook() {
     }));
 }
 
+/// Diagnostics on stderr, only when `RUST_LOG` asks for them (nothing to set up otherwise).
+fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}
+
 /// Parse arguments, run the command and decide the exit code.
 pub fn run() -> ExitCode {
     install_panic_hook();
+    init_tracing();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

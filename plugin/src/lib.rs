@@ -37,7 +37,10 @@ fn install_panic_hook() {
         if is_broken_pipe(msg) {
             std::process::exit(0);
         }
-        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!("error: internal error: {msg}{at} (please report this)");
         std::process::exit(1);
     }));
@@ -66,7 +69,10 @@ pub fn run() -> ExitCode {
         }
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

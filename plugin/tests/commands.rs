@@ -665,3 +665,47 @@ async fn a_closed_stdout_ends_quietly() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn completion_offers_object_names_from_the_cluster() {
+    let k = setup().await;
+    deployment(
+        &k,
+        "web",
+        &[("app", "registry.example.com/acme/web:v1")],
+        None,
+    )
+    .await;
+    deployment(
+        &k,
+        "worker",
+        &[("app", "registry.example.com/acme/worker:v1")],
+        None,
+    )
+    .await;
+    stack::binding(&k, "worker", "worker", "acme/worker", IMAGE).await;
+    let kc = k.kubeconfig.display().to_string();
+    let complete = |words: Vec<&str>| {
+        let mut c = stack::command(&[("KUBECONFIG", kc.as_str())]);
+        c.arg("__complete").args(["-n", &k.namespace]).args(words);
+        let r: stack::Run = c.output().unwrap().into();
+        r.assert_ok();
+        r.stdout
+    };
+    assert_eq!(
+        complete(vec!["bind", ""]),
+        "deployment/web\ndeployment/worker\n:4\n"
+    );
+    assert_eq!(
+        complete(vec!["bind", "deployment/we"]),
+        "deployment/web\n:4\n"
+    );
+    assert_eq!(complete(vec!["unbind", "w"]), "deployment/worker\n:4\n");
+    assert!(complete(vec!["bind", "--re"]).contains("--repo\t"));
+    // No cluster: no names, and no error either.
+    let mut c = stack::command(&[]);
+    c.args(["__complete", "bind", ""]);
+    let r: stack::Run = c.output().unwrap().into();
+    r.assert_ok();
+    assert_eq!(r.stdout, ":4\n");
+}

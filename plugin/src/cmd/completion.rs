@@ -5,7 +5,7 @@
 use clap::{Args, CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, KubeArgs};
 use crate::error::{Error, Outcome};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -131,7 +131,155 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("").trim_end_matches('.')
 }
 
-pub fn complete(args: CompleteArgs) -> Result<Outcome, Error> {
+/// Which object names complete the word being typed, if any.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Names {
+    /// Every Deployment in the namespace (`bind`).
+    Deployments,
+    /// Deployments that have a Binding (`unbind`, `status`, `deploy`).
+    BoundDeployments,
+    /// Builds (`logs`).
+    Builds,
+}
+
+/// Flags whose value is the next word.
+const VALUE_FLAGS: &[&str] = &[
+    "--kubeconfig",
+    "--context",
+    "--cluster",
+    "--user",
+    "-n",
+    "--namespace",
+    "--as",
+    "--request-timeout",
+    "--repo",
+    "--image",
+    "--branch",
+    "-c",
+    "--container",
+    "--dockerfile",
+    "--build-context",
+    "--registry-secret",
+    "--github-secret",
+    "-o",
+    "--output",
+    "--owner",
+    "--threshold",
+    "--ref",
+    "--timeout",
+    "--github-api-url",
+];
+
+/// Whether the last word is a command's first positional that names an object (pure).
+pub fn names_for(words: &[String]) -> Option<Names> {
+    let (current, done) = words.split_last()?;
+    if current.starts_with('-') {
+        return None;
+    }
+    let mut positionals = vec![];
+    let mut skip = false;
+    for w in done {
+        if skip {
+            skip = false;
+        } else if VALUE_FLAGS.contains(&w.as_str()) {
+            skip = true;
+        } else if !w.starts_with('-') {
+            positionals.push(w.as_str());
+        }
+    }
+    if skip {
+        return None;
+    }
+    match positionals.as_slice() {
+        ["bind"] => Some(Names::Deployments),
+        ["unbind" | "status" | "deploy"] => Some(Names::BoundDeployments),
+        ["logs"] => Some(Names::Builds),
+        _ => None,
+    }
+}
+
+/// The connection flags among the words typed so far.
+pub fn kube_args_from(base: &KubeArgs, words: &[String]) -> KubeArgs {
+    let mut k = KubeArgs {
+        request_timeout: Some("2s".into()),
+        ..base.clone()
+    };
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let (flag, inline) = match w.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (w.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| it.next().cloned());
+        match flag {
+            "--kubeconfig" => k.kubeconfig = value().map(Into::into),
+            "--context" => k.context = value(),
+            "--cluster" => k.cluster = value(),
+            "--user" => k.user = value(),
+            "-n" | "--namespace" => k.namespace = value(),
+            "--as" => k.as_user = value(),
+            _ => {}
+        }
+    }
+    k
+}
+
+async fn object_names(
+    base: &KubeArgs,
+    words: &[String],
+    which: &Names,
+) -> Result<Vec<String>, Error> {
+    use kube::{Api, ResourceExt};
+    let cluster = crate::kubeconf::connect(&kube_args_from(base, words)).await?;
+    let lp = kube::api::ListParams::default();
+    let ns = &cluster.namespace;
+    let mut names: Vec<String> = match which {
+        Names::Deployments => {
+            Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(cluster.client, ns)
+                .list(&lp)
+                .await?
+                .items
+                .iter()
+                .map(|d| format!("deployment/{}", d.name_any()))
+                .collect()
+        }
+        Names::BoundDeployments => Api::<mosaic_core::Binding>::namespaced(cluster.client, ns)
+            .list(&lp)
+            .await?
+            .items
+            .iter()
+            .map(|b| format!("deployment/{}", b.spec.deployment))
+            .collect(),
+        Names::Builds => Api::<mosaic_core::Build>::namespaced(cluster.client, ns)
+            .list(&lp)
+            .await?
+            .items
+            .iter()
+            .map(|b| format!("build/{}", b.name_any()))
+            .collect(),
+    };
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+pub async fn complete(kube: &KubeArgs, args: CompleteArgs) -> Result<Outcome, Error> {
+    if let Some(which) = names_for(&args.words) {
+        let current = args.words.last().map(String::as_str).unwrap_or("");
+        // Completion must never fail loudly: without a cluster, offer nothing.
+        let names = object_names(kube, &args.words, &which)
+            .await
+            .unwrap_or_default();
+        for n in names.iter().filter(|n| {
+            n.starts_with(current)
+                || n.split_once('/')
+                    .is_some_and(|(_, b)| b.starts_with(current))
+        }) {
+            println!("{n}");
+        }
+        println!("{NO_FILE_COMP}");
+        return Ok(Outcome::Success);
+    }
     for c in candidates(&args.words) {
         println!("{c}");
     }
@@ -144,6 +292,38 @@ mod tests {
 
     fn words(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn object_names_complete_the_first_positional_only() {
+        assert_eq!(names_for(&words(&["bind", ""])), Some(Names::Deployments));
+        assert_eq!(
+            names_for(&words(&["-n", "x", "unbind", "dep"])),
+            Some(Names::BoundDeployments)
+        );
+        assert_eq!(
+            names_for(&words(&["deploy", "--kubeconfig", "k", "d"])),
+            Some(Names::BoundDeployments)
+        );
+        assert_eq!(names_for(&words(&["logs", "b"])), Some(Names::Builds));
+        assert_eq!(names_for(&words(&["bind", "--repo", ""])), None);
+        assert_eq!(names_for(&words(&["bind", "deployment/a", ""])), None);
+        assert_eq!(names_for(&words(&["bind", "--re"])), None);
+        assert_eq!(names_for(&words(&["list", ""])), None);
+    }
+
+    #[test]
+    fn connection_flags_are_read_from_the_words() {
+        let k = kube_args_from(
+            &KubeArgs::default(),
+            &words(&["--kubeconfig=/k", "-n", "ns", "--context", "c", "bind", ""]),
+        );
+        assert_eq!(k.kubeconfig.as_deref(), Some(std::path::Path::new("/k")));
+        assert_eq!(
+            (k.namespace.as_deref(), k.context.as_deref()),
+            (Some("ns"), Some("c"))
+        );
+        assert_eq!(k.request_timeout.as_deref(), Some("2s"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Hook(args) => hook::run(&cli.kube, args).await,
         Command::Version(args) => version::run(&cli.kube, args).await,
         Command::Completion(args) => completion::run(args),
-        Command::Complete(args) => completion::complete(args),
+        Command::Complete(args) => completion::complete(&cli.kube, args).await,
     }
 }
 

@@ -5,6 +5,8 @@
 
 #[path = "support/krew.rs"]
 mod krew;
+#[path = "support/krew_install.rs"]
+mod krew_install;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -255,7 +257,7 @@ fn the_validator_rejects_what_krew_rejects() {
 fn emulated_krew_install_runs_through_the_real_kubectl() {
     let (m, archive) = release();
     let krew_root = tempfile::tempdir().unwrap();
-    let link = krew::install(&m, &archive, krew_root.path(), "linux", "amd64").unwrap();
+    let link = krew_install::install(&m, &archive, krew_root.path(), "linux", "amd64").unwrap();
     assert_eq!(link, krew_root.path().join("bin/kubectl-mosaic"));
     assert!(
         std::fs::symlink_metadata(&link)
@@ -272,10 +274,11 @@ fn emulated_krew_install_runs_through_the_real_kubectl() {
             .join("kubectl-mosaic")
     );
     assert!(
-        krew::license_installed(krew_root.path()),
+        krew_install::license_installed(krew_root.path()),
         "LICENSE not extracted"
     );
-    let again = krew::install(&m, &archive, krew_root.path(), "linux", "amd64").unwrap_err();
+    let again =
+        krew_install::install(&m, &archive, krew_root.path(), "linux", "amd64").unwrap_err();
     assert!(again.contains("already installed"), "{again}");
 
     let bin_dir = krew_root.path().join("bin");
@@ -371,7 +374,7 @@ fn the_emulator_refuses_bad_archives() {
     // Wrong checksum.
     let mut wrong = m.clone();
     wrong["spec"]["platforms"][0]["sha256"] = "0".repeat(64).into();
-    let e = krew::install(
+    let e = krew_install::install(
         &wrong,
         &archive,
         tempfile::tempdir().unwrap().path(),
@@ -392,7 +395,7 @@ fn the_emulator_refuses_bad_archives() {
         b.append_link(&mut h, "alias", "kubectl-mosaic").unwrap();
     });
     let (mm, f) = with_archive(&m, &bytes);
-    let e = krew::install(
+    let e = krew_install::install(
         &mm,
         f.path(),
         tempfile::tempdir().unwrap().path(),
@@ -414,7 +417,7 @@ fn the_emulator_refuses_bad_archives() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     std::io::Write::write_all(&mut gz, &raw).unwrap();
     let (mm, f) = with_archive(&m, &gz.finish().unwrap());
-    let e = krew::install(
+    let e = krew_install::install(
         &mm,
         f.path(),
         tempfile::tempdir().unwrap().path(),
@@ -426,7 +429,7 @@ fn the_emulator_refuses_bad_archives() {
 
     // Not an archive at all.
     let (mm, f) = with_archive(&m, b"#!/bin/sh\necho\n");
-    let e = krew::install(
+    let e = krew_install::install(
         &mm,
         f.path(),
         tempfile::tempdir().unwrap().path(),
@@ -438,7 +441,7 @@ fn the_emulator_refuses_bad_archives() {
 
     // The binary missing from the archive.
     let (mm, f) = with_archive(&m, &tar_gz(|b| file(b, "LICENSE")));
-    let e = krew::install(
+    let e = krew_install::install(
         &mm,
         f.path(),
         tempfile::tempdir().unwrap().path(),
@@ -449,7 +452,7 @@ fn the_emulator_refuses_bad_archives() {
     assert!(e.contains("kubectl-mosaic"), "{e}");
 
     // A platform the manifest does not offer.
-    let e = krew::install(
+    let e = krew_install::install(
         &m,
         &archive,
         tempfile::tempdir().unwrap().path(),

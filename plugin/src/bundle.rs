@@ -154,6 +154,22 @@ fn retarget(object: &mut DynamicObject, kind: &Kind, namespace: &str) {
     }
 }
 
+/// Point the webhook container of the bundle's Deployment at `image` (e.g. a
+/// mirror of the release image, or one built from `webhook/Dockerfile`).
+pub fn set_webhook_image(items: &mut [Item], image: &str) {
+    for item in items
+        .iter_mut()
+        .filter(|i| i.kind.resource.kind == "Deployment")
+    {
+        let containers = item.object.data["spec"]["template"]["spec"]["containers"].as_array_mut();
+        for c in containers.into_iter().flatten() {
+            if c["name"] == "webhook" {
+                c["image"] = serde_json::Value::String(image.to_string());
+            }
+        }
+    }
+}
+
 /// Why a registry credentials file cannot become a pull/push Secret.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RegistryFileError {
@@ -298,6 +314,24 @@ mod tests {
                 .unwrap()
                 .name(),
             names::SYSTEM_NAMESPACE
+        );
+    }
+
+    #[test]
+    fn the_webhook_image_can_be_replaced() {
+        let mut items = objects("ops").unwrap();
+        set_webhook_image(&mut items, "registry.local/mosaic-webhook:dev");
+        let d = items
+            .iter()
+            .find(|i| i.kind.resource.kind == "Deployment")
+            .unwrap();
+        let containers = &d.object.data["spec"]["template"]["spec"]["containers"];
+        assert_eq!(containers[0]["name"], "webhook");
+        assert_eq!(containers[0]["image"], "registry.local/mosaic-webhook:dev");
+        assert_eq!(
+            containers[1]["image"],
+            mosaic_core::install::DOCKER_IMAGE,
+            "the engine is untouched"
         );
     }
 

@@ -30,6 +30,9 @@ pub struct InstallArgs {
     /// mosaic-registry (type kubernetes.io/dockerconfigjson).
     #[arg(long, value_name = "PATH")]
     pub registry_credentials_from: Option<PathBuf>,
+    /// Run this webhook image instead of the release's (e.g. one built from webhook/Dockerfile).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
     /// Print what would be applied and change nothing (no cluster access needed).
     #[arg(long)]
     pub dry_run: bool,
@@ -118,19 +121,30 @@ fn api_for(client: &Client, item: &Item) -> Api<DynamicObject> {
 /// Server-side apply one object; returns kubectl's word for what happened.
 async fn apply(client: &Client, item: &Item) -> Result<&'static str, Error> {
     let api = api_for(client, item);
-    let before = api
-        .get_opt(item.name())
-        .await?
-        .and_then(|o| o.resource_version());
+    let before = api.get_opt(item.name()).await?;
     let pp = PatchParams::apply(names::FIELD_MANAGER_PLUGIN).force();
     let after = api
         .patch(item.name(), &pp, &Patch::Apply(&item.object))
         .await?;
-    Ok(match before {
+    Ok(outcome(before.as_ref(), &after))
+}
+
+/// kubectl's word for an apply: `created`, `unchanged` when nothing but
+/// bookkeeping (resourceVersion, managedFields timestamps) differs, else `configured`.
+pub fn outcome<T: serde::Serialize>(before: Option<&T>, after: &T) -> &'static str {
+    let content = |o: &T| {
+        let mut v = serde_json::to_value(o).unwrap_or_default();
+        if let Some(m) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            m.remove("resourceVersion");
+            m.remove("managedFields");
+        }
+        v
+    };
+    match before {
         None => "created",
-        Some(rv) if after.resource_version().as_deref() == Some(rv.as_str()) => "unchanged",
+        Some(b) if content(b) == content(after) => "unchanged",
         Some(_) => "configured",
-    })
+    }
 }
 
 fn secret(namespace: &str, name: &str, type_: &str, key: &str, value: Vec<u8>) -> Secret {
@@ -175,17 +189,10 @@ async fn ensure_webhook_secret(
 
 async fn apply_secret(secrets: &Api<Secret>, s: &Secret) -> Result<&'static str, Error> {
     let name = s.name_any();
-    let before = secrets
-        .get_opt(&name)
-        .await?
-        .and_then(|o| o.resource_version());
+    let before = secrets.get_opt(&name).await?;
     let pp = PatchParams::apply(names::FIELD_MANAGER_PLUGIN).force();
     let after = secrets.patch(&name, &pp, &Patch::Apply(s)).await?;
-    Ok(match before {
-        None => "created",
-        Some(rv) if after.resource_version().as_deref() == Some(rv.as_str()) => "unchanged",
-        Some(_) => "configured",
-    })
+    Ok(outcome(before.as_ref(), &after))
 }
 
 /// Wait until every webhook replica is available, printing progress on stderr when it changes.
@@ -279,7 +286,15 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
             "-o is only for --dry-run: add --dry-run to print the manifests".into(),
         ));
     }
-    let items = bundle_objects(&namespace)?;
+    let mut items = bundle_objects(&namespace)?;
+    if let Some(image) = &args.image {
+        if image.trim().is_empty() || image.contains(char::is_whitespace) {
+            return Err(Error::Usage(format!(
+                "--image {image:?} is not an image reference"
+            )));
+        }
+        bundle::set_webhook_image(&mut items, image);
+    }
     if args.dry_run {
         return dry_run(&items, &args, &namespace);
     }
@@ -333,6 +348,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn outcomes_ignore_bookkeeping() {
+        let obj = |rv: &str, time: &str, replicas: i32| {
+            serde_json::json!({"metadata": {"name": "w", "resourceVersion": rv,
+                "managedFields": [{"manager": "kubectl-mosaic", "time": time}]},
+                "spec": {"replicas": replicas}})
+        };
+        let a = obj("1", "2026-01-01T00:00:00Z", 2);
+        assert_eq!(outcome(None, &a), "created");
+        assert_eq!(
+            outcome(Some(&a), &obj("2", "2026-01-01T00:00:01Z", 2)),
+            "unchanged"
+        );
+        assert_eq!(
+            outcome(Some(&a), &obj("2", "2026-01-01T00:00:01Z", 3)),
+            "configured"
+        );
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
@@ -356,6 +390,7 @@ mod tests {
         let args = InstallArgs {
             github_token_from_env: Some("MOSAIC_TEST_SURELY_UNSET_VAR".into()),
             registry_credentials_from: None,
+            image: None,
             dry_run: false,
             output: None,
             wait: false,

@@ -3,6 +3,7 @@
 
 pub mod auto;
 pub mod bind;
+pub mod checks;
 pub mod completion;
 pub mod deploy;
 pub mod explain;

@@ -11,6 +11,7 @@ pub mod hook;
 pub mod install;
 pub mod list;
 pub mod logs;
+pub mod proposals;
 pub mod status;
 pub mod unbind;
 pub mod uninstall;

@@ -420,7 +420,7 @@ async fn deploy_resolves_the_branch_and_creates_a_manual_build() {
     let r: stack::Run = child.await.unwrap().into();
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr.contains(&format!("build/{fname}: Pending")),
+        r.stderr.contains(&format!("build/{fname}: Failed (")),
         "{}",
         r.stderr
     );

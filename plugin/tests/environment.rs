@@ -361,3 +361,40 @@ async fn completion_offers_object_names_from_the_cluster() {
     r.assert_ok();
     assert_eq!(r.stdout, ":4\n");
 }
+
+#[tokio::test]
+async fn version_reports_the_webhook_when_a_cluster_is_configured() {
+    let k = setup().await;
+    let r = mosaic(&k, &["version"], &[]).await;
+    r.assert_ok();
+    let plugin = format!("Plugin Version: v{}\n", env!("CARGO_PKG_VERSION"));
+    assert!(r.stdout.starts_with(&plugin), "{}", r.stdout);
+    let webhook = r.stdout.strip_prefix(&plugin).unwrap();
+    assert!(
+        webhook.starts_with("Webhook Version: ") && webhook.ends_with('\n'),
+        "{}",
+        r.stdout
+    );
+    let r = mosaic(&k, &["version", "-o", "json"], &[]).await;
+    r.assert_ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["pluginVersion"],
+        format!("v{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(v["webhookVersion"].is_string(), "{}", r.stdout);
+    // --client never contacts the cluster, even a dead one.
+    let mut c = stack::command(&[]);
+    c.args([
+        "version",
+        "--client",
+        "--kubeconfig",
+        "/nonexistent/kubeconfig",
+    ]);
+    let r: stack::Run = c.output().unwrap().into();
+    r.assert_ok();
+    assert_eq!(
+        r.stdout,
+        format!("Plugin Version: v{}\n", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use mosaic_core::explain::{Options, explain};
+use mosaic_core::explain::{Index, Options, explain};
 use serde_json::Value;
 
 fn corpus_dir() -> PathBuf {
@@ -46,8 +46,24 @@ fn check_case(dir: &Path) -> Vec<String> {
         single => vec![single],
     };
     let expected = read_yaml(&dir.join("expected.yaml"));
-    let report = explain(items, &Options::default());
     let mut failures = Vec::new();
+    // The reference time must be the newest timestamp of the objects, as recorded.
+    let source = read_yaml(&dir.join("source.yaml"));
+    if let Some(newest) = source
+        .get("newest_timestamp_in_objects")
+        .and_then(Value::as_str)
+    {
+        let want = chrono::DateTime::parse_from_rfc3339(newest)
+            .map(|t| t.to_utc())
+            .ok();
+        let got = Index::build(items.clone()).newest_timestamp();
+        if want != got {
+            failures.push(format!(
+                "reference time: source.yaml says {newest}, the engine uses {got:?}"
+            ));
+        }
+    }
+    let report = explain(items, &Options::default());
     for exp in expected.as_array().map(Vec::as_slice).unwrap_or(&[]) {
         let s = |k: &str| exp.get(k).and_then(Value::as_str).map(str::to_string);
         let (kind, ns, name) = (

@@ -115,6 +115,8 @@ pub struct Index {
     by_uid: HashMap<String, usize>,
     by_kind: HashMap<String, Vec<usize>>,
     by_kind_ns: HashMap<(String, Option<String>), Vec<usize>>,
+    /// Pods by (namespace, label key, label value), for fast selector matching.
+    pod_labels: HashMap<(Option<String>, String, String), Vec<usize>>,
     children: Vec<Vec<usize>>,
     events_of: Vec<Vec<usize>>,
     unmatched_events: usize,
@@ -129,7 +131,7 @@ impl Index {
     pub fn build(values: Vec<Value>) -> Index {
         let mut ix = Index::default();
         for mut v in values {
-            if let Some(t) = value::newest_time(&v) {
+            if let Some(t) = value::newest_object_time(&v) {
                 ix.newest = ix.newest.max(Some(t));
             }
             let kind = str_at(&v, "kind").unwrap_or_default().to_string();
@@ -170,6 +172,18 @@ impl Index {
                 .entry((kind.clone(), namespace.clone()))
                 .or_default()
                 .push(id);
+            if kind == "Pod"
+                && let Some(labels) = value::get(&v, "metadata.labels").and_then(Value::as_object)
+            {
+                for (k, l) in labels {
+                    if let Some(l) = l.as_str() {
+                        ix.pod_labels
+                            .entry((namespace.clone(), k.clone(), l.to_string()))
+                            .or_default()
+                            .push(id);
+                    }
+                }
+            }
             ix.objs.push(Obj {
                 id,
                 kind,
@@ -249,7 +263,9 @@ impl Index {
             .map(|&i| &self.objs[i])
     }
 
-    /// Objects of one kind in one namespace.
+    /// Objects of one kind in one namespace. To find the pods a selector matches,
+    /// use [`Index::pods_selected`] (indexed by label) rather than scanning this with
+    /// [`selector_matches`]: a scan per Service is quadratic on large dumps.
     pub fn of_kind_in<'a>(
         &'a self,
         kind: &str,
@@ -364,8 +380,31 @@ impl Index {
         namespace: Option<&str>,
         selector: &Value,
     ) -> impl Iterator<Item = &'a Obj> + 'a {
+        // Candidates: the pods carrying the rarest required label (exact-match part of
+        // the selector); every pod of the namespace when the selector has none.
+        let exact = selector.get("matchLabels").unwrap_or(selector).as_object();
+        let ns = namespace.map(str::to_string);
+        let candidates: Vec<usize> =
+            match exact.filter(|m| !m.is_empty() && !m.contains_key("matchExpressions")) {
+                Some(m) => m
+                    .iter()
+                    .map(|(k, v)| {
+                        let key = (
+                            ns.clone(),
+                            k.clone(),
+                            v.as_str().unwrap_or_default().to_string(),
+                        );
+                        self.pod_labels.get(&key).map(Vec::as_slice).unwrap_or(&[])
+                    })
+                    .min_by_key(|ids| ids.len())
+                    .unwrap_or(&[])
+                    .to_vec(),
+                None => self.of_kind_in("Pod", namespace).map(|o| o.id).collect(),
+            };
         let selector = selector.clone();
-        self.of_kind_in("Pod", namespace)
+        candidates
+            .into_iter()
+            .map(move |i| &self.objs[i])
             .filter(move |p| selector_matches(&selector, p.labels()))
     }
 

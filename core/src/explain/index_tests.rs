@@ -83,3 +83,28 @@ fn secrets_lose_their_payload() {
     ]);
     assert!(ix.objects()[0].get("data").is_none());
 }
+
+#[test]
+fn pods_selected_uses_labels_and_expressions() {
+    let mk = |name: &str, ns: &str, app: &str| json!({"kind": "Pod", "metadata": {"name": name, "namespace": ns, "labels": {"app": app, "tier": "web"}}});
+    let ix = Index::build(vec![
+        mk("a", "ns", "api"),
+        mk("b", "ns", "db"),
+        mk("c", "other", "api"),
+    ]);
+    let names = |sel: serde_json::Value| -> Vec<String> {
+        ix.pods_selected(Some("ns"), &sel)
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    assert_eq!(names(json!({"app": "api"})), ["a"]);
+    assert_eq!(
+        names(json!({"app": "api", "tier": "db"})),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(json!({"matchExpressions": [{"key": "app", "operator": "In", "values": ["db"]}]})),
+        ["b"]
+    );
+    assert_eq!(names(json!({"matchLabels": {"tier": "web"}})), ["a", "b"]);
+}

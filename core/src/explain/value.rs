@@ -81,6 +81,25 @@ pub fn newest_time(v: &Value) -> Option<DateTime<Utc>> {
     }
 }
 
+/// The newest timestamp of one Kubernetes object, skipping the parts that hold no
+/// event times (`spec`, labels, annotations) to keep large dumps fast.
+pub fn newest_object_time(obj: &Value) -> Option<DateTime<Utc>> {
+    let Value::Object(map) = obj else {
+        return newest_time(obj);
+    };
+    map.iter()
+        .filter_map(|(k, v)| match (k.as_str(), v) {
+            ("spec", _) => None,
+            ("metadata", Value::Object(meta)) => meta
+                .iter()
+                .filter(|(mk, _)| !matches!(mk.as_str(), "labels" | "annotations"))
+                .filter_map(|(_, mv)| newest_time(mv))
+                .max(),
+            _ => newest_time(v),
+        })
+        .max()
+}
+
 /// A human duration: `45s`, `12m`, `3h20m`, `2d4h`.
 pub fn human_duration(d: chrono::Duration) -> String {
     let s = d.num_seconds().max(0);
@@ -130,6 +149,17 @@ mod tests {
         assert_eq!(
             newest_time(&v).unwrap().to_rfc3339(),
             "2021-07-19T00:00:08.123456+00:00"
+        );
+    }
+
+    #[test]
+    fn object_time_skips_spec_and_annotations() {
+        let v = json!({"metadata": {"creationTimestamp": "2021-07-18T07:14:38Z",
+            "annotations": {"restartedAt": "2030-01-01T00:00:00Z"}},
+            "spec": {"x": "2030-01-01T00:00:00Z"}, "status": {"startTime": "2021-07-18T08:00:00Z"}});
+        assert_eq!(
+            newest_object_time(&v).unwrap().to_rfc3339(),
+            "2021-07-18T08:00:00+00:00"
         );
     }
 

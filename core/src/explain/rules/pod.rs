@@ -227,3 +227,28 @@ pub mod learn {
     pub const PROBES: &str = "Kubernetes runs three kinds of health checks: a startupProbe gives a slow app time to boot, a livenessProbe restarts the container when it fails repeatedly, and a readinessProbe only takes the pod out of Service traffic while it fails. A liveness probe that checks something the app cannot answer yet (or a dependency) restarts healthy containers.";
     pub const INIT: &str = "Init containers run one after another before the app containers, and each must exit 0. If one fails, the kubelet retries it (with back-off) and the app containers stay in PodInitializing. They are usually used to wait for a dependency or prepare files.";
 }
+
+/// A pod no Pod rule can fire on: Running (or Succeeded), not being deleted, Ready,
+/// every container running and ready (or finished with 0) with no restart and no
+/// recorded termination, every init container finished with 0. The engine skips the
+/// Pod rules for such pods, which are the vast majority of a dump.
+pub fn quiet(pod: &Obj) -> bool {
+    let phase = phase(pod);
+    if !(phase == "Running" || phase == "Succeeded")
+        || pod.get("metadata.deletionTimestamp").is_some()
+    {
+        return false;
+    }
+    if phase == "Running"
+        && pod.condition("Ready").and_then(|c| str_at(c, "status")) != Some("True")
+    {
+        return false;
+    }
+    let all = statuses(pod);
+    !all.is_empty()
+        && all.iter().all(|c| {
+            let done = c.term_exit() == Some(0);
+            let up = !c.init && c.running() && c.ready();
+            (done || up) && c.restarts() == 0 && get(c.v, "lastState.terminated").is_none()
+        })
+}

@@ -161,3 +161,27 @@ fn failed_with_sigkill_is_only_possible() {
     let f = run("pod.failed", vec![p]);
     assert!(f[0].possible);
 }
+
+#[test]
+fn quiet_pods_are_exactly_the_obviously_healthy_ones() {
+    use super::super::pod::quiet;
+    use crate::explain::index::Index;
+    let healthy = pod(
+        "p",
+        json!({}),
+        json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [cs("app", json!({"running": {}}), json!({}), 0, true)]}),
+    );
+    let restarted = pod(
+        "q",
+        json!({}),
+        json!({"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}],
+            "containerStatuses": [cs("app", json!({"running": {}}), json!({"terminated": {"exitCode": 137, "reason": "OOMKilled"}}), 1, true)]}),
+    );
+    let mut deleting = healthy.clone();
+    deleting["metadata"]["name"] = json!("r");
+    deleting["metadata"]["deletionTimestamp"] = json!("2024-05-01T10:00:00Z");
+    let ix = Index::build(vec![healthy, restarted, deleting]);
+    let q: Vec<bool> = ix.objects().iter().map(quiet).collect();
+    assert_eq!(q, [true, false, false]);
+}

@@ -101,6 +101,14 @@ pub fn decide(
     Ok(Decision::Record(builds))
 }
 
+/// The fallback name of a Build whose deterministic name is taken by another commit with the
+/// same 12-digit prefix: the name plus the next 8 digits of the commit.
+pub fn collision_name(b: &Build) -> String {
+    let base = b.metadata.name.clone().unwrap_or_default();
+    let extra: String = b.spec.commit.chars().skip(12).take(8).collect();
+    format!("{base}-{extra}")
+}
+
 /// The Build for one Binding and push. `None` when the Binding lacks a name or namespace.
 fn build_for(
     binding: &Binding,
@@ -257,6 +265,27 @@ mod tests {
             reason("push", &serde_json::to_vec(&del).unwrap(), &bs),
             "BranchDeleted"
         );
+    }
+
+    #[test]
+    fn commits_sharing_a_prefix_get_distinct_fallback_names() {
+        let bs = [binding("web", "Codertocat/Hello-World", "master", false)];
+        let name_for = |sha: &str| {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&data("push-branch.json")).unwrap();
+            v["after"] = sha.into();
+            let Decision::Record(b) =
+                decide("push", None, &serde_json::to_vec(&v).unwrap(), &bs, now()).unwrap()
+            else {
+                panic!()
+            };
+            (b[0].metadata.name.clone().unwrap(), collision_name(&b[0]))
+        };
+        let (a, a_alt) = name_for("abcdef012345aaaaaaaa0000000000000000000a");
+        let (b, b_alt) = name_for("abcdef012345bbbbbbbb0000000000000000000b");
+        assert_eq!(a, b, "the short names collide");
+        assert_ne!(a_alt, b_alt);
+        assert_eq!(b_alt, "web-abcdef012345-bbbbbbbb");
     }
 
     #[test]

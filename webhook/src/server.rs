@@ -114,27 +114,54 @@ async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Byte
     }
 }
 
+/// Create `b`, or find it already recorded. A name taken by another commit (the names carry a
+/// 12-digit commit prefix) falls back to a longer, equally deterministic name.
+async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
+    let names = [
+        b.metadata.name.clone().unwrap_or_default(),
+        crate::decide::collision_name(&b),
+    ];
+    for name in names {
+        b.metadata.name = Some(name.clone());
+        match api.create(&PostParams::default(), &b).await {
+            Ok(_) => return Ok((name, true)),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                if api.get(&name).await?.spec.commit == b.spec.commit {
+                    return Ok((name, false));
+                }
+                tracing::warn!(build = %name, commit = %b.spec.commit, "Build name taken by another commit");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(kube::Error::Api(
+        kube::core::Status::failure(
+            "both Build names are taken by other commits",
+            "AlreadyExists",
+        )
+        .with_code(409)
+        .boxed(),
+    ))
+}
+
 async fn record(st: &AppState, delivery: Option<&str>, builds: Vec<Build>) -> Response {
     let (mut created, mut existing) = (Vec::new(), Vec::new());
     for b in builds {
         let ns = b.metadata.namespace.clone().unwrap_or_default();
-        let name = b.metadata.name.clone().unwrap_or_default();
-        let id = format!("{ns}/{name}");
-        match Api::<Build>::namespaced(st.client.clone(), &ns)
-            .create(&PostParams::default(), &b)
-            .await
-        {
-            Ok(_) => {
-                tracing::info!(delivery, build = %id, commit = %b.spec.commit, "build recorded");
-                created.push(id);
+        let commit = b.spec.commit.clone();
+        let api = Api::<Build>::namespaced(st.client.clone(), &ns);
+        match record_one(&api, b).await {
+            Ok((name, true)) => {
+                tracing::info!(delivery, build = %format!("{ns}/{name}"), %commit, "build recorded");
+                created.push(format!("{ns}/{name}"));
             }
-            Err(kube::Error::Api(s)) if s.code == 409 => existing.push(id),
+            Ok((name, false)) => existing.push(format!("{ns}/{name}")),
             Err(e) => {
                 st.metrics.request("error");
-                tracing::error!(delivery, build = %id, error = %e, "recording build failed");
+                tracing::error!(delivery, namespace = %ns, %commit, error = %e, "recording build failed");
                 return reply(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"error": format!("could not record Build {id}: {e}; redeliver the webhook once the cluster API is reachable"),
+                    json!({"error": format!("could not record the Build of {commit} in {ns}: {e}; redeliver the webhook once the cluster API is reachable"),
                            "created": created, "existing": existing}),
                 );
             }

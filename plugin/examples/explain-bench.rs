@@ -6,6 +6,7 @@
 //! 500 Services with their Endpoints, 20,000 Events, and 20 Nodes at the top.
 //! `explain-bench parse DIR` reads and parses it exactly as `explain -f DIR` does and
 //! prints the parse time in milliseconds (the floor explain is compared with).
+//! `explain-bench phases DIR` prints where explain's time goes (parse, engine, render).
 
 use std::path::Path;
 use std::time::Instant;
@@ -34,11 +35,64 @@ fn main() {
             eprintln!("parsed {} objects", objects.len());
             println!("{ms:.1}");
         }
+        (Some("phases"), Some(dir)) => phases(Path::new(dir)),
         _ => {
-            eprintln!("usage: explain-bench gen DIR | explain-bench parse DIR");
+            eprintln!("usage: explain-bench gen DIR | explain-bench parse DIR | explain-bench phases DIR");
             std::process::exit(2);
         }
     }
+}
+
+/// Where the time goes: parse, engine, render (milliseconds, one line).
+fn phases(dir: &Path) {
+    let t = Instant::now();
+    let objects = kubectl_mosaic::explain::ingest::read_path(dir).expect("readable dump");
+    let parse = t.elapsed();
+    if std::env::var_os("EXPLAIN_BENCH_RULES").is_some() {
+        rule_profile(objects.clone());
+    }
+    let t = Instant::now();
+    let report = mosaic_core::explain::explain(objects, &mosaic_core::explain::Options::default());
+    let engine = t.elapsed();
+    let t = Instant::now();
+    let out = kubectl_mosaic::explain::render::render(
+        &report.findings,
+        &report.notes,
+        kubectl_mosaic::explain::render::Format::Json,
+        false,
+        false,
+    );
+    let render = t.elapsed();
+    println!(
+        "parse {:.0} ms, engine {:.0} ms, render {:.0} ms ({} findings, {} bytes)",
+        parse.as_secs_f64() * 1e3,
+        engine.as_secs_f64() * 1e3,
+        render.as_secs_f64() * 1e3,
+        report.findings.len(),
+        out.len()
+    );
+}
+
+/// Index build time and the slowest rules (to point at engine hot spots).
+fn rule_profile(objects: Vec<Value>) {
+    use mosaic_core::explain::{Ctx, Index, rules};
+    let t = Instant::now();
+    let ix = Index::build(objects);
+    eprintln!("index build {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
+    let ctx = Ctx { now: ix.newest_timestamp() };
+    let mut times: Vec<(f64, &str)> = rules::all()
+        .iter()
+        .map(|r| {
+            let t = Instant::now();
+            for o in ix.objects().iter().filter(|o| r.kinds.contains(&o.kind.as_str())) {
+                std::hint::black_box((r.check)(o, &ix, &ctx));
+            }
+            (t.elapsed().as_secs_f64() * 1e3, r.slug)
+        })
+        .collect();
+    times.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total: f64 = times.iter().map(|t| t.0).sum();
+    eprintln!("rules total {total:.0} ms; slowest: {:?}", &times[..6]);
 }
 
 fn ts(minute: usize) -> String {

@@ -1,0 +1,435 @@
+//! Load drill for the intake (run by `scripts/load`): the real `mosaic-webhook` binary against
+//! the real test API server on loopback, fed signed push deliveries at a fixed rate (open loop:
+//! a slow answer never slows the sender) with a mix of duplicates (same delivery id), older
+//! commits redelivered, bad signatures, garbled and oversized bodies. Then checks, from the API
+//! server, exactly one Build per (Binding, commit), none for a badly signed commit, and that
+//! every good delivery got a 2xx within 1 s. Prints a JSON summary on stdout; exits 1 when a
+//! check fails.
+//!
+//! `cargo run -p mosaic-webhook --release --example load -- [DELIVERIES] [RATE]`
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use mosaic_core::resources::{Binding, Build};
+use mosaic_webhook::signature::sign;
+use serde_json::{Value, json};
+
+const SECRET: &str = "load-secret-7Qm2";
+const BINDINGS: [&str; 2] = ["web", "api"];
+const OVERSIZED: usize = 25 * 1024 * 1024 + 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Kind {
+    New,
+    Duplicate,
+    Redelivery,
+    BadSignature,
+    Garbled,
+    Oversized,
+}
+
+impl Kind {
+    fn good(self) -> bool {
+        matches!(self, Kind::New | Kind::Duplicate | Kind::Redelivery)
+    }
+    fn expected(self) -> &'static [u16] {
+        match self {
+            Kind::New | Kind::Duplicate | Kind::Redelivery => &[200, 201],
+            Kind::BadSignature => &[401],
+            Kind::Garbled => &[400],
+            Kind::Oversized => &[413],
+        }
+    }
+}
+
+/// One planned request.
+#[derive(Clone)]
+struct Req {
+    kind: Kind,
+    delivery: String,
+    body: Bytes,
+    signature: String,
+    commit: Option<String>,
+}
+
+/// xorshift64*: deterministic, dependency-free.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// A random full commit id (40 lowercase hex digits).
+    fn sha(&mut self) -> String {
+        format!(
+            "{:016x}{:016x}{:08x}",
+            self.next(),
+            self.next(),
+            self.next() as u32
+        )
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+fn push_body(template: &Value, repo: &str, sha: &str) -> Bytes {
+    let mut v = template.clone();
+    v["ref"] = "refs/heads/main".into();
+    v["after"] = sha.into();
+    v["head_commit"]["id"] = sha.into();
+    v["repository"]["full_name"] = repo.into();
+    Bytes::from(serde_json::to_vec(&v).expect("serialise push"))
+}
+
+/// The delivery mix: 60% new commits, 20% duplicates, 10% redeliveries of older commits,
+/// 5% bad signatures, 4% garbled and 1% oversized bodies.
+fn plan(n: usize, repo: &str, seed: u64) -> Vec<Req> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/push-branch.json");
+    let template: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("push template")).expect("JSON");
+    let oversized = Bytes::from(vec![b' '; OVERSIZED]);
+    let oversized_sig = sign(SECRET.as_bytes(), &oversized);
+    let mut rng = Rng(seed | 1);
+    let mut out: Vec<Req> = Vec::with_capacity(n);
+    let mut news: Vec<usize> = Vec::new();
+    for i in 0..n {
+        let roll = rng.below(100);
+        let kind = match roll {
+            _ if news.is_empty() => Kind::New,
+            0..60 => Kind::New,
+            60..80 => Kind::Duplicate,
+            80..90 => Kind::Redelivery,
+            90..95 => Kind::BadSignature,
+            95..99 => Kind::Garbled,
+            _ => Kind::Oversized,
+        };
+        let delivery = format!("load-{seed:x}-{i}");
+        let req = match kind {
+            Kind::New => {
+                let sha = rng.sha();
+                let body = push_body(&template, repo, &sha);
+                news.push(i);
+                Req {
+                    kind,
+                    delivery,
+                    signature: sign(SECRET.as_bytes(), &body),
+                    body,
+                    commit: Some(sha),
+                }
+            }
+            Kind::Duplicate => {
+                let mut r = out[rng.below(i)].clone();
+                if !r.kind.good() {
+                    r = out[news[rng.below(news.len())]].clone();
+                }
+                Req { kind, ..r }
+            }
+            Kind::Redelivery => {
+                let old = &out[news[rng.below(news.len())]];
+                Req {
+                    kind,
+                    delivery,
+                    ..old.clone()
+                }
+            }
+            Kind::BadSignature => {
+                let sha = rng.sha();
+                let body = push_body(&template, repo, &sha);
+                Req {
+                    kind,
+                    delivery,
+                    signature: sign(b"not-the-secret", &body),
+                    body,
+                    commit: Some(sha),
+                }
+            }
+            Kind::Garbled => {
+                let good = push_body(&template, repo, &format!("{:040x}", i));
+                let cut = 1 + rng.below(good.len() - 2);
+                let body = good.slice(..cut);
+                Req {
+                    kind,
+                    delivery,
+                    signature: sign(SECRET.as_bytes(), &body),
+                    body,
+                    commit: None,
+                }
+            }
+            Kind::Oversized => Req {
+                kind,
+                delivery,
+                body: oversized.clone(),
+                signature: oversized_sig.clone(),
+                commit: None,
+            },
+        };
+        out.push(req);
+    }
+    out
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Start the webhook binary for `ns`; returns the child and its URL once `/readyz` is 200.
+async fn start_webhook(
+    ns: &str,
+    dir: &std::path::Path,
+    github: &str,
+) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    std::fs::write(dir.join("secret"), SECRET).expect("secret file");
+    let bin = std::env::var_os("MOSAIC_WEBHOOK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| mosaic_tests::bin_path("mosaic-webhook"));
+    let log = std::fs::File::create(dir.join("webhook.log")).expect("log file");
+    let child = Command::new(&bin)
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--namespace", ns])
+        .args([
+            "--webhook-secret-file",
+            dir.join("secret").to_str().expect("utf-8 path"),
+        ])
+        .args([
+            "--github-api-url",
+            github,
+            "--identity",
+            "load",
+            "--log-format",
+            "json",
+        ])
+        .args(["--concurrency", "1"])
+        .env("RUST_LOG", "warn")
+        .envs(mosaic_tests::stack_vars())
+        .env("MOSAIC_DOCKER_HOST", &mosaic_tests::stack().docker_host)
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}; build it first", bin.display()));
+    let url = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    mosaic_tests::eventually("mosaic-webhook /readyz", 60, || {
+        let (http, url) = (http.clone(), url.clone());
+        async move {
+            let r = http.get(format!("{url}/readyz")).send().await.ok()?;
+            (r.status() == 200).then_some(())
+        }
+    })
+    .await;
+    (child, url)
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut args = std::env::args().skip(1);
+    let n: usize = args
+        .next()
+        .map_or(10_000, |a| a.parse().expect("DELIVERIES is a number"));
+    let rate: u64 = args
+        .next()
+        .map_or(200, |a| a.parse().expect("RATE is a number"));
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+
+    let kube = mosaic_tests::kube().await;
+    mosaic_tests::install_crds(&kube.client).await;
+    let ns = kube.namespace.clone();
+    let repo = format!("acme/{ns}");
+    let gh = mosaic_tests::fake_github::FakeGitHub::start("load-token-unused").await;
+    let bindings: Api<Binding> = Api::namespaced(kube.client.clone(), &ns);
+    for name in BINDINGS {
+        let b: Binding = serde_json::from_value(json!({
+            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
+            "metadata": {"name": name},
+            "spec": {"deployment": name, "repo": repo, "branch": "main",
+                     "image": format!("127.0.0.1:1/load/{name}")}
+        }))
+        .expect("Binding");
+        bindings
+            .create(&PostParams::default(), &b)
+            .await
+            .expect("create Binding");
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut child, url) = start_webhook(&ns, dir.path(), &gh.url).await;
+    eprintln!("load: {n} deliveries at {rate}/s to {url} (namespace {ns})");
+
+    let reqs = plan(n, &repo, seed);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(15))
+        .pool_max_idle_per_host(512)
+        .build()
+        .expect("HTTP client");
+    let endpoint = format!("{url}/webhooks/github");
+    let period = Duration::from_nanos(1_000_000_000 / rate);
+    let t0 = tokio::time::Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for (i, r) in reqs.iter().cloned().enumerate() {
+        tokio::time::sleep_until(t0 + period * i as u32).await;
+        let (http, endpoint) = (http.clone(), endpoint.clone());
+        tasks.push(tokio::spawn(async move {
+            let start = Instant::now();
+            let res = http
+                .post(&endpoint)
+                .header("content-type", "application/json")
+                .header("x-github-event", "push")
+                .header("x-github-delivery", &r.delivery)
+                .header("x-hub-signature-256", &r.signature)
+                .body(r.body.clone())
+                .send()
+                .await;
+            let status = match res {
+                Ok(resp) => {
+                    let s = resp.status().as_u16();
+                    let _ = resp.bytes().await;
+                    s
+                }
+                Err(_) => 0,
+            };
+            (status, start.elapsed())
+        }));
+    }
+    let mut results = Vec::with_capacity(n);
+    for t in tasks {
+        results.push(t.await.expect("request task"));
+    }
+    let wall = t0.elapsed();
+
+    // Tally.
+    let mut by_kind: BTreeMap<String, BTreeMap<u16, usize>> = BTreeMap::new();
+    let mut good_lat = Vec::new();
+    let mut all_lat = Vec::new();
+    let (mut unexpected, mut slow_good, mut errors) = (0usize, 0usize, 0usize);
+    for (r, (status, took)) in reqs.iter().zip(&results) {
+        *by_kind
+            .entry(format!("{:?}", r.kind))
+            .or_default()
+            .entry(*status)
+            .or_default() += 1;
+        all_lat.push(*took);
+        if *status == 0 {
+            errors += 1;
+        }
+        if !r.kind.expected().contains(status) {
+            unexpected += 1;
+        }
+        if r.kind.good() {
+            good_lat.push(*took);
+            if *took > Duration::from_secs(1) || !(200..300).contains(status) {
+                slow_good += 1;
+            }
+        }
+    }
+    good_lat.sort();
+    all_lat.sort();
+
+    // What the API server holds.
+    let builds: Api<Build> = Api::namespaced(kube.client.clone(), &ns);
+    let mut pairs: HashMap<(String, String), usize> = HashMap::new();
+    let mut lp = ListParams::default().limit(500);
+    loop {
+        let page = builds.list(&lp).await.expect("list Builds");
+        for b in &page.items {
+            *pairs
+                .entry((b.spec.binding.clone(), b.spec.commit.clone()))
+                .or_default() += 1;
+        }
+        match page.metadata.continue_ {
+            Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
+            _ => break,
+        }
+    }
+    let sent: HashSet<&str> = reqs
+        .iter()
+        .filter(|r| r.kind == Kind::New)
+        .filter_map(|r| r.commit.as_deref())
+        .collect();
+    let bad: HashSet<&str> = reqs
+        .iter()
+        .filter(|r| r.kind == Kind::BadSignature)
+        .filter_map(|r| r.commit.as_deref())
+        .collect();
+    let expected: HashSet<(String, String)> = sent
+        .iter()
+        .flat_map(|c| BINDINGS.map(|b| (b.to_string(), c.to_string())))
+        .collect();
+    let actual: HashSet<(String, String)> = pairs.keys().cloned().collect();
+    let doubled = pairs.values().filter(|&&c| c > 1).count();
+    let missing = expected.difference(&actual).count();
+    let extra = actual.difference(&expected).count();
+    let from_bad = pairs
+        .keys()
+        .filter(|(_, c)| bad.contains(c.as_str()))
+        .count();
+    let metrics = reqwest::get(format!("{url}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let server_counts: BTreeMap<String, String> = metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("mosaic_webhook_requests_total{result=\""))
+        .filter_map(|l| l.split_once("\"} "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+
+    let ok = doubled == 0
+        && missing == 0
+        && extra == 0
+        && from_bad == 0
+        && slow_good == 0
+        && unexpected == 0;
+    let summary = json!({
+        "deliveries": n, "rate_per_s": rate, "wall_s": wall.as_secs_f64(),
+        "achieved_rate_per_s": n as f64 / wall.as_secs_f64(),
+        "by_kind_and_status": by_kind,
+        "good_latency_ms": {"p50": percentile(&good_lat, 0.5), "p90": percentile(&good_lat, 0.9),
+            "p99": percentile(&good_lat, 0.99), "max": percentile(&good_lat, 1.0)},
+        "all_latency_ms": {"p50": percentile(&all_lat, 0.5), "p99": percentile(&all_lat, 0.99),
+            "max": percentile(&all_lat, 1.0)},
+        "connection_errors": errors, "unexpected_status": unexpected,
+        "good_not_2xx_within_1s": slow_good,
+        "builds": {"expected": expected.len(), "found": actual.len(), "missing": missing,
+            "extra": extra, "duplicated_pairs": doubled, "from_bad_signatures": from_bad},
+        "server_requests_total": server_counts,
+        "ok": ok,
+    });
+    println!("{}", serde_json::to_string_pretty(&summary).expect("JSON"));
+
+    let _ = child.kill();
+    let _ = child.wait();
+    // The test API server runs no namespace controller: remove the Builds and Bindings here.
+    let _ = builds
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await;
+    let _ = bindings
+        .delete_collection(&DeleteParams::default(), &ListParams::default())
+        .await;
+    if !ok {
+        eprintln!(
+            "load: FAILED (see the summary); webhook log: {}",
+            dir.keep().join("webhook.log").display()
+        );
+        std::process::exit(1);
+    }
+    eprintln!("load: ok");
+}

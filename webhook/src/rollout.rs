@@ -168,7 +168,7 @@ pub async fn roll(
                     .first()
                     .map(|f| f.summary.clone())
                     .unwrap_or(format!("{reason}: {message}"));
-                break failed("RolloutFailed", text, findings);
+                break ("RolloutFailed", text, findings);
             }
             Rollout::Waiting(what) => {
                 let findings = diagnose(&ctx.client, &ns, &dep, commit).await;
@@ -178,10 +178,10 @@ pub async fn roll(
                         .find(|f| f.object.kind == "Pod")
                         .map(|f| f.summary.clone())
                         .unwrap_or_default();
-                    break failed("RolloutFailed", text, findings);
+                    break ("RolloutFailed", text, findings);
                 }
                 if Instant::now() >= deadline {
-                    break failed(
+                    break (
                         "RolloutTimeout",
                         format!(
                             "rollout not complete after {:?}: {what}",
@@ -194,15 +194,7 @@ pub async fn roll(
         }
         tokio::time::sleep(POLL).await;
     };
-    let Stop::Failed {
-        reason,
-        message,
-        findings,
-        ..
-    } = outcome
-    else {
-        unreachable!()
-    };
+    let (reason, message, findings) = outcome;
     let mut rolled_back = false;
     if binding.spec.rollback_on_failure
         && let Some(prev) = &previous

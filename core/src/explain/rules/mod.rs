@@ -51,8 +51,17 @@ pub mod pod_image;
 pub mod pod_lifecycle;
 pub mod pod_probes;
 pub mod pod_scheduling;
+// Non-Pod rules.
+pub mod deployment;
+pub mod hpa_pdb;
+pub mod ingress;
+pub mod job;
+pub mod node;
+pub mod pvc;
+pub mod service;
 #[cfg(test)]
 mod testkit;
+pub mod workloads;
 
 /// Context shared by all rules.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +101,14 @@ pub fn all() -> &'static [Rule] {
             pod_containers::RULES,
             pod_probes::RULES,
             pod_lifecycle::RULES,
+            deployment::RULES,
+            workloads::RULES,
+            job::RULES,
+            hpa_pdb::RULES,
+            service::RULES,
+            ingress::RULES,
+            pvc::RULES,
+            node::RULES,
         ]
         .concat()
     })

@@ -37,7 +37,9 @@ fn main() {
         }
         (Some("phases"), Some(dir)) => phases(Path::new(dir)),
         _ => {
-            eprintln!("usage: explain-bench gen DIR | explain-bench parse DIR | explain-bench phases DIR");
+            eprintln!(
+                "usage: explain-bench gen DIR | explain-bench parse DIR | explain-bench phases DIR"
+            );
             std::process::exit(2);
         }
     }
@@ -79,12 +81,18 @@ fn rule_profile(objects: Vec<Value>) {
     let t = Instant::now();
     let ix = Index::build(objects);
     eprintln!("index build {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
-    let ctx = Ctx { now: ix.newest_timestamp() };
+    let ctx = Ctx {
+        now: ix.newest_timestamp(),
+    };
     let mut times: Vec<(f64, &str)> = rules::all()
         .iter()
         .map(|r| {
             let t = Instant::now();
-            for o in ix.objects().iter().filter(|o| r.kinds.contains(&o.kind.as_str())) {
+            for o in ix
+                .objects()
+                .iter()
+                .filter(|o| r.kinds.contains(&o.kind.as_str()))
+            {
                 std::hint::black_box((r.check)(o, &ix, &ctx));
             }
             (t.elapsed().as_secs_f64() * 1e3, r.slug)

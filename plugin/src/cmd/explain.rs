@@ -156,7 +156,8 @@ pub fn analyse(
 ) -> Result<(Vec<Finding>, Vec<String>), Error> {
     let (selected, involved) = match target {
         Some(t) => {
-            let sel = scope::select(objects, t, namespace).ok_or_else(|| not_found(t, namespace))?;
+            let sel =
+                scope::select(objects, t, namespace).ok_or_else(|| not_found(t, namespace))?;
             (sel.objects, Some(sel.involved))
         }
         None => match namespace {
@@ -216,10 +217,8 @@ fn emit(findings: &[Finding], notes: &[String], args: &ExplainArgs) {
         "{}",
         render::render(findings, notes, args.output, args.learn, colour)
     );
-    if args.output == Format::Text {
-        for n in notes {
-            eprintln!("note: {n}");
-        }
+    for n in notes {
+        eprintln!("note: {n}");
     }
     if findings.is_empty() {
         eprintln!("No problems found.");

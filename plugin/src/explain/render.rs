@@ -55,7 +55,7 @@ pub enum Format {
     Yaml,
 }
 
-/// Render findings in `format`. Notes go to stderr in text mode, so they are not rendered here.
+/// Render findings in `format`. Notes are part of the JSON/YAML document; for text the caller prints them on stderr.
 pub fn render(
     findings: &[Finding],
     notes: &[String],

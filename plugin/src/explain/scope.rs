@@ -55,11 +55,7 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
 /// The objects of `objects` that `target` reaches, plus the Events about them.
 /// `namespace` restricts namespaced roots (`None` = any namespace).
 /// Returns `None` when the named target is not among the objects.
-pub fn select(
-    objects: Vec<Value>,
-    target: &Target,
-    namespace: Option<&str>,
-) -> Option<Selection> {
+pub fn select(objects: Vec<Value>, target: &Target, namespace: Option<&str>) -> Option<Selection> {
     let (events, rest): (Vec<Value>, Vec<Value>) = objects
         .into_iter()
         .partition(|o| o.get("kind").and_then(Value::as_str) == Some("Event"));

@@ -38,11 +38,11 @@ fn progress_deadline_fires_and_points_at_the_newest_replicaset() {
         "{:?}",
         f[0].fix
     );
-    assert!(
-        f[0].evidence
-            .iter()
-            .any(|e| e.value.as_deref() == Some("ProgressDeadlineExceeded"))
-    );
+    assert!(f[0].evidence.iter().any(|e| {
+        e.value
+            .as_deref()
+            .is_some_and(|v| v.starts_with("False (ProgressDeadlineExceeded): ReplicaSet"))
+    }));
 }
 
 #[test]

@@ -38,19 +38,20 @@ pub fn cond_message<'a>(o: &'a Obj, ty: &str) -> Option<&'a str> {
         .filter(|m| !m.is_empty())
 }
 
-/// Evidence lines for condition `ty`: status, reason and message.
+/// One evidence line for condition `ty`: `status (reason): message`.
 pub fn cond_evidence(o: &Obj, ty: &str) -> Vec<Evidence> {
     let Some(c) = o.condition(ty) else {
         return Vec::new();
     };
-    let base = format!("status.conditions[type={ty}]");
-    let mut out = Vec::new();
-    for key in ["status", "reason", "message"] {
-        if let Some(v) = str_at(c, key).filter(|v| !v.is_empty()) {
-            out.push(o.field(format!("{base}.{key}"), v));
-        }
+    let part = |k: &str| str_at(c, k).filter(|v| !v.is_empty());
+    let mut value = part("status").unwrap_or("?").to_string();
+    if let Some(r) = part("reason") {
+        value.push_str(&format!(" ({r})"));
     }
-    out
+    if let Some(m) = part("message") {
+        value.push_str(&format!(": {m}"));
+    }
+    vec![o.field(format!("status.conditions[type={ty}]"), value)]
 }
 
 /// An integer field, absent = `default`.

@@ -233,16 +233,15 @@ fn docker_container() -> Container {
     Container {
         name: "docker".into(),
         image: Some(DOCKER_IMAGE.into()),
+        // `dockerd` first: the image's entrypoint then adds no listener of its own
+        // (given only `--flags`, it would add a TCP one); the unix socket is the only one.
+        // No env either: an empty `DOCKER_TLS_CERTDIR` would be dropped by the API
+        // server and make every server-side apply look like a change.
         args: Some(vec![
+            "dockerd".into(),
             format!("--host={}", docker_host()),
             format!("--group={}", names::WEBHOOK_UID),
         ]),
-        env: Some(vec![EnvVar {
-            // No TCP listener, so no TLS material either.
-            name: "DOCKER_TLS_CERTDIR".into(),
-            value: Some(String::new()),
-            ..Default::default()
-        }]),
         resources: Some(ResourceRequirements {
             requests: quantities(&[("cpu", "250m"), ("memory", "256Mi")]),
             limits: quantities(&[("cpu", "2"), ("memory", "2Gi")]),
@@ -422,8 +421,27 @@ mod tests {
             Some(&["ALL".to_string()][..])
         );
         assert!(web.ports.as_ref().unwrap()[0].container_port == i32::from(names::WEBHOOK_PORT));
-        // The engine has no port: it is reached through the socket only.
-        assert!(pod.containers[1].ports.is_none());
+        // The engine has no port and no TCP listener: it is reached through the socket only.
+        let docker = &pod.containers[1];
+        assert!(docker.ports.is_none());
+        let args = docker.args.clone().unwrap();
+        assert_eq!(
+            args[0], "dockerd",
+            "the entrypoint must not add its default listeners"
+        );
+        assert!(args.iter().all(|a| !a.contains("tcp://")), "{args:?}");
+        // Empty strings do not survive the API server and make applies look like changes.
+        for c in &pod.containers {
+            for e in c.env.iter().flatten() {
+                assert_ne!(
+                    e.value.as_deref(),
+                    Some(""),
+                    "{}: empty env {}",
+                    c.name,
+                    e.name
+                );
+            }
+        }
     }
 
     #[test]

@@ -12,4 +12,6 @@ pub mod rbac;
 pub mod reference;
 pub mod resources;
 
-pub use resources::{Binding, BindingSpec, BindingStatus, Build, BuildPhase, BuildSpec, BuildStatus};
+pub use resources::{
+    Binding, BindingSpec, BindingStatus, Build, BuildPhase, BuildSpec, BuildStatus,
+};

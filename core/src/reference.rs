@@ -249,6 +249,8 @@ impl RepoName {
             && name.len() <= 100
             && name != "."
             && name != ".."
+            // GitHub refuses names ending in ".git"; refusing them keeps parsing idempotent.
+            && !name.ends_with(".git")
             && name
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
@@ -368,6 +370,12 @@ mod tests {
         }
         let re = regex::Regex::new(REPO_PATTERN).unwrap();
         assert!(re.is_match("acme/api") && !re.is_match("acme"));
+    }
+
+    #[test]
+    fn repo_parsing_is_idempotent_for_dot_git_names() {
+        assert_eq!(RepoName::parse("acme/app.git").unwrap().name, "app");
+        assert!(RepoName::parse("acme/app.git.git").is_err());
     }
 
     #[test]

@@ -344,7 +344,6 @@ async fn a_dockerfile_or_context_escaping_the_repository_fails_the_build() {
 /// commit, and the intake takes a 409 on create as "already recorded" without comparing
 /// `spec.commit`; a second commit sharing a 12-digit prefix is answered 200 and never built.
 #[tokio::test]
-#[ignore = "open finding: 12-hex Build-name prefix collision drops the second commit"]
 async fn two_commits_sharing_a_short_prefix_both_get_builds() {
     let w = world(None, true).await;
     let server = start(&w, "hostile-prefix", &[]).await;

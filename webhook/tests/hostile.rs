@@ -340,9 +340,9 @@ async fn a_dockerfile_or_context_escaping_the_repository_fails_the_build() {
     }
 }
 
-/// OPEN FINDING (docs/reliability.md): Build names carry only the first 12 hex digits of the
-/// commit, and the intake takes a 409 on create as "already recorded" without comparing
-/// `spec.commit`; a second commit sharing a 12-digit prefix is answered 200 and never built.
+/// Finding 1 of docs/reliability.md (fixed): Build names carry the first 12 hex digits of the
+/// commit; a second commit sharing that prefix must still get its own Build, not be taken for
+/// a redelivery.
 #[tokio::test]
 async fn two_commits_sharing_a_short_prefix_both_get_builds() {
     let w = world(None, true).await;

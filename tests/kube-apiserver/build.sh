@@ -264,6 +264,12 @@ rm -rf "$OUT"
 mv "$OUT.tmp" "$OUT"
 write_lock
 
+# The Go build cache and the unpacked roots are GiBs; the .debs can be unpacked again.
+# Drop them unless asked to keep them (MOSAIC_KEEP_GOCACHE=1 when editing the Go code).
+if [ "${MOSAIC_KEEP_GOCACHE:-0}" != 1 ]; then
+  rm -rf "$CACHE/gocache" "$ROOT" "$BUILD"
+fi
+
 # Keep the cache bounded: drop build dirs, unpacked roots and outputs of other keys.
 for d in "$CACHE"/build/* "$CACHE"/root/* "$CACHE"/tools/* "$CACHE"/out/*; do
   [ -e "$d" ] || continue

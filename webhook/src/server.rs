@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -43,7 +43,8 @@ pub struct AppState {
     pub engine: Engine,
 }
 
-/// The router, with body cap and request timeout.
+/// The router. Every answer the intake gives, including the body cap (413) and the request
+/// deadline (408), is one line of JSON.
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     Router::new()
         .route(names::WEBHOOK_PATH, post(webhook))
@@ -51,11 +52,56 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .route(names::READYZ_PATH, get(readyz))
         .route(names::METRICS_PATH, get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
+        .layer(axum::middleware::from_fn_with_state(
             request_timeout,
+            deadline,
         ))
         .with_state(state)
+}
+
+/// Answer 408 (JSON) when a request, body included, takes longer than `limit`.
+async fn deadline(
+    State(limit): State<Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(r) => r,
+        Err(_) => reply(
+            StatusCode::REQUEST_TIMEOUT,
+            json!({"error": format!("the request was not complete within {} s; send the whole body at once, or redeliver", limit.as_secs_f64())}),
+        ),
+    }
+}
+
+fn too_large() -> Response {
+    reply(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!({"error": format!("the body is larger than GitHub's {} MiB webhook cap; this is not a GitHub delivery", MAX_BODY / (1024 * 1024))}),
+    )
+}
+
+/// The raw body, capped at [`MAX_BODY`]: an announced `Content-Length` above the cap is refused
+/// before a byte is read.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let announced = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
+        {
+            too_large()
+        } else {
+            reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": format!("could not read the body: {e}; redeliver")}),
+            )
+        }
+    })
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -66,7 +112,19 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(r) => {
+            let too_large = r.status() == StatusCode::PAYLOAD_TOO_LARGE;
+            st.metrics.request(if too_large {
+                "too_large"
+            } else {
+                "bad_request"
+            });
+            return r;
+        }
+    };
     let sig = headers
         .get(signature::SIGNATURE_HEADER)
         .map(|v| v.as_bytes());
@@ -110,7 +168,7 @@ async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Byte
                 json!({"result": "ignored", "reason": reason, "message": message}),
             )
         }
-        Decision::Record(builds) => record(&st, delivery, builds).await,
+        Decision::Record(builds) => record(st, delivery.map(str::to_owned), builds).await,
     }
 }
 
@@ -144,28 +202,52 @@ async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), ku
     ))
 }
 
-async fn record(st: &AppState, delivery: Option<&str>, builds: Vec<Build>) -> Response {
-    let (mut created, mut existing) = (Vec::new(), Vec::new());
-    for b in builds {
+/// Record every Build of one push, concurrently, in a task of its own: the request deadline
+/// can end the answer, never the recording half-way (a push is never left half recorded).
+async fn record(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>) -> Response {
+    let task = tokio::spawn(record_all(st.clone(), delivery, builds));
+    match task.await {
+        Ok(r) => r,
+        Err(e) => {
+            st.metrics.request("error");
+            tracing::error!(error = %e, "recording task failed");
+            reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({"error": "recording the Builds failed inside the webhook; redeliver"}),
+            )
+        }
+    }
+}
+
+async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>) -> Response {
+    let delivery = delivery.as_deref();
+    let outcomes = futures::future::join_all(builds.into_iter().map(|b| {
         let ns = b.metadata.namespace.clone().unwrap_or_default();
         let commit = b.spec.commit.clone();
         let api = Api::<Build>::namespaced(st.client.clone(), &ns);
-        match record_one(&api, b).await {
+        async move { (ns, commit, record_one(&api, b).await) }
+    }))
+    .await;
+    let (mut created, mut existing, mut failed) = (Vec::new(), Vec::new(), None);
+    for (ns, commit, outcome) in outcomes {
+        match outcome {
             Ok((name, true)) => {
                 tracing::info!(delivery, build = %format!("{ns}/{name}"), %commit, "build recorded");
                 created.push(format!("{ns}/{name}"));
             }
             Ok((name, false)) => existing.push(format!("{ns}/{name}")),
             Err(e) => {
-                st.metrics.request("error");
                 tracing::error!(delivery, namespace = %ns, %commit, error = %e, "recording build failed");
-                return reply(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"error": format!("could not record the Build of {commit} in {ns}: {e}; redeliver the webhook once the cluster API is reachable"),
-                           "created": created, "existing": existing}),
-                );
+                failed.get_or_insert(format!("could not record the Build of {commit} in {ns}: {e}; redeliver the webhook once the cluster API is reachable"));
             }
         }
+    }
+    if let Some(error) = failed {
+        st.metrics.request("error");
+        return reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": error, "created": created, "existing": existing}),
+        );
     }
     let status = if created.is_empty() {
         StatusCode::OK

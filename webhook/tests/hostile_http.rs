@@ -16,15 +16,25 @@ fn addr(server: &Server) -> String {
 }
 
 /// Write `request`, then read until the server closes or `limit` passes. Returns the status
-/// code of the first response (0 when none came) and how long it took. Write errors are
-/// expected (the server may refuse before reading everything) and ignored.
-async fn raw(server: &Server, request: &[u8], limit: Duration) -> (u16, Duration) {
-    let t0 = Instant::now();
+/// code of the first response (0 when none came) and the whole response as text. Write errors
+/// are expected (the server may refuse before reading everything) and ignored.
+async fn raw(server: &Server, request: &[u8], limit: Duration) -> (u16, String) {
     let mut s = TcpStream::connect(addr(server)).await.expect("connect");
     let _ = s.write_all(request).await;
     let mut buf = Vec::new();
     let _ = tokio::time::timeout(limit, s.read_to_end(&mut buf)).await;
-    (status_of(&buf), t0.elapsed())
+    (status_of(&buf), String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The intake's answers are one line of JSON with an `error` that says what to do.
+fn assert_json_error(response: &str, what: &str) {
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(body.trim())
+        .unwrap_or_else(|e| panic!("{what}: the answer is not JSON ({e}): {response:?}"));
+    assert!(
+        v["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{what}: no error line in {v}"
+    );
 }
 
 fn status_of(response: &[u8]) -> u16 {
@@ -78,11 +88,16 @@ async fn oversized_headers_and_bodies_are_refused() {
     for _ in 0..30 {
         chunked.extend_from_slice(chunk.as_bytes());
     }
-    assert_eq!(
-        raw(&server, &chunked, limit).await.0,
-        413,
-        "30 MiB chunked body"
-    );
+    let (status, answer) = raw(&server, &chunked, limit).await;
+    assert_eq!(status, 413, "30 MiB chunked body");
+    assert_json_error(&answer, "30 MiB chunked body");
+
+    // An announced size over the cap is refused before any body byte is sent: without the
+    // early check the server would wait for the body and answer 408 at the deadline.
+    let announced = format!("{HEAD}content-length: {}\r\n\r\n", 26 << 20);
+    let (status, answer) = raw(&server, announced.as_bytes(), limit).await;
+    assert_eq!(status, 413, "Content-Length of 26 MiB, no body sent: {answer}");
+    assert_json_error(&answer, "announced 26 MiB");
     no_builds(&w).await;
 }
 
@@ -118,7 +133,7 @@ async fn slow_bodies_time_out_and_do_not_starve_good_deliveries() {
             let mut buf = Vec::new();
             let _ = tokio::time::timeout(Duration::from_secs(20), rd.read_to_end(&mut buf)).await;
             drip.abort();
-            (status_of(&buf), t0.elapsed())
+            (status_of(&buf), t0.elapsed(), String::from_utf8_lossy(&buf).into_owned())
         }));
     }
     // Meanwhile a good delivery is answered at once.
@@ -132,8 +147,9 @@ async fn slow_bodies_time_out_and_do_not_starve_good_deliveries() {
     );
 
     for h in slow {
-        let (status, took) = h.await.unwrap();
+        let (status, took, answer) = h.await.unwrap();
         assert_eq!(status, 408, "a slow body gets 408 Request Timeout");
+        assert_json_error(&answer, "slow body");
         assert!(
             took >= Duration::from_millis(1900) && took < Duration::from_secs(6),
             "cut off after the 2 s request timeout, took {took:?}"

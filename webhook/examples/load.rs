@@ -6,7 +6,11 @@
 //! every good delivery got a 2xx within 1 s. Prints a JSON summary on stdout; exits 1 when a
 //! check fails.
 //!
-//! `cargo run -p mosaic-webhook --release --example load -- [DELIVERIES] [RATE]`
+//! MIX `drill` (default) is the mix above; MIX `intake` sends only new, distinct, signed pushes
+//! (the intake benchmark of issue 5: every request is a verify + decide + create) and also
+//! times the signature check alone, to report its share of the latency.
+//!
+//! `cargo run -p mosaic-webhook --release --example load -- [DELIVERIES] [RATE] [MIX]`
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
@@ -80,18 +84,40 @@ impl Rng {
     }
 }
 
+/// Pushes are padded to at least this size with more commits, as a push of a few commits is.
+const PUSH_SIZE: usize = 10 * 1024;
+
 fn push_body(template: &Value, repo: &str, sha: &str) -> Bytes {
     let mut v = template.clone();
     v["ref"] = "refs/heads/main".into();
     v["after"] = sha.into();
     v["head_commit"]["id"] = sha.into();
     v["repository"]["full_name"] = repo.into();
+    let commit = v["head_commit"].clone();
+    while serde_json::to_vec(&v).expect("serialise push").len() < PUSH_SIZE {
+        match v["commits"].as_array_mut() {
+            Some(commits) => commits.push(commit.clone()),
+            None => v["commits"] = json!([commit.clone()]),
+        }
+    }
     Bytes::from(serde_json::to_vec(&v).expect("serialise push"))
+}
+
+/// Mean time of one `signature::verify` of `body` (one secret), in microseconds.
+fn verify_micros(body: &[u8]) -> f64 {
+    let secrets = [mosaic_webhook::signature::WebhookSecret::new(SECRET).expect("secret")];
+    let sig = sign(SECRET.as_bytes(), body);
+    let rounds = 20_000;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        mosaic_webhook::signature::verify(&secrets, Some(sig.as_bytes()), body).expect("verifies");
+    }
+    t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
 }
 
 /// The delivery mix: 60% new commits, 20% duplicates, 10% redeliveries of older commits,
 /// 5% bad signatures, 4% garbled and 1% oversized bodies.
-fn plan(n: usize, repo: &str, seed: u64) -> Vec<Req> {
+fn plan(n: usize, repo: &str, seed: u64, only_new: bool) -> Vec<Req> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/push-branch.json");
     let template: Value =
         serde_json::from_slice(&std::fs::read(path).expect("push template")).expect("JSON");
@@ -103,7 +129,7 @@ fn plan(n: usize, repo: &str, seed: u64) -> Vec<Req> {
     for i in 0..n {
         let roll = rng.below(100);
         let kind = match roll {
-            _ if news.is_empty() => Kind::New,
+            _ if news.is_empty() || only_new => Kind::New,
             0..60 => Kind::New,
             60..80 => Kind::Duplicate,
             80..90 => Kind::Redelivery,
@@ -244,6 +270,15 @@ async fn main() {
     let rate: u64 = args
         .next()
         .map_or(200, |a| a.parse().expect("RATE is a number"));
+    let mix = args.next().unwrap_or_else(|| "drill".into());
+    let only_new = match mix.as_str() {
+        "drill" => false,
+        "intake" => true,
+        other => {
+            eprintln!("error: load: unknown MIX '{other}'; use drill or intake");
+            std::process::exit(2);
+        }
+    };
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -272,7 +307,9 @@ async fn main() {
     let (mut child, url) = start_webhook(&ns, dir.path(), &gh.url).await;
     eprintln!("load: {n} deliveries at {rate}/s to {url} (namespace {ns})");
 
-    let reqs = plan(n, &repo, seed);
+    let reqs = plan(n, &repo, seed, only_new);
+    let body_bytes = reqs[0].body.len();
+    let verify_us = verify_micros(&reqs[0].body);
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(15))
         .pool_max_idle_per_host(512)
@@ -399,7 +436,10 @@ async fn main() {
         && slow_good == 0
         && unexpected == 0;
     let summary = json!({
-        "deliveries": n, "rate_per_s": rate, "wall_s": wall.as_secs_f64(),
+        "deliveries": n, "rate_per_s": rate, "mix": mix, "wall_s": wall.as_secs_f64(),
+        "push_body_bytes": body_bytes,
+        "signature_verify_us": verify_us,
+        "verify_share_of_good_p50": verify_us / 1000.0 / percentile(&good_lat, 0.5).max(f64::MIN_POSITIVE),
         "achieved_rate_per_s": n as f64 / wall.as_secs_f64(),
         "by_kind_and_status": by_kind,
         "good_latency_ms": {"p50": percentile(&good_lat, 0.5), "p90": percentile(&good_lat, 0.9),

@@ -96,7 +96,10 @@ async fn oversized_headers_and_bodies_are_refused() {
     // early check the server would wait for the body and answer 408 at the deadline.
     let announced = format!("{HEAD}content-length: {}\r\n\r\n", 26 << 20);
     let (status, answer) = raw(&server, announced.as_bytes(), limit).await;
-    assert_eq!(status, 413, "Content-Length of 26 MiB, no body sent: {answer}");
+    assert_eq!(
+        status, 413,
+        "Content-Length of 26 MiB, no body sent: {answer}"
+    );
     assert_json_error(&answer, "announced 26 MiB");
     no_builds(&w).await;
 }
@@ -133,7 +136,11 @@ async fn slow_bodies_time_out_and_do_not_starve_good_deliveries() {
             let mut buf = Vec::new();
             let _ = tokio::time::timeout(Duration::from_secs(20), rd.read_to_end(&mut buf)).await;
             drip.abort();
-            (status_of(&buf), t0.elapsed(), String::from_utf8_lossy(&buf).into_owned())
+            (
+                status_of(&buf),
+                t0.elapsed(),
+                String::from_utf8_lossy(&buf).into_owned(),
+            )
         }));
     }
     // Meanwhile a good delivery is answered at once.

@@ -1,5 +1,6 @@
 //! The catalogue of failure modes: every slug of `failure-modes.yaml` with its title,
 //! kinds and plain explanation, and whether a rule implements it.
+//! (Long because it is data: one entry per catalogue slug.)
 
 use std::sync::OnceLock;
 

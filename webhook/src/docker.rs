@@ -10,11 +10,13 @@ use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, PushImageOptions};
 use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::context::{self, ContextError, ContextSummary};
+use crate::pipeline::ports::{ByteStream, ImageBuilder};
 use crate::plan::BuildPlan;
 use crate::registry::RegistryAuth;
 
@@ -245,6 +247,28 @@ impl Engine {
             }
         }
         digest.ok_or_else(|| fail("the engine reported no digest".into()))
+    }
+}
+
+impl ImageBuilder for Engine {
+    fn build<'a>(
+        &'a self,
+        tarball: ByteStream,
+        plan: &'a BuildPlan,
+        commit: &'a str,
+        auth: Option<&'a RegistryAuth>,
+        tail: &'a mut LogTail,
+    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
+        Box::pin(Engine::build(self, tarball, plan, commit, auth, tail))
+    }
+
+    fn push<'a>(
+        &'a self,
+        repository: &'a str,
+        tag: &'a str,
+        auth: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, EngineError>> {
+        Box::pin(Engine::push(self, repository, tag, auth))
     }
 }
 

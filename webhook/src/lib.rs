@@ -140,15 +140,17 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
 
     let ctx = Arc::new(pipeline::Ctx {
         client: client.clone(),
-        engine: engine.clone(),
-        github: github::GitHub::new(
+        builder: Arc::new(engine.clone()),
+        source: Arc::new(github::GitHub::new(
             &cfg.github_api_url,
             Duration::from_secs(cfg.github_timeout_secs),
-        ),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("HTTP client")?,
+        )),
+        registry: Arc::new(registry::HttpRegistry::new(
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .context("HTTP client")?,
+        )),
         metrics: metrics.clone(),
         identity: identity.clone(),
         claim_ttl: cfg.claim_ttl(),

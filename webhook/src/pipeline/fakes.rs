@@ -9,8 +9,9 @@ use futures::future::BoxFuture;
 use mosaic_core::reference::RepoName;
 
 use super::ports::{ByteStream, ImageBuilder, RegistryCheck, SourceHost};
+use crate::build_log::LogTail;
 use crate::context::ContextSummary;
-use crate::docker::{EngineError, LogTail};
+use crate::docker::EngineError;
 use crate::github::{GitHubError, StatusState, Token};
 use crate::plan::BuildPlan;
 use crate::registry::{RegistryAuth, RegistryError};

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
+use crate::build_log::LogTail;
 use crate::context::ContextSummary;
-use crate::docker::LogTail;
 use crate::plan;
 
 use super::ports::{ImageBuilder, RegistryCheck, SourceHost};

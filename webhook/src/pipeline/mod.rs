@@ -6,7 +6,7 @@
 //! Kubernetes is not behind a trait: the pipeline uses a plain `kube::Client` (Secrets, the
 //! Binding, sibling Builds, the guarded status writes of `claim`, and the Deployment in
 //! `rollout`). That surface is wide and already has a seam: a `kube::Client` is a tower service,
-//! so unit tests give it an in-memory fake API server (`tests/fake_kube.rs`) instead of a
+//! so unit tests give it an in-memory fake API server (`fake_kube.rs`) instead of a
 //! trait that would have to mirror a dozen API calls.
 
 #[cfg(test)]

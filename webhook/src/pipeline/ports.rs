@@ -1,7 +1,8 @@
 //! The pipeline's narrow edges: the only Docker, GitHub and registry operations it calls, as
 //! object-safe traits (boxed futures), so `pipeline::Ctx` holds `Arc<dyn …>` and neither the
-//! worker nor the wiring becomes generic. `docker::Engine`, `github::GitHub` and `registry::HttpRegistry` implement
-//! them; unit tests use in-memory fakes. Kubernetes stays a plain `kube::Client` (see `pipeline`).
+//! worker nor the wiring becomes generic. `docker::Engine`, `github::GitHub` and
+//! `registry::HttpRegistry` implement them; unit tests use in-memory fakes. Kubernetes stays a
+//! plain `kube::Client` (see `pipeline`).
 
 use std::io;
 

@@ -27,6 +27,9 @@ pub const ANNOTATION_COMMIT: &str = "mosaic.nectar.dev/commit";
 pub const ANNOTATION_BUILD: &str = "mosaic.nectar.dev/build";
 /// Annotation on a Build: the image the Deployment ran before the rollout (for rollback).
 pub const ANNOTATION_PREVIOUS_IMAGE: &str = "mosaic.nectar.dev/previous-image";
+/// Annotation on a Build: when its push was received (RFC 3339, nanoseconds). Orders Builds of
+/// one Binding for latest-wins; Builds without it fall back to their creation time.
+pub const ANNOTATION_PUSHED_AT: &str = "mosaic.nectar.dev/pushed-at";
 /// Label on a Build naming its Binding (for cheap list filtering).
 pub const LABEL_BINDING: &str = "mosaic.nectar.dev/binding";
 /// Label on a Build carrying the full commit SHA.

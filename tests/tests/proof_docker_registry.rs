@@ -4,6 +4,7 @@
 //! with a clear error.
 
 use bollard::auth::DockerCredentials;
+use bollard::models::{BuildInfoAux, ImageId};
 use bollard::query_parameters::{BuildImageOptions, PushImageOptions};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
@@ -39,7 +40,7 @@ async fn build(docker: &bollard::Docker, tag: &str, marker: &str) -> String {
     let mut id = None;
     while let Some(item) = stream.next().await {
         let info = item.unwrap_or_else(|e| panic!("build of {tag} failed: {e}"));
-        if let Some(aux) = info.aux.and_then(|a| a.id) {
+        if let Some(BuildInfoAux::Default(ImageId { id: Some(aux) })) = info.aux {
             id = Some(aux);
         }
     }

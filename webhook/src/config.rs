@@ -15,6 +15,15 @@ pub enum LogFormat {
     Json,
 }
 
+/// Which of the engine's builders runs the builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Builder {
+    /// The engine's classic builder (API `version=1`).
+    Classic,
+    /// BuildKit inside the engine (API `version=2` with a session).
+    Buildkit,
+}
+
 /// Mosaic's in-cluster webhook: builds and rolls pushed commits.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "mosaic-webhook", version, about)]
@@ -40,6 +49,9 @@ pub struct Config {
         default_value = "unix:///var/run/docker.sock"
     )]
     pub docker_host: String,
+    /// Builder the engine uses for every Binding.
+    #[arg(long, env = "MOSAIC_BUILDER", value_enum, default_value = "classic")]
+    pub builder: Builder,
     /// GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).
     #[arg(
         long,
@@ -175,6 +187,7 @@ mod tests {
         assert_eq!(c.namespaces, ["x", "y"]);
         assert_eq!(c.identity(), "pod-1");
         assert_eq!(c.listen.port(), 8080);
+        assert_eq!(c.builder, Builder::Classic);
         assert!(
             Config::try_parse_from(["mosaic-webhook"]).is_err(),
             "a secret file is required"
@@ -189,6 +202,18 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn builder_is_chosen_by_flag() {
+        let c =
+            Config::try_parse_from(["m", "--webhook-secret-file", "/a", "--builder", "buildkit"])
+                .unwrap();
+        assert_eq!(c.builder, Builder::Buildkit);
+        let e = Config::try_parse_from(["m", "--webhook-secret-file", "/a", "--builder", "kaniko"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("classic") && e.contains("buildkit"), "{e}");
     }
 
     #[test]

@@ -10,10 +10,6 @@ use mosaic_core::resources::{Binding, Build, BuildSpec, BuildTrigger, TriggerKin
 
 use crate::event::{PayloadError, PushEvent, RefKind};
 
-/// Annotation on a Build: when its push was received (RFC 3339, nanoseconds). Orders builds
-/// of one Binding for latest-wins; Builds without it fall back to their creation time.
-pub const ANNOTATION_PUSHED_AT: &str = "mosaic.nectar.dev/pushed-at";
-
 /// What to do with a delivery.
 #[derive(Debug)]
 pub enum Decision {
@@ -145,7 +141,13 @@ fn build_for(
         ]
         .into(),
     );
-    meta.annotations = Some([(ANNOTATION_PUSHED_AT.to_string(), pushed_at.to_string())].into());
+    meta.annotations = Some(
+        [(
+            names::ANNOTATION_PUSHED_AT.to_string(),
+            pushed_at.to_string(),
+        )]
+        .into(),
+    );
     if let Some(uid) = &binding.metadata.uid {
         meta.owner_references = Some(vec![OwnerReference {
             api_version: Binding::api_version(&()).into_owned(),
@@ -215,7 +217,7 @@ mod tests {
             "web"
         );
         assert_eq!(
-            b.metadata.annotations.as_ref().unwrap()[ANNOTATION_PUSHED_AT],
+            b.metadata.annotations.as_ref().unwrap()[names::ANNOTATION_PUSHED_AT],
             "2026-01-02T03:04:05.123456789Z"
         );
         assert_eq!(

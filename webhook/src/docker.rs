@@ -1,30 +1,32 @@
 //! The Docker engine, through bollard: build an image from a GitHub tarball stream (restreamed
 //! into a build context on a blocking thread, through a bounded channel) and push it, returning
-//! the digest the engine reports. Errors that arrive inside the engine's streams fail the step
-//! with that error line.
+//! the digest the engine reports. Builds use the engine's classic builder or, with
+//! `--builder buildkit`, its BuildKit (API `version=2` plus a session bollard serves). Errors
+//! that arrive inside the engine's streams fail the step with that error line (`build_log`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, PushImageOptions};
 use bytes::{Bytes, BytesMut};
+use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::build_log::{self, LogTail};
+use crate::config::Builder;
 use crate::context::{self, ContextError, ContextSummary};
+use crate::pipeline::ports::{ByteStream, ImageBuilder};
 use crate::plan::BuildPlan;
 use crate::registry::RegistryAuth;
 
 /// Chunk size of the context stream and number of chunks in flight: bounds memory to ~512 KiB.
 const CHUNK: usize = 64 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 8;
-/// Lines of build log kept for `status.logTail`.
-const TAIL_LINES: usize = 30;
-const TAIL_BYTES: usize = 4096;
-
 /// Why a build or push failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -36,30 +38,6 @@ pub enum EngineError {
     Push { tag: String, message: String },
     #[error("Docker engine unreachable: {0}")]
     Unreachable(String),
-}
-
-/// The last lines of a log.
-#[derive(Debug, Default, Clone)]
-pub struct LogTail(VecDeque<String>);
-
-impl LogTail {
-    pub fn push(&mut self, chunk: &str) {
-        for line in chunk.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-            if self.0.len() == TAIL_LINES {
-                self.0.pop_front();
-            }
-            self.0.push_back(line.chars().take(400).collect());
-        }
-    }
-    pub fn text(&self) -> String {
-        let all: Vec<&str> = self.0.iter().map(String::as_str).collect();
-        let s = all.join("\n");
-        let cut = s.len().saturating_sub(TAIL_BYTES);
-        let start = (cut..=s.len())
-            .find(|&i| s.is_char_boundary(i))
-            .unwrap_or(s.len());
-        s[start..].to_string()
-    }
 }
 
 /// A `Write` that hands fixed-size chunks to an async receiver, blocking when it is full.
@@ -102,15 +80,23 @@ fn creds(auth: Option<&RegistryAuth>) -> Option<DockerCredentials> {
     })
 }
 
-/// A connected engine.
+/// Session ids handed to BuildKit, unique within this process.
+static SESSIONS: AtomicU64 = AtomicU64::new(0);
+
+/// A connected engine and the builder it runs builds with.
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    builder: Builder,
 }
 
 impl Engine {
     /// Connect to `host` (`unix:///path` or `tcp://…`/`http://…`) and negotiate the API version.
-    pub async fn connect(host: &str, timeout_secs: u64) -> Result<Self, EngineError> {
+    pub async fn connect(
+        host: &str,
+        timeout_secs: u64,
+        builder: Builder,
+    ) -> Result<Self, EngineError> {
         let unreachable = |e: bollard::errors::Error| EngineError::Unreachable(e.to_string());
         let docker = if let Some(path) = host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, timeout_secs, bollard::API_DEFAULT_VERSION)
@@ -121,7 +107,7 @@ impl Engine {
                 .map_err(unreachable)?
         };
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
-        Ok(Self { docker })
+        Ok(Self { docker, builder })
     }
 
     /// Is the engine answering?
@@ -164,46 +150,27 @@ impl Engine {
             labels: Some(plan.labels.clone()),
             rm: true,
             forcerm: true,
-            version: BuilderVersion::BuilderV1,
+            version: match self.builder {
+                Builder::Classic => BuilderVersion::BuilderV1,
+                Builder::Buildkit => BuilderVersion::BuilderBuildKit,
+            },
+            // BuildKit talks back over a session (registry credentials for base images).
+            session: (self.builder == Builder::Buildkit).then(|| {
+                let n = SESSIONS.fetch_add(1, Ordering::Relaxed);
+                format!("mosaic-{}-{n}", std::process::id())
+            }),
             ..Default::default()
         };
         let registry_creds = creds(auth).map(|c| HashMap::from([(plan.registry_host.clone(), c)]));
-        let mut stream = self.docker.build_image(opts, registry_creds, Some(body));
-        let mut failure = None;
-        while let Some(item) = stream.next().await {
-            match item {
-                Ok(info) => {
-                    if let Some(line) = info.stream.as_deref().or(info.status.as_deref()) {
-                        tracing::debug!(target: "mosaic_webhook::build_log", tag = %plan.tag, line = line.trim_end());
-                        tail.push(line);
-                    }
-                    if let Some(msg) = info.error_detail.and_then(|d| d.message) {
-                        tail.push(&msg);
-                        failure = Some(msg);
-                        break;
-                    }
-                }
-                Err(e) => {
-                    let msg = match e {
-                        bollard::errors::Error::DockerStreamError { error } => error,
-                        other => other.to_string(),
-                    };
-                    tail.push(&msg);
-                    failure = Some(msg);
-                    break;
-                }
-            }
-        }
-        drop(stream);
+        let stream = self.docker.build_image(opts, registry_creds, Some(body));
+        let failure = build_log::drain(stream, &plan.tag, tail).await;
         let summary = restreamer
             .await
             .map_err(|e| EngineError::Build(format!("context streaming task: {e}")))?;
         // A context error explains an engine failure better than the engine's own message.
         let summary = summary?;
         match failure {
-            Some(msg) => Err(EngineError::Build(
-                msg.lines().next().unwrap_or_default().to_string(),
-            )),
+            Some(line) => Err(EngineError::Build(line)),
             None => Ok(summary),
         }
     }
@@ -248,22 +215,24 @@ impl Engine {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+impl ImageBuilder for Engine {
+    fn build<'a>(
+        &'a self,
+        tarball: ByteStream,
+        plan: &'a BuildPlan,
+        commit: &'a str,
+        auth: Option<&'a RegistryAuth>,
+        tail: &'a mut LogTail,
+    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
+        Box::pin(Engine::build(self, tarball, plan, commit, auth, tail))
+    }
 
-    #[test]
-    fn log_tail_keeps_the_last_lines() {
-        let mut t = LogTail::default();
-        for i in 0..100 {
-            t.push(&format!("Step {i}\n\n"));
-        }
-        let text = t.text();
-        assert_eq!(text.lines().count(), TAIL_LINES);
-        assert!(text.ends_with("Step 99"));
-        assert!(text.starts_with("Step 70"));
-        let mut big = LogTail::default();
-        big.push(&"é".repeat(10_000));
-        assert!(big.text().len() <= TAIL_BYTES);
+    fn push<'a>(
+        &'a self,
+        repository: &'a str,
+        tag: &'a str,
+        auth: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, EngineError>> {
+        Box::pin(Engine::push(self, repository, tag, auth))
     }
 }

@@ -5,11 +5,14 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::{Stream, TryStreamExt};
+use futures::future::BoxFuture;
+use futures::{Stream, StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
 use mosaic_core::reference::RepoName;
 use octocrab::Octocrab;
 pub use octocrab::models::StatusState;
+
+use crate::pipeline::ports::{ByteStream, SourceHost};
 
 /// A GitHub token. Its value never appears in `Debug` output.
 #[derive(Clone)]
@@ -165,5 +168,37 @@ impl GitHub {
                     (None, message) => GitHubError::Transport { what, message },
                 }
             })
+    }
+}
+
+impl SourceHost for GitHub {
+    fn tarball<'a>(
+        &'a self,
+        token: Option<&'a Token>,
+        repo: &'a RepoName,
+        commit: &'a str,
+    ) -> BoxFuture<'a, Result<ByteStream, GitHubError>> {
+        Box::pin(async move {
+            let s = GitHub::tarball(self, token, repo, commit).await?;
+            Ok(s.boxed())
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        token: Option<&'a Token>,
+        repo: &'a RepoName,
+        commit: &'a str,
+        state: StatusState,
+        description: &'a str,
+    ) -> BoxFuture<'a, Result<(), GitHubError>> {
+        Box::pin(GitHub::status(
+            self,
+            token,
+            repo,
+            commit,
+            state,
+            description,
+        ))
     }
 }

@@ -2,6 +2,7 @@
 //! Pure decisions live in `signature`, `event`, `decide`, `context`, `plan` and `claim`;
 //! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
+pub mod build_log;
 pub mod claim;
 pub mod config;
 pub mod context;
@@ -99,7 +100,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let client = kube::Client::try_default()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
-    let engine = docker::Engine::connect(&cfg.docker_host, cfg.build_timeout_secs)
+    let engine = docker::Engine::connect(&cfg.docker_host, cfg.build_timeout_secs, cfg.builder)
         .await
         .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?;
     let metrics = Arc::new(metrics::Metrics::new());
@@ -140,15 +141,17 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
 
     let ctx = Arc::new(pipeline::Ctx {
         client: client.clone(),
-        engine: engine.clone(),
-        github: github::GitHub::new(
+        builder: Arc::new(engine.clone()),
+        source: Arc::new(github::GitHub::new(
             &cfg.github_api_url,
             Duration::from_secs(cfg.github_timeout_secs),
-        ),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .context("HTTP client")?,
+        )),
+        registry: Arc::new(registry::HttpRegistry::new(
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .context("HTTP client")?,
+        )),
         metrics: metrics.clone(),
         identity: identity.clone(),
         claim_ttl: cfg.claim_ttl(),

@@ -11,7 +11,6 @@ use mosaic_core::reference::{ImageRef, ReferenceError};
 use mosaic_core::resources::{BindingSpec, Build, BuildPhase};
 
 use crate::context::{ContextError, ContextSpec};
-use crate::decide::ANNOTATION_PUSHED_AT;
 
 /// GitHub's limit on a commit status description.
 pub const STATUS_DESCRIPTION_MAX: usize = 140;
@@ -88,7 +87,7 @@ pub fn push_time(b: &Build) -> Option<DateTime<Utc>> {
     b.metadata
         .annotations
         .as_ref()
-        .and_then(|a| a.get(ANNOTATION_PUSHED_AT))
+        .and_then(|a| a.get(names::ANNOTATION_PUSHED_AT))
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.to_utc())
         .or_else(|| {
@@ -109,16 +108,54 @@ fn still_counts(b: &Build) -> bool {
     }
 }
 
+fn order_key(b: &Build) -> (Option<DateTime<Utc>>, Option<String>) {
+    (push_time(b), b.metadata.name.clone())
+}
+
+/// Builds of `this`'s Binding pushed after it.
+fn newer<'a>(this: &Build, siblings: &'a [Build]) -> impl Iterator<Item = &'a Build> {
+    let mine = order_key(this);
+    let binding = this.spec.binding.clone();
+    let name = this.metadata.name.clone();
+    siblings
+        .iter()
+        .filter(move |b| b.spec.binding == binding && b.metadata.name != name)
+        .filter(move |b| order_key(b) > mine)
+}
+
 /// Latest wins: the newest Build of the same Binding that is newer than `this` and still
 /// counts. `this` must not roll out while one exists.
 pub fn newer_build<'a>(this: &Build, siblings: &'a [Build]) -> Option<&'a Build> {
-    let key = |b: &Build| (push_time(b), b.metadata.name.clone());
-    let mine = key(this);
-    siblings
-        .iter()
-        .filter(|b| b.spec.binding == this.spec.binding && b.metadata.name != this.metadata.name)
-        .filter(|b| key(b) > mine && still_counts(b))
-        .max_by_key(|b| key(b))
+    newer(this, siblings)
+        .filter(|b| still_counts(b))
+        .max_by_key(|b| order_key(b))
+}
+
+/// Has `b` reached its Deployment: announced a rollout (RollingOut), finished one (Succeeded),
+/// or stopped after announcing one without rolling back? Such a Build may have applied its image.
+fn reached_deployment(b: &Build) -> bool {
+    let Some(s) = &b.status else { return false };
+    matches!(s.phase, BuildPhase::RollingOut | BuildPhase::Succeeded)
+        || (s.phase_times.rolling_out.is_some() && !s.rolled_back)
+}
+
+/// The newest Build of the same Binding, newer than `this`, that has reached the Deployment.
+/// While one exists `this` must not apply its image, roll back, or count a rollout as its own.
+///
+/// Rollouts of one Binding are not serialised across replicas (there is no lock); instead every
+/// worker (1) announces by writing its Build's phase RollingOut, (2) reads the Deployment,
+/// (3) lists the Binding's Builds and asks this function (and [`newer_build`]), and (4) applies
+/// its image with a server-side apply conditional on the resourceVersion read in (2), retrying
+/// from (2) on a conflict. Because the API server orders these writes, this guarantees: once a
+/// newer Build's image has been applied, no older Build's apply succeeds (the older one either
+/// saw the newer one's announcement in (3), or its apply carries a resourceVersion from before
+/// the newer apply and is refused), and an older Build never rolls back over it. It does not
+/// guarantee that the newest commit is the one running: a newer Build may still fail, and the
+/// Deployment can be changed by anyone else in between.
+pub fn deployment_taken_by<'a>(this: &Build, siblings: &'a [Build]) -> Option<&'a Build> {
+    newer(this, siblings)
+        .filter(|b| reached_deployment(b))
+        .max_by_key(|b| order_key(b))
 }
 
 /// Pick the container a Binding updates.

@@ -54,7 +54,8 @@ fn build(name: &str, pushed: &str, phase: Option<BuildPhase>) -> Build {
             },
         },
     );
-    b.metadata.annotations = Some([(ANNOTATION_PUSHED_AT.to_string(), pushed.to_string())].into());
+    b.metadata.annotations =
+        Some([(names::ANNOTATION_PUSHED_AT.to_string(), pushed.to_string())].into());
     b.status = phase.map(|phase| BuildStatus {
         phase,
         ..Default::default()
@@ -184,4 +185,42 @@ fn status_descriptions_are_one_short_line() {
     let d = status_description(&long);
     assert_eq!(d.chars().count(), STATUS_DESCRIPTION_MAX);
     assert!(d.ends_with('…'));
+}
+
+#[test]
+fn only_a_newer_build_that_reached_the_deployment_takes_it_over() {
+    let old = build(
+        "web-a",
+        "2026-01-01T00:00:01Z",
+        Some(BuildPhase::RollingOut),
+    );
+    let at = |phase| build("web-b", "2026-01-01T00:00:02Z", Some(phase));
+    let taken = |newer: Build| {
+        deployment_taken_by(&old, &[old.clone(), newer]).and_then(|b| b.metadata.name.clone())
+    };
+    for phase in [BuildPhase::RollingOut, BuildPhase::Succeeded] {
+        assert_eq!(taken(at(phase)).as_deref(), Some("web-b"), "{phase}");
+    }
+    // Not yet at the Deployment: latest-wins (`newer_build`) decides before the rollout, but it
+    // does not take a running rollout over.
+    for phase in [
+        BuildPhase::Pending,
+        BuildPhase::Building,
+        BuildPhase::Pushing,
+    ] {
+        assert!(taken(at(phase)).is_none(), "{phase}");
+    }
+    // Stopped after announcing its rollout: its image may be running, unless it rolled back.
+    let mut stopped = at(BuildPhase::Failed);
+    stopped.status.as_mut().unwrap().phase_times.rolling_out = Some(crate::claim::now_time());
+    assert!(taken(stopped.clone()).is_some());
+    stopped.status.as_mut().unwrap().rolled_back = true;
+    assert!(taken(stopped).is_none());
+    // An older Build at the Deployment never stops a newer one.
+    let newest = at(BuildPhase::RollingOut);
+    assert!(deployment_taken_by(&newest, &[old.clone(), newest.clone()]).is_none());
+    // Nor does one of another Binding.
+    let mut other = at(BuildPhase::RollingOut);
+    other.spec.binding = "api".into();
+    assert!(deployment_taken_by(&old, &[other]).is_none());
 }

@@ -3,7 +3,10 @@
 //! a manifest digest (`HEAD /v2/<repo>/manifests/<digest>`, with Basic or token auth).
 
 use base64::Engine as _;
+use futures::future::BoxFuture;
 use serde::Deserialize;
+
+use crate::pipeline::ports::RegistryCheck;
 
 /// Credentials for one registry. The password never appears in `Debug` output.
 #[derive(Clone, PartialEq, Eq)]
@@ -217,6 +220,30 @@ pub async fn verify_digest(
             reference,
             status,
         }),
+    }
+}
+
+/// The registry check over HTTP.
+#[derive(Clone)]
+pub struct HttpRegistry {
+    http: reqwest::Client,
+}
+
+impl HttpRegistry {
+    pub fn new(http: reqwest::Client) -> Self {
+        Self { http }
+    }
+}
+
+impl RegistryCheck for HttpRegistry {
+    fn verify_digest<'a>(
+        &'a self,
+        auth: Option<&'a RegistryAuth>,
+        host: &'a str,
+        path: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(verify_digest(&self.http, auth, host, path, digest))
     }
 }
 

@@ -1,7 +1,9 @@
 //! Rolling a Deployment to a digest: server-side apply of only the container image and the
-//! commit annotation (field manager `mosaic-webhook`, forced), then watching until the rollout
-//! completes, the controller gives up, the explain engine finds the new pods failing, or time
-//! runs out; on failure, optionally applying the previous image back.
+//! commit annotation (field manager `mosaic-webhook`, forced, conditional on the resourceVersion
+//! read before the latest-wins check: see `plan::deployment_taken_by`), then watching until the
+//! rollout completes, the controller gives up, the explain engine finds the new pods failing, a
+//! newer Build takes the Deployment over, or time runs out; on failure, optionally applying the
+//! previous image back under the same guard.
 
 use std::time::{Duration, Instant};
 
@@ -13,33 +15,32 @@ use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
 use crate::claim::Claimed;
-use crate::pipeline::{Ctx, Stop};
+use crate::pipeline::{Ctx, Stop, fail, siblings};
 use crate::plan::{self, Rollout};
 
 const POLL: Duration = Duration::from_millis(250);
+/// Conditional applies tried before giving up on a Deployment that keeps changing.
+const APPLY_ATTEMPTS: usize = 8;
 
-fn failed(reason: &'static str, message: String, findings: Vec<Finding>) -> Stop {
-    Stop::Failed {
-        reason,
-        message,
-        findings,
-        rolled_back: false,
-    }
-}
-
-async fn apply(
+/// Server-side apply `image` (and `commit`, or no commit annotation) to one container of `dep`.
+/// With `resource_version`, the API server refuses (409) if the Deployment changed since.
+pub async fn apply_image(
     api: &Api<Deployment>,
     dep: &str,
     container: &str,
     image: &str,
     commit: Option<&str>,
     build: &str,
+    resource_version: Option<&str>,
 ) -> Result<(), kube::Error> {
     let mut patch = plan::rollout_patch(dep, container, image, commit.unwrap_or_default(), build);
     if commit.is_none() {
         patch["spec"]["template"]["metadata"]["annotations"]
             .as_object_mut()
             .map(|a| a.remove(names::ANNOTATION_COMMIT));
+    }
+    if let Some(rv) = resource_version {
+        patch["metadata"]["resourceVersion"] = rv.into();
     }
     api.patch(
         dep,
@@ -48,6 +49,65 @@ async fn apply(
     )
     .await
     .map(|_| ())
+}
+
+/// How a guarded apply ended.
+enum Guarded {
+    Applied,
+    /// This newer Build stands in the way.
+    Blocked(Box<Build>),
+}
+
+/// Which newer sibling forbids an apply.
+type Blocker = for<'a> fn(&Build, &'a [Build]) -> Option<&'a Build>;
+
+/// Apply `image` unless `blocker` finds a newer Build in the way. The order matters (see
+/// `plan::deployment_taken_by`): read the Deployment, then list the Builds, then apply
+/// conditionally on the resourceVersion read first; on a conflict start again.
+#[allow(clippy::too_many_arguments)]
+async fn guarded_apply(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    api: &Api<Deployment>,
+    dep_name: &str,
+    container: &str,
+    image: &str,
+    commit: Option<&str>,
+    blocker: Blocker,
+) -> Result<Guarded, Stop> {
+    let me = claimed.build().await;
+    let bname = me.metadata.name.clone().unwrap_or_default();
+    for _ in 0..APPLY_ATTEMPTS {
+        let dep = api.get(dep_name).await.map_err(|e| {
+            fail(
+                "ClusterUnreachable",
+                format!("reading Deployment {dep_name}: {e}"),
+            )
+        })?;
+        let all = siblings(&ctx.client, &me).await?;
+        if let Some(newer) = blocker(&me, &all) {
+            return Ok(Guarded::Blocked(Box::new(newer.clone())));
+        }
+        let rv = dep.metadata.resource_version.as_deref();
+        match apply_image(api, dep_name, container, image, commit, &bname, rv).await {
+            Ok(()) => return Ok(Guarded::Applied),
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                tracing::debug!(build = %bname, deployment = dep_name, "Deployment changed; checking again");
+            }
+            Err(e) => {
+                return Err(fail(
+                    "RolloutApplyFailed",
+                    format!("applying image to Deployment {dep_name}: {e}"),
+                ));
+            }
+        }
+    }
+    Err(fail(
+        "RolloutApplyFailed",
+        format!(
+            "Deployment {dep_name} changed during each of {APPLY_ATTEMPTS} attempts to apply the image"
+        ),
+    ))
 }
 
 /// Findings about the new pods (those carrying this commit), their ReplicaSet and Deployment.
@@ -110,27 +170,32 @@ fn pods_failing(findings: &[Finding]) -> bool {
         .any(|f| f.severity == Severity::Error && f.object.kind == "Pod")
 }
 
-/// Roll `binding`'s Deployment to `image` and wait for the outcome.
-pub async fn roll(
+/// What `apply` changed.
+pub struct Applied {
+    container: String,
+    previous: Option<String>,
+}
+
+/// Roll `binding`'s Deployment to `image`, unless a newer Build is in the way. The caller has
+/// already written phase RollingOut (the announcement the guard relies on).
+pub async fn apply(
     ctx: &Ctx,
     claimed: &Claimed,
     build: &Build,
     binding: &Binding,
     image: &str,
-) -> Result<(), Stop> {
+) -> Result<Applied, Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let bname = build.metadata.name.clone().unwrap_or_default();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
     let dep = api.get(dep_name).await.map_err(|e| {
-        failed(
+        fail(
             "DeploymentNotFound",
             format!("Deployment {ns}/{dep_name}: {e}"),
-            vec![],
         )
     })?;
-    let container = plan::pick_container(&binding.spec, &dep)
-        .map_err(|e| failed("InvalidBinding", e.to_string(), vec![]))?;
+    let container =
+        plan::pick_container(&binding.spec, &dep).map_err(|e| fail("InvalidBinding", e))?;
     // On a retry after a crash the Deployment may already run this image: keep the first previous image.
     let recorded = claimed.build().await.status.and_then(|s| s.previous_image);
     let previous =
@@ -139,27 +204,48 @@ pub async fn roll(
     claimed
         .update(move |s| s.previous_image = prev.clone())
         .await?;
-    let commit = build.spec.commit.as_str();
-    apply(&api, dep_name, &container, image, Some(commit), &bname)
-        .await
-        .map_err(|e| {
-            failed(
-                "RolloutApplyFailed",
-                format!("applying image to Deployment {ns}/{dep_name}: {e}"),
-                vec![],
-            )
-        })?;
-    tracing::info!(build = %bname, deployment = %dep_name, image, "rollout applied");
+    let commit = Some(build.spec.commit.as_str());
+    let latest: Blocker =
+        |me, all| plan::newer_build(me, all).or_else(|| plan::deployment_taken_by(me, all));
+    match guarded_apply(
+        ctx, claimed, &api, dep_name, &container, image, commit, latest,
+    )
+    .await?
+    {
+        Guarded::Applied => {}
+        Guarded::Blocked(newer) => return Err(Stop::superseded_by(&newer)),
+    }
+    tracing::info!(build = ?build.metadata.name, deployment = %dep_name, image, "rollout applied");
+    Ok(Applied {
+        container,
+        previous,
+    })
+}
 
+/// Wait for the rollout `apply` started; on failure roll back if the Binding asks for it.
+pub async fn watch(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    build: &Build,
+    binding: &Binding,
+    applied: Applied,
+) -> Result<(), Stop> {
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let bname = build.metadata.name.clone().unwrap_or_default();
+    let dep_name = &binding.spec.deployment;
+    let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
+    let commit = build.spec.commit.as_str();
     let deadline = Instant::now() + ctx.rollout_timeout;
     let outcome = loop {
-        let dep = api.get(dep_name).await.map_err(|e| {
-            failed(
-                "ClusterUnreachable",
-                format!("reading Deployment: {e}"),
-                vec![],
-            )
-        })?;
+        let dep = api
+            .get(dep_name)
+            .await
+            .map_err(|e| fail("ClusterUnreachable", format!("reading Deployment: {e}")))?;
+        // A newer Build took the Deployment over: what happens now is its rollout, not ours.
+        let me = claimed.build().await;
+        if let Some(newer) = plan::deployment_taken_by(&me, &siblings(&ctx.client, &me).await?) {
+            return Err(Stop::superseded_by(newer));
+        }
         match plan::rollout_state(&dep) {
             Rollout::Complete => return Ok(()),
             Rollout::Failed { reason, message } => {
@@ -194,21 +280,27 @@ pub async fn roll(
         }
         tokio::time::sleep(POLL).await;
     };
-    let (reason, message, findings) = outcome;
+    let (reason, mut message, findings) = outcome;
     let mut rolled_back = false;
     if binding.spec.rollback_on_failure
-        && let Some(prev) = &previous
+        && let Some(prev) = &applied.previous
     {
         let last_commit = binding
             .status
             .as_ref()
             .and_then(|s| s.last_commit.as_deref());
-        match apply(&api, dep_name, &container, prev, last_commit, &bname).await {
-            Ok(()) => {
+        let taken: Blocker = plan::deployment_taken_by;
+        let c = &applied.container;
+        match guarded_apply(ctx, claimed, &api, dep_name, c, prev, last_commit, taken).await {
+            Ok(Guarded::Applied) => {
                 rolled_back = true;
                 tracing::warn!(build = %bname, deployment = %dep_name, image = %prev, "rolled back");
             }
-            Err(e) => tracing::error!(build = %bname, error = %e, "rollback failed"),
+            Ok(Guarded::Blocked(newer)) => {
+                let newer = newer.metadata.name.unwrap_or_default();
+                message = format!("{message}; not rolled back: {newer} is rolling out");
+            }
+            Err(e) => tracing::error!(build = %bname, error = ?e, "rollback failed"),
         }
     }
     Err(Stop::Failed {

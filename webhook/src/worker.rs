@@ -101,7 +101,7 @@ async fn finish(
             vec![],
             false,
         ),
-        Err(Stop::Superseded(newer)) => (
+        Err(Stop::Superseded { build: newer, .. }) => (
             BuildPhase::Superseded,
             "Superseded".into(),
             format!("a newer push ({newer}) wins"),

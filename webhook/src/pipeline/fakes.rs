@@ -1,0 +1,158 @@
+//! Test doubles for the `ports` traits: GitHub (a tarball answer, statuses that record or
+//! fail), the engine (scripted build outcome, a fixed digest, a hook during the push) and a
+//! registry that serves a set of digests.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use futures::future::BoxFuture;
+use mosaic_core::reference::RepoName;
+
+use super::ports::{ByteStream, ImageBuilder, RegistryCheck, SourceHost};
+use crate::build_log::LogTail;
+use crate::context::ContextSummary;
+use crate::docker::EngineError;
+use crate::github::{GitHubError, StatusState, Token};
+use crate::plan::BuildPlan;
+use crate::registry::{RegistryAuth, RegistryError};
+
+pub const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// GitHub: a tarball answer and statuses that either record or fail.
+#[derive(Default)]
+pub struct FakeGitHub {
+    pub missing: bool,
+    pub statuses_fail: bool,
+    pub statuses: Mutex<Vec<(StatusState, String)>>,
+}
+
+impl SourceHost for FakeGitHub {
+    fn tarball<'a>(
+        &'a self,
+        _: Option<&'a Token>,
+        repo: &'a RepoName,
+        commit: &'a str,
+    ) -> BoxFuture<'a, Result<ByteStream, GitHubError>> {
+        Box::pin(async move {
+            if self.missing {
+                return Err(GitHubError::Status {
+                    what: format!("the tarball of {repo}@{commit}"),
+                    status: 404,
+                    message: "Not Found".into(),
+                });
+            }
+            let chunk: Result<bytes::Bytes, std::io::Error> = Ok(bytes::Bytes::from_static(b"tgz"));
+            Ok(Box::pin(futures::stream::iter([chunk])) as ByteStream)
+        })
+    }
+
+    fn status<'a>(
+        &'a self,
+        _: Option<&'a Token>,
+        repo: &'a RepoName,
+        commit: &'a str,
+        state: StatusState,
+        description: &'a str,
+    ) -> BoxFuture<'a, Result<(), GitHubError>> {
+        Box::pin(async move {
+            if self.statuses_fail {
+                return Err(GitHubError::Status {
+                    what: format!("the commit status of {repo}@{commit}"),
+                    status: 500,
+                    message: "Server Error".into(),
+                });
+            }
+            self.statuses
+                .lock()
+                .unwrap()
+                .push((state, description.to_string()));
+            Ok(())
+        })
+    }
+}
+
+/// The engine: logs some lines, fails the build with `build_error` if set, pushes `DIGEST`.
+#[derive(Default)]
+pub struct FakeEngine {
+    pub build_error: Option<String>,
+    pub pushed: Mutex<Vec<String>>,
+    /// Runs during the push (e.g. a newer push lands meanwhile).
+    pub on_push: Option<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl ImageBuilder for FakeEngine {
+    fn build<'a>(
+        &'a self,
+        _: ByteStream,
+        plan: &'a BuildPlan,
+        _: &'a str,
+        _: Option<&'a RegistryAuth>,
+        tail: &'a mut LogTail,
+    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
+        Box::pin(async move {
+            tail.push("Step 1/2 : FROM scratch\nStep 2/2 : RUN false\n");
+            match &self.build_error {
+                Some(e) => {
+                    tail.push(e);
+                    Err(EngineError::Build(e.clone()))
+                }
+                None => {
+                    tail.push(&format!("Successfully tagged {}", plan.tag));
+                    Ok(ContextSummary::default())
+                }
+            }
+        })
+    }
+
+    fn push<'a>(
+        &'a self,
+        repository: &'a str,
+        tag: &'a str,
+        _: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, EngineError>> {
+        Box::pin(async move {
+            self.pushed
+                .lock()
+                .unwrap()
+                .push(format!("{repository}:{tag}"));
+            if let Some(f) = &self.on_push {
+                f();
+            }
+            Ok(DIGEST.to_string())
+        })
+    }
+}
+
+/// A registry serving the digests in `serves`.
+#[derive(Default)]
+pub struct FakeRegistry {
+    pub serves: HashSet<String>,
+}
+
+impl RegistryCheck for FakeRegistry {
+    fn verify_digest<'a>(
+        &'a self,
+        _: Option<&'a RegistryAuth>,
+        host: &'a str,
+        path: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+        Box::pin(async move {
+            if self.serves.contains(digest) {
+                Ok(())
+            } else {
+                Err(RegistryError::NotServed {
+                    host: host.to_string(),
+                    reference: format!("{path}@{digest}"),
+                    status: 404,
+                })
+            }
+        })
+    }
+}
+
+pub fn serving() -> FakeRegistry {
+    FakeRegistry {
+        serves: HashSet::from([DIGEST.to_string()]),
+    }
+}

@@ -1,0 +1,304 @@
+//! One claimed Build, start to end: fetch the exact commit's tarball, build, push, verify the
+//! digest, roll the Deployment by digest, watch it, report to GitHub and record the outcome on
+//! the Build and its Binding. Stages call the adapters through the narrow traits in `ports`;
+//! decisions come from `plan`.
+//!
+//! Kubernetes is not behind a trait: the pipeline uses a plain `kube::Client` (Secrets, the
+//! Binding, sibling Builds, the guarded status writes of `claim`, and the Deployment in
+//! `rollout`). That surface is wide and already has a seam: a `kube::Client` is a tower service,
+//! so unit tests give it an in-memory fake API server (`fake_kube.rs`) instead of a
+//! trait that would have to mirror a dozen API calls.
+
+#[cfg(test)]
+mod fake_kube;
+#[cfg(test)]
+mod fakes;
+pub mod ports;
+mod report;
+mod stages;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+use mosaic_core::explain::Finding;
+use mosaic_core::reference::RepoName;
+use mosaic_core::resources::{Binding, Build, BuildPhase};
+use tokio_util::sync::CancellationToken;
+
+use crate::claim::{ClaimError, Claimed};
+use crate::github::{StatusState, Token};
+use crate::metrics::Metrics;
+use crate::plan::{self, BuildPlan, plan_build, push_time};
+use crate::registry::{self, RegistryAuth};
+use crate::rollout;
+use ports::{ImageBuilder, RegistryCheck, SourceHost};
+use report::Reporter;
+pub use report::final_status;
+
+/// What the worker needs, shared by every Build it runs.
+pub struct Ctx {
+    pub client: kube::Client,
+    pub builder: Arc<dyn ImageBuilder>,
+    pub source: Arc<dyn SourceHost>,
+    pub registry: Arc<dyn RegistryCheck>,
+    pub metrics: Arc<Metrics>,
+    pub identity: String,
+    pub claim_ttl: Duration,
+    pub heartbeat: Duration,
+    pub build_timeout: Duration,
+    pub rollout_timeout: Duration,
+    pub github_web_url: String,
+    pub shutdown: CancellationToken,
+}
+
+/// How a run ended early.
+#[derive(Debug)]
+pub enum Stop {
+    Failed {
+        reason: &'static str,
+        message: String,
+        findings: Vec<Finding>,
+        rolled_back: bool,
+    },
+    /// A newer Build of the same Binding wins.
+    Superseded { build: String, commit: String },
+    /// Shutting down: give the Build back.
+    Cancelled,
+    /// Another worker owns the Build now: touch nothing.
+    Lost(ClaimError),
+}
+
+impl From<ClaimError> for Stop {
+    fn from(e: ClaimError) -> Self {
+        Stop::Lost(e)
+    }
+}
+
+impl Stop {
+    /// Superseded by `newer`.
+    pub fn superseded_by(newer: &Build) -> Self {
+        Stop::Superseded {
+            build: newer.metadata.name.clone().unwrap_or_default(),
+            commit: newer.spec.commit.clone(),
+        }
+    }
+}
+
+pub(crate) fn fail(reason: &'static str, message: impl std::fmt::Display) -> Stop {
+    Stop::Failed {
+        reason,
+        message: message.to_string(),
+        findings: Vec::new(),
+        rolled_back: false,
+    }
+}
+
+/// What one run knows about its commit, read once at the start.
+pub struct Job {
+    pub repo: RepoName,
+    pub commit: String,
+    pub plan: BuildPlan,
+    pub token: Option<Token>,
+    pub auth: Option<RegistryAuth>,
+}
+
+/// Read one key of a Secret in `ns`. Errors name the Secret and key, never the value.
+async fn secret_value(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+) -> Result<Vec<u8>, Stop> {
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .map_err(|e| {
+            fail(
+                "SecretUnreadable",
+                format!(
+                    "Secret {ns}/{name}: {}",
+                    mosaic_core::permission::kube_error(&e)
+                ),
+            )
+        })?;
+    s.data
+        .and_then(|mut d| d.remove(key))
+        .map(|b| b.0)
+        .ok_or_else(|| {
+            fail(
+                "SecretKeyMissing",
+                format!("Secret {ns}/{name} has no key {key:?}"),
+            )
+        })
+}
+
+/// Move to `phase`, recording when.
+async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -> Result<(), Stop> {
+    let msg = message.to_string();
+    claimed
+        .update(move |s| {
+            s.phase = phase;
+            let now = Some(crate::claim::now_time());
+            match phase {
+                BuildPhase::Pushing => s.phase_times.pushing = now,
+                BuildPhase::RollingOut => s.phase_times.rolling_out = now,
+                _ => {}
+            }
+            s.message = Some(msg.clone());
+        })
+        .await?;
+    ctx.metrics.phase(phase);
+    Ok(())
+}
+
+/// Every Build of `build`'s Binding, as the API server has them now.
+pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let lp = ListParams::default().labels(&format!(
+        "{}={}",
+        mosaic_core::names::LABEL_BINDING,
+        build.spec.binding
+    ));
+    Api::<Build>::namespaced(client.clone(), &ns)
+        .list(&lp)
+        .await
+        .map(|l| l.items)
+        .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
+}
+
+/// Latest wins: stop if a newer sibling may still deploy or did deploy.
+async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
+    match plan::newer_build(build, &siblings(&ctx.client, build).await?) {
+        Some(newer) => Err(Stop::superseded_by(newer)),
+        None => Ok(()),
+    }
+}
+
+/// Result of a successful run.
+#[derive(Debug)]
+pub struct Deployed {
+    pub image: String,
+}
+
+/// Read the Binding's Secrets and plan the build.
+async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Job, Stop> {
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let spec = &binding.spec;
+    let repo = RepoName::parse(&spec.repo).map_err(|e| fail("InvalidBinding", e))?;
+    let commit = build.spec.commit.clone();
+    let source = format!("{}/{repo}", ctx.github_web_url.trim_end_matches('/'));
+    let created = push_time(build).unwrap_or_else(Utc::now);
+    let plan =
+        plan_build(spec, &commit, &source, created).map_err(|e| fail("InvalidBinding", e))?;
+    let token = match &spec.github_secret {
+        Some(s) => Some(Token(
+            String::from_utf8(secret_value(&ctx.client, &ns, s, "token").await?)
+                .map_err(|_| {
+                    fail(
+                        "SecretUnreadable",
+                        format!("Secret {ns}/{s} key token is not UTF-8"),
+                    )
+                })?
+                .trim()
+                .to_string(),
+        )),
+        None => None,
+    };
+    let auth = match &spec.registry_secret {
+        Some(s) => {
+            let cfg = secret_value(&ctx.client, &ns, s, ".dockerconfigjson").await?;
+            Some(
+                registry::credentials_for(&cfg, &plan.registry_host)
+                    .map_err(|e| fail("RegistryCredentials", format!("Secret {ns}/{s}: {e}")))?,
+            )
+        }
+        None => None,
+    };
+    Ok(Job {
+        repo,
+        commit,
+        plan,
+        token,
+        auth,
+    })
+}
+
+/// Run a claimed Build to the end. Terminal status is written by the caller.
+pub async fn run(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    reporter_errors: &mut Vec<String>,
+) -> Result<Deployed, Stop> {
+    let build = claimed.build().await;
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let name = build.metadata.name.clone().unwrap_or_default();
+    check_latest(ctx, &build).await?;
+    let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
+        .get(&build.spec.binding)
+        .await
+        .map_err(|e| {
+            fail(
+                "BindingNotFound",
+                format!("Binding {ns}/{}: {e}", build.spec.binding),
+            )
+        })?;
+    let job = prepare(ctx, &build, &binding).await?;
+    let mut rep = Reporter::new(ctx.source.as_ref(), &ctx.metrics, &job);
+    rep.report(StatusState::Pending, "building").await;
+    let result = run_stages(ctx, claimed, &build, &binding, &job, &mut rep).await;
+    if let Some((state, text)) = final_status(&result) {
+        rep.report(state, &text).await;
+    }
+    tracing::debug!(build = %name, "pipeline finished");
+    reporter_errors.append(&mut rep.errors);
+    result
+}
+
+async fn run_stages(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    build: &Build,
+    binding: &Binding,
+    job: &Job,
+    rep: &mut Reporter<'_>,
+) -> Result<Deployed, Stop> {
+    let started = Instant::now();
+    let (built, log_tail) = stages::fetch_and_build(
+        ctx.source.as_ref(),
+        ctx.builder.as_ref(),
+        ctx.build_timeout,
+        job,
+    )
+    .await;
+    claimed
+        .update(|s| s.log_tail = Some(log_tail.clone()))
+        .await?;
+    let summary = built?;
+    tracing::info!(tag = %job.plan.tag, entries = summary.entries, bytes = summary.bytes, "image built");
+    ctx.metrics.stage("build", started.elapsed().as_secs_f64());
+
+    let tag = job.plan.tag.clone();
+    enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
+    let started = Instant::now();
+    let image = stages::push_and_verify(ctx.builder.as_ref(), ctx.registry.as_ref(), job).await?;
+    claimed.update(|s| s.image = Some(image.clone())).await?;
+    ctx.metrics.stage("push", started.elapsed().as_secs_f64());
+
+    check_latest(ctx, &claimed.build().await).await?;
+    // Announce before the guarded apply in `rollout` looks at the siblings again.
+    let doing = format!("rolling out {image}");
+    enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;
+    let started = Instant::now();
+    let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
+    rep.report(StatusState::Pending, "rolling out").await;
+    let r = rollout::watch(ctx, claimed, build, binding, applied).await;
+    ctx.metrics
+        .stage("rollout", started.elapsed().as_secs_f64());
+    r.map(|()| Deployed { image })
+}
+
+#[cfg(test)]
+mod tests;

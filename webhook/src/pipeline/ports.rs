@@ -1,0 +1,76 @@
+//! The pipeline's narrow edges: the only Docker, GitHub and registry operations it calls, as
+//! object-safe traits (boxed futures), so `pipeline::Ctx` holds `Arc<dyn …>` and neither the
+//! worker nor the wiring becomes generic. `docker::Engine`, `github::GitHub` and
+//! `registry::HttpRegistry` implement them; unit tests use in-memory fakes. Kubernetes stays a
+//! plain `kube::Client` (see `pipeline`).
+
+use std::io;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use mosaic_core::reference::RepoName;
+
+use crate::build_log::LogTail;
+use crate::context::ContextSummary;
+use crate::docker::EngineError;
+use crate::github::{GitHubError, StatusState, Token};
+use crate::plan::BuildPlan;
+use crate::registry::{RegistryAuth, RegistryError};
+
+/// A gzip tarball as it arrives.
+pub type ByteStream = BoxStream<'static, Result<Bytes, io::Error>>;
+
+/// Builds and pushes images.
+pub trait ImageBuilder: Send + Sync {
+    /// Build `plan.tag` from the gzip tarball of `commit`; log lines go to `tail`.
+    fn build<'a>(
+        &'a self,
+        tarball: ByteStream,
+        plan: &'a BuildPlan,
+        commit: &'a str,
+        auth: Option<&'a RegistryAuth>,
+        tail: &'a mut LogTail,
+    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>>;
+
+    /// Push `repository:tag`; returns the manifest digest the engine reports.
+    fn push<'a>(
+        &'a self,
+        repository: &'a str,
+        tag: &'a str,
+        auth: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, EngineError>>;
+}
+
+/// Where the source lives and where commit statuses go.
+pub trait SourceHost: Send + Sync {
+    /// The gzip tarball of exactly `commit`.
+    fn tarball<'a>(
+        &'a self,
+        token: Option<&'a Token>,
+        repo: &'a RepoName,
+        commit: &'a str,
+    ) -> BoxFuture<'a, Result<ByteStream, GitHubError>>;
+
+    /// Post a commit status.
+    fn status<'a>(
+        &'a self,
+        token: Option<&'a Token>,
+        repo: &'a RepoName,
+        commit: &'a str,
+        state: StatusState,
+        description: &'a str,
+    ) -> BoxFuture<'a, Result<(), GitHubError>>;
+}
+
+/// Confirms that a registry serves what the engine says it pushed.
+pub trait RegistryCheck: Send + Sync {
+    /// Does `host` serve `path@digest`?
+    fn verify_digest<'a>(
+        &'a self,
+        auth: Option<&'a RegistryAuth>,
+        host: &'a str,
+        path: &'a str,
+        digest: &'a str,
+    ) -> BoxFuture<'a, Result<(), RegistryError>>;
+}

@@ -1,0 +1,306 @@
+//! Unit tests of the pipeline with in-memory fakes: GitHub, the engine and the registry behind
+//! the `ports` traits, and a fake API server behind `kube::Client` for whole runs.
+
+use http::Method;
+use serde_json::json;
+
+use super::fake_kube::FakeKube;
+use super::fakes::{DIGEST, FakeEngine, FakeGitHub, FakeRegistry, serving};
+use super::*;
+
+const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+const NEWER: &str = "fedcba9876543210fedcba9876543210fedcba98";
+const NS: &str = "team";
+const BUILDS: &str = "/apis/mosaic.nectar.dev/v1alpha1/namespaces/team/builds";
+const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/team/deployments";
+
+fn job() -> Job {
+    let spec = serde_json::from_value(
+        json!({"deployment": "web", "repo": "acme/app", "image": "127.0.0.1:5000/team/web"}),
+    )
+    .unwrap();
+    Job {
+        repo: RepoName::parse("acme/app").unwrap(),
+        commit: SHA.into(),
+        plan: plan_build(&spec, SHA, "https://github.com/acme/app", Utc::now()).unwrap(),
+        token: None,
+        auth: None,
+    }
+}
+
+fn failed(r: &Result<impl std::fmt::Debug, Stop>) -> (&'static str, String) {
+    match r {
+        Err(Stop::Failed {
+            reason, message, ..
+        }) => (reason, message.clone()),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+const LONG: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn a_build_stream_error_fails_with_that_line_and_keeps_the_log() {
+    let line = "The command '/bin/sh -c false' returned a non-zero code: 1";
+    let engine = FakeEngine {
+        build_error: Some(line.into()),
+        ..Default::default()
+    };
+    let (r, tail) = stages::fetch_and_build(&FakeGitHub::default(), &engine, LONG, &job()).await;
+    let (reason, message) = failed(&r);
+    assert_eq!(reason, "BuildFailed");
+    assert!(message.ends_with(line), "{message}");
+    assert!(tail.contains("RUN false") && tail.ends_with(line), "{tail}");
+}
+
+#[tokio::test]
+async fn a_missing_tarball_is_source_unavailable_and_builds_nothing() {
+    let gh = FakeGitHub {
+        missing: true,
+        ..Default::default()
+    };
+    let (r, tail) = stages::fetch_and_build(&gh, &FakeEngine::default(), LONG, &job()).await;
+    let (reason, message) = failed(&r);
+    assert_eq!(reason, "SourceUnavailable");
+    assert!(
+        message.contains("404") && message.contains(SHA),
+        "{message}"
+    );
+    assert!(tail.is_empty(), "no build ran: {tail}");
+}
+
+#[tokio::test]
+async fn a_digest_the_registry_does_not_serve_fails_the_push() {
+    let engine = FakeEngine::default();
+    let r = stages::push_and_verify(&engine, &FakeRegistry::default(), &job()).await;
+    let (reason, message) = failed(&r);
+    assert_eq!(reason, "DigestNotServed");
+    assert!(
+        message.contains(DIGEST) && message.contains("404"),
+        "{message}"
+    );
+    assert_eq!(
+        *engine.pushed.lock().unwrap(),
+        ["127.0.0.1:5000/team/web:0123456789ab"]
+    );
+    let ok = stages::push_and_verify(&engine, &serving(), &job()).await;
+    assert_eq!(ok.unwrap(), format!("127.0.0.1:5000/team/web@{DIGEST}"));
+}
+
+#[test]
+fn final_statuses_say_what_happened_to_the_commit() {
+    let (state, text) = final_status(&Err(Stop::Superseded {
+        build: "web-fedcba987654".into(),
+        commit: NEWER.into(),
+    }))
+    .unwrap();
+    assert_eq!(state, StatusState::Error);
+    assert_eq!(text, "not deployed: superseded by fedcba987654");
+    assert!(plan::status_description(&text).len() <= plan::STATUS_DESCRIPTION_MAX);
+    let ok = final_status(&Ok(Deployed {
+        image: "r/a@sha256:1".into(),
+    }))
+    .unwrap();
+    assert_eq!(ok, (StatusState::Success, "deployed r/a@sha256:1".into()));
+    assert!(final_status(&Err(Stop::Cancelled)).is_none());
+}
+
+fn build_object(name: &str, commit: &str, pushed: &str, phase: Option<&str>) -> serde_json::Value {
+    let mut b = json!({
+        "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
+        "metadata": {"name": name, "namespace": NS,
+            "labels": {mosaic_core::names::LABEL_BINDING: "web"},
+            "annotations": {mosaic_core::names::ANNOTATION_PUSHED_AT: pushed}},
+        "spec": {"binding": "web", "commit": commit, "ref": "refs/heads/main",
+            "trigger": {"type": "push"}},
+    });
+    if let Some(p) = phase {
+        b["status"] = json!({"phase": p});
+        if p == "RollingOut" {
+            b["status"]["phaseTimes"] = json!({"rollingOut": "2026-01-01T00:00:00Z"});
+        }
+    }
+    b
+}
+
+/// A cluster with Binding `web`, Deployment `web` (container `app`) and Build `web-old`.
+fn cluster() -> FakeKube {
+    let kube = FakeKube::default();
+    let mut st = kube.state.lock().unwrap();
+    st.put(
+        "/apis/mosaic.nectar.dev/v1alpha1/namespaces/team/bindings",
+        json!({"apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
+            "metadata": {"name": "web", "namespace": NS},
+            "spec": {"deployment": "web", "repo": "acme/app", "image": "127.0.0.1:5000/team/web"}}),
+    );
+    st.put(
+        DEPLOYMENTS,
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": NS, "generation": 1},
+            "spec": {"replicas": 1, "selector": {},
+                "template": {"spec": {"containers": [{"name": "app", "image": "r/web:before"}]}}}}),
+    );
+    st.put(
+        BUILDS,
+        build_object("web-old", SHA, "2026-01-01T00:00:01Z", None),
+    );
+    drop(st);
+    kube
+}
+
+fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx {
+    Ctx {
+        client: kube.client(),
+        builder: engine,
+        source: gh,
+        registry: Arc::new(serving()),
+        metrics: Arc::new(Metrics::new()),
+        identity: "me".into(),
+        claim_ttl: LONG,
+        heartbeat: LONG,
+        build_timeout: LONG,
+        rollout_timeout: LONG,
+        github_web_url: "https://github.com".into(),
+        shutdown: CancellationToken::new(),
+    }
+}
+
+async fn run_old(ctx: &Ctx) -> (Result<Deployed, Stop>, Vec<String>) {
+    let api = Api::<Build>::namespaced(ctx.client.clone(), NS);
+    let build = api.get("web-old").await.unwrap();
+    let claimed = Claimed::claim(api, &build, &ctx.identity).await.unwrap();
+    let mut errors = Vec::new();
+    let r = run(ctx, &claimed, &mut errors).await;
+    (r, errors)
+}
+
+fn deployed_image(kube: &FakeKube) -> String {
+    let st = kube.state.lock().unwrap();
+    st.objects[&format!("{DEPLOYMENTS}/web")]["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_whole_run_deploys_by_digest() {
+    let kube = cluster();
+    let gh = Arc::new(FakeGitHub::default());
+    let (r, errors) = run_old(&ctx(&kube, gh.clone(), Arc::default())).await;
+    let image = format!("127.0.0.1:5000/team/web@{DIGEST}");
+    assert_eq!(r.unwrap().image, image);
+    assert!(errors.is_empty());
+    assert_eq!(deployed_image(&kube), image);
+    let states: Vec<StatusState> = gh.statuses.lock().unwrap().iter().map(|s| s.0).collect();
+    use StatusState::{Pending, Success};
+    assert_eq!(states, [Pending, Pending, Success]);
+}
+
+#[tokio::test]
+async fn failing_status_reports_do_not_fail_the_build() {
+    let kube = cluster();
+    let gh = Arc::new(FakeGitHub {
+        statuses_fail: true,
+        ..Default::default()
+    });
+    let (r, errors) = run_old(&ctx(&kube, gh, Arc::default())).await;
+    assert!(r.is_ok(), "{r:?}");
+    assert_eq!(
+        errors.len(),
+        3,
+        "building, rolling out, deployed: {errors:?}"
+    );
+    assert!(errors.iter().all(|e| e.contains("500")), "{errors:?}");
+    assert_eq!(
+        deployed_image(&kube),
+        format!("127.0.0.1:5000/team/web@{DIGEST}")
+    );
+}
+
+#[tokio::test]
+async fn a_build_superseded_before_its_rollout_never_rolls() {
+    let kube = cluster();
+    let during_push = kube.clone();
+    let engine = Arc::new(FakeEngine {
+        on_push: Some(Box::new(move || {
+            let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", Some("Building"));
+            during_push.state.lock().unwrap().put(BUILDS, newer);
+        })),
+        ..Default::default()
+    });
+    let gh = Arc::new(FakeGitHub::default());
+    let (r, _) = run_old(&ctx(&kube, gh.clone(), engine)).await;
+    assert!(
+        matches!(&r, Err(Stop::Superseded { build, commit }) if build == "web-new" && commit == NEWER),
+        "{r:?}"
+    );
+    assert_eq!(
+        kube.state
+            .lock()
+            .unwrap()
+            .count(&Method::PATCH, DEPLOYMENTS),
+        0
+    );
+    assert_eq!(deployed_image(&kube), "r/web:before");
+    let last = gh.statuses.lock().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        last,
+        (
+            StatusState::Error,
+            "not deployed: superseded by fedcba987654".into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn a_newer_rollout_announced_after_the_check_still_stops_the_apply() {
+    let kube = cluster();
+    // The newer Build announces its rollout just as this one announces its own: the
+    // latest-wins check before the announcement saw nothing.
+    kube.on_request(Box::new(|st, method, path, body| {
+        if *method == Method::PUT
+            && path.ends_with("/web-old/status")
+            && body["status"]["phase"] == "RollingOut"
+        {
+            st.put(
+                BUILDS,
+                build_object("web-new", NEWER, "2026-01-01T00:00:02Z", Some("RollingOut")),
+            );
+        }
+    }));
+    let (r, _) = run_old(&ctx(&kube, Arc::default(), Arc::default())).await;
+    assert!(
+        matches!(&r, Err(Stop::Superseded { build, .. }) if build == "web-new"),
+        "{r:?}"
+    );
+    assert_eq!(
+        kube.state
+            .lock()
+            .unwrap()
+            .count(&Method::PATCH, DEPLOYMENTS),
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_apply_racing_another_writer_checks_again() {
+    let kube = cluster();
+    // Someone changes the Deployment between this worker's read and its apply, once.
+    let mut raced = false;
+    kube.on_request(Box::new(move |st, method, path, _| {
+        if !raced && *method == Method::PATCH && path.ends_with("/deployments/web") {
+            raced = true;
+            let key = format!("{DEPLOYMENTS}/web");
+            let dep = st.objects[&key].clone();
+            st.put(DEPLOYMENTS, dep);
+        }
+    }));
+    let (r, _) = run_old(&ctx(&kube, Arc::default(), Arc::default())).await;
+    assert!(r.is_ok(), "{r:?}");
+    let st = kube.state.lock().unwrap();
+    assert_eq!(
+        st.count(&Method::PATCH, DEPLOYMENTS),
+        2,
+        "refused once, then applied"
+    );
+}

@@ -1,0 +1,65 @@
+//! Real-stack test of the rollout guard's foundation: the API server refuses a server-side
+//! apply whose body carries a resourceVersion the Deployment no longer has, so an older
+//! Build's apply cannot land after a newer one's (see `plan::deployment_taken_by`).
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, PostParams};
+use mosaic_webhook::rollout::apply_image;
+
+fn image(d: &Deployment) -> String {
+    d.spec.template.spec.as_ref().unwrap().containers[0]
+        .image
+        .clone()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn an_apply_with_a_stale_resource_version_is_refused() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kube = mosaic_tests::kube().await;
+    let api: Api<Deployment> = Api::namespaced(kube.client.clone(), &kube.namespace);
+    let dep: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "r/web:before"}]}}}
+    }))
+    .unwrap();
+    let read = api.create(&PostParams::default(), &dep).await.unwrap();
+    let seen = read.metadata.resource_version.clone().unwrap();
+
+    // The newer Build applies with what it read: accepted.
+    apply_image(
+        &api,
+        "web",
+        "app",
+        "r/web@sha256:2",
+        Some("c2"),
+        "web-2",
+        Some(&seen),
+    )
+    .await
+    .expect("an apply at the current resourceVersion lands");
+    // The older Build read the Deployment before that apply: refused, nothing changes.
+    let err = apply_image(
+        &api,
+        "web",
+        "app",
+        "r/web@sha256:1",
+        Some("c1"),
+        "web-1",
+        Some(&seen),
+    )
+    .await
+    .expect_err("an apply at a stale resourceVersion is refused");
+    assert!(
+        matches!(&err, kube::Error::Api(s) if s.code == 409),
+        "{err}"
+    );
+    assert_eq!(image(&api.get("web").await.unwrap()), "r/web@sha256:2");
+    // Without a resourceVersion the apply is unconditional (rollback of a lone Build, tests).
+    apply_image(&api, "web", "app", "r/web@sha256:3", None, "web-3", None)
+        .await
+        .unwrap();
+    assert_eq!(image(&api.get("web").await.unwrap()), "r/web@sha256:3");
+}

@@ -5,9 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt, watcher};
 use mosaic_core::explain::{self, Finding, Severity};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
@@ -16,7 +19,38 @@ use crate::claim::Claimed;
 use crate::pipeline::{Ctx, Stop};
 use crate::plan::{self, Rollout};
 
+/// How often the outcome is re-read without a change to the Deployment (new pods failing show
+/// up here; the Deployment's own changes wake the loop at once through a watch).
 const POLL: Duration = Duration::from_millis(250);
+
+/// Changes to the rolled Deployment; `None` once the watch failed, leaving only the poll.
+type Changes = Option<BoxStream<'static, Result<Deployment, watcher::Error>>>;
+
+fn watch_changes(api: &Api<Deployment>, name: &str) -> Changes {
+    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    Some(watcher(api.clone(), cfg).applied_objects().boxed())
+}
+
+/// Wait until the Deployment changes or `POLL` passes, whichever is first.
+async fn changed_or_poll(changes: &mut Changes) {
+    let Some(stream) = changes.as_mut() else {
+        return tokio::time::sleep(POLL).await;
+    };
+    let broken = tokio::select! {
+        ev = stream.next() => match ev {
+            Some(Ok(_)) => false,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "Deployment watch failed; polling instead");
+                true
+            }
+            None => true,
+        },
+        () = tokio::time::sleep(POLL) => false,
+    };
+    if broken {
+        *changes = None;
+    }
+}
 
 fn failed(reason: &'static str, message: String, findings: Vec<Finding>) -> Stop {
     Stop::Failed {
@@ -152,6 +186,7 @@ pub async fn roll(
     tracing::info!(build = %bname, deployment = %dep_name, image, "rollout applied");
 
     let deadline = Instant::now() + ctx.rollout_timeout;
+    let mut changes = watch_changes(&api, dep_name);
     let outcome = loop {
         let dep = api.get(dep_name).await.map_err(|e| {
             failed(
@@ -192,7 +227,7 @@ pub async fn roll(
                 }
             }
         }
-        tokio::time::sleep(POLL).await;
+        changed_or_poll(&mut changes).await;
     };
     let (reason, message, findings) = outcome;
     let mut rolled_back = false;

@@ -414,7 +414,47 @@ async fn run(runs: usize) -> Result<(), String> {
     }
     let after = stage_metrics(&b.server.url).await;
     summary(runs, &results, &before, &after);
+    let log = std::fs::read_to_string(&b.server.log).unwrap_or_default();
+    // The first build in the log is the warm-up.
+    let labels: Vec<f64> = label_steps(&log).into_iter().skip(1).collect();
+    let (med, p90) = median_p90(&labels);
+    println!(
+        "mosaic build log: LABEL steps (from the first to \"Successfully built\") median {med:.3} s, p90 {p90:.3} s (n={})",
+        labels.len()
+    );
     Ok(())
+}
+
+/// Seconds each of Mosaic's builds spent on its label steps, from the webhook's JSON build log:
+/// the first `Step …: LABEL org.opencontainers.image.…` line to `Successfully built`.
+fn label_steps(log: &str) -> Vec<f64> {
+    let mut first: BTreeMap<String, chrono::DateTime<chrono::FixedOffset>> = BTreeMap::new();
+    let mut out = Vec::new();
+    for v in log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    {
+        if v["target"] != "mosaic_webhook::build_log" {
+            continue;
+        }
+        let (Some(tag), Some(line), Some(at)) = (
+            v["tag"].as_str(),
+            v["line"].as_str(),
+            v["timestamp"]
+                .as_str()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
+        ) else {
+            continue;
+        };
+        if line.starts_with("Step ") && line.contains(": LABEL org.opencontainers.image.") {
+            first.entry(tag.to_string()).or_insert(at);
+        } else if line.starts_with("Successfully built")
+            && let Some(start) = first.get(tag)
+        {
+            out.push((at - *start).as_seconds_f64());
+        }
+    }
+    out
 }
 
 /// The paths compared.

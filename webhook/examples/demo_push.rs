@@ -118,7 +118,7 @@ async fn run() -> Result<(), String> {
     say("starting mosaic-webhook (the real binary, as a child process)");
     let server = common::start(&w, "demo", &[]).await;
     eprintln!(
-        "    pid {}, listening on {} for namespace {}; log: {}",
+        "    pid {}, listening on {} for namespace {}; log: {} (kept if the demo fails)",
         server.child.id(),
         server.url,
         w.ns(),
@@ -129,7 +129,9 @@ async fn run() -> Result<(), String> {
     say("delivering a signed GitHub push (payload shaped like @octokit/webhooks-examples)");
     let body = common::push_body(&w.repo, &sha);
     let delivery = format!("demo-{}", short(&sha));
+    // Connect first: the stamps below time the delivery, not this client's set-up.
     let http = reqwest::Client::new();
+    let _ = http.get(format!("{}/healthz", server.url)).send().await;
     let t0 = Instant::now();
     let st = Stages { t0, out };
     st.line(

@@ -1,4 +1,4 @@
-//! Shared by the push demo (`demo_push.rs`) and the overhead benchmark (`bench_overhead.rs`):
+//! Shared by the push demo (`demo_push.rs`) and the overhead benchmark (`bench_overhead/`):
 //! the sample app, watches that hand events over with the moment they arrived, the stand-in
 //! Deployment controller (the test API server runs none), terminal styling and one-line errors.
 

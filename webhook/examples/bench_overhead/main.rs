@@ -13,8 +13,10 @@
 //!
 //! `cargo run --release -p mosaic-webhook --example bench_overhead -- [RUNS]`
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../../tests/common/mod.rs"]
 mod common;
+mod report;
+#[path = "../support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use mosaic_core::names;
 use mosaic_core::resources::{Build, BuildPhase};
+use report::{fmt_marks, label_steps, machine, stage_metrics, summary};
 use support::{Rolled, median_p90};
 use tokio::process::Command;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -53,7 +56,7 @@ async fn main() -> ExitCode {
 }
 
 /// Seconds since the push, at which each step finished (by name).
-type Marks = BTreeMap<&'static str, f64>;
+pub type Marks = BTreeMap<&'static str, f64>;
 
 struct Bench {
     w: common::World,
@@ -291,52 +294,6 @@ impl Bench {
     }
 }
 
-/// `mosaic_webhook_stage_duration_seconds` sums and counts by stage.
-async fn stage_metrics(url: &str) -> BTreeMap<String, (f64, f64)> {
-    let text = match reqwest::get(format!("{url}/metrics")).await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let mut out: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    for line in text.lines() {
-        for (suffix, slot) in [("_sum{", 0), ("_count{", 1)] {
-            let head = format!("mosaic_webhook_stage_duration_seconds{suffix}stage=\"");
-            if let Some(rest) = line.strip_prefix(&head)
-                && let Some((stage, value)) = rest.split_once("\"} ")
-                && let Ok(v) = value.trim().parse::<f64>()
-            {
-                let e = out.entry(stage.to_string()).or_default();
-                if slot == 0 {
-                    e.0 = v;
-                } else {
-                    e.1 = v;
-                }
-            }
-        }
-    }
-    out
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, v)| v.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores ({cpu}), load average {}", loadavg())
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
 async fn run(runs: usize) -> Result<(), String> {
     eprintln!("==> setting up: namespace, CRDs, Secrets, Deployment web, Binding web, fake GitHub");
     let w = common::world(None, false).await;
@@ -425,50 +382,18 @@ async fn run(runs: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Seconds each of Mosaic's builds spent on its label steps, from the webhook's JSON build log:
-/// the first `Step …: LABEL org.opencontainers.image.…` line to `Successfully built`.
-fn label_steps(log: &str) -> Vec<f64> {
-    let mut first: BTreeMap<String, chrono::DateTime<chrono::FixedOffset>> = BTreeMap::new();
-    let mut out = Vec::new();
-    for v in log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-    {
-        if v["target"] != "mosaic_webhook::build_log" {
-            continue;
-        }
-        let (Some(tag), Some(line), Some(at)) = (
-            v["tag"].as_str(),
-            v["line"].as_str(),
-            v["timestamp"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()),
-        ) else {
-            continue;
-        };
-        if line.starts_with("Step ") && line.contains(": LABEL org.opencontainers.image.") {
-            first.entry(tag.to_string()).or_insert(at);
-        } else if line.starts_with("Successfully built")
-            && let Some(start) = first.get(tag)
-        {
-            out.push((at - *start).as_seconds_f64());
-        }
-    }
-    out
-}
-
 /// The paths compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
+pub enum Path {
     Mosaic,
     ByHand,
     ByHandLabels,
 }
 
-const PATHS: [Path; 3] = [Path::Mosaic, Path::ByHand, Path::ByHandLabels];
+pub const PATHS: [Path; 3] = [Path::Mosaic, Path::ByHand, Path::ByHandLabels];
 
 impl Path {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Path::Mosaic => "mosaic",
             Path::ByHand => "by hand",
@@ -484,79 +409,6 @@ impl Bench {
             Path::Mosaic => self.mosaic(&label).await,
             Path::ByHand => self.manual(&label, false).await,
             Path::ByHandLabels => self.manual(&label, true).await,
-        }
-    }
-}
-
-fn fmt_marks(m: &Marks) -> String {
-    let mut v: Vec<(&str, f64)> = m.iter().map(|(k, v)| (*k, *v)).collect();
-    v.sort_by(|a, b| a.1.total_cmp(&b.1));
-    v.iter()
-        .map(|(k, s)| format!("{k} {s:.3}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn col(runs: &[Marks], key: &str) -> Vec<f64> {
-    runs.iter().filter_map(|m| m.get(key).copied()).collect()
-}
-
-fn summary(
-    runs: usize,
-    results: &[(Path, Vec<Marks>)],
-    before: &BTreeMap<String, (f64, f64)>,
-    after: &BTreeMap<String, (f64, f64)>,
-) {
-    let median = |p: Path| {
-        results
-            .iter()
-            .find(|(q, _)| *q == p)
-            .map_or(f64::NAN, |(_, set)| median_p90(&col(set, "rolled")).0)
-    };
-    println!(
-        "push-to-rolled overhead: {runs} runs per path after one warm-up each, order rotated every run"
-    );
-    println!("machine: {}", machine());
-    println!();
-    println!(
-        "{:<44} {:>8} {:>8}",
-        "seconds, push to rolled", "median", "p90"
-    );
-    for (path, set) in results {
-        let (med, p90) = median_p90(&col(set, "rolled"));
-        let what = match path {
-            Path::Mosaic => "mosaic (signed push delivery)",
-            Path::ByHand => "by hand (curl|tar, docker, kubectl)",
-            Path::ByHandLabels => "by hand, with Mosaic's 3 OCI labels",
-        };
-        println!("{what:<44} {med:>8.3} {p90:>8.3}");
-    }
-    let m = median(Path::Mosaic);
-    println!(
-        "ratio mosaic / by hand (medians): {:.3}  (target <= 1.10)",
-        m / median(Path::ByHand)
-    );
-    println!(
-        "ratio mosaic / by hand with labels (medians): {:.3}",
-        m / median(Path::ByHandLabels)
-    );
-    println!();
-    println!("median seconds since the push at which each step was done:");
-    for (path, set) in results {
-        let mut keys: Vec<(&'static str, f64)> = set
-            .first()
-            .map(|m| m.keys().map(|k| (*k, median_p90(&col(set, k)).0)).collect())
-            .unwrap_or_default();
-        keys.sort_by(|a, b| a.1.total_cmp(&b.1));
-        let line: Vec<String> = keys.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
-        println!("  {:<16} {}", path.name(), line.join(", "));
-    }
-    println!("mosaic-webhook /metrics stage_duration_seconds, mean over the recorded runs:");
-    for (stage, (sum, count)) in after {
-        let (s0, c0) = before.get(stage).copied().unwrap_or_default();
-        let n = count - c0;
-        if n > 0.0 {
-            println!("  {stage:<8} {:.3} s (n={n})", (sum - s0) / n);
         }
     }
 }

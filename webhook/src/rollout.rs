@@ -7,9 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::runtime::{WatchStreamExt, watcher};
 use mosaic_core::explain::{self, Finding, Severity};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
@@ -18,9 +21,40 @@ use crate::claim::Claimed;
 use crate::pipeline::{Ctx, Stop, fail, siblings};
 use crate::plan::{self, Rollout};
 
+/// How often the outcome is re-read without a change to the Deployment (new pods failing show
+/// up here; the Deployment's own changes wake the loop at once through a watch).
 const POLL: Duration = Duration::from_millis(250);
 /// Conditional applies tried before giving up on a Deployment that keeps changing.
 const APPLY_ATTEMPTS: usize = 8;
+
+/// Changes to the rolled Deployment; `None` once the watch failed, leaving only the poll.
+type Changes = Option<BoxStream<'static, Result<Deployment, watcher::Error>>>;
+
+fn watch_changes(api: &Api<Deployment>, name: &str) -> Changes {
+    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    Some(watcher(api.clone(), cfg).applied_objects().boxed())
+}
+
+/// Wait until the Deployment changes or `POLL` passes, whichever is first.
+async fn changed_or_poll(changes: &mut Changes) {
+    let Some(stream) = changes.as_mut() else {
+        return tokio::time::sleep(POLL).await;
+    };
+    let broken = tokio::select! {
+        ev = stream.next() => match ev {
+            Some(Ok(_)) => false,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "Deployment watch failed; polling instead");
+                true
+            }
+            None => true,
+        },
+        () = tokio::time::sleep(POLL) => false,
+    };
+    if broken {
+        *changes = None;
+    }
+}
 
 /// Server-side apply `image` (and `commit`, or no commit annotation) to one container of `dep`.
 /// With `resource_version`, the API server refuses (409) if the Deployment changed since.
@@ -236,6 +270,7 @@ pub async fn watch(
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
     let commit = build.spec.commit.as_str();
     let deadline = Instant::now() + ctx.rollout_timeout;
+    let mut changes = watch_changes(&api, dep_name);
     let outcome = loop {
         let dep = api
             .get(dep_name)
@@ -278,7 +313,7 @@ pub async fn watch(
                 }
             }
         }
-        tokio::time::sleep(POLL).await;
+        changed_or_poll(&mut changes).await;
     };
     let (reason, mut message, findings) = outcome;
     let mut rolled_back = false;

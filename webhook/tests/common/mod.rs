@@ -158,12 +158,20 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The `mosaic-webhook` binary: cargo names it for integration tests; examples (which cargo
+/// does not tell) find it in their profile directory, where their script builds it.
+pub fn webhook_bin() -> PathBuf {
+    option_env!("CARGO_BIN_EXE_mosaic-webhook")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| mosaic_tests::bin_path("mosaic-webhook"))
+}
+
 /// Start the binary for `w` with `identity`; waits until `/readyz` answers 200.
 pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
     let port = free_port();
     let log = w.dir.path().join(format!("{identity}-{port}.log"));
     let stderr = std::fs::File::create(&log).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mosaic-webhook"));
+    let mut cmd = Command::new(webhook_bin());
     cmd.args([
         "--listen",
         &format!("127.0.0.1:{port}"),
@@ -179,18 +187,22 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
         "--log-format",
         "json",
     ])
-    .args(["--heartbeat", "1", "--rollout-timeout", "60"])
-    .args(if extra.contains(&"--claim-ttl") {
-        &[][..]
-    } else {
-        &["--claim-ttl", "3"][..]
-    })
-    .args(extra)
-    .env("RUST_LOG", "info,mosaic_webhook=debug")
-    .envs(mosaic_tests::stack_vars())
-    .env("MOSAIC_DOCKER_HOST", &mosaic_tests::stack().docker_host)
-    .stdout(Stdio::null())
-    .stderr(stderr);
+    .args(extra);
+    // Short test timings, each unless `extra` gives that flag itself.
+    for (flag, value) in [
+        ("--heartbeat", "1"),
+        ("--rollout-timeout", "60"),
+        ("--claim-ttl", "3"),
+    ] {
+        if !extra.contains(&flag) {
+            cmd.args([flag, value]);
+        }
+    }
+    cmd.env("RUST_LOG", "info,mosaic_webhook=debug")
+        .envs(mosaic_tests::stack_vars())
+        .env("MOSAIC_DOCKER_HOST", &mosaic_tests::stack().docker_host)
+        .stdout(Stdio::null())
+        .stderr(stderr);
     let child = cmd.spawn().expect("start mosaic-webhook");
     let server = Server {
         child,

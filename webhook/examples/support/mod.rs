@@ -1,0 +1,282 @@
+//! Shared by the push demo (`demo_push.rs`) and the overhead benchmark (`bench_overhead/`):
+//! the sample app, watches that hand events over with the moment they arrived, the stand-in
+//! Deployment controller (the test API server runs none), terminal styling and one-line errors.
+
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use futures::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::watcher;
+use mosaic_tests::fake_github::File;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+/// Where the sample app's only binary comes from (`busybox-static`, installed by `scripts/stack`).
+pub const BUSYBOX: &str = "/bin/busybox";
+
+/// The sample app at one commit: a static site served by busybox httpd, `FROM scratch` (the
+/// local dockerd has no network to pull a base image). `marker` makes every commit's page differ.
+pub fn sample_app(marker: &str) -> Result<Vec<File>, String> {
+    let busybox = std::fs::read(BUSYBOX).map_err(|e| {
+        format!("cannot read {BUSYBOX} for the sample app: {e}; install busybox-static (scripts/stack up does)")
+    })?;
+    let dockerfile = "FROM scratch\n\
+        COPY busybox /bin/busybox\n\
+        COPY site/ /www/\n\
+        EXPOSE 8080\n\
+        ENTRYPOINT [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n";
+    let page = format!("<!doctype html>\n<title>hello</title>\n<h1>hello from {marker}</h1>\n");
+    Ok(vec![
+        File::new("Dockerfile", dockerfile),
+        File::executable("busybox", busybox),
+        File::new("site/index.html", page),
+        File::new("README.md", "Sample app for the Mosaic push demo.\n"),
+    ])
+}
+
+/// ANSI styling for one stream: on only for a terminal and never with `NO_COLOR` set.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn for_stream(tty: bool) -> Self {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self {
+            on: tty && !no_color,
+        }
+    }
+    pub fn stdout() -> Self {
+        Self::for_stream(std::io::stdout().is_terminal())
+    }
+    pub fn stderr() -> Self {
+        Self::for_stream(std::io::stderr().is_terminal())
+    }
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+    pub fn bold(self, t: &str) -> String {
+        self.paint("1", t)
+    }
+    pub fn dim(self, t: &str) -> String {
+        self.paint("2", t)
+    }
+    pub fn green(self, t: &str) -> String {
+        self.paint("32", t)
+    }
+    pub fn yellow(self, t: &str) -> String {
+        self.paint("33", t)
+    }
+    pub fn red(self, t: &str) -> String {
+        self.paint("31", t)
+    }
+    pub fn cyan(self, t: &str) -> String {
+        self.paint("36", t)
+    }
+}
+
+/// Report a panic (the shared test set-up panics on a broken stack) as one `error:` line.
+pub fn one_line_errors(program: &'static str) {
+    std::panic::set_hook(Box::new(move |info| {
+        let p = info.payload();
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("unexpected failure");
+        let first = msg.lines().next().unwrap_or_default();
+        eprintln!("error: {program}: {first}");
+        let rest: Vec<&str> = msg.lines().skip(1).collect();
+        if !rest.is_empty() {
+            eprintln!("{}", rest.join("\n"));
+        }
+    }));
+}
+
+/// The last `n` lines of `text`, indented.
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<String> = text.lines().map(|l| format!("    {l}")).collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Keep the server log (its directory goes away on exit) as `mosaic-<what>-<ns>.log` in the
+/// temporary directory; returns where, for the failure line.
+pub fn keep_log(log: &std::path::Path, what: &str, ns: &str) -> String {
+    let to = std::env::temp_dir().join(format!("mosaic-{what}-{ns}.log"));
+    match std::fs::copy(log, &to) {
+        Ok(_) => format!("mosaic-webhook log kept in {}", to.display()),
+        Err(e) => format!("mosaic-webhook log could not be kept: {e}"),
+    }
+}
+
+/// Watch `api` (with `cfg`), handing every added or changed object over with the moment it
+/// arrived. Returns once the initial list is in, so no later change is missed.
+pub async fn watch<K>(
+    api: Api<K>,
+    cfg: watcher::Config,
+) -> Result<mpsc::UnboundedReceiver<(Instant, K)>, String>
+where
+    K: kube::Resource + Clone + DeserializeOwned + Debug + Send + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel::<Result<(), String>>();
+    tokio::spawn(async move {
+        let mut ready = Some(ready_tx);
+        let mut stream = watcher(api, cfg).boxed();
+        while let Some(ev) = stream.next().await {
+            let at = Instant::now();
+            match ev {
+                Ok(watcher::Event::Apply(k) | watcher::Event::InitApply(k)) => {
+                    if tx.send((at, k)).is_err() {
+                        return;
+                    }
+                }
+                Ok(watcher::Event::InitDone) => {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(Ok(()));
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(Err(format!("watch failed: {e}")));
+                        return;
+                    }
+                    // A broken watch restarts on the next poll; keep going.
+                }
+            }
+        }
+    });
+    ready_rx
+        .await
+        .map_err(|_| "watch ended before its first list".to_string())??;
+    Ok(rx)
+}
+
+/// One rollout the stand-in controller completed.
+#[derive(Debug, Clone)]
+pub struct Rolled {
+    pub generation: i64,
+    /// The template's first container image at that generation.
+    pub image: String,
+    /// When the controller saw the new generation.
+    pub seen: Instant,
+    /// When its status write (rollout complete) was accepted.
+    pub done: Instant,
+}
+
+fn first_image(d: &Deployment) -> String {
+    d.spec
+        .template
+        .spec
+        .as_ref()
+        .and_then(|s| s.containers.first())
+        .and_then(|c| c.image.clone())
+        .unwrap_or_default()
+}
+
+/// Play the Deployment controller for Deployment `name` (the test API server runs none): the
+/// moment a new generation shows up on the watch, write a status saying it rolled out (one
+/// replica, updated and available), and report it. It cannot tell who changed the Deployment,
+/// so every change is treated alike.
+pub async fn standin_controller(
+    api: Api<Deployment>,
+    name: &str,
+) -> Result<mpsc::UnboundedReceiver<Rolled>, String> {
+    let mut events = watch(
+        api.clone(),
+        watcher::Config::default().fields(&format!("metadata.name={name}")),
+    )
+    .await?;
+    let (tx, rx) = mpsc::unbounded_channel();
+    let name = name.to_string();
+    tokio::spawn(async move {
+        let mut handled = 0;
+        while let Some((seen, d)) = events.recv().await {
+            let generation = d.metadata.generation.unwrap_or(0);
+            let observed = d
+                .status
+                .as_ref()
+                .and_then(|s| s.observed_generation)
+                .unwrap_or(0);
+            if generation <= observed || generation <= handled {
+                continue;
+            }
+            let status = json!({"status": {"observedGeneration": generation, "replicas": 1,
+                "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+                "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                    "message": "stand-in controller", "lastUpdateTime": "2026-01-01T00:00:00Z",
+                    "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+            if api
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+                .await
+                .is_ok()
+            {
+                handled = generation;
+                let r = Rolled {
+                    generation,
+                    image: first_image(&d),
+                    seen,
+                    done: Instant::now(),
+                };
+                if tx.send(r).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    Ok(rx)
+}
+
+/// Median and 90th percentile (nearest rank) of `xs`, in the units given.
+pub fn median_p90(xs: &[f64]) -> (f64, f64) {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let median = if v.len() % 2 == 1 {
+        v[v.len() / 2]
+    } else {
+        (v[v.len() / 2 - 1] + v[v.len() / 2]) / 2.0
+    };
+    let rank = ((0.9 * v.len() as f64).ceil() as usize).clamp(1, v.len());
+    (median, v[rank - 1])
+}
+
+/// Deliver `body` as a signed `push` to the webhook at `base`, over a client made beforehand
+/// (making one loads the system's root certificates, which is the sender's cost, not Mosaic's).
+pub async fn deliver_push(
+    http: &reqwest::Client,
+    base: &str,
+    delivery: &str,
+    body: &[u8],
+    secret: &str,
+) -> Result<(u16, serde_json::Value), String> {
+    let resp = http
+        .post(format!("{base}/webhooks/github"))
+        .header("content-type", "application/json")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", delivery)
+        .header(
+            "x-hub-signature-256",
+            mosaic_webhook::signature::sign(secret.as_bytes(), body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .map_err(|e| format!("delivering the push to {base}: {e}"))?;
+    let status = resp.status().as_u16();
+    Ok((status, resp.json().await.unwrap_or(serde_json::Value::Null)))
+}

@@ -1,7 +1,8 @@
 //! Rolling a Deployment to a digest: server-side apply of only the container image and the
 //! commit annotation (field manager `mosaic-webhook`, forced), then watching until the rollout
 //! completes, the controller gives up, the explain engine finds the new pods failing, or time
-//! runs out; on failure, optionally applying the previous image back.
+//! runs out (an API server that is briefly away is waited for); on failure, optionally applying
+//! the previous image back.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use mosaic_core::resources::{Binding, Build};
 use crate::claim::Claimed;
 use crate::pipeline::{Ctx, Stop};
 use crate::plan::{self, Rollout};
+use crate::transient::{API_RETRY_BUDGET, is_transient, retry};
 
 const POLL: Duration = Duration::from_millis(250);
 
@@ -122,7 +124,11 @@ pub async fn roll(
     let bname = build.metadata.name.clone().unwrap_or_default();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
-    let dep = api.get(dep_name).await.map_err(|e| {
+    let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
+        api.get(dep_name)
+    })
+    .await
+    .map_err(|e| {
         failed(
             "DeploymentNotFound",
             format!("Deployment {ns}/{dep_name}: {e}"),
@@ -140,26 +146,37 @@ pub async fn roll(
         .update(move |s| s.previous_image = prev.clone())
         .await?;
     let commit = build.spec.commit.as_str();
-    apply(&api, dep_name, &container, image, Some(commit), &bname)
-        .await
-        .map_err(|e| {
-            failed(
-                "RolloutApplyFailed",
-                format!("applying image to Deployment {ns}/{dep_name}: {e}"),
-                vec![],
-            )
-        })?;
+    retry("applying the rollout", API_RETRY_BUDGET, || {
+        apply(&api, dep_name, &container, image, Some(commit), &bname)
+    })
+    .await
+    .map_err(|e| {
+        failed(
+            "RolloutApplyFailed",
+            format!("applying image to Deployment {ns}/{dep_name}: {e}"),
+            vec![],
+        )
+    })?;
     tracing::info!(build = %bname, deployment = %dep_name, image, "rollout applied");
 
     let deadline = Instant::now() + ctx.rollout_timeout;
     let outcome = loop {
-        let dep = api.get(dep_name).await.map_err(|e| {
-            failed(
-                "ClusterUnreachable",
-                format!("reading Deployment: {e}"),
-                vec![],
-            )
-        })?;
+        let dep = match api.get(dep_name).await {
+            Ok(d) => d,
+            // An API server restarting is waited for, up to the rollout deadline.
+            Err(e) if is_transient(&e) && Instant::now() < deadline => {
+                tracing::warn!(build = %bname, error = %e, "reading the Deployment failed; retrying");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(failed(
+                    "ClusterUnreachable",
+                    format!("reading Deployment: {e}"),
+                    vec![],
+                ));
+            }
+        };
         match plan::rollout_state(&dep) {
             Rollout::Complete => return Ok(()),
             Rollout::Failed { reason, message } => {
@@ -203,7 +220,10 @@ pub async fn roll(
             .status
             .as_ref()
             .and_then(|s| s.last_commit.as_deref());
-        match apply(&api, dep_name, &container, prev, last_commit, &bname).await {
+        let undo = retry("rolling back", API_RETRY_BUDGET, || {
+            apply(&api, dep_name, &container, prev, last_commit, &bname)
+        });
+        match undo.await {
             Ok(()) => {
                 rolled_back = true;
                 tracing::warn!(build = %bname, deployment = %dep_name, image = %prev, "rolled back");

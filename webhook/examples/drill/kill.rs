@@ -74,6 +74,7 @@ pub async fn run(report: &mut Report) {
             kills += 1;
             let st = w.builds().get(&name).await.ok().and_then(|b| b.status);
             let at = st.map(|s| s.phase).unwrap_or_default();
+            report.count(&format!("killed_in_{at}"), 1);
             // Alternate: restart in place (same identity) and a new replica.
             let same = (round + k) % 2 == 0;
             landed.push(format!("{at}{}", if same { "/same" } else { "/new" }));
@@ -103,7 +104,7 @@ pub async fn run(report: &mut Report) {
             st.phase,
             t0.elapsed().as_secs_f64(),
             phases(&h),
-            v.claims,
+            w.claims_logged(&name),
             now - generation,
             successes
         );

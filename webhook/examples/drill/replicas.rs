@@ -1,5 +1,5 @@
 //! Drill `replicas`: two webhook replicas (identities r1 and r2, 2 builds at a time each) on one
-//! API server, and 3 waves of 50 pushes in flight: 10 per app for 5 apps, 50 ms apart,
+//! API server, and 3 waves of 50 pushes in flight: 10 per app for 5 apps, 50 ms, 300 ms, 1 s apart,
 //! delivered alternately to each replica, plus 10 redeliveries of earlier pushes to the other
 //! replica. Checks: every Build was claimed once by one replica (no build ran twice) and ended
 //! once; nothing Failed; per app the newest push is deployed, the Deployment only ever moved
@@ -17,6 +17,12 @@ use crate::{Report, rand_below, terminal};
 const APPS: usize = 5;
 const PUSHES: usize = 50;
 const WAVES: usize = 3;
+/// Time between pushes, per wave: a burst, then overlapping builds, then builds mostly apart.
+const SPACING: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(300),
+    Duration::from_millis(1000),
+];
 
 /// Deliver one wave; returns per app the commits in push order.
 async fn wave(
@@ -37,7 +43,7 @@ async fn wave(
         let r = &replicas[k % 2];
         let (url, body) = (r.url.clone(), w.push_body(app, &sha));
         handles.push(tokio::spawn(deliver(url, body, delivery)));
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(SPACING[n % SPACING.len()]).await;
     }
     for _ in 0..10 {
         let k = rand_below(PUSHES as u64) as usize;
@@ -83,6 +89,8 @@ pub async fn run(report: &mut Report) {
     let replicas = [start(&w, "r1", &flags).await, start(&w, "r2", &flags).await];
     let mut by_replica: HashMap<String, usize> = HashMap::new();
     let mut phases: HashMap<BuildPhase, usize> = HashMap::new();
+    // (terminal phase, final GitHub reports) → Builds.
+    let mut reports: HashMap<(BuildPhase, usize), usize> = HashMap::new();
     for n in 0..WAVES {
         let t0 = Instant::now();
         let gens: Vec<i64> = futures::future::join_all((0..APPS).map(|i| w.generation(i))).await;
@@ -131,8 +139,13 @@ pub async fn run(report: &mut Report) {
                         .iter()
                         .filter(|s| s.state != "pending")
                         .count();
-                if finals != 1 {
-                    report.note(format!("wave {n}: {sha} got {finals} final GitHub reports"));
+                *reports.entry((st.phase, finals)).or_default() += 1;
+                if finals > 1 {
+                    report.lost(format!("wave {n}: {sha} got {finals} final GitHub reports"));
+                }
+                let claims = w.claims_logged(&name);
+                if claims != 1 {
+                    report.lost(format!("wave {n}: {name} claimed {claims} times (logs)"));
                 }
                 if idx + 1 == commits.len() && st.phase != BuildPhase::Succeeded {
                     report.lost(format!(
@@ -175,6 +188,12 @@ pub async fn run(report: &mut Report) {
         report.count("pushes", PUSHES);
     }
     println!("replicas: claims by replica {by_replica:?}; terminal phases {phases:?}");
+    let mut r: Vec<_> = reports.into_iter().collect();
+    r.sort_by_key(|((p, f), _)| (p.as_str(), *f));
+    for ((p, f), c) in r {
+        println!("replicas: {c} {p} Builds got {f} final GitHub report(s)");
+        report.count(&format!("{p}_with_{f}_final_reports"), c);
+    }
     for (r, c) in by_replica {
         report.count(&format!("claimed_by_{r}"), c);
     }

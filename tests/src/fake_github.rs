@@ -16,6 +16,7 @@ use axum::routing::{get, patch, post};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+pub mod faults;
 pub mod hooks;
 
 /// One recorded `POST /repos/{o}/{r}/statuses/{sha}`.
@@ -66,8 +67,8 @@ struct Inner {
     statuses: Vec<StatusCall>,
     /// Tokens handed out in codeload redirects.
     codeload_tokens: Vec<String>,
-    /// Overrides: path prefix → HTTP status to answer instead.
-    faults: Vec<(String, u16)>,
+    /// Injected faults (see `faults`).
+    faults: faults::Faults,
     tarball_requests: usize,
     /// Repository webhooks (see `hooks`).
     hooks: Vec<hooks::StoredHook>,
@@ -193,20 +194,6 @@ fn repo_json(base: &str, full: &str, private: bool) -> Value {
 }
 
 impl Shared {
-    fn fault(&self, path: &str) -> Option<Response> {
-        let inner = self.inner.lock().expect("fake GitHub lock");
-        inner
-            .faults
-            .iter()
-            .find(|(p, _)| path.starts_with(p.as_str()))
-            .map(|(_, code)| {
-                gh_error(
-                    StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                    "injected fault",
-                )
-            })
-    }
-
     fn resolve(&self, full: &str, r: &str) -> Option<String> {
         let inner = self.inner.lock().expect("fake GitHub lock");
         let repo = inner.repos.get(full)?;
@@ -229,6 +216,7 @@ async fn tarball(
     if !authorized(&s, &h) {
         return gh_error(StatusCode::UNAUTHORIZED, "Requires authentication");
     }
+    s.delay(&path).await;
     if let Some(f) = s.fault(&path) {
         return f;
     }
@@ -268,6 +256,11 @@ async fn codeload(
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let full = format!("{o}/{r}");
+    let path = format!("/_codeload/{full}/legacy.tar.gz/{sha}");
+    s.delay(&path).await;
+    if let Some(f) = s.fault(&path) {
+        return f;
+    }
     let files = {
         let mut inner = s.inner.lock().expect("fake GitHub lock");
         if !q
@@ -293,7 +286,7 @@ async fn codeload(
             (header::CONTENT_TYPE, "application/x-gzip".to_string()),
             (header::CONTENT_DISPOSITION, disp),
         ],
-        body,
+        s.tarball_body(body),
     )
         .into_response()
 }
@@ -307,7 +300,9 @@ async fn create_status(
     if !authorized(&s, &h) {
         return gh_error(StatusCode::UNAUTHORIZED, "Requires authentication");
     }
-    if let Some(f) = s.fault(&format!("/repos/{o}/{r}/statuses")) {
+    let path = format!("/repos/{o}/{r}/statuses/{sha}");
+    s.delay(&path).await;
+    if let Some(f) = s.fault(&path) {
         return f;
     }
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
@@ -550,14 +545,6 @@ impl FakeGitHub {
     /// How many tarballs were downloaded.
     pub fn tarball_downloads(&self) -> usize {
         self.shared.lock().tarball_requests
-    }
-
-    /// Answer `status` to every request whose path starts with `path_prefix`.
-    pub fn inject_fault(&self, path_prefix: &str, status: u16) {
-        self.shared
-            .lock()
-            .faults
-            .push((path_prefix.to_string(), status));
     }
 }
 

@@ -6,6 +6,7 @@
 //! test with the reason; nothing is skipped.
 
 pub mod fake_github;
+pub mod fault_proxy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,7 @@
 //! Ownership of a Build's status: claiming with a resourceVersion-guarded status update, the
 //! heartbeat that keeps a claim fresh, and every later status change made only while this worker
-//! still holds the claim. Pure claim rules first, the guarded writer after.
+//! still holds the claim (waiting out a briefly unreachable API server). Pure claim rules first,
+//! the guarded writer after.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +11,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, PostParams};
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 use tokio::sync::Mutex;
+
+use crate::transient::{API_RETRY_BUDGET, retry};
 
 /// The current time as a Kubernetes `Time`.
 pub fn now_time() -> Time {
@@ -118,6 +121,8 @@ impl Claimed {
 
     /// Change the status (and refresh the heartbeat) while the claim is still ours. On a
     /// conflict the Build is re-read: if still ours, the change is retried on the fresh copy.
+    /// An API server that is briefly away is waited for (`transient`), so a restart of it does
+    /// not end the run.
     pub async fn update(&self, change: impl Fn(&mut BuildStatus)) -> Result<Build, ClaimError> {
         let mut cur = self.current.lock().await;
         for _ in 0..5 {
@@ -126,17 +131,20 @@ impl Claimed {
             change(s);
             s.heartbeat = Some(now_time());
             let name = b.metadata.name.clone().unwrap_or_default();
-            match self
-                .api
-                .replace_status(&name, &PostParams::default(), &b)
-                .await
-            {
+            let pp = PostParams::default();
+            let write = retry("writing the Build status", API_RETRY_BUDGET, || {
+                self.api.replace_status(&name, &pp, &b)
+            });
+            match write.await {
                 Ok(updated) => {
                     *cur = updated.clone();
                     return Ok(updated);
                 }
                 Err(e) if is_conflict(&e) => {
-                    let fresh = self.api.get(&name).await?;
+                    let fresh = retry("reading the Build", API_RETRY_BUDGET, || {
+                        self.api.get(&name)
+                    })
+                    .await?;
                     let owner = fresh
                         .status
                         .as_ref()

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod rollout;
 pub mod server;
 pub mod signature;
+pub mod transient;
 pub mod worker;
 
 use std::sync::Arc;

@@ -1,6 +1,9 @@
 //! Registry access: picking push credentials for a registry host out of a
 //! `kubernetes.io/dockerconfigjson` Secret (pure), and checking that a registry really serves
-//! a manifest digest (`HEAD /v2/<repo>/manifests/<digest>`, with Basic or token auth).
+//! a manifest digest (`HEAD /v2/<repo>/manifests/<digest>`, with Basic or token auth), retried
+//! with backoff while the registry answers 5xx or cannot be reached.
+
+use std::time::Duration;
 
 use base64::Engine as _;
 use futures::future::BoxFuture;
@@ -47,6 +50,25 @@ pub enum RegistryError {
     },
     #[error("registry {host} unreachable: {message}")]
     Unreachable { host: String, message: String },
+    #[error("{last} (gave up after {attempts} attempts)")]
+    GaveUp {
+        attempts: u32,
+        last: Box<RegistryError>,
+    },
+}
+
+/// Attempts of the digest check while the registry answers 5xx/429 or cannot be reached, and
+/// the first pause between them (doubled after each).
+const VERIFY_ATTEMPTS: u32 = 4;
+const VERIFY_BACKOFF: Duration = Duration::from_millis(500);
+
+/// May trying again help? Transport errors and 5xx/429 answers; not a refusal or a 404.
+fn transient(e: &RegistryError) -> bool {
+    match e {
+        RegistryError::Unreachable { .. } => true,
+        RegistryError::NotServed { status, .. } => *status >= 500 || *status == 429,
+        _ => false,
+    }
 }
 
 #[derive(Deserialize)]
@@ -143,8 +165,36 @@ const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+j
     application/vnd.oci.image.index.v1+json";
 
 /// Check that `host` serves `path@digest`, authenticating with `auth` (Basic, or a token from
-/// the realm a `Bearer` challenge names).
+/// the realm a `Bearer` challenge names). Transient failures are retried with backoff.
 pub async fn verify_digest(
+    http: &reqwest::Client,
+    auth: Option<&RegistryAuth>,
+    host: &str,
+    path: &str,
+    digest: &str,
+) -> Result<(), RegistryError> {
+    let mut pause = VERIFY_BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match verify_once(http, auth, host, path, digest).await {
+            Err(e) if transient(&e) && attempt < VERIFY_ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "registry digest check failed; retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(e) if attempt > 1 => {
+                return Err(RegistryError::GaveUp {
+                    attempts: attempt,
+                    last: Box::new(e),
+                });
+            }
+            r => return r,
+        }
+    }
+}
+
+async fn verify_once(
     http: &reqwest::Client,
     auth: Option<&RegistryAuth>,
     host: &str,
@@ -288,6 +338,36 @@ mod tests {
         assert!(
             !format!("{a:?}").contains("with:colons"),
             "Debug hides the password"
+        );
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let not_served = |status| RegistryError::NotServed {
+            host: "h".into(),
+            reference: "r".into(),
+            status,
+        };
+        assert!(transient(&not_served(500)));
+        assert!(transient(&not_served(503)));
+        assert!(transient(&not_served(429)));
+        assert!(!transient(&not_served(404)));
+        assert!(transient(&RegistryError::Unreachable {
+            host: "h".into(),
+            message: "connection refused".into()
+        }));
+        assert!(!transient(&RegistryError::Unauthorized {
+            host: "h".into(),
+            reference: "r".into(),
+            status: 401
+        }));
+        let gave_up = RegistryError::GaveUp {
+            attempts: 4,
+            last: Box::new(not_served(500)),
+        };
+        assert_eq!(
+            gave_up.to_string(),
+            "registry h does not serve r (HTTP 500) (gave up after 4 attempts)"
         );
     }
 

@@ -2,7 +2,8 @@
 //! commit annotation (field manager `mosaic-webhook`, forced, conditional on the resourceVersion
 //! read before the latest-wins check: see `plan::deployment_taken_by`), then watching until the
 //! rollout completes, the controller gives up, the explain engine finds the new pods failing, a
-//! newer Build takes the Deployment over, or time runs out; on failure, optionally applying the
+//! newer Build takes the Deployment over, or time runs out (an API server that is briefly away
+//! is waited for); on failure, optionally applying the
 //! previous image back under the same guard.
 
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use mosaic_core::resources::{Binding, Build};
 use crate::claim::Claimed;
 use crate::pipeline::{Ctx, Stop, fail, siblings};
 use crate::plan::{self, Rollout};
+use crate::transient::{API_RETRY_BUDGET, is_transient, retry};
 
 /// How often the outcome is re-read without a change to the Deployment (new pods failing show
 /// up here; the Deployment's own changes wake the loop at once through a watch).
@@ -222,7 +224,11 @@ pub async fn apply(
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
-    let dep = api.get(dep_name).await.map_err(|e| {
+    let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
+        api.get(dep_name)
+    })
+    .await
+    .map_err(|e| {
         fail(
             "DeploymentNotFound",
             format!("Deployment {ns}/{dep_name}: {e}"),
@@ -272,10 +278,21 @@ pub async fn watch(
     let deadline = Instant::now() + ctx.rollout_timeout;
     let mut changes = watch_changes(&api, dep_name);
     let outcome = loop {
-        let dep = api
-            .get(dep_name)
-            .await
-            .map_err(|e| fail("ClusterUnreachable", format!("reading Deployment: {e}")))?;
+        let dep = match api.get(dep_name).await {
+            Ok(d) => d,
+            // An API server restarting is waited for, up to the rollout deadline.
+            Err(e) if is_transient(&e) && Instant::now() < deadline => {
+                tracing::warn!(build = %bname, error = %e, "reading the Deployment failed; retrying");
+                tokio::time::sleep(POLL).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(fail(
+                    "ClusterUnreachable",
+                    format!("reading Deployment: {e}"),
+                ));
+            }
+        };
         // A newer Build took the Deployment over: what happens now is its rollout, not ours.
         let me = claimed.build().await;
         if let Some(newer) = plan::deployment_taken_by(&me, &siblings(&ctx.client, &me).await?) {

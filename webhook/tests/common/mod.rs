@@ -63,10 +63,23 @@ impl World {
 /// Set up a namespace: CRDs, Secrets (`registry_password` may be wrong on purpose), a Deployment
 /// `web` with container `app`, and a Binding `web` for `acme/<ns>` branch `main`.
 pub async fn world(registry_password: Option<&str>, rollback: bool) -> World {
+    world_at(None, registry_password, rollback).await
+}
+
+/// As `world`, with the image (and its registry credentials) at `registry_host` instead of the
+/// stack's registry, e.g. a fault proxy in front of it.
+pub async fn world_at(
+    registry_host: Option<&str>,
+    registry_password: Option<&str>,
+    rollback: bool,
+) -> World {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kube = mosaic_tests::kube().await;
     mosaic_tests::install_crds(&kube.client).await;
-    let reg = mosaic_tests::registry();
+    let mut reg = mosaic_tests::registry();
+    if let Some(h) = registry_host {
+        reg.host = h.to_string();
+    }
     let gh = FakeGitHub::start(GITHUB_TOKEN).await;
     let ns = kube.namespace.clone();
     let repo = format!("acme/{ns}");

@@ -1,0 +1,165 @@
+//! Drill `kube`: restart the Kubernetes API server and etcd (same ports and data; SIGTERM or
+//! SIGKILL, 3 s down, twice 45 s) while the webhook holds a Build in Building, Pushing or
+//! RollingOut, and
+//! once while no Build runs, delivering a push during the outage (the intake must answer 503,
+//! and the redelivery after it must record the push). The webhook is not restarted: its
+//! watches must resume and every Build must finish, exactly once, rolled once.
+
+use std::time::{Duration, Instant};
+
+use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::fault_proxy::Mode;
+
+use crate::record::{Recorder, phases, verdict};
+use crate::world::{World, controller, start, world};
+use crate::{Report, rand_below, reach, stack, terminal};
+
+/// Down time of a short restart; the last trial stays down longer than the webhook's 30 s
+/// retry budget for its own API calls.
+const OUTAGE: Duration = Duration::from_secs(3);
+const LONG_OUTAGE: Duration = Duration::from_secs(45);
+
+/// A recorded push: its Build, commit, the Deployment's generation before it, when it was sent.
+struct Pushed {
+    name: String,
+    sha: String,
+    generation: i64,
+    t0: Instant,
+}
+
+/// Check the push's Build after the restart: Succeeded, terminal once, Deployment moved once.
+async fn check(w: &World, rec: &Recorder, p: &Pushed, label: &str, report: &mut Report) {
+    let (name, sha, generation, t0) = (p.name.as_str(), p.sha.as_str(), p.generation, p.t0);
+    match terminal(w, name, 300).await {
+        Err(e) => report.lost(format!("{label}: {e}")),
+        Ok(b) => {
+            let st = b.status.clone().unwrap_or_default();
+            let h = rec.settle(name, 30).await;
+            let v = verdict(&h);
+            let moved = w.generation(0).await - generation;
+            let claims = w.claims_logged(name);
+            println!(
+                "{label}: {} after {:.1} s; phases {}; claims {claims}; rollouts {moved}; {}",
+                st.phase,
+                t0.elapsed().as_secs_f64(),
+                phases(&h),
+                st.message.as_deref().unwrap_or("")
+            );
+            if st.phase != BuildPhase::Succeeded {
+                report.lost(format!(
+                    "{label}: ended {} {:?}: {:?}",
+                    st.phase, st.reason, st.message
+                ));
+            }
+            if v.terminal_entries != 1 || v.changed_after_terminal {
+                report.lost(format!("{label}: terminal entries {}", v.terminal_entries));
+            }
+            if moved != 1 || w.image(0).await != st.image.unwrap_or_default() {
+                report.lost(format!("{label}: the Deployment moved {moved} generations"));
+            }
+            let reports: Vec<String> = w.gh.statuses(sha).into_iter().map(|s| s.state).collect();
+            println!("{label}: GitHub statuses {reports:?}");
+            if reports.iter().any(|s| s == "failure" || s == "error") {
+                report.note(format!(
+                    "{label}: GitHub was told {reports:?} for a Build that Succeeded"
+                ));
+            }
+            if claims > 1 {
+                report.note(format!(
+                    "{label}: claimed {claims} times (rebuilt after the restart)"
+                ));
+            }
+        }
+    }
+}
+
+pub async fn run(report: &mut Report) {
+    let w = world(1, 192 * 1024).await;
+    w.gh.pace_tarballs(16 * 1024, Duration::from_millis(120));
+    w.proxy.set_mode(Mode::Throttle(64 * 1024));
+    let _ctl = controller(&w, Duration::from_secs(3));
+    let rec = Recorder::start(w.builds(), w.deployments());
+    let wh = start(&w, "kube", &[]).await;
+    let client = w.kube.client.clone();
+    let trials = [
+        ("TERM", BuildPhase::Building),
+        ("KILL", BuildPhase::Pushing),
+        ("TERM", BuildPhase::RollingOut),
+        ("KILL", BuildPhase::Building),
+        ("TERM", BuildPhase::Pushing),
+        ("KILL", BuildPhase::RollingOut),
+        ("TERM", BuildPhase::Pushing),
+        ("TERM", BuildPhase::RollingOut),
+    ];
+    for (k, (sig, phase)) in trials.into_iter().enumerate() {
+        let outage = if k + 2 >= trials.len() {
+            LONG_OUTAGE
+        } else {
+            OUTAGE
+        };
+        let label = format!("SIG{sig} during {phase}, down {} s", outage.as_secs());
+        let generation = w.generation(0).await;
+        let sha = w.commit(0);
+        let name = build_name("app0", &sha);
+        let t0 = Instant::now();
+        let (status, body) = wh.push(&w, 0, &sha, &format!("kube-{sig}-{phase}")).await;
+        if status != 201 {
+            report.lost(format!("{label}: push answered {status}: {body}"));
+            continue;
+        }
+        if let Err(e) = reach(&w, &name, phase, "kube").await {
+            report.lost(format!("{label}: {e}"));
+            continue;
+        }
+        tokio::time::sleep(Duration::from_millis(rand_below(500))).await;
+        let down = stack::stop_kube(sig);
+        tokio::time::sleep(outage).await;
+        stack::start_kube(down, &client).await;
+        report.count("api_restarts", 1);
+        let pushed = Pushed {
+            name,
+            sha,
+            generation,
+            t0,
+        };
+        check(&w, &rec, &pushed, &label, report).await;
+    }
+
+    // A push while the API is down: 503 (the delivery is GitHub's to retry), then recorded.
+    let label = "push during the outage".to_string();
+    let generation = w.generation(0).await;
+    let sha = w.commit(0);
+    let name = build_name("app0", &sha);
+    let down = stack::stop_kube("TERM");
+    let t0 = Instant::now();
+    let (during, body) = wh.push(&w, 0, &sha, "kube-outage").await;
+    println!(
+        "{label}: answered {during} after {:.1} s: {body}",
+        t0.elapsed().as_secs_f64()
+    );
+    stack::start_kube(down, &client).await;
+    report.count("api_restarts", 1);
+    if during == 201 || during == 200 {
+        report.lost(format!(
+            "{label}: answered {during} although the API server was down"
+        ));
+    }
+    let (after, body) = mosaic_tests::eventually("the redelivery to be recorded", 60, || async {
+        let (s, b) = wh.push(&w, 0, &sha, "kube-outage").await;
+        (s == 201 || s == 200).then_some((s, b))
+    })
+    .await;
+    println!("{label}: redelivery answered {after}: {body}");
+    let pushed = Pushed {
+        name,
+        sha,
+        generation,
+        t0,
+    };
+    check(&w, &rec, &pushed, &label, report).await;
+    if !wh.log_contains("recording build failed") {
+        report.note(format!(
+            "{label}: no 'recording build failed' line in the log"
+        ));
+    }
+}

@@ -1,0 +1,203 @@
+//! Drill `replicas`: two webhook replicas (identities r1 and r2, 2 builds at a time each) on one
+//! API server, and 3 waves of 50 pushes in flight: 10 per app for 5 apps, 50 ms, 300 ms, 1 s apart,
+//! delivered alternately to each replica, plus 10 redeliveries of earlier pushes to the other
+//! replica. Checks: every Build was claimed once by one replica (no build ran twice) and ended
+//! once; nothing Failed; per app the newest push is deployed, the Deployment only ever moved
+//! forward in push order, once per Succeeded Build; GitHub got one final report per commit.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use mosaic_core::resources::{BuildPhase, build_name};
+
+use crate::record::{Recorder, verdict};
+use crate::world::{Webhook, World, controller, start, world};
+use crate::{Report, rand_below, terminal};
+
+const APPS: usize = 5;
+const PUSHES: usize = 50;
+const WAVES: usize = 3;
+/// Time between pushes, per wave: a burst, then overlapping builds, then builds mostly apart.
+const SPACING: [Duration; 3] = [
+    Duration::from_millis(50),
+    Duration::from_millis(300),
+    Duration::from_millis(1000),
+];
+
+/// Deliver one wave; returns per app the commits in push order.
+async fn wave(
+    w: &World,
+    replicas: &[Webhook; 2],
+    n: usize,
+    report: &mut Report,
+) -> Vec<Vec<String>> {
+    let mut order: Vec<Vec<String>> = vec![Vec::new(); APPS];
+    let mut sent = Vec::new();
+    let mut handles = Vec::new();
+    for k in 0..PUSHES {
+        let app = k % APPS;
+        let sha = w.commit(app);
+        order[app].push(sha.clone());
+        let delivery = format!("rep-{n}-{k}");
+        sent.push((app, sha.clone(), delivery.clone()));
+        let r = &replicas[k % 2];
+        let (url, body) = (r.url.clone(), w.push_body(app, &sha));
+        handles.push(tokio::spawn(deliver(url, body, delivery)));
+        tokio::time::sleep(SPACING[n % SPACING.len()]).await;
+    }
+    for _ in 0..10 {
+        let k = rand_below(PUSHES as u64) as usize;
+        let (app, sha, delivery) = sent[k].clone();
+        let other = &replicas[(k + 1) % 2];
+        handles.push(tokio::spawn(deliver(
+            other.url.clone(),
+            w.push_body(app, &sha),
+            delivery,
+        )));
+    }
+    let mut codes: HashMap<u16, usize> = HashMap::new();
+    for h in handles {
+        *codes.entry(h.await.unwrap_or(0)).or_default() += 1;
+    }
+    println!("wave {n}: answers {codes:?}");
+    if codes.keys().any(|c| *c != 200 && *c != 201) {
+        report.lost(format!("wave {n}: deliveries not recorded: {codes:?}"));
+    }
+    order
+}
+
+async fn deliver(url: String, body: Vec<u8>, delivery: String) -> u16 {
+    let sig = mosaic_webhook::signature::sign(crate::world::SECRET.as_bytes(), &body);
+    reqwest::Client::new()
+        .post(format!("{url}/webhooks/github"))
+        .header("content-type", "application/json")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", delivery)
+        .header("x-hub-signature-256", sig)
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+pub async fn run(report: &mut Report) {
+    let w = world(APPS, 0).await;
+    let _ctl = controller(&w, Duration::from_secs(1));
+    let rec = Recorder::start(w.builds(), w.deployments());
+    let flags = ["--concurrency", "2", "--claim-ttl", "10"];
+    let replicas = [start(&w, "r1", &flags).await, start(&w, "r2", &flags).await];
+    let mut by_replica: HashMap<String, usize> = HashMap::new();
+    let mut phases: HashMap<BuildPhase, usize> = HashMap::new();
+    // (terminal phase, final GitHub reports) → Builds.
+    let mut reports: HashMap<(BuildPhase, usize), usize> = HashMap::new();
+    for n in 0..WAVES {
+        let t0 = Instant::now();
+        let gens: Vec<i64> = futures::future::join_all((0..APPS).map(|i| w.generation(i))).await;
+        let order = wave(&w, &replicas, n, report).await;
+        for (app, commits) in order.iter().enumerate() {
+            let dep = &w.apps[app].name;
+            let mut images: HashMap<String, usize> = HashMap::new();
+            let mut succeeded = 0;
+            for (idx, sha) in commits.iter().enumerate() {
+                let name = build_name(dep, sha);
+                let b = match terminal(&w, &name, 600).await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        report.lost(format!("wave {n}: {e}"));
+                        continue;
+                    }
+                };
+                let st = b.status.clone().unwrap_or_default();
+                *phases.entry(st.phase).or_default() += 1;
+                let v = verdict(&rec.settle(&name, 30).await);
+                for c in &v.claimers {
+                    *by_replica.entry(c.clone()).or_default() += 1;
+                }
+                if v.claims > 1 || v.claimers.len() > 1 {
+                    report.lost(format!(
+                        "wave {n}: {name} ran {} times, by {:?}",
+                        v.claims, v.claimers
+                    ));
+                }
+                if v.terminal_entries != 1 || v.changed_after_terminal {
+                    report.lost(format!(
+                        "wave {n}: {name} terminal entries {}",
+                        v.terminal_entries
+                    ));
+                }
+                match st.phase {
+                    BuildPhase::Succeeded => {
+                        succeeded += 1;
+                        images.insert(st.image.clone().unwrap_or_default(), idx);
+                    }
+                    BuildPhase::Superseded => {}
+                    p => report.lost(format!("wave {n}: {name} ended {p}: {:?}", st.message)),
+                }
+                let finals =
+                    w.gh.statuses(sha)
+                        .iter()
+                        .filter(|s| s.state != "pending")
+                        .count();
+                *reports.entry((st.phase, finals)).or_default() += 1;
+                if finals > 1 {
+                    report.lost(format!("wave {n}: {sha} got {finals} final GitHub reports"));
+                }
+                let claims = w.claims_logged(&name);
+                if claims != 1 {
+                    report.lost(format!("wave {n}: {name} claimed {claims} times (logs)"));
+                }
+                if idx + 1 == commits.len() && st.phase != BuildPhase::Succeeded {
+                    report.lost(format!(
+                        "wave {n}: the newest push of {dep} ended {}",
+                        st.phase
+                    ));
+                }
+            }
+            // Forward only: the images the Deployment took follow push order.
+            let seq: Vec<usize> = rec
+                .rollouts(dep)
+                .iter()
+                .filter_map(|(g, img)| (*g > gens[app]).then(|| images.get(img).copied()).flatten())
+                .collect();
+            if seq.windows(2).any(|p| p[0] >= p[1]) {
+                report.lost(format!("wave {n}: {dep} rolled out of push order: {seq:?}"));
+            }
+            let moved = w.generation(app).await - gens[app];
+            if moved != succeeded as i64 {
+                report.lost(format!(
+                    "wave {n}: {dep} moved {moved} generations for {succeeded} Succeeded Builds"
+                ));
+            }
+            let newest = build_name(dep, commits.last().expect("a commit"));
+            let want = w
+                .builds()
+                .get(&newest)
+                .await
+                .ok()
+                .and_then(|b| b.status)
+                .and_then(|s| s.image);
+            if Some(w.image(app).await) != want {
+                report.lost(format!("wave {n}: {dep} does not run its newest push"));
+            }
+        }
+        println!(
+            "wave {n}: all {PUSHES} pushes settled in {:.1} s",
+            t0.elapsed().as_secs_f64()
+        );
+        report.count("pushes", PUSHES);
+    }
+    println!("replicas: claims by replica {by_replica:?}; terminal phases {phases:?}");
+    let mut r: Vec<_> = reports.into_iter().collect();
+    r.sort_by_key(|((p, f), _)| (p.as_str(), *f));
+    for ((p, f), c) in r {
+        println!("replicas: {c} {p} Builds got {f} final GitHub report(s)");
+        report.count(&format!("{p}_with_{f}_final_reports"), c);
+    }
+    for (r, c) in by_replica {
+        report.count(&format!("claimed_by_{r}"), c);
+    }
+    for (p, c) in phases {
+        report.count(p.as_str(), c);
+    }
+}

@@ -1,0 +1,110 @@
+//! Riding out a Kubernetes API server that is briefly away (restarting, failing over): which
+//! errors are worth another try, and a bounded retry with backoff for the worker's own writes
+//! and reads. A real answer (conflict, not found, forbidden) is returned at once.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+/// How long a call keeps retrying before the error is returned: the default claim TTL, after
+/// which another replica may take the Build over anyway.
+pub const API_RETRY_BUDGET: Duration = Duration::from_secs(30);
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+const MAX_PAUSE: Duration = Duration::from_secs(2);
+
+/// May the same call succeed if tried again? Transport errors (connection refused or reset,
+/// timeouts), 5xx and 429 answers, and the plain-text `404 page not found` an API server gives
+/// for a custom resource before it serves its group again after a restart (a real NotFound is
+/// a Status with reason `NotFound`).
+pub fn is_transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        kube::Error::Api(s) => {
+            s.code >= 500 || s.code == 429 || (s.code == 404 && s.reason != "NotFound")
+        }
+        _ => false,
+    }
+}
+
+/// Run `call` until it succeeds, fails for real, or transient failures have lasted `budget`.
+pub async fn retry<T, F, Fut>(what: &str, budget: Duration, mut call: F) -> Result<T, kube::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, kube::Error>>,
+{
+    let deadline = Instant::now() + budget;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match call().await {
+            Err(e) if is_transient(&e) && Instant::now() + pause < deadline => {
+                tracing::warn!(what, error = %e, retry_in = ?pause, "Kubernetes API unavailable; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+            r => return r,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(code: u16, reason: &str) -> kube::Error {
+        kube::Error::Api(
+            kube::core::Status::failure("x", reason)
+                .with_code(code)
+                .boxed(),
+        )
+    }
+
+    #[test]
+    fn transient_errors() {
+        assert!(is_transient(&api(503, "ServiceUnavailable")));
+        assert!(is_transient(&api(500, "InternalError")));
+        assert!(is_transient(&api(429, "TooManyRequests")));
+        assert!(is_transient(&api(404, "Failed to parse error data")));
+        assert!(!is_transient(&api(404, "NotFound")));
+        assert!(!is_transient(&api(409, "Conflict")));
+        assert!(!is_transient(&api(403, "Forbidden")));
+        assert!(is_transient(&kube::Error::Service("connect".into())));
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_within_the_budget() {
+        let mut calls = 0;
+        let r = retry("test", Duration::from_secs(30), || {
+            calls += 1;
+            let n = calls;
+            async move {
+                if n < 4 {
+                    Err(api(503, "ServiceUnavailable"))
+                } else {
+                    Ok(n)
+                }
+            }
+        })
+        .await;
+        assert_eq!(r.unwrap(), 4);
+
+        let mut calls = 0;
+        let r: Result<(), _> = retry("test", Duration::from_secs(30), || {
+            calls += 1;
+            async { Err(api(409, "Conflict")) }
+        })
+        .await;
+        assert!(r.is_err());
+        assert_eq!(calls, 1, "a real answer is not retried");
+
+        let mut calls = 0;
+        let r: Result<(), _> = retry("test", Duration::from_millis(250), || {
+            calls += 1;
+            async { Err(kube::Error::Service("connection refused".into())) }
+        })
+        .await;
+        assert!(r.is_err(), "gives up once the budget is spent");
+        assert_eq!(
+            calls, 2,
+            "tries at 0 and 100 ms; a pause of 200 ms more would overrun"
+        );
+    }
+}

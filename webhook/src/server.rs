@@ -25,6 +25,10 @@ use crate::signature::{self, WebhookSecret};
 
 /// GitHub caps webhook payloads at 25 MiB.
 pub const MAX_BODY: usize = 25 * 1024 * 1024;
+/// An announced oversize body up to this size is read and dropped after the 413 ...
+const DRAIN_MAX: u64 = 4 * MAX_BODY as u64;
+/// ... for at most this long.
+const DRAIN_FOR: Duration = Duration::from_secs(10);
 
 /// Readiness inputs, flipped by the watches as they sync.
 #[derive(Default)]
@@ -88,7 +92,17 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+    if let Some(n) = announced.filter(|&n| n > MAX_BODY as u64) {
+        // Answer at once, but keep reading (and dropping) what the client still sends, for a
+        // while: a client that writes the whole body before it reads then sees the 413 instead
+        // of a broken pipe. Absurd sizes are not drained: the connection just closes.
+        if n <= DRAIN_MAX {
+            tokio::spawn(async move {
+                let mut body = body.into_data_stream();
+                let drain = async { while futures::StreamExt::next(&mut body).await.is_some() {} };
+                let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+            });
+        }
         return Err(too_large());
     }
     axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {

@@ -34,7 +34,8 @@ async fn check(w: &World, rec: &Recorder, p: &Pushed, label: &str, report: &mut 
         Err(e) => report.lost(format!("{label}: {e}")),
         Ok(b) => {
             let st = b.status.clone().unwrap_or_default();
-            let h = rec.settle(name, 30).await;
+            // After a long outage the drill's own watch may back off for up to 30 s more.
+            let h = rec.settle(name, 90).await;
             let v = verdict(&h);
             let moved = w.generation(0).await - generation;
             let claims = w.claims_logged(name);

@@ -160,12 +160,15 @@ pub async fn roll(
     tracing::info!(build = %bname, deployment = %dep_name, image, "rollout applied");
 
     let deadline = Instant::now() + ctx.rollout_timeout;
+    let mut unreachable = false;
     let outcome = loop {
         let dep = match api.get(dep_name).await {
             Ok(d) => d,
-            // An API server restarting is waited for, up to the rollout deadline.
+            // An API server restarting is waited for, up to the rollout deadline (one warning).
             Err(e) if is_transient(&e) && Instant::now() < deadline => {
-                tracing::warn!(build = %bname, error = %e, "reading the Deployment failed; retrying");
+                if !std::mem::replace(&mut unreachable, true) {
+                    tracing::warn!(build = %bname, error = %e, "cannot read the Deployment; waiting for the API server");
+                }
                 tokio::time::sleep(POLL).await;
                 continue;
             }
@@ -177,6 +180,9 @@ pub async fn roll(
                 ));
             }
         };
+        if std::mem::replace(&mut unreachable, false) {
+            tracing::info!(build = %bname, "the API server answers again; watching the rollout");
+        }
         match plan::rollout_state(&dep) {
             Rollout::Complete => return Ok(()),
             Rollout::Failed { reason, message } => {

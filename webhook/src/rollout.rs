@@ -277,12 +277,15 @@ pub async fn watch(
     let commit = build.spec.commit.as_str();
     let deadline = Instant::now() + ctx.rollout_timeout;
     let mut changes = watch_changes(&api, dep_name);
+    let mut unreachable = false;
     let outcome = loop {
         let dep = match api.get(dep_name).await {
             Ok(d) => d,
-            // An API server restarting is waited for, up to the rollout deadline.
+            // An API server restarting is waited for, up to the rollout deadline (one warning).
             Err(e) if is_transient(&e) && Instant::now() < deadline => {
-                tracing::warn!(build = %bname, error = %e, "reading the Deployment failed; retrying");
+                if !std::mem::replace(&mut unreachable, true) {
+                    tracing::warn!(build = %bname, error = %e, "cannot read the Deployment; waiting for the API server");
+                }
                 tokio::time::sleep(POLL).await;
                 continue;
             }
@@ -293,6 +296,9 @@ pub async fn watch(
                 ));
             }
         };
+        if std::mem::replace(&mut unreachable, false) {
+            tracing::info!(build = %bname, "the API server answers again; watching the rollout");
+        }
         // A newer Build took the Deployment over: what happens now is its rollout, not ours.
         let me = claimed.build().await;
         if let Some(newer) = plan::deployment_taken_by(&me, &siblings(&ctx.client, &me).await?) {

@@ -34,7 +34,8 @@ async fn check(w: &World, rec: &Recorder, p: &Pushed, label: &str, report: &mut 
         Err(e) => report.lost(format!("{label}: {e}")),
         Ok(b) => {
             let st = b.status.clone().unwrap_or_default();
-            let h = rec.settle(name, 30).await;
+            // After a long outage the drill's own watch may back off for up to 30 s more.
+            let h = rec.settle(name, 90).await;
             let v = verdict(&h);
             let moved = w.generation(0).await - generation;
             let claims = w.claims_logged(name);
@@ -78,7 +79,7 @@ pub async fn run(report: &mut Report) {
     w.gh.pace_tarballs(16 * 1024, Duration::from_millis(120));
     w.proxy.set_mode(Mode::Throttle(64 * 1024));
     let _ctl = controller(&w, Duration::from_secs(3));
-    let rec = Recorder::start(w.builds(), w.deployments());
+    let mut rec = Recorder::start(w.builds(), w.deployments());
     let wh = start(&w, "kube", &[]).await;
     let client = w.kube.client.clone();
     let trials = [
@@ -116,6 +117,9 @@ pub async fn run(report: &mut Report) {
         tokio::time::sleep(outage).await;
         stack::start_kube(down, &client).await;
         report.count("api_restarts", 1);
+        if outage == LONG_OUTAGE {
+            rec.resume(w.builds(), w.deployments());
+        }
         let pushed = Pushed {
             name,
             sha,
@@ -124,6 +128,38 @@ pub async fn run(report: &mut Report) {
         };
         check(&w, &rec, &pushed, &label, report).await;
     }
+
+    // After a long outage with nothing running: how soon does the webhook's own Build watch
+    // see (and claim) a new push?
+    let label = "push right after a 45 s outage".to_string();
+    let down = stack::stop_kube("TERM");
+    tokio::time::sleep(LONG_OUTAGE).await;
+    stack::start_kube(down, &client).await;
+    report.count("api_restarts", 1);
+    rec.resume(w.builds(), w.deployments());
+    let generation = w.generation(0).await;
+    let sha = mosaic_tests::eventually("the intake to record again", 60, || async {
+        let sha = w.commit(0);
+        let (s, _) = wh.push(&w, 0, &sha, &format!("kube-after-{sha}")).await;
+        (s == 201).then_some(sha)
+    })
+    .await;
+    let t0 = Instant::now();
+    let name = build_name("app0", &sha);
+    match reach(&w, &name, BuildPhase::Building, "kube").await {
+        Ok(()) => println!(
+            "{label}: recorded, claimed {:.1} s later",
+            t0.elapsed().as_secs_f64()
+        ),
+        Err(e) => report.lost(format!("{label}: {e}")),
+    }
+    let pushed = Pushed {
+        name,
+        sha,
+        generation,
+        t0,
+    };
+    check(&w, &rec, &pushed, &label, report).await;
 
     // A push while the API is down: 503 (the delivery is GitHub's to retry), then recorded.
     let label = "push during the outage".to_string();

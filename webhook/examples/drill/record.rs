@@ -52,6 +52,24 @@ impl Recorder {
     /// Start watching Builds and Deployments through these APIs.
     pub fn start(builds: kube::Api<Build>, deployments: kube::Api<Deployment>) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
+        let tasks = Self::watch(state.clone(), builds, deployments);
+        Self { state, tasks }
+    }
+
+    /// Start the watches again (keeping what was seen): after a long API outage the drill's
+    /// own watches can stay in back-off well after the API server answers again.
+    pub fn resume(&mut self, builds: kube::Api<Build>, deployments: kube::Api<Deployment>) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        self.tasks = Self::watch(self.state.clone(), builds, deployments);
+    }
+
+    fn watch(
+        state: Arc<Mutex<State>>,
+        builds: kube::Api<Build>,
+        deployments: kube::Api<Deployment>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let st = state.clone();
         let b = tokio::spawn(async move {
             let mut s = watcher(builds, watcher::Config::default())
@@ -59,7 +77,13 @@ impl Recorder {
                 .applied_objects()
                 .boxed();
             while let Some(ev) = s.next().await {
-                let Ok(b) = ev else { continue };
+                let b = match ev {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("recorder: Build watch: {e}");
+                        continue;
+                    }
+                };
                 let seen = Seen {
                     phase: b.status.as_ref().map(|s| s.phase).unwrap_or_default(),
                     claimed_by: b.status.as_ref().and_then(|s| s.claimed_by.clone()),
@@ -89,10 +113,7 @@ impl Recorder {
                 }
             }
         });
-        Self {
-            state,
-            tasks: vec![b, d],
-        }
+        vec![b, d]
     }
 
     /// Every observed state of Build `name`.

@@ -122,7 +122,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for api in binding_apis {
         let (reader, writer) = reflector::store();
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
+            .backoff(transient::WatchBackoff::default())
             .applied_objects();
         tokio::spawn(stream.for_each(|r| async move {
             if let Err(e) = r {

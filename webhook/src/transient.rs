@@ -1,6 +1,7 @@
 //! Riding out a Kubernetes API server that is briefly away (restarting, failing over): which
-//! errors are worth another try, and a bounded retry with backoff for the worker's own writes
-//! and reads. A real answer (conflict, not found, forbidden) is returned at once.
+//! errors are worth another try, a bounded retry with backoff for the worker's own writes and
+//! reads, and the back-off of the watches. A real answer (conflict, not found, forbidden) is
+//! returned at once.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -45,6 +46,39 @@ where
     }
 }
 
+/// Back-off between watch restarts: 500 ms doubling to at most 5 s, back to the start after
+/// any event. kube-runtime's default climbs to 30 s and only starts over after 120 s without
+/// an error, so after an outage of a minute the watches came back up to 83 s after the API
+/// server did (`scripts/drill kube`), and new Builds waited that long to be claimed.
+#[derive(Debug, Clone)]
+pub struct WatchBackoff {
+    next: Duration,
+}
+
+const WATCH_FIRST: Duration = Duration::from_millis(500);
+const WATCH_MAX: Duration = Duration::from_secs(5);
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        Self { next: WATCH_FIRST }
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = Duration;
+    fn next(&mut self) -> Option<Duration> {
+        let now = self.next;
+        self.next = (self.next * 2).min(WATCH_MAX);
+        Some(now)
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = WATCH_FIRST;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,6 +101,16 @@ mod tests {
         assert!(!is_transient(&api(409, "Conflict")));
         assert!(!is_transient(&api(403, "Forbidden")));
         assert!(is_transient(&kube::Error::Service("connect".into())));
+    }
+
+    #[test]
+    fn watch_backoff_is_capped_and_resets() {
+        use kube::runtime::utils::Backoff as _;
+        let mut b = WatchBackoff::default();
+        let first: Vec<u64> = b.by_ref().take(6).map(|d| d.as_millis() as u64).collect();
+        assert_eq!(first, [500, 1000, 2000, 4000, 5000, 5000]);
+        b.reset();
+        assert_eq!(b.next(), Some(Duration::from_millis(500)));
     }
 
     #[tokio::test]

@@ -195,6 +195,7 @@ pub async fn run_controller(
     readiness: Arc<Readiness>,
 ) {
     let controller = Controller::new(api, watcher::Config::default())
+        .trigger_backoff(crate::transient::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
     let store = controller.store();
     tokio::spawn(async move {

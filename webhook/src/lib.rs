@@ -2,6 +2,7 @@
 //! Pure decisions live in `signature`, `event`, `decide`, `context`, `plan` and `claim`;
 //! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
+pub mod build_cache;
 pub mod build_log;
 pub mod claim;
 pub mod config;
@@ -161,6 +162,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
         github_web_url: cfg.github_web_url.clone(),
         shutdown: shutdown.clone(),
+        builds: Default::default(),
     });
     let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]

@@ -131,8 +131,15 @@ async fn finish(
         }
     };
     let message = format!("{message}{note}");
+    // The Binding first, the Build's terminal phase last: the terminal write is what tells a
+    // reader (and another worker) that the run is over, so everything it implies is in place
+    // by then. A crash in between reruns `finish`, and the Binding patch is idempotent.
+    if phase != BuildPhase::Superseded {
+        let image = build.status.as_ref().and_then(|s| s.image.clone());
+        update_binding(ctx, &build, phase, &reason, &message, rolled_back, image).await;
+    }
     let (r, m, f) = (reason.clone(), message.clone(), findings.clone());
-    let updated = claimed
+    claimed
         .update(move |s| {
             s.phase = phase;
             s.reason = Some(r.clone());
@@ -144,9 +151,22 @@ async fn finish(
         .await?;
     ctx.metrics.phase(phase);
     tracing::info!(build = %name, namespace = %ns, phase = %phase, reason, "build finished");
-    if phase == BuildPhase::Superseded {
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// Record a finished run on its Binding's status (`lastBuild`, and for a deployment
+/// `lastCommit`/`lastImage`; the Ready condition either way). Failing to is logged, not fatal.
+async fn update_binding(
+    ctx: &Ctx,
+    build: &Build,
+    phase: BuildPhase,
+    reason: &str,
+    message: &str,
+    rolled_back: bool,
+    image: Option<String>,
+) {
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let name = build.metadata.name.clone().unwrap_or_default();
     let bapi = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
     let generation = bapi
         .get(&build.spec.binding)
@@ -156,17 +176,17 @@ async fn finish(
     let mut status = serde_json::json!({ "lastBuild": name });
     if phase == BuildPhase::Succeeded {
         status["lastCommit"] = build.spec.commit.clone().into();
-        status["lastImage"] = updated.status.as_ref().and_then(|s| s.image.clone()).into();
+        status["lastImage"] = image.into();
         status["conditions"] =
-            serde_json::json!([ready_condition(true, "Deployed", &message, generation)]);
+            serde_json::json!([ready_condition(true, "Deployed", message, generation)]);
     } else {
         let why = if rolled_back {
             format!("{message}; rolled back")
         } else {
-            message
+            message.to_string()
         };
         status["conditions"] =
-            serde_json::json!([ready_condition(false, &reason, &why, generation)]);
+            serde_json::json!([ready_condition(false, reason, &why, generation)]);
     }
     let patch = serde_json::json!({ "status": status });
     if let Err(e) = bapi
@@ -179,7 +199,6 @@ async fn finish(
     {
         tracing::warn!(binding = %build.spec.binding, error = %e, "updating Binding status failed");
     }
-    Ok(())
 }
 
 fn error_policy(build: Arc<Build>, err: &WorkerError, _ctx: Arc<Ctx>) -> Action {
@@ -198,6 +217,7 @@ pub async fn run_controller(
         .trigger_backoff(crate::transient::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
     let store = controller.store();
+    ctx.builds.add(store.clone());
     tokio::spawn(async move {
         // The store's readiness wakes only its most recent waiter (the controller's own), so
         // poll again until it reports ready.

@@ -28,6 +28,7 @@ use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase};
 use tokio_util::sync::CancellationToken;
 
+use crate::build_cache::BuildCache;
 use crate::claim::{ClaimError, Claimed};
 use crate::github::{StatusState, Token};
 use crate::metrics::Metrics;
@@ -52,6 +53,8 @@ pub struct Ctx {
     pub rollout_timeout: Duration,
     pub github_web_url: String,
     pub shutdown: CancellationToken,
+    /// Sibling Builds for latest-wins checks, from the controllers' watch caches.
+    pub builds: BuildCache,
 }
 
 /// How a run ended early.
@@ -169,9 +172,15 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
         .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
 }
 
-/// Latest wins: stop if a newer sibling may still deploy or did deploy.
+/// Latest wins: stop if a newer sibling may still deploy or did deploy. Reads the watch
+/// cache (the API server only when no cache covers the Build yet); the rollout's guard reads
+/// the API server itself.
 async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    match plan::newer_build(build, &siblings(&ctx.client, build).await?) {
+    let all = match ctx.builds.siblings(build) {
+        Some(cached) => cached,
+        None => siblings(&ctx.client, build).await?,
+    };
+    match plan::newer_build(build, &all) {
         Some(newer) => Err(Stop::superseded_by(newer)),
         None => Ok(()),
     }

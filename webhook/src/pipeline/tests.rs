@@ -162,6 +162,7 @@ fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx {
         rollout_timeout: LONG,
         github_web_url: "https://github.com".into(),
         shutdown: CancellationToken::new(),
+        builds: Default::default(),
     }
 }
 

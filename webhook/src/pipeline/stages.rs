@@ -42,7 +42,7 @@ pub async fn fetch_and_build(
             "BuildTimeout",
             format!("build did not finish within {timeout:?}"),
         )),
-        Ok(Err(e)) => Err(fail("BuildFailed", e)),
+        Ok(Err(e)) => Err(fail(e.reason("BuildFailed"), e)),
         Ok(Ok(summary)) => Ok(summary),
     };
     (result, tail.text())
@@ -59,7 +59,7 @@ pub async fn push_and_verify(
     let digest = builder
         .push(&plan.repository, short, job.auth.as_ref())
         .await
-        .map_err(|e| fail("PushFailed", e))?;
+        .map_err(|e| fail(e.reason("PushFailed"), e))?;
     let image = mosaic_core::reference::ImageRef::parse_repository(&plan.repository)
         .map_err(|e| fail("InvalidBinding", e))?;
     registry

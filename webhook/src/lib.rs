@@ -8,6 +8,7 @@ pub mod config;
 pub mod context;
 pub mod decide;
 pub mod docker;
+pub mod error_text;
 pub mod event;
 pub mod github;
 pub mod metrics;
@@ -161,6 +162,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
         github_web_url: cfg.github_web_url.clone(),
         shutdown: shutdown.clone(),
+        parked: Default::default(),
     });
     let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]

@@ -75,6 +75,8 @@ impl SourceHost for FakeGitHub {
 #[derive(Default)]
 pub struct FakeEngine {
     pub build_error: Option<String>,
+    /// Builds started.
+    pub builds: std::sync::atomic::AtomicUsize,
     pub pushed: Mutex<Vec<String>>,
     /// Runs during the push (e.g. a newer push lands meanwhile).
     pub on_push: Option<Box<dyn Fn() + Send + Sync>>,
@@ -90,6 +92,8 @@ impl ImageBuilder for FakeEngine {
         tail: &'a mut LogTail,
     ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
         Box::pin(async move {
+            self.builds
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             tail.push("Step 1/2 : FROM scratch\nStep 2/2 : RUN false\n");
             match &self.build_error {
                 Some(e) => {

@@ -10,9 +10,9 @@
 //! trait that would have to mirror a dozen API calls.
 
 #[cfg(test)]
-mod fake_kube;
+pub(crate) mod fake_kube;
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 pub mod ports;
 mod report;
 mod stages;
@@ -52,6 +52,8 @@ pub struct Ctx {
     pub rollout_timeout: Duration,
     pub github_web_url: String,
     pub shutdown: CancellationToken,
+    /// Outcomes the worker could not record yet (API unreachable), by `namespace/name`.
+    pub parked: crate::worker::Parked,
 }
 
 /// How a run ended early.
@@ -69,11 +71,18 @@ pub enum Stop {
     Cancelled,
     /// Another worker owns the Build now: touch nothing.
     Lost(ClaimError),
+    /// A status write met a Kubernetes API server that stayed unreachable beyond the retry
+    /// budget. The claim is still this worker's: the worker records the stop once the API
+    /// answers again (never rebuilding the Build because of it).
+    ApiUnavailable(ClaimError),
 }
 
 impl From<ClaimError> for Stop {
     fn from(e: ClaimError) -> Self {
-        Stop::Lost(e)
+        match e {
+            ClaimError::Api(_) => Stop::ApiUnavailable(e),
+            ClaimError::Lost(..) | ClaimError::Conflict(_) => Stop::Lost(e),
+        }
     }
 }
 
@@ -235,7 +244,13 @@ pub async fn run(
     let build = claimed.build().await;
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let name = build.metadata.name.clone().unwrap_or_default();
-    check_latest(ctx, &build).await?;
+    // Superseded before it starts: still read what reporting needs, so the commit shows why
+    // it was not deployed (a failure to read it then does not hide the supersession).
+    let superseded = match check_latest(ctx, &build).await {
+        Ok(()) => None,
+        Err(s @ Stop::Superseded { .. }) => Some(s),
+        Err(e) => return Err(e),
+    };
     let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
         .get(&build.spec.binding)
         .await
@@ -244,11 +259,23 @@ pub async fn run(
                 "BindingNotFound",
                 format!("Binding {ns}/{}: {e}", build.spec.binding),
             )
-        })?;
-    let job = prepare(ctx, &build, &binding).await?;
+        });
+    let job = match binding {
+        Ok(binding) => prepare(ctx, &build, &binding).await.map(|j| (binding, j)),
+        Err(e) => Err(e),
+    };
+    let (binding, job) = match job {
+        Ok(j) => j,
+        Err(e) => return Err(superseded.unwrap_or(e)),
+    };
     let mut rep = Reporter::new(ctx.source.as_ref(), &ctx.metrics, &job);
-    rep.report(StatusState::Pending, "building").await;
-    let result = run_stages(ctx, claimed, &build, &binding, &job, &mut rep).await;
+    let result = match superseded {
+        Some(s) => Err(s),
+        None => {
+            rep.report(StatusState::Pending, "building").await;
+            run_stages(ctx, claimed, &build, &binding, &job, &mut rep).await
+        }
+    };
     if let Some((state, text)) = final_status(&result) {
         rep.report(state, &text).await;
     }
@@ -300,5 +327,7 @@ async fn run_stages(
     r.map(|()| Deployed { image })
 }
 
+#[cfg(test)]
+pub(crate) mod test_world;
 #[cfg(test)]
 mod tests;

@@ -51,6 +51,10 @@ pub fn final_status(result: &Result<Deployed, Stop>) -> Option<(StatusState, Str
             StatusState::Error,
             format!("not deployed: superseded by {}", plan::short_sha(commit)),
         )),
+        Err(Stop::ApiUnavailable(_)) => Some((
+            StatusState::Error,
+            "not deployed: the Kubernetes API was unreachable".into(),
+        )),
         Err(Stop::Cancelled | Stop::Lost(_)) => None,
     }
 }

@@ -2,31 +2,10 @@
 //! the `ports` traits, and a fake API server behind `kube::Client` for whole runs.
 
 use http::Method;
-use serde_json::json;
 
-use super::fake_kube::FakeKube;
 use super::fakes::{DIGEST, FakeEngine, FakeGitHub, FakeRegistry, serving};
+use super::test_world::*;
 use super::*;
-
-const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
-const NEWER: &str = "fedcba9876543210fedcba9876543210fedcba98";
-const NS: &str = "team";
-const BUILDS: &str = "/apis/mosaic.nectar.dev/v1alpha1/namespaces/team/builds";
-const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/team/deployments";
-
-fn job() -> Job {
-    let spec = serde_json::from_value(
-        json!({"deployment": "web", "repo": "acme/app", "image": "127.0.0.1:5000/team/web"}),
-    )
-    .unwrap();
-    Job {
-        repo: RepoName::parse("acme/app").unwrap(),
-        commit: SHA.into(),
-        plan: plan_build(&spec, SHA, "https://github.com/acme/app", Utc::now()).unwrap(),
-        token: None,
-        auth: None,
-    }
-}
 
 fn failed(r: &Result<impl std::fmt::Debug, Stop>) -> (&'static str, String) {
     match r {
@@ -36,8 +15,6 @@ fn failed(r: &Result<impl std::fmt::Debug, Stop>) -> (&'static str, String) {
         other => panic!("expected a failure, got {other:?}"),
     }
 }
-
-const LONG: Duration = Duration::from_secs(60);
 
 #[tokio::test]
 async fn a_build_stream_error_fails_with_that_line_and_keeps_the_log() {
@@ -103,83 +80,6 @@ fn final_statuses_say_what_happened_to_the_commit() {
     .unwrap();
     assert_eq!(ok, (StatusState::Success, "deployed r/a@sha256:1".into()));
     assert!(final_status(&Err(Stop::Cancelled)).is_none());
-}
-
-fn build_object(name: &str, commit: &str, pushed: &str, phase: Option<&str>) -> serde_json::Value {
-    let mut b = json!({
-        "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
-        "metadata": {"name": name, "namespace": NS,
-            "labels": {mosaic_core::names::LABEL_BINDING: "web"},
-            "annotations": {mosaic_core::names::ANNOTATION_PUSHED_AT: pushed}},
-        "spec": {"binding": "web", "commit": commit, "ref": "refs/heads/main",
-            "trigger": {"type": "push"}},
-    });
-    if let Some(p) = phase {
-        b["status"] = json!({"phase": p});
-        if p == "RollingOut" {
-            b["status"]["phaseTimes"] = json!({"rollingOut": "2026-01-01T00:00:00Z"});
-        }
-    }
-    b
-}
-
-/// A cluster with Binding `web`, Deployment `web` (container `app`) and Build `web-old`.
-fn cluster() -> FakeKube {
-    let kube = FakeKube::default();
-    let mut st = kube.state.lock().unwrap();
-    st.put(
-        "/apis/mosaic.nectar.dev/v1alpha1/namespaces/team/bindings",
-        json!({"apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
-            "metadata": {"name": "web", "namespace": NS},
-            "spec": {"deployment": "web", "repo": "acme/app", "image": "127.0.0.1:5000/team/web"}}),
-    );
-    st.put(
-        DEPLOYMENTS,
-        json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": NS, "generation": 1},
-            "spec": {"replicas": 1, "selector": {},
-                "template": {"spec": {"containers": [{"name": "app", "image": "r/web:before"}]}}}}),
-    );
-    st.put(
-        BUILDS,
-        build_object("web-old", SHA, "2026-01-01T00:00:01Z", None),
-    );
-    drop(st);
-    kube
-}
-
-fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx {
-    Ctx {
-        client: kube.client(),
-        builder: engine,
-        source: gh,
-        registry: Arc::new(serving()),
-        metrics: Arc::new(Metrics::new()),
-        identity: "me".into(),
-        claim_ttl: LONG,
-        heartbeat: LONG,
-        build_timeout: LONG,
-        rollout_timeout: LONG,
-        github_web_url: "https://github.com".into(),
-        shutdown: CancellationToken::new(),
-    }
-}
-
-async fn run_old(ctx: &Ctx) -> (Result<Deployed, Stop>, Vec<String>) {
-    let api = Api::<Build>::namespaced(ctx.client.clone(), NS);
-    let build = api.get("web-old").await.unwrap();
-    let claimed = Claimed::claim(api, &build, &ctx.identity).await.unwrap();
-    let mut errors = Vec::new();
-    let r = run(ctx, &claimed, &mut errors).await;
-    (r, errors)
-}
-
-fn deployed_image(kube: &FakeKube) -> String {
-    let st = kube.state.lock().unwrap();
-    st.objects[&format!("{DEPLOYMENTS}/web")]["spec"]["template"]["spec"]["containers"][0]["image"]
-        .as_str()
-        .unwrap()
-        .to_string()
 }
 
 #[tokio::test]
@@ -302,5 +202,29 @@ async fn an_apply_racing_another_writer_checks_again() {
         st.count(&Method::PATCH, DEPLOYMENTS),
         2,
         "refused once, then applied"
+    );
+}
+
+#[tokio::test]
+async fn a_build_superseded_before_it_starts_still_reports_why() {
+    let kube = cluster();
+    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", Some("Building"));
+    kube.state.lock().unwrap().put(BUILDS, newer);
+    let gh = Arc::new(FakeGitHub::default());
+    let engine = Arc::new(FakeEngine::default());
+    let (r, errors) = run_old(&ctx(&kube, gh.clone(), engine.clone())).await;
+    assert!(
+        matches!(&r, Err(Stop::Superseded { build, .. }) if build == "web-new"),
+        "{r:?}"
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(engine.pushed.lock().unwrap().is_empty(), "nothing built");
+    assert_eq!(
+        *gh.statuses.lock().unwrap(),
+        [(
+            StatusState::Error,
+            "not deployed: superseded by fedcba987654".to_string()
+        )],
+        "the only status says why the commit was not deployed"
     );
 }

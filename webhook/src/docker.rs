@@ -46,6 +46,8 @@ impl EngineError {
     pub fn reason(&self, otherwise: &'static str) -> &'static str {
         match self {
             EngineError::Unreachable(_) => "EngineUnavailable",
+            // The tarball's download failed part way (GitHub stalled or hung up).
+            EngineError::Context(ContextError::Read(_)) => "SourceUnavailable",
             _ => otherwise,
         }
     }

@@ -47,6 +47,10 @@ fn a_lost_engine_explains_a_closed_context_stream() {
         "{r:?}"
     );
     assert!(build_outcome(Ok(ContextSummary::default()), None).is_ok());
+    let stalled = EngineError::Context(ContextError::Read(io::Error::other(
+        "Hyper Error: error reading a body from connection: operation timed out",
+    )));
+    assert_eq!(stalled.reason("BuildFailed"), "SourceUnavailable");
 }
 
 /// A gzip tarball shaped like GitHub's for `SHA`, with a Dockerfile and `size` bytes that do

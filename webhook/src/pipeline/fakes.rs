@@ -24,6 +24,8 @@ pub struct FakeGitHub {
     pub missing: bool,
     pub statuses_fail: bool,
     pub statuses: Mutex<Vec<(StatusState, String)>>,
+    /// When set, each status report waits for a permit (a GitHub that does not answer yet).
+    pub gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl SourceHost for FakeGitHub {
@@ -55,6 +57,9 @@ impl SourceHost for FakeGitHub {
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>> {
         Box::pin(async move {
+            if let Some(gate) = &self.gate {
+                gate.acquire().await.expect("gate open").forget();
+            }
             if self.statuses_fail {
                 return Err(GitHubError::Status {
                     what: format!("the commit status of {repo}@{commit}"),

@@ -268,19 +268,16 @@ pub async fn run(
         Ok(j) => j,
         Err(e) => return Err(superseded.unwrap_or(e)),
     };
-    let mut rep = Reporter::new(ctx.source.as_ref(), &ctx.metrics, &job);
+    let rep = Reporter::start(ctx.source.clone(), ctx.metrics.clone(), &job);
     let result = match superseded {
         Some(s) => Err(s),
         None => {
-            rep.report(StatusState::Pending, "building").await;
-            run_stages(ctx, claimed, &build, &binding, &job, &mut rep).await
+            rep.report(StatusState::Pending, "building");
+            run_stages(ctx, claimed, &build, &binding, &job, &rep).await
         }
     };
-    if let Some((state, text)) = final_status(&result) {
-        rep.report(state, &text).await;
-    }
+    reporter_errors.extend(rep.finish(final_status(&result)).await);
     tracing::debug!(build = %name, "pipeline finished");
-    reporter_errors.append(&mut rep.errors);
     result
 }
 
@@ -290,7 +287,7 @@ async fn run_stages(
     build: &Build,
     binding: &Binding,
     job: &Job,
-    rep: &mut Reporter<'_>,
+    rep: &Reporter,
 ) -> Result<Deployed, Stop> {
     let started = Instant::now();
     let (built, log_tail) = stages::fetch_and_build(
@@ -320,7 +317,7 @@ async fn run_stages(
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;
     let started = Instant::now();
     let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
-    rep.report(StatusState::Pending, "rolling out").await;
+    rep.report(StatusState::Pending, "rolling out");
     let r = rollout::watch(ctx, claimed, build, binding, applied).await;
     ctx.metrics
         .stage("rollout", started.elapsed().as_secs_f64());

@@ -186,10 +186,19 @@ fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commit: &
         rolled_back: false,
     };
     Next::Record(match result {
-        Ok(d) => outcome(
+        Ok(d) if d.retried.is_empty() => outcome(
             BuildPhase::Succeeded,
             "Deployed",
             format!("deployed {}", d.image),
+        ),
+        Ok(d) => outcome(
+            BuildPhase::Succeeded,
+            "Deployed",
+            format!(
+                "deployed {} (retried after: {})",
+                d.image,
+                d.retried.join("; ")
+            ),
         ),
         Err(Stop::Superseded { build: newer, .. }) => outcome(
             BuildPhase::Superseded,

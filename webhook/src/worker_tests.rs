@@ -142,3 +142,18 @@ fn a_lost_claim_is_left_alone_and_an_unreachable_api_is_not_a_lost_claim() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_deploy_after_a_retried_stage_says_so() {
+    let d = Deployed {
+        image: "r/web@sha256:1".into(),
+        retried: vec!["build: connection to the Docker engine lost: reset".into()],
+    };
+    match next_step(Ok(d), &[], SHA) {
+        Next::Record(o) => assert_eq!(
+            o.message,
+            "deployed r/web@sha256:1 (retried after: build: connection to the Docker engine lost: reset)"
+        ),
+        other => panic!("{other:?}"),
+    }
+}

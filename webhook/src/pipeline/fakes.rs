@@ -82,6 +82,10 @@ pub struct FakeEngine {
     pub build_error: Option<String>,
     /// Builds started.
     pub builds: std::sync::atomic::AtomicUsize,
+    /// This many builds first fail as if the engine went away.
+    pub lost_builds: usize,
+    /// Push failures to answer with first, in order.
+    pub push_errors: Mutex<Vec<String>>,
     pub pushed: Mutex<Vec<String>>,
     /// Runs during the push (e.g. a newer push lands meanwhile).
     pub on_push: Option<Box<dyn Fn() + Send + Sync>>,
@@ -97,8 +101,14 @@ impl ImageBuilder for FakeEngine {
         tail: &'a mut LogTail,
     ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
         Box::pin(async move {
-            self.builds
+            let n = self
+                .builds
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.lost_builds {
+                return Err(EngineError::Unreachable(
+                    "connection to the Docker engine lost: connection reset by peer".into(),
+                ));
+            }
             tail.push("Step 1/2 : FROM scratch\nStep 2/2 : RUN false\n");
             match &self.build_error {
                 Some(e) => {
@@ -124,6 +134,14 @@ impl ImageBuilder for FakeEngine {
                 .lock()
                 .unwrap()
                 .push(format!("{repository}:{tag}"));
+            let mut errors = self.push_errors.lock().unwrap();
+            if !errors.is_empty() {
+                return Err(EngineError::Push {
+                    tag: format!("{repository}:{tag}"),
+                    message: errors.remove(0),
+                });
+            }
+            drop(errors);
             if let Some(f) = &self.on_push {
                 f();
             }

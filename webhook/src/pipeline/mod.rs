@@ -190,6 +190,8 @@ async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
 #[derive(Debug)]
 pub struct Deployed {
     pub image: String,
+    /// Stages that failed transiently and were run again, with why.
+    pub retried: Vec<String>,
 }
 
 /// Read the Binding's Secrets and plan the build.
@@ -290,11 +292,13 @@ async fn run_stages(
     rep: &Reporter,
 ) -> Result<Deployed, Stop> {
     let started = Instant::now();
+    let mut retry = stages::Retry::new(stages::STAGE_PAUSES);
     let (built, log_tail) = stages::fetch_and_build(
         ctx.source.as_ref(),
         ctx.builder.as_ref(),
         ctx.build_timeout,
         job,
+        &mut retry,
     )
     .await;
     claimed
@@ -307,7 +311,9 @@ async fn run_stages(
     let tag = job.plan.tag.clone();
     enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
     let started = Instant::now();
-    let image = stages::push_and_verify(ctx.builder.as_ref(), ctx.registry.as_ref(), job).await?;
+    let image =
+        stages::push_and_verify(ctx.builder.as_ref(), ctx.registry.as_ref(), job, &mut retry)
+            .await?;
     claimed.update(|s| s.image = Some(image.clone())).await?;
     ctx.metrics.stage("push", started.elapsed().as_secs_f64());
 
@@ -321,9 +327,14 @@ async fn run_stages(
     let r = rollout::watch(ctx, claimed, build, binding, applied).await;
     ctx.metrics
         .stage("rollout", started.elapsed().as_secs_f64());
-    r.map(|()| Deployed { image })
+    r.map(|()| Deployed {
+        image,
+        retried: retry.notes,
+    })
 }
 
+#[cfg(test)]
+mod retry_tests;
 #[cfg(test)]
 pub(crate) mod test_world;
 #[cfg(test)]

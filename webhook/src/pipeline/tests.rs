@@ -7,6 +7,11 @@ use super::fakes::{DIGEST, FakeEngine, FakeGitHub, FakeRegistry, serving};
 use super::test_world::*;
 use super::*;
 
+/// Stages tried once, as if no pause were left.
+fn once() -> stages::Retry {
+    stages::Retry::new(&[])
+}
+
 fn failed(r: &Result<impl std::fmt::Debug, Stop>) -> (&'static str, String) {
     match r {
         Err(Stop::Failed {
@@ -23,7 +28,8 @@ async fn a_build_stream_error_fails_with_that_line_and_keeps_the_log() {
         build_error: Some(line.into()),
         ..Default::default()
     };
-    let (r, tail) = stages::fetch_and_build(&FakeGitHub::default(), &engine, LONG, &job()).await;
+    let (r, tail) =
+        stages::fetch_and_build(&FakeGitHub::default(), &engine, LONG, &job(), &mut once()).await;
     let (reason, message) = failed(&r);
     assert_eq!(reason, "BuildFailed");
     assert!(message.ends_with(line), "{message}");
@@ -36,7 +42,8 @@ async fn a_missing_tarball_is_source_unavailable_and_builds_nothing() {
         missing: true,
         ..Default::default()
     };
-    let (r, tail) = stages::fetch_and_build(&gh, &FakeEngine::default(), LONG, &job()).await;
+    let (r, tail) =
+        stages::fetch_and_build(&gh, &FakeEngine::default(), LONG, &job(), &mut once()).await;
     let (reason, message) = failed(&r);
     assert_eq!(reason, "SourceUnavailable");
     assert!(
@@ -49,7 +56,7 @@ async fn a_missing_tarball_is_source_unavailable_and_builds_nothing() {
 #[tokio::test]
 async fn a_digest_the_registry_does_not_serve_fails_the_push() {
     let engine = FakeEngine::default();
-    let r = stages::push_and_verify(&engine, &FakeRegistry::default(), &job()).await;
+    let r = stages::push_and_verify(&engine, &FakeRegistry::default(), &job(), &mut once()).await;
     let (reason, message) = failed(&r);
     assert_eq!(reason, "DigestNotServed");
     assert!(
@@ -60,7 +67,7 @@ async fn a_digest_the_registry_does_not_serve_fails_the_push() {
         *engine.pushed.lock().unwrap(),
         ["127.0.0.1:5000/team/web:0123456789ab"]
     );
-    let ok = stages::push_and_verify(&engine, &serving(), &job()).await;
+    let ok = stages::push_and_verify(&engine, &serving(), &job(), &mut once()).await;
     assert_eq!(ok.unwrap(), format!("127.0.0.1:5000/team/web@{DIGEST}"));
 }
 
@@ -76,6 +83,7 @@ fn final_statuses_say_what_happened_to_the_commit() {
     assert!(plan::status_description(&text).len() <= plan::STATUS_DESCRIPTION_MAX);
     let ok = final_status(&Ok(Deployed {
         image: "r/a@sha256:1".into(),
+        retried: vec![],
     }))
     .unwrap();
     assert_eq!(ok, (StatusState::Success, "deployed r/a@sha256:1".into()));

@@ -20,7 +20,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use crate::build_log::{self, Failure, LogTail};
 use crate::config::Builder;
 use crate::context::{self, ContextError, ContextSummary};
-use crate::pipeline::ports::{ByteStream, ImageBuilder};
+use crate::pipeline::ports::{ByteStream, ImageBuilder, broke_off};
 use crate::plan::BuildPlan;
 use crate::registry::RegistryAuth;
 
@@ -46,8 +46,8 @@ impl EngineError {
     pub fn reason(&self, otherwise: &'static str) -> &'static str {
         match self {
             EngineError::Unreachable(_) => "EngineUnavailable",
-            // The tarball's download failed part way (GitHub stalled or hung up).
-            EngineError::Context(ContextError::Read(_)) => "SourceUnavailable",
+            // The tarball's download broke off part way (GitHub stalled or hung up).
+            EngineError::Context(ContextError::Read(e)) if broke_off(e) => "SourceUnavailable",
             _ => otherwise,
         }
     }

@@ -47,10 +47,16 @@ fn a_lost_engine_explains_a_closed_context_stream() {
         "{r:?}"
     );
     assert!(build_outcome(Ok(ContextSummary::default()), None).is_ok());
-    let stalled = EngineError::Context(ContextError::Read(io::Error::other(
+    let stalled = EngineError::Context(ContextError::Read(io::Error::new(
+        crate::pipeline::ports::BROKE_OFF,
         "Hyper Error: error reading a body from connection: operation timed out",
     )));
     assert_eq!(stalled.reason("BuildFailed"), "SourceUnavailable");
+    let corrupt = EngineError::Context(ContextError::Read(io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "corrupt deflate stream",
+    )));
+    assert_eq!(corrupt.reason("BuildFailed"), "BuildFailed");
 }
 
 /// A gzip tarball shaped like GitHub's for `SHA`, with a Dockerfile and `size` bytes that do

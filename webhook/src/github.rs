@@ -13,7 +13,7 @@ use octocrab::Octocrab;
 pub use octocrab::models::StatusState;
 use octocrab::service::middleware::retry::RetryConfig;
 
-use crate::pipeline::ports::{ByteStream, SourceHost};
+use crate::pipeline::ports::{BROKE_OFF, ByteStream, SourceHost};
 
 /// A GitHub token. Its value never appears in `Debug` output.
 #[derive(Clone)]
@@ -225,7 +225,7 @@ impl GitHub {
         Ok(resp
             .into_body()
             .into_data_stream()
-            .map_err(|e| std::io::Error::other(describe(&e).1)))
+            .map_err(|e| std::io::Error::new(BROKE_OFF, describe(&e).1)))
     }
 
     /// Post a commit status under the `mosaic` context.

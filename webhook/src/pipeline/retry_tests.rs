@@ -39,6 +39,22 @@ fn transient_engine_errors() {
         "unauthorized: authentication required"
     )));
     assert!(engine_transient(&EngineError::Unreachable("lost".into())));
+    let read = |kind, m: &str| {
+        EngineError::Context(crate::context::ContextError::Read(std::io::Error::new(
+            kind, m,
+        )))
+    };
+    assert!(engine_transient(&read(
+        super::ports::BROKE_OFF,
+        "operation timed out"
+    )));
+    assert!(
+        !engine_transient(&read(
+            std::io::ErrorKind::InvalidInput,
+            "corrupt deflate stream"
+        )),
+        "bad data is not retried"
+    );
     assert!(!engine_transient(&EngineError::Build(
         "The command '/bin/sh -c false' returned a non-zero code: 1".into()
     )));

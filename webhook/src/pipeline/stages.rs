@@ -27,7 +27,8 @@ struct Failure {
 /// tarball broke off, or the registry answered with a 5xx (dockerd's own retries included).
 pub fn engine_transient(e: &EngineError) -> bool {
     match e {
-        EngineError::Unreachable(_) | EngineError::Context(ContextError::Read(_)) => true,
+        EngineError::Unreachable(_) => true,
+        EngineError::Context(ContextError::Read(e)) => super::ports::broke_off(e),
         EngineError::Push { message, .. } => names_a_5xx(message),
         EngineError::Context(_) | EngineError::Build(_) => false,
     }

@@ -3,7 +3,7 @@
 //! resourceVersion-guarded status replaces, and server-side apply of a Deployment's image and
 //! annotations (honouring a resourceVersion in the body). It plays the Deployment controller
 //! too: every apply completes at once. Every request is logged, and a hook may change the state
-//! before a request is served.
+//! before a request is served (or take the whole server away: `State::down`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;

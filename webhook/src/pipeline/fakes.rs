@@ -1,6 +1,7 @@
-//! Test doubles for the `ports` traits: GitHub (a tarball answer, statuses that record or
-//! fail), the engine (scripted build outcome, a fixed digest, a hook during the push) and a
-//! registry that serves a set of digests.
+//! Test doubles for the `ports` traits: GitHub (a tarball answer, statuses that record, fail
+//! or wait for a gate), the engine (scripted build outcome, builds lost to a vanished engine,
+//! scripted push failures, a fixed digest, a hook during the push) and a registry that serves
+//! a set of digests.
 
 use std::collections::HashSet;
 use std::sync::Mutex;

@@ -116,7 +116,9 @@ async fn a_slow_or_stalling_tarball_is_cut_off_by_the_github_timeout() {
     let (reason, msg) = outcome(&terminal(&w, &name, 180).await, BuildPhase::Failed);
     assert_eq!(reason, "SourceUnavailable", "{msg}");
     assert!(
-        msg.contains("tarball could not be read") && msg.ends_with("(the build was tried 3 times)"),
+        msg.contains("tarball could not be read")
+            && msg.contains("timed out")
+            && msg.ends_with("(the build was tried 3 times)"),
         "{msg}"
     );
     assert_eq!(deployed_image(&w).await, "example.com/web:before");

@@ -58,9 +58,26 @@ fn buildkit_lines(status: &StatusResponse) -> Vec<String> {
     lines
 }
 
-/// Drain a build stream into tracing and `tail`. Returns the first line of the first error, if
-/// any (the stream is not read further after it).
-pub async fn drain<S>(mut stream: S, tag: &str, tail: &mut LogTail) -> Option<String>
+/// How a build stream ended early.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The engine reported an error (its first line).
+    Reported(String),
+    /// The connection to the engine failed (the engine stopped or went away).
+    Lost(String),
+}
+
+impl Failure {
+    pub fn line(&self) -> &str {
+        match self {
+            Failure::Reported(l) | Failure::Lost(l) => l,
+        }
+    }
+}
+
+/// Drain a build stream into tracing and `tail`. Returns the first error, if any (the stream
+/// is not read further after it): a reported one by its first line, a transport one whole.
+pub async fn drain<S>(mut stream: S, tag: &str, tail: &mut LogTail) -> Option<Failure>
 where
     S: Stream<Item = Result<BuildInfo, bollard::errors::Error>> + Unpin,
 {
@@ -84,11 +101,18 @@ where
                     None => continue,
                 }
             }
+            Err(e) if crate::docker::is_transport(&e) => {
+                let msg = crate::error_text::chain(&e);
+                tail.push(&msg);
+                return Some(Failure::Lost(msg));
+            }
             Err(bollard::errors::Error::DockerStreamError { error }) => error,
             Err(other) => other.to_string(),
         };
         tail.push(&msg);
-        return Some(msg.lines().next().unwrap_or_default().to_string());
+        return Some(Failure::Reported(
+            msg.lines().next().unwrap_or_default().to_string(),
+        ));
     }
     None
 }
@@ -140,8 +164,10 @@ mod tests {
         let mut tail = LogTail::default();
         let failure = drain(futures::stream::iter(items), "t", &mut tail).await;
         assert_eq!(
-            failure.as_deref(),
-            Some("The command '/bin/sh -c false' returned a non-zero code: 1")
+            failure,
+            Some(Failure::Reported(
+                "The command '/bin/sh -c false' returned a non-zero code: 1".into()
+            ))
         );
         assert!(tail.text().contains("RUN false") && !tail.text().contains("never read"));
         // bollard's own error for a stream error item, and a clean stream.
@@ -150,7 +176,14 @@ mod tests {
         })];
         let mut tail = LogTail::default();
         let failure = drain(futures::stream::iter(err), "t", &mut tail).await;
-        assert_eq!(failure.as_deref(), Some("no basic auth credentials"));
+        assert_eq!(
+            failure.as_ref().map(Failure::line),
+            Some("no basic auth credentials")
+        );
+        // A connection that fails mid-stream is a lost engine, not a build error.
+        let lost = vec![Err(bollard::errors::Error::RequestTimeoutError)];
+        let failure = drain(futures::stream::iter(lost), "t", &mut LogTail::default()).await;
+        assert!(matches!(failure, Some(Failure::Lost(_))), "{failure:?}");
         let ok = vec![line("Successfully built 1\n")];
         assert!(
             drain(futures::stream::iter(ok), "t", &mut LogTail::default())

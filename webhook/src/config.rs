@@ -109,6 +109,17 @@ pub struct Config {
         default_value_t = 10
     )]
     pub request_timeout_secs: u64,
+    /// Seconds to pause before each further try of a build or push that failed for a
+    /// transient reason (Docker engine away, GitHub 5xx or timeout, registry 5xx); one value
+    /// per retry, so the default is three tries over about a minute.
+    #[arg(
+        long = "retry-pauses",
+        value_name = "SECS,...",
+        env = "MOSAIC_RETRY_PAUSES",
+        value_delimiter = ',',
+        default_value = "15,45"
+    )]
+    pub retry_pauses: Vec<u64>,
     /// Seconds for each GitHub API call.
     #[arg(
         long = "github-timeout",
@@ -188,6 +199,16 @@ mod tests {
         assert_eq!(c.identity(), "pod-1");
         assert_eq!(c.listen.port(), 8080);
         assert_eq!(c.builder, Builder::Classic);
+        assert_eq!(c.retry_pauses, [15, 45]);
+        let short = Config::try_parse_from([
+            "mosaic-webhook",
+            "--webhook-secret-file",
+            "/a",
+            "--retry-pauses",
+            "1,2,4",
+        ])
+        .unwrap();
+        assert_eq!(short.retry_pauses, [1, 2, 4]);
         assert!(
             Config::try_parse_from(["mosaic-webhook"]).is_err(),
             "a secret file is required"

@@ -17,10 +17,10 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::build_log::{self, LogTail};
+use crate::build_log::{self, Failure, LogTail};
 use crate::config::Builder;
 use crate::context::{self, ContextError, ContextSummary};
-use crate::pipeline::ports::{ByteStream, ImageBuilder};
+use crate::pipeline::ports::{ByteStream, ImageBuilder, broke_off};
 use crate::plan::BuildPlan;
 use crate::registry::RegistryAuth;
 
@@ -36,8 +36,57 @@ pub enum EngineError {
     Build(String),
     #[error("docker push of {tag} failed: {message}")]
     Push { tag: String, message: String },
-    #[error("Docker engine unreachable: {0}")]
+    /// The engine did not answer, or the connection to it failed (the message says which).
+    #[error("{0}")]
     Unreachable(String),
+}
+
+impl EngineError {
+    /// The Build's reason for this error, `otherwise` unless the engine itself was away.
+    pub fn reason(&self, otherwise: &'static str) -> &'static str {
+        match self {
+            EngineError::Unreachable(_) => "EngineUnavailable",
+            // The tarball's download broke off part way (GitHub stalled or hung up).
+            EngineError::Context(ContextError::Read(e)) if broke_off(e) => "SourceUnavailable",
+            _ => otherwise,
+        }
+    }
+}
+
+/// Did the connection to the engine fail (rather than the engine answer with an error)?
+pub fn is_transport(e: &bollard::errors::Error) -> bool {
+    use bollard::errors::Error as E;
+    matches!(
+        e,
+        E::HyperResponseError { .. }
+            | E::HyperLegacyError { .. }
+            | E::IOError { .. }
+            | E::RequestTimeoutError
+            | E::SocketNotFoundError(_)
+    )
+}
+
+fn lost(message: &str) -> EngineError {
+    EngineError::Unreachable(format!("connection to the Docker engine lost: {message}"))
+}
+
+/// The build's result from the restreamer's and the engine's ends. A lost engine explains a
+/// context that could not be written (the receiver went away) and an engine that reported an
+/// error explains it too; any other context error explains an engine failure better than the
+/// engine's own message.
+fn build_outcome(
+    context: Result<ContextSummary, ContextError>,
+    engine: Option<Failure>,
+) -> Result<ContextSummary, EngineError> {
+    match (context, engine) {
+        (Ok(_) | Err(ContextError::Write(_)), Some(Failure::Lost(m))) => Err(lost(&m)),
+        (Err(ContextError::Write(_)), Some(Failure::Reported(line))) => {
+            Err(EngineError::Build(line))
+        }
+        (Err(e), _) => Err(e.into()),
+        (Ok(_), Some(Failure::Reported(line))) => Err(EngineError::Build(line)),
+        (Ok(summary), None) => Ok(summary),
+    }
 }
 
 /// A `Write` that hands fixed-size chunks to an async receiver, blocking when it is full.
@@ -97,7 +146,12 @@ impl Engine {
         timeout_secs: u64,
         builder: Builder,
     ) -> Result<Self, EngineError> {
-        let unreachable = |e: bollard::errors::Error| EngineError::Unreachable(e.to_string());
+        let unreachable = |e: bollard::errors::Error| {
+            EngineError::Unreachable(format!(
+                "Docker engine unreachable: {}",
+                crate::error_text::chain(&e)
+            ))
+        };
         let docker = if let Some(path) = host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, timeout_secs, bollard::API_DEFAULT_VERSION)
                 .map_err(unreachable)?
@@ -164,15 +218,10 @@ impl Engine {
         let registry_creds = creds(auth).map(|c| HashMap::from([(plan.registry_host.clone(), c)]));
         let stream = self.docker.build_image(opts, registry_creds, Some(body));
         let failure = build_log::drain(stream, &plan.tag, tail).await;
-        let summary = restreamer
+        let context = restreamer
             .await
             .map_err(|e| EngineError::Build(format!("context streaming task: {e}")))?;
-        // A context error explains an engine failure better than the engine's own message.
-        let summary = summary?;
-        match failure {
-            Some(line) => Err(EngineError::Build(line)),
-            None => Ok(summary),
-        }
+        build_outcome(context, failure)
     }
 
     /// Push `repository:tag` and return the manifest digest the engine reports.
@@ -194,11 +243,10 @@ impl Engine {
         let mut stream = self.docker.push_image(repository, Some(opts), creds(auth));
         let mut digest = None;
         while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| {
-                fail(match e {
-                    bollard::errors::Error::DockerStreamError { error } => error,
-                    other => other.to_string(),
-                })
+            let info = item.map_err(|e| match e {
+                e if is_transport(&e) => lost(&crate::error_text::chain(&e)),
+                bollard::errors::Error::DockerStreamError { error } => fail(error),
+                other => fail(other.to_string()),
             })?;
             if let Some(msg) = info.error_detail.and_then(|d| d.message) {
                 return Err(fail(msg));
@@ -236,3 +284,7 @@ impl ImageBuilder for Engine {
         Box::pin(Engine::push(self, repository, tag, auth))
     }
 }
+
+#[cfg(test)]
+#[path = "docker_tests.rs"]
+mod tests;

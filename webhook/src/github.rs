@@ -11,8 +11,9 @@ use http_body_util::BodyExt;
 use mosaic_core::reference::RepoName;
 use octocrab::Octocrab;
 pub use octocrab::models::StatusState;
+use octocrab::service::middleware::retry::RetryConfig;
 
-use crate::pipeline::ports::{ByteStream, SourceHost};
+use crate::pipeline::ports::{BROKE_OFF, ByteStream, SourceHost};
 
 /// A GitHub token. Its value never appears in `Debug` output.
 #[derive(Clone)]
@@ -39,27 +40,93 @@ pub enum GitHubError {
     Transport { what: String, message: String },
 }
 
+impl GitHubError {
+    /// May the same request succeed if made again? Transport failures (timeouts, refused or
+    /// reset connections), 5xx and 429 answers.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            GitHubError::Status { status, .. } => *status >= 500 || *status == 429,
+            GitHubError::Transport { .. } => true,
+            GitHubError::BadUrl(_) => false,
+        }
+    }
+
+    /// The same error, saying how many attempts were made.
+    fn after(self, attempts: u32) -> Self {
+        let note = |m: String| format!("{m} (gave up after {attempts} attempts)");
+        match self {
+            GitHubError::Status {
+                what,
+                status,
+                message,
+            } => GitHubError::Status {
+                what,
+                status,
+                message: note(message),
+            },
+            GitHubError::Transport { what, message } => GitHubError::Transport {
+                what,
+                message: note(message),
+            },
+            other => other,
+        }
+    }
+}
+
+/// How reads that fail transiently are tried again: `tries` in all, pausing `first_pause`,
+/// then twice as long each time. octocrab's own retries (immediate) are off.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub tries: u32,
+    pub first_pause: Duration,
+}
+
+impl Default for Backoff {
+    /// Three tries over about 3 s (pauses of 1 and 2 s).
+    fn default() -> Self {
+        Self {
+            tries: 3,
+            first_pause: Duration::from_secs(1),
+        }
+    }
+}
+
 /// A GitHub API endpoint.
 #[derive(Debug, Clone)]
 pub struct GitHub {
     api_url: String,
     timeout: Duration,
+    backoff: Backoff,
 }
 
+/// The HTTP status (for GitHub's answers) and a one-line message that keeps the cause
+/// (octocrab puts "operation timed out" and the like in the error's sources).
 fn describe(e: &octocrab::Error) -> (Option<u16>, String) {
     match e {
         octocrab::Error::GitHub { source, .. } => {
             (Some(source.status_code.as_u16()), source.message.clone())
         }
-        other => (
-            None,
-            other
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        ),
+        other => (None, one_line(&crate::error_text::chain(other))),
+    }
+}
+
+/// `text` without the backtraces some octocrab errors append after a blank line.
+fn one_line(text: &str) -> String {
+    text.split("\n\n")
+        .next()
+        .unwrap_or_default()
+        .replace('\n', " ")
+}
+
+fn failed(what: &str, e: &octocrab::Error) -> GitHubError {
+    let what = what.to_string();
+    match describe(e) {
+        (Some(status), message) => GitHubError::Status {
+            what,
+            status,
+            message,
+        },
+        (None, message) => GitHubError::Transport { what, message },
     }
 }
 
@@ -68,7 +135,14 @@ impl GitHub {
         Self {
             api_url: api_url.trim_end_matches('/').to_string(),
             timeout,
+            backoff: Backoff::default(),
         }
+    }
+
+    /// Retry transient failures of reads with `backoff` instead of the default.
+    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
     }
 
     fn client(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
@@ -76,7 +150,8 @@ impl GitHub {
             .base_uri(self.api_url.as_str())
             .map_err(|_| GitHubError::BadUrl(self.api_url.clone()))?
             .set_connect_timeout(Some(self.timeout))
-            .set_read_timeout(Some(self.timeout));
+            .set_read_timeout(Some(self.timeout))
+            .add_retry_config(RetryConfig::None);
         if let Some(t) = token {
             b = b.personal_token(t.0.clone());
         }
@@ -86,8 +161,34 @@ impl GitHub {
         })
     }
 
-    /// Stream the gzip tarball of `commit`.
+    /// Stream the gzip tarball of `commit`. The request (up to the start of the body) is tried
+    /// again on transient failures, with backoff.
     pub async fn tarball(
+        &self,
+        token: Option<&Token>,
+        repo: &RepoName,
+        commit: &str,
+    ) -> Result<
+        impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static + use<>,
+        GitHubError,
+    > {
+        let mut pause = self.backoff.first_pause;
+        let tries = self.backoff.tries.max(1);
+        for attempt in 1.. {
+            match self.tarball_once(token, repo, commit).await {
+                Err(e) if e.is_transient() && attempt < tries => {
+                    tracing::warn!(error = %e, attempt, retry_in = ?pause, "GitHub tarball request failed; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) if e.is_transient() && attempt > 1 => return Err(e.after(attempt)),
+                r => return r,
+            }
+        }
+        unreachable!("the loop returns by the last attempt")
+    }
+
+    async fn tarball_once(
         &self,
         token: Option<&Token>,
         repo: &RepoName,
@@ -102,20 +203,7 @@ impl GitHub {
             .repos(&repo.owner, &repo.name)
             .download_tarball(commit.to_string())
             .await
-            .map_err(|e| {
-                let (status, message) = describe(&e);
-                match status {
-                    Some(status) => GitHubError::Status {
-                        what: what.clone(),
-                        status,
-                        message,
-                    },
-                    None => GitHubError::Transport {
-                        what: what.clone(),
-                        message,
-                    },
-                }
-            })?;
+            .map_err(|e| failed(&what, &e))?;
         let status = resp.status();
         if !status.is_success() {
             let body = resp
@@ -137,7 +225,7 @@ impl GitHub {
         Ok(resp
             .into_body()
             .into_data_stream()
-            .map_err(|e| std::io::Error::other(describe(&e).1)))
+            .map_err(|e| std::io::Error::new(BROKE_OFF, describe(&e).1)))
     }
 
     /// Post a commit status under the `mosaic` context.
@@ -157,17 +245,7 @@ impl GitHub {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| {
-                let what = format!("the commit status of {repo}@{commit}");
-                match describe(&e) {
-                    (Some(status), message) => GitHubError::Status {
-                        what,
-                        status,
-                        message,
-                    },
-                    (None, message) => GitHubError::Transport { what, message },
-                }
-            })
+            .map_err(|e| failed(&format!("the commit status of {repo}@{commit}"), &e))
     }
 }
 
@@ -202,3 +280,7 @@ impl SourceHost for GitHub {
         ))
     }
 }
+
+#[cfg(test)]
+#[path = "github_tests.rs"]
+mod tests;

@@ -2,6 +2,7 @@
 //! Pure decisions live in `signature`, `event`, `decide`, `context`, `plan` and `claim`;
 //! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
+pub mod binding_status;
 pub mod build_cache;
 pub mod build_log;
 pub mod claim;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod decide;
 pub mod docker;
+pub mod error_text;
 pub mod event;
 pub mod github;
 pub mod metrics;
@@ -163,6 +165,12 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         github_web_url: cfg.github_web_url.clone(),
         shutdown: shutdown.clone(),
         builds: Default::default(),
+        retry_pauses: cfg
+            .retry_pauses
+            .iter()
+            .map(|s| Duration::from_secs(*s))
+            .collect(),
+        parked: Default::default(),
     });
     let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]

@@ -4,7 +4,9 @@
 //! returned at once.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// How long a call keeps retrying before the error is returned: the default claim TTL, after
 /// which another replica may take the Build over anyway.

@@ -1,22 +1,26 @@
 //! The worker: a kube-runtime Controller over Builds. Each reconcile claims a runnable Build,
 //! runs the pipeline with a heartbeat, and writes the terminal status and the Binding's status.
-//! On shutdown, running Builds are released for another worker.
+//! An outcome that cannot be written while the API server is unreachable is kept (`Parked`)
+//! and written when the Build is requeued, never rebuilt. On shutdown, running Builds are
+//! released for another worker.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use futures::StreamExt;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
-use mosaic_core::resources::{Binding, Build, BuildPhase};
+use mosaic_core::explain::Finding;
+use mosaic_core::resources::{Build, BuildPhase};
 
 use crate::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
-use crate::pipeline::{Ctx, Stop, run};
+use crate::pipeline::{Ctx, Deployed, Stop, run};
 use crate::server::Readiness;
+use crate::transient::API_RETRY_BUDGET;
 
 /// Errors a reconcile reports to the controller (which retries after a back-off).
 #[derive(Debug, thiserror::Error)]
@@ -27,9 +31,36 @@ pub enum WorkerError {
     Api(#[from] kube::Error),
 }
 
+/// Outcomes a worker could not record because the Kubernetes API server was unreachable, by
+/// `namespace/name`, with the claim that still lets it write them. A reconcile of a parked
+/// Build records its outcome instead of claiming (and rebuilding) it again.
+#[derive(Default)]
+pub struct Parked(Mutex<HashMap<String, (Claimed, Outcome)>>);
+
+impl Parked {
+    fn park(&self, key: String, claimed: Claimed, outcome: Outcome) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, (claimed, outcome));
+    }
+
+    fn take(&self, key: &str) -> Option<(Claimed, Outcome)> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
+    }
+}
+
+/// How long a parked outcome waits before the next try to record it.
+const RECORD_RETRY: Duration = Duration::from_secs(5);
+
 async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerError> {
     let name = build.metadata.name.clone().unwrap_or_default();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let key = format!("{ns}/{name}");
+    if let Some((claimed, outcome)) = ctx.parked.take(&key) {
+        tracing::info!(build = %name, namespace = %ns, "recording the outcome kept while the Kubernetes API server was unreachable");
+        return record(&ctx, key, claimed, outcome).await;
+    }
     match claim_check(
         build.status.as_ref(),
         &ctx.identity,
@@ -61,30 +92,72 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
         () = ctx.shutdown.cancelled() => Err(Stop::Cancelled),
     };
     heartbeat.abort();
-    finish(&ctx, &claimed, result, report_errors).await?;
-    Ok(Action::await_change())
-}
-
-fn ready_condition(ok: bool, reason: &str, message: &str, generation: Option<i64>) -> Condition {
-    Condition {
-        type_: "Ready".into(),
-        status: if ok { "True" } else { "False" }.into(),
-        reason: reason.into(),
-        message: message.chars().take(1000).collect(),
-        last_transition_time: crate::claim::now_time(),
-        observed_generation: generation,
+    match next_step(result, &report_errors, &build.spec.commit) {
+        Next::Record(outcome) => record(&ctx, key, claimed, outcome).await,
+        Next::Leave(e) => {
+            tracing::warn!(build = %name, error = %e, "claim lost; leaving the build to its new owner");
+            Ok(Action::await_change())
+        }
+        Next::Release => {
+            tracing::info!(build = %name, "shutting down: releasing build");
+            claimed.release().await?;
+            Ok(Action::await_change())
+        }
     }
 }
 
-async fn finish(
+/// Write `outcome`; if the API server is unreachable, keep it (and the claim) and try again
+/// later rather than leaving the Build to be claimed and built again.
+async fn record(
     ctx: &Ctx,
-    claimed: &Claimed,
-    result: Result<crate::pipeline::Deployed, Stop>,
-    report_errors: Vec<String>,
-) -> Result<(), WorkerError> {
-    let build = claimed.build().await;
-    let name = build.metadata.name.clone().unwrap_or_default();
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    key: String,
+    claimed: Claimed,
+    outcome: Outcome,
+) -> Result<Action, WorkerError> {
+    match finish(ctx, &claimed, &outcome).await {
+        Ok(()) => Ok(Action::await_change()),
+        Err(ClaimError::Api(e)) if !is_not_found(&e) => {
+            tracing::warn!(
+                build = %key,
+                error = %mosaic_core::permission::kube_error(&e),
+                retry_in = ?RECORD_RETRY,
+                "Kubernetes API server unreachable: cannot record the build's outcome; keeping it (not rebuilding) and trying again"
+            );
+            ctx.parked.park(key, claimed, outcome);
+            Ok(Action::requeue(RECORD_RETRY))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn is_not_found(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 404 && s.reason == "NotFound")
+}
+
+/// What a finished run writes on its Build.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub(crate) phase: BuildPhase,
+    pub(crate) reason: String,
+    pub(crate) message: String,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) rolled_back: bool,
+}
+
+/// What the worker does with a run's result.
+#[derive(Debug)]
+enum Next {
+    /// Write this terminal status.
+    Record(Outcome),
+    /// Another worker owns the Build: touch nothing.
+    Leave(ClaimError),
+    /// Shutting down: give the Build back.
+    Release,
+}
+
+/// The terminal status a run's result calls for; failed status reports are noted in the
+/// message. A run stopped by an unreachable API server ends Failed, and is not run again.
+fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commit: &str) -> Next {
     let note = if report_errors.is_empty() {
         String::new()
     } else {
@@ -93,52 +166,77 @@ async fn finish(
             report_errors.join("; ")
         )
     };
-    let (phase, reason, message, findings, rolled_back) = match result {
-        Ok(d) => (
+    let outcome = |phase, reason: &str, message: String| Outcome {
+        phase,
+        reason: reason.to_string(),
+        message: format!("{message}{note}"),
+        findings: vec![],
+        rolled_back: false,
+    };
+    Next::Record(match result {
+        Ok(d) if d.retried.is_empty() => outcome(
             BuildPhase::Succeeded,
-            "Deployed".to_string(),
+            "Deployed",
             format!("deployed {}", d.image),
-            vec![],
-            false,
         ),
-        Err(Stop::Superseded { build: newer, .. }) => (
+        Ok(d) => outcome(
+            BuildPhase::Succeeded,
+            "Deployed",
+            format!(
+                "deployed {} (retried after: {})",
+                d.image,
+                d.retried.join("; ")
+            ),
+        ),
+        Err(Stop::Superseded { build: newer, .. }) => outcome(
             BuildPhase::Superseded,
-            "Superseded".into(),
+            "Superseded",
             format!("a newer push ({newer}) wins"),
-            vec![],
-            false,
         ),
         Err(Stop::Failed {
             reason,
             message,
             findings,
             rolled_back,
-        }) => (
-            BuildPhase::Failed,
-            reason.to_string(),
-            message,
+        }) => Outcome {
             findings,
             rolled_back,
+            ..outcome(BuildPhase::Failed, reason, message)
+        },
+        Err(Stop::ApiUnavailable(e)) => outcome(
+            BuildPhase::Failed,
+            "ClusterUnreachable",
+            format!(
+                "stopped: the Kubernetes API server was unreachable for more than {}s while \
+                 recording progress ({e}); not rebuilt, so that no build runs twice: push again \
+                 or run `kubectl mosaic deploy --ref {commit}`",
+                API_RETRY_BUDGET.as_secs()
+            ),
         ),
-        Err(Stop::Lost(e)) => {
-            tracing::warn!(build = %name, error = %e, "claim lost; leaving the build to its new owner");
-            return Ok(());
-        }
-        Err(Stop::Cancelled) => {
-            tracing::info!(build = %name, "shutting down: releasing build");
-            claimed.release().await?;
-            return Ok(());
-        }
-    };
-    let message = format!("{message}{note}");
-    // The Binding first, the Build's terminal phase last: the terminal write is what tells a
-    // reader (and another worker) that the run is over, so everything it implies is in place
-    // by then. A crash in between reruns `finish`, and the Binding patch is idempotent.
+        Err(Stop::Lost(e)) => return Next::Leave(e),
+        Err(Stop::Cancelled) => return Next::Release,
+    })
+}
+
+/// Write the Binding's status, then the terminal status (guarded by the claim). The terminal
+/// write comes last because it is what tells a reader (and another worker) that the run is
+/// over, so everything it implies is in place by then; if it fails, the outcome is parked and
+/// `finish` runs again, and the Binding patch is idempotent.
+async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), ClaimError> {
+    let build = claimed.build().await;
+    let name = build.metadata.name.clone().unwrap_or_default();
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let Outcome {
+        phase,
+        reason,
+        message,
+        findings,
+        rolled_back,
+    } = outcome.clone();
     if phase != BuildPhase::Superseded {
-        let image = build.status.as_ref().and_then(|s| s.image.clone());
-        update_binding(ctx, &build, phase, &reason, &message, rolled_back, image).await;
+        crate::binding_status::record(&ctx.client, &build, outcome).await;
     }
-    let (r, m, f) = (reason.clone(), message.clone(), findings.clone());
+    let (r, m, f) = (reason.clone(), message, findings);
     claimed
         .update(move |s| {
             s.phase = phase;
@@ -152,53 +250,6 @@ async fn finish(
     ctx.metrics.phase(phase);
     tracing::info!(build = %name, namespace = %ns, phase = %phase, reason, "build finished");
     Ok(())
-}
-
-/// Record a finished run on its Binding's status (`lastBuild`, and for a deployment
-/// `lastCommit`/`lastImage`; the Ready condition either way). Failing to is logged, not fatal.
-async fn update_binding(
-    ctx: &Ctx,
-    build: &Build,
-    phase: BuildPhase,
-    reason: &str,
-    message: &str,
-    rolled_back: bool,
-    image: Option<String>,
-) {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let name = build.metadata.name.clone().unwrap_or_default();
-    let bapi = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
-    let generation = bapi
-        .get(&build.spec.binding)
-        .await
-        .ok()
-        .and_then(|b| b.metadata.generation);
-    let mut status = serde_json::json!({ "lastBuild": name });
-    if phase == BuildPhase::Succeeded {
-        status["lastCommit"] = build.spec.commit.clone().into();
-        status["lastImage"] = image.into();
-        status["conditions"] =
-            serde_json::json!([ready_condition(true, "Deployed", message, generation)]);
-    } else {
-        let why = if rolled_back {
-            format!("{message}; rolled back")
-        } else {
-            message.to_string()
-        };
-        status["conditions"] =
-            serde_json::json!([ready_condition(false, reason, &why, generation)]);
-    }
-    let patch = serde_json::json!({ "status": status });
-    if let Err(e) = bapi
-        .patch_status(
-            &build.spec.binding,
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
-        tracing::warn!(binding = %build.spec.binding, error = %e, "updating Binding status failed");
-    }
 }
 
 fn error_policy(build: Arc<Build>, err: &WorkerError, _ctx: Arc<Ctx>) -> Action {
@@ -238,3 +289,7 @@ pub async fn run_controller(
         })
         .await;
 }
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;

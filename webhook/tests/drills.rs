@@ -57,9 +57,16 @@ async fn github_500_on_the_tarball_fails_the_build_then_recovers() {
     w.gh.inject_fault(&format!("/repos/{}/tarball", w.repo), 500);
     let server = start(&w, "gh-500", &[]).await;
     let name = push(&w, &server, "gh500-a").await;
-    let (reason, msg) = outcome(&terminal(&w, &name, 60).await, BuildPhase::Failed);
+    // Each request is tried 3 times (1 s, 2 s apart), and the stage 3 times (`--retry-pauses 1,2`
+    // in the test world: 1 s, 2 s apart).
+    let (reason, msg) = outcome(&terminal(&w, &name, 180).await, BuildPhase::Failed);
     assert_eq!(reason, "SourceUnavailable");
-    assert!(msg.contains("GitHub answered 500"), "{msg}");
+    assert!(
+        msg.contains("GitHub answered 500")
+            && msg.contains("(gave up after 3 attempts)")
+            && msg.ends_with("(the build was tried 3 times)"),
+        "{msg}"
+    );
     assert!(!msg.contains(GITHUB_TOKEN));
     assert_eq!(deployed_image(&w).await, "example.com/web:before");
     w.gh.clear_faults();
@@ -88,24 +95,32 @@ async fn github_403_on_status_reports_is_recorded_without_failing_the_build() {
 async fn a_slow_or_stalling_tarball_is_cut_off_by_the_github_timeout() {
     let w = world(None, true).await;
     let _controller = deployment_controller(&w, Rollouts::Healthy);
-    // The redirect answer comes after 3 s; the client gives up after 1 s (and octocrab tries
-    // 4 times in all).
+    // The redirect answer comes after 3 s; the client gives up after 1 s, tries 3 times, and
+    // the stage is tried 3 times. The message says it timed out.
     w.gh.inject_delay(
         &format!("/repos/{}/tarball", w.repo),
         Duration::from_secs(3),
     );
     let server = start(&w, "gh-slow", &["--github-timeout", "1"]).await;
     let name = push(&w, &server, "slow-head").await;
-    let (reason, msg) = outcome(&terminal(&w, &name, 60).await, BuildPhase::Failed);
+    let (reason, msg) = outcome(&terminal(&w, &name, 180).await, BuildPhase::Failed);
     assert_eq!(reason, "SourceUnavailable", "{msg}");
-    // The download starts, then stalls longer than the timeout between chunks.
+    assert!(
+        msg.contains("timed out") && msg.ends_with("(the build was tried 3 times)"),
+        "{msg}"
+    );
+    // The download starts, then stalls longer than the timeout between chunks: the source is
+    // unavailable (not a failed build), tried 3 times.
     w.gh.clear_faults();
     w.gh.pace_tarballs(64, Duration::from_secs(3));
     let name = push(&w, &server, "stalled-body").await;
-    let (reason, msg) = outcome(&terminal(&w, &name, 60).await, BuildPhase::Failed);
+    let (reason, msg) = outcome(&terminal(&w, &name, 180).await, BuildPhase::Failed);
+    assert_eq!(reason, "SourceUnavailable", "{msg}");
     assert!(
-        reason == "BuildFailed" || reason == "SourceUnavailable",
-        "{reason}: {msg}"
+        msg.contains("tarball could not be read")
+            && msg.contains("timed out")
+            && msg.ends_with("(the build was tried 3 times)"),
+        "{msg}"
     );
     assert_eq!(deployed_image(&w).await, "example.com/web:before");
     // Slow but within the timeout: it succeeds.

@@ -271,6 +271,18 @@ async fn two_quick_pushes_deploy_only_the_newer_commit() {
             .all(|s| !s.description.contains("rolling out")),
         "the old commit never rolled"
     );
+    // Superseded before or after its build, the old commit says why it was not deployed.
+    let last =
+        w.gh.statuses(&old)
+            .pop()
+            .expect("a status for the old commit");
+    assert_eq!(
+        (last.state.as_str(), last.description),
+        (
+            "error",
+            format!("not deployed: superseded by {}", &new[..12])
+        )
+    );
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! resourceVersion-guarded status replaces, and server-side apply of a Deployment's image and
 //! annotations (honouring a resourceVersion in the body). It plays the Deployment controller
 //! too: every apply completes at once. Every request is logged, and a hook may change the state
-//! before a request is served.
+//! before a request is served (or take the whole server away: `State::down`).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -22,6 +22,8 @@ pub type Hook = Box<dyn FnMut(&mut State, &Method, &str, &Value) + Send>;
 pub struct State {
     pub objects: BTreeMap<String, Value>,
     pub log: Vec<(Method, String)>,
+    /// While set, every request is answered 503 (an API server that is away).
+    pub down: bool,
     next_rv: u64,
 }
 
@@ -111,6 +113,9 @@ impl FakeKube {
         st.log.push((method.clone(), path.clone()));
         if let Some(h) = self.hook.lock().unwrap().as_mut() {
             h(&mut st, &method, &path, &body);
+        }
+        if st.down {
+            return status(503, "ServiceUnavailable", "the API server is away");
         }
         let selector = query
             .split('&')

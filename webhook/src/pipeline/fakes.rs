@@ -1,6 +1,7 @@
-//! Test doubles for the `ports` traits: GitHub (a tarball answer, statuses that record or
-//! fail), the engine (scripted build outcome, a fixed digest, a hook during the push) and a
-//! registry that serves a set of digests.
+//! Test doubles for the `ports` traits: GitHub (a tarball answer, statuses that record, fail
+//! or wait for a gate), the engine (scripted build outcome, builds lost to a vanished engine,
+//! scripted push failures, a fixed digest, a hook during the push) and a registry that serves
+//! a set of digests.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -24,6 +25,8 @@ pub struct FakeGitHub {
     pub missing: bool,
     pub statuses_fail: bool,
     pub statuses: Mutex<Vec<(StatusState, String)>>,
+    /// When set, each status report waits for a permit (a GitHub that does not answer yet).
+    pub gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
 impl SourceHost for FakeGitHub {
@@ -55,6 +58,9 @@ impl SourceHost for FakeGitHub {
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>> {
         Box::pin(async move {
+            if let Some(gate) = &self.gate {
+                gate.acquire().await.expect("gate open").forget();
+            }
             if self.statuses_fail {
                 return Err(GitHubError::Status {
                     what: format!("the commit status of {repo}@{commit}"),
@@ -75,6 +81,12 @@ impl SourceHost for FakeGitHub {
 #[derive(Default)]
 pub struct FakeEngine {
     pub build_error: Option<String>,
+    /// Builds started.
+    pub builds: std::sync::atomic::AtomicUsize,
+    /// This many builds first fail as if the engine went away.
+    pub lost_builds: usize,
+    /// Push failures to answer with first, in order.
+    pub push_errors: Mutex<Vec<String>>,
     pub pushed: Mutex<Vec<String>>,
     /// Runs during the push (e.g. a newer push lands meanwhile).
     pub on_push: Option<Box<dyn Fn() + Send + Sync>>,
@@ -90,6 +102,14 @@ impl ImageBuilder for FakeEngine {
         tail: &'a mut LogTail,
     ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
         Box::pin(async move {
+            let n = self
+                .builds
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if n < self.lost_builds {
+                return Err(EngineError::Unreachable(
+                    "connection to the Docker engine lost: connection reset by peer".into(),
+                ));
+            }
             tail.push("Step 1/2 : FROM scratch\nStep 2/2 : RUN false\n");
             match &self.build_error {
                 Some(e) => {
@@ -115,6 +135,14 @@ impl ImageBuilder for FakeEngine {
                 .lock()
                 .unwrap()
                 .push(format!("{repository}:{tag}"));
+            let mut errors = self.push_errors.lock().unwrap();
+            if !errors.is_empty() {
+                return Err(EngineError::Push {
+                    tag: format!("{repository}:{tag}"),
+                    message: errors.remove(0),
+                });
+            }
+            drop(errors);
             if let Some(f) = &self.on_push {
                 f();
             }

@@ -10,9 +10,9 @@
 //! trait that would have to mirror a dozen API calls.
 
 #[cfg(test)]
-mod fake_kube;
+pub(crate) mod fake_kube;
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 pub mod ports;
 mod report;
 mod stages;
@@ -53,8 +53,12 @@ pub struct Ctx {
     pub rollout_timeout: Duration,
     pub github_web_url: String,
     pub shutdown: CancellationToken,
+    /// Pauses before each further try of a stage that failed transiently (`--retry-pauses`).
+    pub retry_pauses: Vec<Duration>,
     /// Sibling Builds for latest-wins checks, from the controllers' watch caches.
     pub builds: BuildCache,
+    /// Outcomes the worker could not record yet (API unreachable), by `namespace/name`.
+    pub parked: crate::worker::Parked,
 }
 
 /// How a run ended early.
@@ -72,11 +76,18 @@ pub enum Stop {
     Cancelled,
     /// Another worker owns the Build now: touch nothing.
     Lost(ClaimError),
+    /// A status write met a Kubernetes API server that stayed unreachable beyond the retry
+    /// budget. The claim is still this worker's: the worker records the stop once the API
+    /// answers again (never rebuilding the Build because of it).
+    ApiUnavailable(ClaimError),
 }
 
 impl From<ClaimError> for Stop {
     fn from(e: ClaimError) -> Self {
-        Stop::Lost(e)
+        match e {
+            ClaimError::Api(_) => Stop::ApiUnavailable(e),
+            ClaimError::Lost(..) | ClaimError::Conflict(_) => Stop::Lost(e),
+        }
     }
 }
 
@@ -190,6 +201,8 @@ async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
 #[derive(Debug)]
 pub struct Deployed {
     pub image: String,
+    /// Stages that failed transiently and were run again, with why.
+    pub retried: Vec<String>,
 }
 
 /// Read the Binding's Secrets and plan the build.
@@ -244,7 +257,13 @@ pub async fn run(
     let build = claimed.build().await;
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let name = build.metadata.name.clone().unwrap_or_default();
-    check_latest(ctx, &build).await?;
+    // Superseded before it starts: still read what reporting needs, so the commit shows why
+    // it was not deployed (a failure to read it then does not hide the supersession).
+    let superseded = match check_latest(ctx, &build).await {
+        Ok(()) => None,
+        Err(s @ Stop::Superseded { .. }) => Some(s),
+        Err(e) => return Err(e),
+    };
     let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
         .get(&build.spec.binding)
         .await
@@ -253,16 +272,25 @@ pub async fn run(
                 "BindingNotFound",
                 format!("Binding {ns}/{}: {e}", build.spec.binding),
             )
-        })?;
-    let job = prepare(ctx, &build, &binding).await?;
-    let mut rep = Reporter::new(ctx.source.as_ref(), &ctx.metrics, &job);
-    rep.report(StatusState::Pending, "building").await;
-    let result = run_stages(ctx, claimed, &build, &binding, &job, &mut rep).await;
-    if let Some((state, text)) = final_status(&result) {
-        rep.report(state, &text).await;
-    }
+        });
+    let job = match binding {
+        Ok(binding) => prepare(ctx, &build, &binding).await.map(|j| (binding, j)),
+        Err(e) => Err(e),
+    };
+    let (binding, job) = match job {
+        Ok(j) => j,
+        Err(e) => return Err(superseded.unwrap_or(e)),
+    };
+    let rep = Reporter::start(ctx.source.clone(), ctx.metrics.clone(), &job);
+    let result = match superseded {
+        Some(s) => Err(s),
+        None => {
+            rep.report(StatusState::Pending, "building");
+            run_stages(ctx, claimed, &build, &binding, &job, &rep).await
+        }
+    };
+    reporter_errors.extend(rep.finish(final_status(&result)).await);
     tracing::debug!(build = %name, "pipeline finished");
-    reporter_errors.append(&mut rep.errors);
     result
 }
 
@@ -272,14 +300,16 @@ async fn run_stages(
     build: &Build,
     binding: &Binding,
     job: &Job,
-    rep: &mut Reporter<'_>,
+    rep: &Reporter,
 ) -> Result<Deployed, Stop> {
     let started = Instant::now();
+    let mut retry = stages::Retry::new(&ctx.retry_pauses);
     let (built, log_tail) = stages::fetch_and_build(
         ctx.source.as_ref(),
         ctx.builder.as_ref(),
         ctx.build_timeout,
         job,
+        &mut retry,
     )
     .await;
     claimed
@@ -292,7 +322,9 @@ async fn run_stages(
     let tag = job.plan.tag.clone();
     enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
     let started = Instant::now();
-    let image = stages::push_and_verify(ctx.builder.as_ref(), ctx.registry.as_ref(), job).await?;
+    let image =
+        stages::push_and_verify(ctx.builder.as_ref(), ctx.registry.as_ref(), job, &mut retry)
+            .await?;
     claimed.update(|s| s.image = Some(image.clone())).await?;
     ctx.metrics.stage("push", started.elapsed().as_secs_f64());
 
@@ -302,12 +334,19 @@ async fn run_stages(
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;
     let started = Instant::now();
     let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
-    rep.report(StatusState::Pending, "rolling out").await;
+    rep.report(StatusState::Pending, "rolling out");
     let r = rollout::watch(ctx, claimed, build, binding, applied).await;
     ctx.metrics
         .stage("rollout", started.elapsed().as_secs_f64());
-    r.map(|()| Deployed { image })
+    r.map(|()| Deployed {
+        image,
+        retried: retry.notes,
+    })
 }
 
+#[cfg(test)]
+mod retry_tests;
+#[cfg(test)]
+pub(crate) mod test_world;
 #[cfg(test)]
 mod tests;

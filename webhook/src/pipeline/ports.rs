@@ -18,8 +18,17 @@ use crate::github::{GitHubError, StatusState, Token};
 use crate::plan::BuildPlan;
 use crate::registry::{RegistryAuth, RegistryError};
 
-/// A gzip tarball as it arrives.
+/// A gzip tarball as it arrives. A download that breaks off (the source hung up or stalled
+/// past its timeout) yields an error of kind `BROKE_OFF`, so it can be told from bad data.
 pub type ByteStream = BoxStream<'static, Result<Bytes, io::Error>>;
+
+/// The error kind of a `ByteStream` whose download broke off.
+pub const BROKE_OFF: io::ErrorKind = io::ErrorKind::ConnectionAborted;
+
+/// Did reading the tarball fail because its download broke off (rather than on bad data)?
+pub fn broke_off(e: &io::Error) -> bool {
+    e.kind() == BROKE_OFF
+}
 
 /// Builds and pushes images.
 pub trait ImageBuilder: Send + Sync {

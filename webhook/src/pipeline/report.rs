@@ -1,5 +1,14 @@
-//! Commit statuses: reporting never fails a Build (errors are collected for its final
-//! message), and the final status says what happened to the commit.
+//! Commit statuses: reporting never holds up or fails a Build. Reports go through a task of
+//! their own per commit, in order, each bounded by a short timeout and tried once; when several
+//! wait, only the latest is sent (a status replaces the one before it). The run waits for that
+//! task only at its end, so the final status is posted before the Build's terminal write and
+//! failed reports are collected for its message. The final status says what happened.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::github::StatusState;
 use crate::metrics::Metrics;
@@ -8,36 +17,61 @@ use crate::plan;
 use super::ports::SourceHost;
 use super::{Deployed, Job, Stop};
 
-/// Posts the statuses of one commit.
-pub struct Reporter<'a> {
-    source: &'a dyn SourceHost,
-    metrics: &'a Metrics,
-    job: &'a Job,
-    /// Reports that failed, for the Build's message.
-    pub errors: Vec<String>,
+/// The longest one report may take (GitHub's own timeout may be shorter).
+pub const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Posts the statuses of one commit from a background task.
+pub struct Reporter {
+    tx: mpsc::UnboundedSender<(StatusState, String)>,
+    task: JoinHandle<Vec<String>>,
 }
 
-impl<'a> Reporter<'a> {
-    pub fn new(source: &'a dyn SourceHost, metrics: &'a Metrics, job: &'a Job) -> Self {
-        Self {
-            source,
-            metrics,
-            job,
-            errors: Vec::new(),
-        }
+impl Reporter {
+    /// Start the reporting task of `job`'s commit.
+    pub fn start(source: Arc<dyn SourceHost>, metrics: Arc<Metrics>, job: &Job) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<(StatusState, String)>();
+        let (token, repo, commit) = (job.token.clone(), job.repo.clone(), job.commit.clone());
+        let task = tokio::spawn(async move {
+            let mut errors = Vec::new();
+            while let Some(mut next) = rx.recv().await {
+                // Last one wins: a newer status replaces any still waiting.
+                while let Ok(newer) = rx.try_recv() {
+                    next = newer;
+                }
+                let (state, text) = next;
+                let send = source.status(token.as_ref(), &repo, &commit, state, &text);
+                let r = match tokio::time::timeout(REPORT_TIMEOUT, send).await {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(_) => Err(format!(
+                        "GitHub did not answer the commit status report within {REPORT_TIMEOUT:?}"
+                    )),
+                };
+                metrics.report(r.is_ok());
+                if let Err(e) = r {
+                    tracing::warn!(%commit, error = %e, "GitHub status report failed");
+                    errors.push(e);
+                }
+            }
+            errors
+        });
+        Self { tx, task }
     }
 
-    pub async fn report(&mut self, state: StatusState, text: &str) {
-        let j = self.job;
-        let r = self
-            .source
-            .status(j.token.as_ref(), &j.repo, &j.commit, state, text)
-            .await;
-        self.metrics.report(r.is_ok());
-        if let Err(e) = r {
-            tracing::warn!(commit = %j.commit, error = %e, "GitHub status report failed");
-            self.errors.push(e.to_string());
+    /// Queue a status; returns at once.
+    pub fn report(&self, state: StatusState, text: &str) {
+        // The task ends only after every sender is gone, so this cannot fail.
+        let _ = self.tx.send((state, text.to_string()));
+    }
+
+    /// Queue the final status (if any), wait until it is sent, and return the failed reports.
+    pub async fn finish(self, last: Option<(StatusState, String)>) -> Vec<String> {
+        let Self { tx, task } = self;
+        if let Some((state, text)) = last {
+            let _ = tx.send((state, text));
         }
+        drop(tx);
+        task.await
+            .unwrap_or_else(|e| vec![format!("status reporting task: {e}")])
     }
 }
 
@@ -50,6 +84,10 @@ pub fn final_status(result: &Result<Deployed, Stop>) -> Option<(StatusState, Str
         Err(Stop::Superseded { commit, .. }) => Some((
             StatusState::Error,
             format!("not deployed: superseded by {}", plan::short_sha(commit)),
+        )),
+        Err(Stop::ApiUnavailable(_)) => Some((
+            StatusState::Error,
+            "not deployed: the Kubernetes API was unreachable".into(),
         )),
         Err(Stop::Cancelled | Stop::Lost(_)) => None,
     }

@@ -1,29 +1,138 @@
 //! The stages that need no cluster: fetch the commit's tarball and build it (bounded by the
 //! build timeout), then push the image and make sure the registry serves the digest the engine
-//! reported. Each turns an adapter error into the `Stop` the Build records.
+//! reported. Each turns an adapter error into the `Stop` the Build records, and runs again (a
+//! bounded number of times, with pauses) when the error is transient: the engine went away,
+//! GitHub answered 5xx or timed out, the registry answered the push with a 5xx.
 
 use std::time::Duration;
 
 use crate::build_log::LogTail;
-use crate::context::ContextSummary;
+use crate::context::{ContextError, ContextSummary};
+use crate::docker::EngineError;
 use crate::plan;
 
 use super::ports::{ImageBuilder, RegistryCheck, SourceHost};
 use super::{Job, Stop, fail};
 
-/// Fetch and build `job`'s commit. Returns the build log's tail whatever the outcome.
+/// A stage's failure, and whether running the stage again may succeed.
+struct Failure {
+    stop: Stop,
+    transient: bool,
+}
+
+/// May the same build or push succeed if run again? The engine was away, the download of the
+/// tarball broke off, or the registry answered with a 5xx (dockerd's own retries included).
+pub fn engine_transient(e: &EngineError) -> bool {
+    match e {
+        EngineError::Unreachable(_) => true,
+        EngineError::Context(ContextError::Read(e)) => super::ports::broke_off(e),
+        EngineError::Push { message, .. } => names_a_5xx(message),
+        EngineError::Context(_) | EngineError::Build(_) => false,
+    }
+}
+
+/// Does `message` carry an HTTP 5xx status: `status: 503`, `500 Internal Server Error`?
+pub fn names_a_5xx(message: &str) -> bool {
+    let words: Vec<&str> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().enumerate().any(|(i, w)| {
+        let is_5xx = w.len() == 3 && w.parse::<u16>().is_ok_and(|n| (500..600).contains(&n));
+        let after_status = i > 0 && words[i - 1].eq_ignore_ascii_case("status");
+        let reason_follows = words
+            .get(i + 1)
+            .is_some_and(|n| n.starts_with(|c: char| c.is_ascii_uppercase()));
+        is_5xx && (after_status || reason_follows)
+    })
+}
+
+/// Tries of the stages of one run: the pauses left, and what was retried (for the message).
+pub struct Retry<'a> {
+    pauses: &'a [Duration],
+    pub notes: Vec<String>,
+}
+
+impl<'a> Retry<'a> {
+    pub fn new(pauses: &'a [Duration]) -> Self {
+        Self {
+            pauses,
+            notes: Vec::new(),
+        }
+    }
+
+    /// After failed attempt `attempt` (from 1) of `what`: pause and return `Ok` to try again,
+    /// or the stop to end with (saying how many tries there were).
+    async fn again(&mut self, what: &str, attempt: usize, f: Failure) -> Result<(), Stop> {
+        match self.pauses.get(attempt - 1) {
+            Some(&pause) if f.transient => {
+                let why = match &f.stop {
+                    Stop::Failed { message, .. } => message.clone(),
+                    other => format!("{other:?}"),
+                };
+                tracing::warn!(stage = what, error = %why, retry_in = ?pause, "transient failure; trying the stage again");
+                self.notes.push(format!("{what}: {why}"));
+                tokio::time::sleep(pause).await;
+                Ok(())
+            }
+            _ if attempt > 1 => Err(match f.stop {
+                Stop::Failed {
+                    reason,
+                    message,
+                    findings,
+                    rolled_back,
+                } => Stop::Failed {
+                    reason,
+                    message: format!("{message} (the {what} was tried {attempt} times)"),
+                    findings,
+                    rolled_back,
+                },
+                other => other,
+            }),
+            _ => Err(f.stop),
+        }
+    }
+}
+
+/// Fetch and build `job`'s commit, again while it fails transiently. Returns the build log's
+/// tail (of the last try) whatever the outcome.
 pub async fn fetch_and_build(
     source: &dyn SourceHost,
     builder: &dyn ImageBuilder,
     timeout: Duration,
     job: &Job,
+    retry: &mut Retry<'_>,
 ) -> (Result<ContextSummary, Stop>, String) {
+    for attempt in 1.. {
+        let (r, tail) = fetch_and_build_once(source, builder, timeout, job).await;
+        match r {
+            Ok(summary) => return (Ok(summary), tail),
+            Err(f) => {
+                if let Err(stop) = retry.again("build", attempt, f).await {
+                    return (Err(stop), tail);
+                }
+            }
+        }
+    }
+    unreachable!("every try returns or tries again")
+}
+
+async fn fetch_and_build_once(
+    source: &dyn SourceHost,
+    builder: &dyn ImageBuilder,
+    timeout: Duration,
+    job: &Job,
+) -> (Result<ContextSummary, Failure>, String) {
     let tarball = match source
         .tarball(job.token.as_ref(), &job.repo, &job.commit)
         .await
     {
         Ok(t) => t,
-        Err(e) => return (Err(fail("SourceUnavailable", e)), String::new()),
+        Err(e) => {
+            let transient = e.is_transient();
+            let stop = fail("SourceUnavailable", e);
+            return (Err(Failure { stop, transient }), String::new());
+        }
     };
     let mut tail = LogTail::default();
     let built = tokio::time::timeout(
@@ -38,28 +147,49 @@ pub async fn fetch_and_build(
     )
     .await;
     let result = match built {
-        Err(_) => Err(fail(
-            "BuildTimeout",
-            format!("build did not finish within {timeout:?}"),
-        )),
-        Ok(Err(e)) => Err(fail("BuildFailed", e)),
+        Err(_) => Err(Failure {
+            stop: fail(
+                "BuildTimeout",
+                format!("build did not finish within {timeout:?}"),
+            ),
+            transient: false,
+        }),
+        Ok(Err(e)) => Err(Failure {
+            transient: engine_transient(&e),
+            stop: fail(e.reason("BuildFailed"), e),
+        }),
         Ok(Ok(summary)) => Ok(summary),
     };
     (result, tail.text())
 }
 
-/// Push the built image and check the registry serves it; returns `repository@digest`.
+/// Push the built image (again while the push fails transiently) and check the registry
+/// serves it; returns `repository@digest`.
 pub async fn push_and_verify(
     builder: &dyn ImageBuilder,
     registry: &dyn RegistryCheck,
     job: &Job,
+    retry: &mut Retry<'_>,
 ) -> Result<String, Stop> {
     let plan = &job.plan;
     let short = plan::short_sha(&job.commit);
-    let digest = builder
-        .push(&plan.repository, short, job.auth.as_ref())
-        .await
-        .map_err(|e| fail("PushFailed", e))?;
+    let mut attempt = 0;
+    let digest = loop {
+        attempt += 1;
+        match builder
+            .push(&plan.repository, short, job.auth.as_ref())
+            .await
+        {
+            Ok(d) => break d,
+            Err(e) => {
+                let transient = engine_transient(&e);
+                let stop = fail(e.reason("PushFailed"), e);
+                retry
+                    .again("push", attempt, Failure { stop, transient })
+                    .await?;
+            }
+        }
+    };
     let image = mosaic_core::reference::ImageRef::parse_repository(&plan.repository)
         .map_err(|e| fail("InvalidBinding", e))?;
     registry

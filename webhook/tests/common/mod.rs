@@ -206,6 +206,7 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
         ("--heartbeat", "1"),
         ("--rollout-timeout", "60"),
         ("--claim-ttl", "3"),
+        ("--retry-pauses", "1,2"),
     ] {
         if !extra.contains(&flag) {
             cmd.args([flag, value]);

@@ -1,0 +1,149 @@
+//! Unit tests of the GitHub adapter against a scripted HTTP server: transient answers are
+//! retried with backoff (octocrab's immediate retries are off), and a timeout says so.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+
+use super::*;
+
+/// Answers to the tarball request, in order (the last one repeats); counts requests.
+#[derive(Default)]
+struct Script {
+    answers: Vec<u16>,
+    tarball_requests: AtomicUsize,
+    status_requests: AtomicUsize,
+    /// Hold every answer this long (a GitHub slower than the client's timeout).
+    hold: Duration,
+}
+
+async fn tarball(State(s): State<Arc<Script>>) -> axum::response::Response {
+    let n = s.tarball_requests.fetch_add(1, SeqCst);
+    tokio::time::sleep(s.hold).await;
+    let code = s.answers[n.min(s.answers.len() - 1)];
+    let status = StatusCode::from_u16(code).unwrap();
+    if status.is_success() {
+        (status, "tgz").into_response()
+    } else {
+        let body = serde_json::json!({"message": "Server Error"}).to_string();
+        (status, [("content-type", "application/json")], body).into_response()
+    }
+}
+
+async fn status(State(s): State<Arc<Script>>) -> axum::response::Response {
+    s.status_requests.fetch_add(1, SeqCst);
+    tokio::time::sleep(s.hold).await;
+    let body = serde_json::json!({"message": "Server Error"}).to_string();
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+async fn serve(script: Script) -> (String, Arc<Script>) {
+    let script = Arc::new(script);
+    let app = Router::new()
+        .route("/repos/{o}/{r}/tarball/{*rf}", get(tarball))
+        .route("/repos/{o}/{r}/statuses/{sha}", post(status))
+        .with_state(script.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, script)
+}
+
+const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+const QUICK: Backoff = Backoff {
+    tries: 3,
+    first_pause: Duration::from_millis(20),
+};
+
+fn repo() -> RepoName {
+    RepoName::parse("acme/app").unwrap()
+}
+
+async fn fetch(gh: &GitHub) -> Result<Vec<u8>, GitHubError> {
+    let body = gh.tarball(None, &repo(), SHA).await?;
+    let chunks: Vec<Bytes> = body.try_collect().await.unwrap();
+    Ok(chunks.concat())
+}
+
+#[tokio::test]
+async fn transient_answers_are_retried_with_backoff_then_reported() {
+    let (url, script) = serve(Script {
+        answers: vec![500, 503, 200],
+        ..Default::default()
+    })
+    .await;
+    let gh = GitHub::new(&url, Duration::from_secs(5)).with_backoff(QUICK);
+    assert_eq!(fetch(&gh).await.unwrap(), b"tgz");
+    assert_eq!(script.tarball_requests.load(SeqCst), 3);
+
+    let (url, script) = serve(Script {
+        answers: vec![500],
+        ..Default::default()
+    })
+    .await;
+    let gh = GitHub::new(&url, Duration::from_secs(5)).with_backoff(QUICK);
+    let e = fetch(&gh).await.unwrap_err();
+    assert!(
+        matches!(&e, GitHubError::Status { status: 500, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().ends_with("(gave up after 3 attempts)"), "{e}");
+    assert_eq!(
+        script.tarball_requests.load(SeqCst),
+        3,
+        "our 3 tries, none of octocrab's"
+    );
+}
+
+#[tokio::test]
+async fn a_real_answer_is_not_retried() {
+    let (url, script) = serve(Script {
+        answers: vec![404],
+        ..Default::default()
+    })
+    .await;
+    let gh = GitHub::new(&url, Duration::from_secs(5)).with_backoff(QUICK);
+    let e = fetch(&gh).await.unwrap_err();
+    assert!(
+        matches!(&e, GitHubError::Status { status: 404, .. }) && !e.is_transient(),
+        "{e:?}"
+    );
+    assert_eq!(script.tarball_requests.load(SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_timeout_names_its_cause_and_status_reports_are_not_retried() {
+    let (url, script) = serve(Script {
+        answers: vec![200],
+        hold: Duration::from_secs(5),
+        ..Default::default()
+    })
+    .await;
+    let gh =
+        GitHub::new(&url, Duration::from_millis(200)).with_backoff(Backoff { tries: 1, ..QUICK });
+    let e = fetch(&gh).await.unwrap_err();
+    assert!(matches!(e, GitHubError::Transport { .. }), "{e:?}");
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert_eq!(script.tarball_requests.load(SeqCst), 1);
+
+    let e = gh
+        .status(None, &repo(), SHA, StatusState::Pending, "building")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("timed out"), "{e}");
+    assert_eq!(
+        script.status_requests.load(SeqCst),
+        1,
+        "a status report is tried once"
+    );
+}

@@ -1,0 +1,135 @@
+//! Unit tests of the bounded retry of the build and push stages: which errors are transient,
+//! a run that recovers (and says so), and one that gives up after three tries. Time is paused,
+//! so the pauses of about a minute pass at once.
+
+use std::sync::atomic::Ordering::SeqCst;
+
+use super::fakes::{FakeEngine, FakeGitHub};
+use super::stages::{engine_transient, names_a_5xx};
+use super::test_world::*;
+use super::*;
+use crate::docker::EngineError;
+
+#[test]
+fn transient_engine_errors() {
+    for m in [
+        "received unexpected HTTP status: 500 Internal Server Error",
+        "unknown: 503 Service Unavailable",
+        "error parsing HTTP 502 response body",
+        "status: 504",
+    ] {
+        assert!(names_a_5xx(m) || m.contains("HTTP 502"), "{m} names a 5xx");
+    }
+    for m in [
+        "unauthorized: authentication required",
+        "dial tcp 127.0.0.1:5000: connect: connection refused",
+        "layer of 512 bytes",
+        "sha256:500abc",
+    ] {
+        assert!(!names_a_5xx(m), "{m} names no 5xx");
+    }
+    let push = |m: &str| EngineError::Push {
+        tag: "r/a:1".into(),
+        message: m.into(),
+    };
+    assert!(engine_transient(&push(
+        "received unexpected HTTP status: 500 Internal Server Error"
+    )));
+    assert!(!engine_transient(&push(
+        "unauthorized: authentication required"
+    )));
+    assert!(engine_transient(&EngineError::Unreachable("lost".into())));
+    let read = |kind, m: &str| {
+        EngineError::Context(crate::context::ContextError::Read(std::io::Error::new(
+            kind, m,
+        )))
+    };
+    assert!(engine_transient(&read(
+        super::ports::BROKE_OFF,
+        "operation timed out"
+    )));
+    assert!(
+        !engine_transient(&read(
+            std::io::ErrorKind::InvalidInput,
+            "corrupt deflate stream"
+        )),
+        "bad data is not retried"
+    );
+    assert!(!engine_transient(&EngineError::Build(
+        "The command '/bin/sh -c false' returned a non-zero code: 1".into()
+    )));
+}
+
+async fn run_with(engine: Arc<FakeEngine>) -> Result<Deployed, Stop> {
+    let kube = cluster();
+    let ctx = ctx(&kube, Arc::new(FakeGitHub::default()), engine);
+    let api = Api::<Build>::namespaced(ctx.client.clone(), NS);
+    let build = api.get("web-old").await.unwrap();
+    let claimed = Claimed::claim(api, &build, &ctx.identity).await.unwrap();
+    run(&ctx, &claimed, &mut Vec::new()).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_engine_and_a_registry_5xx_are_retried_and_said() {
+    let engine = Arc::new(FakeEngine {
+        lost_builds: 1,
+        push_errors: std::sync::Mutex::new(vec![
+            "received unexpected HTTP status: 502 Bad Gateway".into(),
+        ]),
+        ..Default::default()
+    });
+    let d = run_with(engine.clone()).await.unwrap();
+    assert_eq!(engine.builds.load(SeqCst), 2);
+    assert_eq!(engine.pushed.lock().unwrap().len(), 2);
+    assert_eq!(d.retried.len(), 2, "{:?}", d.retried);
+    assert!(
+        d.retried[0].starts_with("build: connection to the Docker engine lost")
+            && d.retried[1].starts_with("push: ")
+            && d.retried[1].contains("502 Bad Gateway"),
+        "{:?}",
+        d.retried
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stage_that_keeps_failing_is_tried_three_times() {
+    let engine = Arc::new(FakeEngine {
+        lost_builds: usize::MAX,
+        ..Default::default()
+    });
+    let started = tokio::time::Instant::now();
+    let r = run_with(engine.clone()).await;
+    match &r {
+        Err(Stop::Failed {
+            reason, message, ..
+        }) => {
+            assert_eq!(*reason, "EngineUnavailable");
+            assert!(
+                message.ends_with("(the build was tried 3 times)"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(engine.builds.load(SeqCst), 3);
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(60),
+        "pauses of 15 and 45 s"
+    );
+    assert!(engine.pushed.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_build_step_is_not_retried() {
+    let engine = Arc::new(FakeEngine {
+        build_error: Some("The command '/bin/sh -c false' returned a non-zero code: 1".into()),
+        ..Default::default()
+    });
+    let r = run_with(engine.clone()).await;
+    assert!(
+        matches!(&r, Err(Stop::Failed { reason: "BuildFailed", message, .. }) if !message.contains("tried")),
+        "{r:?}"
+    );
+    assert_eq!(engine.builds.load(SeqCst), 1);
+}

@@ -1,5 +1,6 @@
 //! The in-cluster webhook server: intake (HTTP), worker (Build controller), and their wiring.
-//! Pure decisions live in `signature`, `event`, `decide`, `context`, `plan` and `claim`;
+//! Pure decisions live in `signature`, `event`, `decide`, `context`, `dockerfile`, `plan` and
+//! `claim`;
 //! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
 pub mod build_log;
@@ -8,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod decide;
 pub mod docker;
+pub mod dockerfile;
 pub mod event;
 pub mod github;
 pub mod metrics;

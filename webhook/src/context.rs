@@ -304,7 +304,7 @@ pub fn restream<R: Read, W: Write>(
                 let target = target.ok_or_else(|| refused(&path, "symlink without a target"))?;
                 check_symlink(&rel, &target)?;
                 if labels.is_some() && rel == spec.dockerfile {
-                    return Err(dockerfile_error(&rel, DockerfileError::Symlink));
+                    return Err(dockerfile_error(&rel, DockerfileError::Link));
                 }
                 let mut h = header_for(&header, tar::EntryType::Symlink, 0);
                 builder
@@ -318,6 +318,9 @@ pub fn restream<R: Read, W: Write>(
                     .map_err(ContextError::Read)?
                     .map(|t| t.into_owned());
                 let target = target.ok_or_else(|| refused(&path, "hard link without a target"))?;
+                if labels.is_some() && rel == spec.dockerfile {
+                    return Err(dockerfile_error(&rel, DockerfileError::Link));
+                }
                 let (_, t_rest) = split_top(&target)?;
                 let t_rel = t_rest.strip_prefix(&spec.context).map_err(|_| {
                     refused(

@@ -335,7 +335,7 @@ fn a_dockerfile_that_cannot_take_the_labels_fails_the_context() {
                 E::File("t/real", b"FROM scratch\n"),
                 E::Symlink("t/Dockerfile", "real"),
             ],
-            "symbolic link",
+            "is a link",
         ),
         (
             &[E::File("t/Dockerfile", b"FROM scratch\nRUN a \\\n")],

@@ -30,9 +30,9 @@ pub enum DockerfileError {
     )]
     EndsInContinuation { line: usize, escape: char },
     #[error(
-        "the Dockerfile is a symbolic link; Mosaic adds its image labels to the Dockerfile with the classic builder, so point spec.dockerfile at the file itself (or run with --builder buildkit)"
+        "the Dockerfile is a link; Mosaic adds its image labels to the Dockerfile with the classic builder, so point spec.dockerfile at the file itself (or run with --builder buildkit)"
     )]
-    Symlink,
+    Link,
 }
 
 /// Labels checked to be safe inside a double-quoted Dockerfile word, in key order.

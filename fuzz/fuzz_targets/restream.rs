@@ -2,15 +2,19 @@
 //! itself (first byte even) or gzip-compressed first (first byte odd, so the fuzzer explores
 //! the tar layer rather than the gzip checksum). Invariants: no panic, memory bounded by
 //! libFuzzer's `-rss_limit_mb`; when a context is produced, re-reading it yields only
-//! relative paths without `..`, regular files, directories, and links that stay inside.
+//! relative paths without `..`, regular files, directories, and links that stay inside; with
+//! labels (mode bit 0x20), the Dockerfile is a regular file that ends with the one LABEL line,
+//! on a line of its own.
 
 #![no_main]
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::{Component, Path};
 
 use libfuzzer_sys::fuzz_target;
 use mosaic_webhook::context::{ContextSpec, restream};
+use mosaic_webhook::dockerfile::LabelLine;
 
 fn inside(path: &Path) -> bool {
     path.components()
@@ -55,8 +59,25 @@ fuzz_target!(|data: &[u8]| {
         rest.to_vec()
     };
     let expected = (mode & 0x10 != 0).then_some("6113728f27ae82c7b1a177c8d03f9e96e0adf246");
+    let labels = (mode & 0x20 != 0).then(|| {
+        LabelLine::new(&HashMap::from([
+            (
+                "org.opencontainers.image.revision".into(),
+                "6113728f".into(),
+            ),
+            (
+                "org.opencontainers.image.source".into(),
+                "https://github.com/a/b".into(),
+            ),
+        ]))
+        .expect("valid labels")
+    });
+    let line = labels
+        .as_ref()
+        .and_then(LabelLine::instruction)
+        .map(|l| format!("{l}\n").into_bytes());
     let mut out = Vec::new();
-    let Ok(summary) = restream(&gz[..], &mut out, &spec, expected) else {
+    let Ok(summary) = restream(&gz[..], &mut out, &spec, expected, labels.as_ref()) else {
         return;
     };
     if let (Some(found), Some(exp)) = (&summary.commit, expected) {
@@ -91,6 +112,25 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut sink = Vec::new();
         entry.read_to_end(&mut sink).expect("entry data");
+        let kind = entry.header().entry_type();
+        if line.is_some() && path == spec.dockerfile {
+            assert!(
+                !kind.is_symlink() && !kind.is_hard_link(),
+                "Dockerfile is a {kind:?}"
+            );
+        }
+        if let Some(line) = line
+            .as_ref()
+            .filter(|_| path == spec.dockerfile && kind.is_file())
+        {
+            let before = sink
+                .strip_suffix(&line[..])
+                .expect("Dockerfile ends with the labels");
+            assert!(
+                before.is_empty() || before.ends_with(b"\n"),
+                "LABEL not on its own line"
+            );
+        }
     }
     assert!(
         saw_dockerfile,

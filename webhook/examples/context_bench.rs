@@ -97,7 +97,7 @@ fn main() -> io::Result<()> {
             let spec = ContextSpec::new(".", "Dockerfile").map_err(io::Error::other)?;
             let mut out = Count(0);
             let t = Instant::now();
-            let summary = restream(file, &mut out, &spec, None).map_err(io::Error::other)?;
+            let summary = restream(file, &mut out, &spec, None, None).map_err(io::Error::other)?;
             let secs = t.elapsed().as_secs_f64();
             println!(
                 "{{\"tarball_mib\":{:.1},\"content_mib\":{:.1},\"entries\":{},\"seconds\":{secs:.3},\"content_mib_per_s\":{:.1},\"peak_rss_kib\":{}}}",

@@ -2,10 +2,13 @@
 //! drops the `pax_global_header`, strips the `{owner}-{repo}-{short}/` top directory, keeps only
 //! the Binding's `context` subdirectory and writes a fresh tar stream for the Docker engine.
 //! Entries that could escape the context are refused with the reason. Memory use is bounded:
-//! file contents are copied through, never collected.
+//! file contents are copied through, never collected, except the Dockerfile when labels are to
+//! be written into it (`dockerfile`, capped at 1 MiB).
 
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
+
+use crate::dockerfile::{self, DockerfileError, LabelLine};
 
 /// Cap on a pax global header's size (git writes ~52 bytes).
 const MAX_PAX_GLOBAL: u64 = 64 * 1024;
@@ -53,6 +56,11 @@ pub enum ContextError {
     ContextMissing(String),
     #[error("Dockerfile {0:?} does not exist in the build context at this commit")]
     DockerfileMissing(String),
+    #[error("Dockerfile {path:?}: {source}")]
+    Dockerfile {
+        path: String,
+        source: DockerfileError,
+    },
 }
 
 /// Normalise a relative path: drop `.` components; refuse absolute paths and `..`.
@@ -173,15 +181,48 @@ fn header_for(src: &tar::Header, kind: tar::EntryType, size: u64) -> tar::Header
     h
 }
 
+fn dockerfile_error(rel: &Path, source: DockerfileError) -> ContextError {
+    ContextError::Dockerfile {
+        path: rel.display().to_string(),
+        source,
+    }
+}
+
+/// Read the Dockerfile entry (at most `dockerfile::MAX_DOCKERFILE` bytes) and append `labels`.
+fn labelled_dockerfile<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &Path,
+    labels: &LabelLine,
+) -> Result<Vec<u8>, ContextError> {
+    let size = entry.size();
+    if size > dockerfile::MAX_DOCKERFILE {
+        return Err(dockerfile_error(
+            rel,
+            DockerfileError::TooLarge {
+                size,
+                limit: dockerfile::MAX_DOCKERFILE,
+            },
+        ));
+    }
+    let mut original = Vec::with_capacity(size as usize);
+    entry
+        .take(dockerfile::MAX_DOCKERFILE)
+        .read_to_end(&mut original)
+        .map_err(ContextError::Read)?;
+    dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
+}
+
 /// Stream a GitHub gzip tarball (`gz`) into a build-context tar stream (`out`).
 ///
 /// `expected_commit`, when given, must equal the commit recorded in the pax global header (if
-/// the archive has one). Returns after writing the closing tar blocks.
+/// the archive has one). With `labels`, the Dockerfile entry gets them appended as one `LABEL`
+/// line (`dockerfile::dockerfile_with_labels`). Returns after writing the closing tar blocks.
 pub fn restream<R: Read, W: Write>(
     gz: R,
     out: W,
     spec: &ContextSpec,
     expected_commit: Option<&str>,
+    labels: Option<&LabelLine>,
 ) -> Result<ContextSummary, ContextError> {
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
     let mut builder = tar::Builder::new(out);
@@ -230,13 +271,24 @@ pub fn restream<R: Read, W: Write>(
         let header = entry.header().clone();
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let size = entry.size();
-                let mut h = header_for(&header, tar::EntryType::Regular, size);
-                builder
-                    .append_data(&mut h, &rel, &mut entry)
-                    .map_err(ContextError::Write)?;
-                summary.bytes += size;
-                saw_dockerfile |= rel == spec.dockerfile;
+                let is_dockerfile = rel == spec.dockerfile;
+                if let Some(labels) = labels.filter(|_| is_dockerfile) {
+                    let text = labelled_dockerfile(&mut entry, &rel, labels)?;
+                    let size = text.len() as u64;
+                    let mut h = header_for(&header, tar::EntryType::Regular, size);
+                    builder
+                        .append_data(&mut h, &rel, &text[..])
+                        .map_err(ContextError::Write)?;
+                    summary.bytes += size;
+                } else {
+                    let size = entry.size();
+                    let mut h = header_for(&header, tar::EntryType::Regular, size);
+                    builder
+                        .append_data(&mut h, &rel, &mut entry)
+                        .map_err(ContextError::Write)?;
+                    summary.bytes += size;
+                }
+                saw_dockerfile |= is_dockerfile;
             }
             tar::EntryType::Directory => {
                 let mut h = header_for(&header, tar::EntryType::Directory, 0);
@@ -251,6 +303,9 @@ pub fn restream<R: Read, W: Write>(
                     .map(|t| t.into_owned());
                 let target = target.ok_or_else(|| refused(&path, "symlink without a target"))?;
                 check_symlink(&rel, &target)?;
+                if labels.is_some() && rel == spec.dockerfile {
+                    return Err(dockerfile_error(&rel, DockerfileError::Link));
+                }
                 let mut h = header_for(&header, tar::EntryType::Symlink, 0);
                 builder
                     .append_link(&mut h, &rel, &target)
@@ -263,6 +318,9 @@ pub fn restream<R: Read, W: Write>(
                     .map_err(ContextError::Read)?
                     .map(|t| t.into_owned());
                 let target = target.ok_or_else(|| refused(&path, "hard link without a target"))?;
+                if labels.is_some() && rel == spec.dockerfile {
+                    return Err(dockerfile_error(&rel, DockerfileError::Link));
+                }
                 let (_, t_rest) = split_top(&target)?;
                 let t_rel = t_rest.strip_prefix(&spec.context).map_err(|_| {
                     refused(

@@ -61,8 +61,19 @@ fn run(
     df: &str,
     commit: Option<&str>,
 ) -> Result<(ContextSummary, Files), ContextError> {
+    run_labelled(tgz, ctx, df, commit, None)
+}
+
+fn run_labelled(
+    tgz: &[u8],
+    ctx: &str,
+    df: &str,
+    commit: Option<&str>,
+    labels: Option<&LabelLine>,
+) -> Result<(ContextSummary, Files), ContextError> {
     let mut out = Vec::new();
-    let s = restream(tgz, &mut out, &ContextSpec::new(ctx, df).unwrap(), commit)?;
+    let spec = ContextSpec::new(ctx, df).unwrap();
+    let s = restream(tgz, &mut out, &spec, commit, labels)?;
     let mut a = tar::Archive::new(&out[..]);
     let files = a
         .entries()
@@ -263,9 +274,85 @@ fn large_files_stream_through_a_pipe() {
         &mut out,
         &ContextSpec::new(".", "Dockerfile").unwrap(),
         None,
+        None,
     )
     .unwrap();
     producer.join().unwrap();
     assert_eq!(s.bytes, size);
     assert!(out.0 > size, "output carries the data plus headers");
+}
+
+fn label_line() -> LabelLine {
+    LabelLine::new(&std::collections::HashMap::from([
+        ("b".to_string(), "2".to_string()),
+        ("a".to_string(), "1 one".to_string()),
+    ]))
+    .unwrap()
+}
+
+#[test]
+fn labels_are_appended_to_the_dockerfile_only() {
+    let tgz = tarball(
+        Some(SHA),
+        &[
+            E::Dir("acme-web-900f3f8/"),
+            E::File("acme-web-900f3f8/Dockerfile", b"FROM scratch\n"),
+            E::File(
+                "acme-web-900f3f8/app/Dockerfile",
+                b"FROM scratch\nCOPY a /a",
+            ),
+            E::File("acme-web-900f3f8/app/a", b"data"),
+            E::File("acme-web-900f3f8/app/docker/Dockerfile", b"FROM x"),
+        ],
+    );
+    let line = label_line();
+    let (s, files) = run_labelled(&tgz, "app", "Dockerfile", Some(SHA), Some(&line)).unwrap();
+    let want = b"FROM scratch\nCOPY a /a\nLABEL \"a\"=\"1 one\" \"b\"=\"2\"\n";
+    assert_eq!(
+        files,
+        [
+            ("Dockerfile".to_string(), want.to_vec()),
+            ("a".to_string(), b"data".to_vec()),
+            ("docker/Dockerfile".to_string(), b"FROM x".to_vec()),
+        ]
+    );
+    assert_eq!(s.bytes, (want.len() + 4 + 6) as u64);
+    // Without labels the same Dockerfile passes through unchanged.
+    let (_, files) = run(&tgz, "app", "Dockerfile", Some(SHA)).unwrap();
+    assert_eq!(files[0].1, b"FROM scratch\nCOPY a /a");
+}
+
+#[test]
+fn a_dockerfile_that_cannot_take_the_labels_fails_the_context() {
+    let big = vec![b'#'; crate::dockerfile::MAX_DOCKERFILE as usize + 1];
+    let cases: [(&[E], &str); 3] = [
+        (
+            &[E::File("t/Dockerfile", &big)],
+            "over the 1048576-byte limit",
+        ),
+        (
+            &[
+                E::File("t/real", b"FROM scratch\n"),
+                E::Symlink("t/Dockerfile", "real"),
+            ],
+            "is a link",
+        ),
+        (
+            &[E::File("t/Dockerfile", b"FROM scratch\nRUN a \\\n")],
+            "line continuation (line 2",
+        ),
+    ];
+    for (entries, why) in cases {
+        let tgz = tarball(None, entries);
+        let line = label_line();
+        let err = run_labelled(&tgz, "", "Dockerfile", None, Some(&line)).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            matches!(err, ContextError::Dockerfile { ref path, .. } if path == "Dockerfile")
+                && msg.contains(why),
+            "{why}: {msg}"
+        );
+        // The same context without labels is fine.
+        run(&tgz, "", "Dockerfile", None).unwrap();
+    }
 }

@@ -1,7 +1,10 @@
 //! The Docker engine, through bollard: build an image from a GitHub tarball stream (restreamed
 //! into a build context on a blocking thread, through a bounded channel) and push it, returning
 //! the digest the engine reports. Builds use the engine's classic builder or, with
-//! `--builder buildkit`, its BuildKit (API `version=2` plus a session bollard serves). Errors
+//! `--builder buildkit`, its BuildKit (API `version=2` plus a session bollard serves). The
+//! image labels go to BuildKit as the build's `labels` option; the classic builder would run
+//! one intermediate container per label for that, so for it they are appended to the Dockerfile
+//! as one `LABEL` line on the way into the context (`dockerfile`). Errors
 //! that arrive inside the engine's streams fail the step with that error line (`build_log`).
 
 use std::collections::HashMap;
@@ -20,6 +23,7 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use crate::build_log::{self, Failure, LogTail};
 use crate::config::Builder;
 use crate::context::{self, ContextError, ContextSummary};
+use crate::dockerfile::{DockerfileError, LabelLine};
 use crate::pipeline::ports::{ByteStream, ImageBuilder, broke_off};
 use crate::plan::BuildPlan;
 use crate::registry::RegistryAuth;
@@ -32,6 +36,8 @@ const CHUNKS_IN_FLIGHT: usize = 8;
 pub enum EngineError {
     #[error("source: {0}")]
     Context(#[from] ContextError),
+    #[error("image labels: {0}")]
+    Labels(#[from] DockerfileError),
     #[error("docker build failed: {0}")]
     Build(String),
     #[error("docker push of {tag} failed: {message}")]
@@ -181,6 +187,11 @@ impl Engine {
     where
         S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
     {
+        // Classic builder: the labels go into the Dockerfile (one step); BuildKit: the option.
+        let (line, option) = match self.builder {
+            Builder::Classic => (Some(LabelLine::new(&plan.labels)?), None),
+            Builder::Buildkit => (None, Some(plan.labels.clone())),
+        };
         let (tx, mut rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHUNKS_IN_FLIGHT);
         let spec = plan.context.clone();
         let expected = commit.to_string();
@@ -190,7 +201,7 @@ impl Engine {
                 tx: tx.clone(),
                 buf: BytesMut::with_capacity(CHUNK),
             };
-            let r = context::restream(reader, &mut out, &spec, Some(&expected));
+            let r = context::restream(reader, &mut out, &spec, Some(&expected), line.as_ref());
             if let Err(e) = &r {
                 // Fail the request body so the engine never builds a partial context.
                 let _ = tx.blocking_send(Err(io::Error::other(e.to_string())));
@@ -201,7 +212,7 @@ impl Engine {
         let opts = BuildImageOptions {
             t: Some(plan.tag.clone()),
             dockerfile: plan.context.dockerfile.to_string_lossy().into_owned(),
-            labels: Some(plan.labels.clone()),
+            labels: option,
             rm: true,
             forcerm: true,
             version: match self.builder {

@@ -1,5 +1,6 @@
 //! The in-cluster webhook server: intake (HTTP), worker (Build controller), and their wiring.
-//! Pure decisions live in `signature`, `event`, `decide`, `context`, `plan` and `claim`;
+//! Pure decisions live in `signature`, `event`, `decide`, `context`, `dockerfile`, `plan` and
+//! `claim`;
 //! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
 pub mod binding_status;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod decide;
 pub mod docker;
+pub mod dockerfile;
 pub mod error_text;
 pub mod event;
 pub mod github;

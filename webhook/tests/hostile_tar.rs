@@ -66,7 +66,7 @@ fn gz(build: impl FnOnce(&mut tar::Builder<Vec<u8>>)) -> Vec<u8> {
 
 fn refusal(tgz: &[u8], context: &str) -> String {
     let spec = ContextSpec::new(context, "Dockerfile").unwrap();
-    match restream(tgz, std::io::sink(), &spec, None) {
+    match restream(tgz, std::io::sink(), &spec, None, None) {
         Err(e @ ContextError::Refused { .. }) => e.to_string(),
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -197,7 +197,7 @@ fn a_highly_compressed_tarball_streams_in_bounded_memory() {
     assert!(tgz.len() < 1 << 20, "{}", tgz.len());
     let before = peak_rss_kib();
     let spec = ContextSpec::new(".", "Dockerfile").unwrap();
-    let summary = restream(&tgz[..], std::io::sink(), &spec, None).expect("restreamed");
+    let summary = restream(&tgz[..], std::io::sink(), &spec, None, None).expect("restreamed");
     assert_eq!(summary.bytes, SIZE + 13);
     let grown = peak_rss_kib().saturating_sub(before);
     assert!(

@@ -53,7 +53,7 @@ fn loadavg() -> String {
 }
 
 /// Seconds each of Mosaic's builds spent on its label steps, from the webhook's JSON build log:
-/// the first `Step …: LABEL org.opencontainers.image.…` line to `Successfully built`.
+/// the first `Step …: LABEL` line with an `org.opencontainers.image.…` label to `Successfully built`.
 pub fn label_steps(log: &str) -> Vec<f64> {
     let mut first: BTreeMap<String, chrono::DateTime<chrono::FixedOffset>> = BTreeMap::new();
     let mut out = Vec::new();
@@ -73,7 +73,11 @@ pub fn label_steps(log: &str) -> Vec<f64> {
         ) else {
             continue;
         };
-        if line.starts_with("Step ") && line.contains(": LABEL org.opencontainers.image.") {
+        // One `LABEL "org…"="…" …` step since the labels are appended to the Dockerfile;
+        // before, one `LABEL org…=…` step per label (the build's `labels` option).
+        let label_step = line.contains(": LABEL org.opencontainers.image.")
+            || line.contains(": LABEL \"org.opencontainers.image.");
+        if line.starts_with("Step ") && label_step {
             first.entry(tag.to_string()).or_insert(at);
         } else if line.starts_with("Successfully built")
             && let Some(start) = first.get(tag)

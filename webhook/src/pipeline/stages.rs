@@ -27,7 +27,7 @@ pub fn engine_transient(e: &EngineError) -> bool {
         EngineError::Unreachable(_) => true,
         EngineError::Context(ContextError::Read(e)) => super::ports::broke_off(e),
         EngineError::Push { message, .. } => names_a_5xx(message),
-        EngineError::Context(_) | EngineError::Build(_) => false,
+        EngineError::Context(_) | EngineError::Build(_) | EngineError::Labels(_) => false,
     }
 }
 

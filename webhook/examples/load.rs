@@ -239,7 +239,11 @@ async fn start_webhook(
             "--log-format",
             "json",
         ])
-        .args(["--concurrency", "1"])
+        // MOSAIC_LOAD_CONCURRENCY=0 measures the intake alone (no worker on the API server).
+        .args([
+            "--concurrency",
+            &std::env::var("MOSAIC_LOAD_CONCURRENCY").unwrap_or_else(|_| "1".into()),
+        ])
         .env("RUST_LOG", "warn")
         .envs(mosaic_tests::stack_vars())
         .env("MOSAIC_DOCKER_HOST", &mosaic_tests::stack().docker_host)

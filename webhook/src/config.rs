@@ -66,8 +66,9 @@ pub struct Config {
         default_value = "https://github.com"
     )]
     pub github_web_url: String,
-    /// Builds run at the same time by this replica.
-    #[arg(long, env = "MOSAIC_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    /// Builds run at the same time by this replica. 0 runs no worker: an intake-only replica
+    /// that only records Builds, for the replicas that build them.
+    #[arg(long, env = "MOSAIC_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u16).range(0..=64))]
     pub concurrency: u16,
     /// Seconds without a heartbeat after which another worker takes a Build over.
     #[arg(
@@ -219,10 +220,19 @@ mod tests {
                 "--webhook-secret-file",
                 "/a",
                 "--concurrency",
-                "0"
+                "65"
             ])
             .is_err()
         );
+        let intake_only = Config::try_parse_from([
+            "mosaic-webhook",
+            "--webhook-secret-file",
+            "/a",
+            "--concurrency",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(intake_only.concurrency, 0);
     }
 
     #[test]

@@ -174,18 +174,19 @@ impl GitHub {
     > {
         let mut pause = self.backoff.first_pause;
         let tries = self.backoff.tries.max(1);
-        for attempt in 1.. {
+        let mut attempt = 1;
+        loop {
             match self.tarball_once(token, repo, commit).await {
                 Err(e) if e.is_transient() && attempt < tries => {
                     tracing::warn!(error = %e, attempt, retry_in = ?pause, "GitHub tarball request failed; retrying");
                     tokio::time::sleep(pause).await;
                     pause *= 2;
+                    attempt += 1;
                 }
                 Err(e) if e.is_transient() && attempt > 1 => return Err(e.after(attempt)),
                 r => return r,
             }
         }
-        unreachable!("the loop returns by the last attempt")
     }
 
     async fn tarball_once(

@@ -183,7 +183,13 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             .collect()
     };
     let mut workers = Vec::new();
-    for api in build_apis {
+    if cfg.concurrency == 0 {
+        tracing::info!(
+            "--concurrency 0: intake only; Builds are left to the replicas that run workers"
+        );
+        readiness.builds_synced.store(true, Ordering::Relaxed);
+    }
+    for api in build_apis.into_iter().filter(|_| cfg.concurrency > 0) {
         workers.push(tokio::spawn(worker::run_controller(
             api,
             ctx.clone(),

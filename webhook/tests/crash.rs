@@ -1,5 +1,6 @@
-//! Real-stack crash test: SIGKILL the real `mosaic-webhook` binary while it holds a Build,
-//! start it again, and check the Build finishes exactly once and the Deployment was rolled once.
+//! Real-stack crash and replica tests: SIGKILL the real `mosaic-webhook` binary while it holds a
+//! Build, start it again, and check the Build finishes exactly once and the Deployment was
+//! rolled once; SIGTERM hands a Build over; an intake-only replica records, a worker builds.
 
 mod common;
 
@@ -127,4 +128,34 @@ async fn sigterm_releases_the_running_build_for_another_worker() {
     let _server2 = start(&w, "term-2", &["--claim-ttl", "3600"]).await;
     let b = terminal(&w, &name, 60).await;
     assert_eq!(phase(&b), BuildPhase::Succeeded, "{:?}", b.status);
+}
+
+#[tokio::test]
+async fn an_intake_only_replica_records_and_a_worker_replica_builds() {
+    let w = world(None, true).await;
+    let _controller = deployment_controller(&w, Rollouts::Healthy);
+    // `start` waits for /readyz: an intake-only replica is ready without a Build watch.
+    let intake = start(&w, "intake-only", &["--concurrency", "0"]).await;
+    let sha = w.commit("recorded by one replica, built by another\n");
+    let name = mosaic_core::resources::build_name("web", &sha);
+    let (status, body) = deliver(
+        &intake,
+        "push",
+        "d-1",
+        &push_body(&w.repo, &sha),
+        WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+
+    // The intake replica runs no worker, so the Build waits for one that does. (Had the
+    // intake replica run a worker, it would have claimed the Build long before this second
+    // process is ready.)
+    let worker = start(&w, "worker-1", &[]).await;
+    let b = terminal(&w, &name, 120).await;
+    let st = b.status.clone().unwrap();
+    assert_eq!(st.phase, BuildPhase::Succeeded, "{st:?}");
+    assert_eq!(st.claimed_by.as_deref(), Some("worker-1"));
+    assert_eq!(deployed_image(&w).await, st.image.unwrap());
+    drop((intake, worker));
 }

@@ -1,12 +1,13 @@
-//! The worker's view of sibling Builds for latest-wins checks before a build starts and
-//! before it rolls out: read from the Build controllers' watch caches, so a run never asks the
-//! API server to list (and serialise) every Build of its Binding. With thousands of Builds per
-//! Binding that list made each run cost megabytes of JSON and capped the whole server's
-//! throughput (issue 7's load drill).
+//! The worker's view of sibling Builds for latest-wins checks: read from the Build
+//! controllers' watch caches, so a run that is superseded (most of them, when pushes come
+//! quickly) never asks the API server to list (and serialise) every Build of its Binding. With
+//! thousands of Builds per Binding that list made each run cost megabytes of JSON and capped
+//! the whole server's throughput (issue 7's load drill).
 //!
-//! A cache can lag the API server by a watch event. That is safe here: missing a newer sibling
-//! only means a build that could have been skipped runs; the rollout's guarded apply
-//! (`rollout.rs`) still reads the siblings from the API server before it touches a Deployment.
+//! A cache lags the API server, by seconds when the controller is busy (seen in the replicas
+//! drill). So it may only say "superseded": a newer Build it shows exists. "Not superseded"
+//! is confirmed against the API server (`pipeline::check_latest`), and the rollout's guarded
+//! apply (`rollout.rs`) reads the API server too.
 
 use std::sync::{Arc, RwLock};
 

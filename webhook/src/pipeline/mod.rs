@@ -183,14 +183,19 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
         .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
 }
 
-/// Latest wins: stop if a newer sibling may still deploy or did deploy. Reads the watch
-/// cache (the API server only when no cache covers the Build yet); the rollout's guard reads
-/// the API server itself.
+/// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache
+/// answers "superseded" without a request (the newer Build it shows exists; the cache can only
+/// be behind). "Not superseded" is confirmed by the API server, because the cache may not have
+/// seen the newest push yet, and then an older Build would build, or roll out, first.
 async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    let all = match ctx.builds.siblings(build) {
-        Some(cached) => cached,
-        None => siblings(&ctx.client, build).await?,
-    };
+    if let Some(newer) = ctx
+        .builds
+        .siblings(build)
+        .and_then(|cached| plan::newer_build(build, &cached).cloned())
+    {
+        return Err(Stop::superseded_by(&newer));
+    }
+    let all = siblings(&ctx.client, build).await?;
     match plan::newer_build(build, &all) {
         Some(newer) => Err(Stop::superseded_by(newer)),
         None => Ok(()),

@@ -274,3 +274,29 @@ async fn a_status_api_that_does_not_answer_holds_up_no_stage() {
     );
     assert_eq!(statuses.last(), all.last(), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn a_cache_behind_the_api_server_does_not_let_an_older_build_run() {
+    use kube::runtime::reflector::store;
+    use kube::runtime::watcher::Event;
+    let kube = cluster();
+    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", None);
+    kube.state.lock().unwrap().put(BUILDS, newer);
+    let gh = Arc::new(FakeGitHub::default());
+    let engine = Arc::new(FakeEngine::default());
+    let mut c = ctx(&kube, gh, engine.clone());
+    // The watch cache has seen this Build but not the newer push yet.
+    let (reader, mut writer) = store::<Build>();
+    let old: Build =
+        serde_json::from_value(build_object("web-old", SHA, "2026-01-01T00:00:01Z", None)).unwrap();
+    for e in [Event::Init, Event::InitApply(old), Event::InitDone] {
+        writer.apply_watcher_event(&e);
+    }
+    c.builds.add(reader);
+    let (r, _) = run_old(&c).await;
+    assert!(
+        matches!(&r, Err(Stop::Superseded { build, .. }) if build == "web-new"),
+        "the API server, not the stale cache, decides that nothing newer exists: {r:?}"
+    );
+    assert!(engine.pushed.lock().unwrap().is_empty(), "nothing built");
+}

@@ -284,7 +284,7 @@ async fn a_cache_behind_the_api_server_does_not_let_an_older_build_run() {
     kube.state.lock().unwrap().put(BUILDS, newer);
     let gh = Arc::new(FakeGitHub::default());
     let engine = Arc::new(FakeEngine::default());
-    let mut c = ctx(&kube, gh, engine.clone());
+    let c = ctx(&kube, gh, engine.clone());
     // The watch cache has seen this Build but not the newer push yet.
     let (reader, mut writer) = store::<Build>();
     let old: Build =

@@ -19,7 +19,7 @@ use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
 use crate::claim::Claimed;
-use crate::pipeline::{Ctx, Stop, fail, siblings};
+use crate::pipeline::{Ctx, Stop, fail, list_siblings, siblings};
 use crate::plan::{self, Rollout};
 use crate::transient::{API_RETRY_BUDGET, is_transient, retry};
 
@@ -279,12 +279,17 @@ pub async fn watch(
     let mut changes = watch_changes(&api, dep_name);
     let mut unreachable = false;
     let outcome = loop {
-        let dep = match api.get(dep_name).await {
+        let me = claimed.build().await;
+        let read = async {
+            let dep = api.get(dep_name).await?;
+            Ok::<_, kube::Error>((dep, list_siblings(&ctx.client, &me).await?))
+        };
+        let (dep, all) = match read.await {
             Ok(d) => d,
             // An API server restarting is waited for, up to the rollout deadline (one warning).
             Err(e) if is_transient(&e) && Instant::now() < deadline => {
                 if !std::mem::replace(&mut unreachable, true) {
-                    tracing::warn!(build = %bname, error = %e, "cannot read the Deployment; waiting for the API server");
+                    tracing::warn!(build = %bname, error = %e, "cannot read the Deployment or its Builds; waiting for the API server");
                 }
                 tokio::time::sleep(POLL).await;
                 continue;
@@ -292,7 +297,7 @@ pub async fn watch(
             Err(e) => {
                 return Err(fail(
                     "ClusterUnreachable",
-                    format!("reading Deployment: {e}"),
+                    format!("reading the Deployment and its Builds: {e}"),
                 ));
             }
         };
@@ -300,8 +305,7 @@ pub async fn watch(
             tracing::info!(build = %bname, "the API server answers again; watching the rollout");
         }
         // A newer Build took the Deployment over: what happens now is its rollout, not ours.
-        let me = claimed.build().await;
-        if let Some(newer) = plan::deployment_taken_by(&me, &siblings(&ctx.client, &me).await?) {
+        if let Some(newer) = plan::deployment_taken_by(&me, &all) {
             return Err(Stop::superseded_by(newer));
         }
         match plan::rollout_state(&dep) {

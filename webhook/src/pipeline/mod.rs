@@ -168,8 +168,11 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
     Ok(())
 }
 
-/// Every Build of `build`'s Binding, as the API server has them now.
-pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
+/// Every Build of `build`'s Binding, as the API server has them now (one request).
+pub(crate) async fn list_siblings(
+    client: &kube::Client,
+    build: &Build,
+) -> Result<Vec<Build>, kube::Error> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let lp = ListParams::default().labels(&format!(
         "{}={}",
@@ -180,7 +183,15 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
         .list(&lp)
         .await
         .map(|l| l.items)
-        .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
+}
+
+/// [`list_siblings`], waiting out a briefly unreachable API server (`transient`).
+pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
+    crate::transient::retry("listing Builds", crate::transient::API_RETRY_BUDGET, || {
+        list_siblings(client, build)
+    })
+    .await
+    .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
 }
 
 /// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache

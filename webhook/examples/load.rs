@@ -353,6 +353,21 @@ async fn main() {
         results.push(t.await.expect("request task"));
     }
     let wall = t0.elapsed();
+    // MOSAIC_LOAD_TRACE=FILE: one CSV line per request (planned send offset, status, latency).
+    if let Some(path) = std::env::var_os("MOSAIC_LOAD_TRACE") {
+        let lines: String = results
+            .iter()
+            .enumerate()
+            .map(|(i, (s, took))| {
+                format!(
+                    "{:.3},{s},{:.3}\n",
+                    (period * i as u32).as_secs_f64(),
+                    took.as_secs_f64() * 1e3
+                )
+            })
+            .collect();
+        std::fs::write(&path, format!("sent_s,status,ms\n{lines}")).expect("write the trace");
+    }
 
     // Tally.
     let mut by_kind: BTreeMap<String, BTreeMap<u16, usize>> = BTreeMap::new();

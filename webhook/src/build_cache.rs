@@ -33,8 +33,9 @@ impl BuildCache {
     }
 
     /// The Builds of `build`'s Binding in its namespace, or `None` when no started cache
-    /// covers it yet (the caller then asks the API server).
-    pub fn siblings(&self, build: &Build) -> Option<Vec<Build>> {
+    /// covers it yet (the caller then asks the API server). Shared, not copied: a Binding can
+    /// have thousands of Builds, and this runs for every Build a worker picks up.
+    pub fn siblings(&self, build: &Build) -> Option<Vec<Arc<Build>>> {
         let stores = self
             .stores
             .read()
@@ -44,10 +45,7 @@ impl BuildCache {
         let ns = build.metadata.namespace.as_deref();
         Some(
             covering
-                .state_filter(|b| b.metadata.namespace.as_deref() == ns && same_binding(b, build))
-                .into_iter()
-                .map(Arc::unwrap_or_clone)
-                .collect(),
+                .state_filter(|b| b.metadata.namespace.as_deref() == ns && same_binding(b, build)),
         )
     }
 }
@@ -105,7 +103,7 @@ mod tests {
             .siblings(&me)
             .expect("the cache covers its own Build")
             .into_iter()
-            .filter_map(|b| b.metadata.name)
+            .filter_map(|b| b.metadata.name.clone())
             .collect();
         names.sort();
         assert_eq!(names, ["web-1", "web-2"]);

@@ -2,6 +2,8 @@
 //! codeload) as a byte stream, and post commit statuses. The token comes from the Binding's
 //! Secret per call; the API base URL from `--github-api-url` (GitHub Enterprise, or a fake).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -97,6 +99,43 @@ pub struct GitHub {
     api_url: String,
     timeout: Duration,
     backoff: Backoff,
+    clients: Clients,
+}
+
+/// Built clients by token, shared by every call: building one loads and parses the system's
+/// root certificates and starts an empty connection pool, so a client per call cost a TLS
+/// handshake and milliseconds of CPU for each status report. A handful of tokens is normal; the
+/// map is emptied when rotated tokens pile up past [`Clients::MAX`].
+#[derive(Clone, Default)]
+struct Clients(Arc<Mutex<HashMap<String, Octocrab>>>);
+
+impl Clients {
+    const MAX: usize = 64;
+
+    fn get_or_build(
+        &self,
+        token: Option<&Token>,
+        build: impl FnOnce() -> Result<Octocrab, GitHubError>,
+    ) -> Result<Octocrab, GitHubError> {
+        let key = token.map(|t| t.0.clone()).unwrap_or_default();
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get(&key) {
+            return Ok(c.clone());
+        }
+        let client = build()?;
+        if map.len() >= Self::MAX {
+            map.clear();
+        }
+        map.insert(key, client.clone());
+        Ok(client)
+    }
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map(|m| m.len()).unwrap_or_default();
+        write!(f, "Clients({n})")
+    }
 }
 
 /// The HTTP status (for GitHub's answers) and a one-line message that keeps the cause
@@ -136,6 +175,7 @@ impl GitHub {
             api_url: api_url.trim_end_matches('/').to_string(),
             timeout,
             backoff: Backoff::default(),
+            clients: Clients::default(),
         }
     }
 
@@ -146,6 +186,11 @@ impl GitHub {
     }
 
     fn client(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
+        self.clients
+            .get_or_build(token, || self.build_client(token))
+    }
+
+    fn build_client(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
         let mut b = Octocrab::builder()
             .base_uri(self.api_url.as_str())
             .map_err(|_| GitHubError::BadUrl(self.api_url.clone()))?

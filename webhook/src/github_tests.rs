@@ -147,3 +147,36 @@ async fn a_timeout_names_its_cause_and_status_reports_are_not_retried() {
         "a status report is tried once"
     );
 }
+
+#[tokio::test]
+async fn one_client_per_token_is_built_and_reused() {
+    let clients = Clients::default();
+    let built = AtomicUsize::new(0);
+    let gh = GitHub::new("http://127.0.0.1:9", Duration::from_secs(1));
+    let get = |token: Option<&Token>| {
+        clients
+            .get_or_build(token, || {
+                built.fetch_add(1, SeqCst);
+                gh.build_client(token)
+            })
+            .map(|_| ())
+    };
+    let (a, b) = (Token("a".into()), Token("b".into()));
+    for _ in 0..3 {
+        get(Some(&a)).unwrap();
+        get(Some(&b)).unwrap();
+        get(None).unwrap();
+    }
+    assert_eq!(
+        built.load(SeqCst),
+        3,
+        "one build each for a, b and no token"
+    );
+    for i in 0..Clients::MAX {
+        get(Some(&Token(format!("rotated-{i}")))).unwrap();
+    }
+    assert!(
+        clients.0.lock().unwrap().len() <= Clients::MAX,
+        "rotated tokens do not pile up"
+    );
+}

@@ -2,6 +2,7 @@
 //! between Builds of one Binding, the server-side-apply patch that rolls a Deployment, reading a
 //! Deployment's rollout state, and the one-line text for a GitHub commit status.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -113,19 +114,21 @@ fn order_key(b: &Build) -> (Option<DateTime<Utc>>, Option<String>) {
 }
 
 /// Builds of `this`'s Binding pushed after it.
-fn newer<'a>(this: &Build, siblings: &'a [Build]) -> impl Iterator<Item = &'a Build> {
+fn newer<'a, B: Borrow<Build>>(this: &Build, siblings: &'a [B]) -> impl Iterator<Item = &'a Build> {
     let mine = order_key(this);
     let binding = this.spec.binding.clone();
     let name = this.metadata.name.clone();
     siblings
         .iter()
+        .map(Borrow::borrow)
         .filter(move |b| b.spec.binding == binding && b.metadata.name != name)
         .filter(move |b| order_key(b) > mine)
 }
 
 /// Latest wins: the newest Build of the same Binding that is newer than `this` and still
-/// counts. `this` must not roll out while one exists.
-pub fn newer_build<'a>(this: &Build, siblings: &'a [Build]) -> Option<&'a Build> {
+/// counts. `this` must not roll out while one exists. `siblings` may be shared (`Arc`s from a
+/// watch cache), so a check over thousands of Builds copies none of them.
+pub fn newer_build<'a, B: Borrow<Build>>(this: &Build, siblings: &'a [B]) -> Option<&'a Build> {
     newer(this, siblings)
         .filter(|b| still_counts(b))
         .max_by_key(|b| order_key(b))

@@ -9,6 +9,7 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use crate::dockerfile::{self, DockerfileError, LabelLine};
+use crate::symlinks::Links;
 
 /// Cap on a pax global header's size (git writes ~52 bytes).
 const MAX_PAX_GLOBAL: u64 = 64 * 1024;
@@ -137,36 +138,6 @@ fn split_top(path: &Path) -> Result<(String, PathBuf), ContextError> {
     Ok((top, rest))
 }
 
-/// Resolve a symlink `target` relative to the directory of `link` (both context-relative) and
-/// refuse it if it leaves the context.
-fn check_symlink(link: &Path, target: &Path) -> Result<(), ContextError> {
-    let mut depth: Vec<&std::ffi::OsStr> = link
-        .parent()
-        .map(|p| p.iter().collect())
-        .unwrap_or_default();
-    for c in target.components() {
-        match c {
-            Component::Normal(n) => depth.push(n),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth.pop().is_none() {
-                    return Err(refused(
-                        link,
-                        format!("symlink to {target:?} points outside the build context"),
-                    ));
-                }
-            }
-            Component::RootDir | Component::Prefix(_) => {
-                return Err(refused(
-                    link,
-                    format!("symlink to absolute path {target:?} points outside the build context"),
-                ));
-            }
-        }
-    }
-    Ok(())
-}
-
 fn header_for(src: &tar::Header, kind: tar::EntryType, size: u64) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(kind);
@@ -230,6 +201,7 @@ pub fn restream<R: Read, W: Write>(
     let mut top: Option<String> = None;
     let mut saw_context = spec.context.as_os_str().is_empty();
     let mut saw_dockerfile = false;
+    let mut links = Links::default();
 
     for entry in archive.entries().map_err(ContextError::Read)? {
         let mut entry = entry.map_err(ContextError::Read)?;
@@ -269,6 +241,9 @@ pub fn restream<R: Read, W: Write>(
         }
         saw_context = true;
         let header = entry.header().clone();
+        if kind != tar::EntryType::Symlink {
+            links.forget(&rel);
+        }
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let is_dockerfile = rel == spec.dockerfile;
@@ -302,7 +277,9 @@ pub fn restream<R: Read, W: Write>(
                     .map_err(ContextError::Read)?
                     .map(|t| t.into_owned());
                 let target = target.ok_or_else(|| refused(&path, "symlink without a target"))?;
-                check_symlink(&rel, &target)?;
+                links
+                    .add(&rel, &target)
+                    .map_err(|e| refused(&rel, e.describe(&target)))?;
                 if labels.is_some() && rel == spec.dockerfile {
                     return Err(dockerfile_error(&rel, DockerfileError::Link));
                 }
@@ -351,6 +328,9 @@ pub fn restream<R: Read, W: Write>(
     if top.is_none() {
         return Err(ContextError::NoTopDir(String::new()));
     }
+    links
+        .recheck()
+        .map_err(|(link, target, e)| refused(link, e.describe(target)))?;
     if !saw_context {
         return Err(ContextError::ContextMissing(
             spec.context.display().to_string(),

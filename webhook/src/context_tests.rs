@@ -193,6 +193,51 @@ fn hostile_entries_are_refused_with_a_reason() {
 }
 
 #[test]
+fn symlink_chains_are_followed_not_read_as_text() {
+    let df = || E::File("o-r-1/Dockerfile", b"FROM scratch");
+    // Each link is harmless by its text; together `c` is the context's parent.
+    let chain = tarball(
+        None,
+        &[
+            E::Symlink("o-r-1/a/b", ".."),
+            E::Symlink("o-r-1/c", "a/b/../.."),
+            df(),
+        ],
+    );
+    let msg = refusal(run(&chain, ".", "Dockerfile", None));
+    assert!(
+        msg.contains("c") && msg.contains("outside the build context"),
+        "{msg}"
+    );
+    // The same chain with the links in the other order is caught when the archive ends.
+    let reversed = tarball(
+        None,
+        &[
+            E::Symlink("o-r-1/c", "a/b/../.."),
+            E::Symlink("o-r-1/a/b", ".."),
+            df(),
+        ],
+    );
+    assert!(refusal(run(&reversed, ".", "Dockerfile", None)).contains("outside the build context"));
+    // A loop is named as one.
+    let looped = tarball(
+        None,
+        &[E::Symlink("o-r-1/x", "y"), E::Symlink("o-r-1/y", "x"), df()],
+    );
+    assert!(refusal(run(&looped, ".", "Dockerfile", None)).contains("symlink loop"));
+    // Links through links that stay inside still pass.
+    let fine = tarball(
+        None,
+        &[
+            E::Symlink("o-r-1/lib", "vendor/lib"),
+            E::Symlink("o-r-1/docs/readme", "../lib/../README.md"),
+            df(),
+        ],
+    );
+    assert!(run(&fine, ".", "Dockerfile", None).is_ok());
+}
+
+#[test]
 fn two_top_directories_or_garbage_are_errors() {
     let tgz = tarball(
         None,

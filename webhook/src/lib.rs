@@ -22,6 +22,7 @@ pub mod registry;
 pub mod rollout;
 pub mod server;
 pub mod signature;
+pub mod symlinks;
 pub mod transient;
 pub mod worker;
 

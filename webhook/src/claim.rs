@@ -92,16 +92,30 @@ impl Claimed {
     /// Claim `build` (as last read) for `me`: one guarded status update; a 409 means someone
     /// else got there first.
     pub async fn claim(api: Api<Build>, build: &Build, me: &str) -> Result<Self, ClaimError> {
+        Self::claim_as(api, build, me, |s, now| {
+            s.phase = BuildPhase::Building;
+            s.phase_times.building = Some(now);
+            s.reason = None;
+            s.message = Some("claimed".into());
+        })
+        .await
+    }
+
+    /// Claim `build` for `me` with `set` applied to its status in the same guarded write (it is
+    /// given the write's time): a Build decided before it runs is claimed and ended at once.
+    pub async fn claim_as(
+        api: Api<Build>,
+        build: &Build,
+        me: &str,
+        set: impl FnOnce(&mut BuildStatus, Time),
+    ) -> Result<Self, ClaimError> {
         let mut b = build.clone();
         let now = now_time();
         let s = b.status.get_or_insert_with(BuildStatus::default);
         s.phase_times.pending.get_or_insert(now.clone());
-        s.phase = BuildPhase::Building;
-        s.phase_times.building = Some(now.clone());
         s.claimed_by = Some(me.to_string());
-        s.heartbeat = Some(now);
-        s.reason = None;
-        s.message = Some("claimed".into());
+        s.heartbeat = Some(now.clone());
+        set(s, now);
         let name = b.metadata.name.clone().unwrap_or_default();
         match api.replace_status(&name, &PostParams::default(), &b).await {
             Ok(updated) => Ok(Self {

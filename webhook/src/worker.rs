@@ -78,6 +78,9 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
         return Ok(Action::await_change());
     }
     let api = Api::<Build>::namespaced(ctx.client.clone(), &ns);
+    if let Some(newer) = crate::pipeline::cached_newer(&ctx, &build) {
+        return supersede(&ctx, api, &build, &newer).await;
+    }
     let claimed = match Claimed::claim(api, &build, &ctx.identity).await {
         Ok(c) => c,
         Err(ClaimError::Conflict(_)) => return Ok(Action::requeue(Duration::from_millis(200))),
@@ -104,6 +107,54 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
             Ok(Action::await_change())
         }
     }
+}
+
+/// Latest wins before any claim: a Build the watch cache already shows superseded (most of them
+/// when pushes come quickly) is claimed and ended in one guarded status write, instead of a claim
+/// and then a terminal write, and its commit still gets its status. A failed report is noted in
+/// a second write. A 409 means another worker, or a newer version of the Build, came first: look
+/// again.
+async fn supersede(
+    ctx: &Ctx,
+    api: Api<Build>,
+    build: &Build,
+    newer: &Build,
+) -> Result<Action, WorkerError> {
+    let Next::Record(outcome) = next_step(Err(Stop::superseded_by(newer)), &[], &build.spec.commit)
+    else {
+        return Ok(Action::await_change());
+    };
+    let ended = Claimed::claim_as(api, build, &ctx.identity, |s, now| {
+        s.phase = outcome.phase;
+        s.reason = Some(outcome.reason.clone());
+        s.message = Some(outcome.message.clone());
+        s.findings = Vec::new();
+        s.rolled_back = false;
+        s.phase_times.finished = Some(now);
+    })
+    .await;
+    let claimed = match ended {
+        Ok(c) => c,
+        Err(ClaimError::Conflict(_)) => return Ok(Action::requeue(Duration::from_millis(200))),
+        Err(e) => return Err(e.into()),
+    };
+    ctx.metrics.phase(outcome.phase);
+    tracing::info!(
+        build = ?build.metadata.name,
+        namespace = ?build.metadata.namespace,
+        newer = ?newer.metadata.name,
+        "build superseded before it started"
+    );
+    let notes = crate::pipeline::report_superseded(ctx, build, Stop::superseded_by(newer)).await;
+    if !notes.is_empty()
+        && let Next::Record(noted) =
+            next_step(Err(Stop::superseded_by(newer)), &notes, &build.spec.commit)
+    {
+        claimed
+            .update(|s| s.message = Some(noted.message.clone()))
+            .await?;
+    }
+    Ok(Action::await_change())
 }
 
 /// Write `outcome`; if the API server is unreachable, keep it (and the claim) and try again

@@ -157,3 +157,72 @@ fn a_deploy_after_a_retried_stage_says_so() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The phases written to `web-old`'s status, in order.
+type Writes = Arc<Mutex<Vec<String>>>;
+
+/// A cluster and a watch cache that both hold `web-old` and the newer push `web-new`.
+fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Ctx>, Arc<FakeGitHub>, Writes) {
+    use kube::runtime::reflector::store;
+    use kube::runtime::watcher::Event;
+    let kube = cluster();
+    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", None);
+    kube.state.lock().unwrap().put(BUILDS, newer.clone());
+    let writes = Arc::new(Mutex::new(Vec::new()));
+    let seen = writes.clone();
+    kube.on_request(Box::new(move |_, method, path, body| {
+        if *method == Method::PUT && path.ends_with("/web-old/status") {
+            let phase = body["status"]["phase"].as_str().unwrap_or_default();
+            seen.lock().unwrap().push(phase.to_string());
+        }
+    }));
+    let gh = Arc::new(gh);
+    let c = ctx(&kube, gh.clone(), Arc::new(FakeEngine::default()));
+    let (reader, mut writer) = store::<Build>();
+    let old = build_object("web-old", SHA, "2026-01-01T00:00:01Z", None);
+    writer.apply_watcher_event(&Event::Init);
+    for b in [old, newer] {
+        writer.apply_watcher_event(&Event::InitApply(serde_json::from_value(b).unwrap()));
+    }
+    writer.apply_watcher_event(&Event::InitDone);
+    c.builds.add(reader);
+    (kube, Arc::new(c), gh, writes)
+}
+
+#[tokio::test]
+async fn a_build_the_cache_shows_superseded_is_ended_in_one_write_and_reported() {
+    let (kube, ctx, gh, writes) = superseded_world(FakeGitHub::default());
+    let action = reconcile(get(&kube).await, ctx).await.unwrap();
+    assert_eq!(action, Action::await_change());
+    assert_eq!(
+        *writes.lock().unwrap(),
+        ["Superseded"],
+        "one status write, no claim before it"
+    );
+    let (phase, reason, message) = status(&*get(&kube).await);
+    assert_eq!(
+        (phase, reason.as_deref()),
+        (BuildPhase::Superseded, Some("Superseded"))
+    );
+    assert!(message.contains("web-new"), "{message}");
+    assert_eq!(
+        *gh.statuses.lock().unwrap(),
+        [(
+            StatusState::Error,
+            "not deployed: superseded by fedcba987654".to_string()
+        )]
+    );
+}
+
+#[tokio::test]
+async fn a_failed_report_of_a_superseded_build_is_noted_on_it() {
+    let (kube, ctx, _, writes) = superseded_world(FakeGitHub {
+        statuses_fail: true,
+        ..Default::default()
+    });
+    reconcile(get(&kube).await, ctx).await.unwrap();
+    assert_eq!(*writes.lock().unwrap(), ["Superseded", "Superseded"]);
+    let (phase, _, message) = status(&*get(&kube).await);
+    assert_eq!(phase, BuildPhase::Superseded);
+    assert!(message.contains("GitHub status report failed"), "{message}");
+}

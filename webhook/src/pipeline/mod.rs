@@ -194,16 +194,20 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
     .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
 }
 
+/// The newer Build of the same Binding that the watch cache shows still counting, if any. The
+/// cache can only be behind, so what it shows exists: `build` is superseded.
+pub fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Build> {
+    ctx.builds
+        .siblings(build)
+        .and_then(|cached| plan::newer_build(build, &cached).cloned())
+}
+
 /// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache
 /// answers "superseded" without a request (the newer Build it shows exists; the cache can only
 /// be behind). "Not superseded" is confirmed by the API server, because the cache may not have
 /// seen the newest push yet, and then an older Build would build, or roll out, first.
 async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    if let Some(newer) = ctx
-        .builds
-        .siblings(build)
-        .and_then(|cached| plan::newer_build(build, &cached).cloned())
-    {
+    if let Some(newer) = cached_newer(ctx, build) {
         return Err(Stop::superseded_by(&newer));
     }
     let all = siblings(&ctx.client, build).await?;
@@ -271,7 +275,6 @@ pub async fn run(
     reporter_errors: &mut Vec<String>,
 ) -> Result<Deployed, Stop> {
     let build = claimed.build().await;
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
     let name = build.metadata.name.clone().unwrap_or_default();
     // Superseded before it starts: still read what reporting needs, so the commit shows why
     // it was not deployed (a failure to read it then does not hide the supersession).
@@ -280,24 +283,10 @@ pub async fn run(
         Err(s @ Stop::Superseded { .. }) => Some(s),
         Err(e) => return Err(e),
     };
-    let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
-        .get(&build.spec.binding)
-        .await
-        .map_err(|e| {
-            fail(
-                "BindingNotFound",
-                format!("Binding {ns}/{}: {e}", build.spec.binding),
-            )
-        });
-    let job = match binding {
-        Ok(binding) => prepare(ctx, &build, &binding).await.map(|j| (binding, j)),
-        Err(e) => Err(e),
-    };
-    let (binding, job) = match job {
-        Ok(j) => j,
+    let (binding, job, rep) = match prepare_run(ctx, &build).await {
+        Ok(p) => p,
         Err(e) => return Err(superseded.unwrap_or(e)),
     };
-    let rep = Reporter::start(ctx.source.clone(), ctx.metrics.clone(), &job);
     let result = match superseded {
         Some(s) => Err(s),
         None => {
@@ -308,6 +297,33 @@ pub async fn run(
     reporter_errors.extend(rep.finish(final_status(&result)).await);
     tracing::debug!(build = %name, "pipeline finished");
     result
+}
+
+/// Read the Binding and its Secrets, plan the build, and start the commit's status reporter.
+async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Job, Reporter), Stop> {
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
+        .get(&build.spec.binding)
+        .await
+        .map_err(|e| {
+            fail(
+                "BindingNotFound",
+                format!("Binding {ns}/{}: {e}", build.spec.binding),
+            )
+        })?;
+    let job = prepare(ctx, build, &binding).await?;
+    let rep = Reporter::start(ctx.source.clone(), ctx.metrics.clone(), &job);
+    Ok((binding, job, rep))
+}
+
+/// The commit status of a Build that a newer push superseded before it ran (the worker ends
+/// such a Build without running it). Failures to report come back as notes; when the Binding
+/// or its Secrets cannot be read there is nothing to report with, as in [`run`].
+pub async fn report_superseded(ctx: &Ctx, build: &Build, stop: Stop) -> Vec<String> {
+    match prepare_run(ctx, build).await {
+        Ok((_, _, rep)) => rep.finish(final_status(&Err(stop))).await,
+        Err(_) => Vec::new(),
+    }
 }
 
 async fn run_stages(

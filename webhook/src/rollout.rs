@@ -255,7 +255,12 @@ pub async fn apply(
         Guarded::Applied => {}
         Guarded::Blocked(newer) => return Err(Stop::superseded_by(&newer)),
     }
-    tracing::info!(build = ?build.metadata.name, deployment = %dep_name, image, "rollout applied");
+    tracing::info!(
+        build = build.metadata.name.as_deref().unwrap_or_default(),
+        deployment = %dep_name,
+        image,
+        "rollout applied"
+    );
     Ok(Applied {
         container,
         previous,

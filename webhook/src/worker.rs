@@ -140,9 +140,9 @@ async fn supersede(
     };
     ctx.metrics.phase(outcome.phase);
     tracing::info!(
-        build = ?build.metadata.name,
-        namespace = ?build.metadata.namespace,
-        newer = ?newer.metadata.name,
+        build = build.metadata.name.as_deref().unwrap_or_default(),
+        namespace = build.metadata.namespace.as_deref().unwrap_or_default(),
+        newer = newer.metadata.name.as_deref().unwrap_or_default(),
         "build superseded before it started"
     );
     let notes = crate::pipeline::report_superseded(ctx, build, Stop::superseded_by(newer)).await;
@@ -304,7 +304,11 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
 }
 
 fn error_policy(build: Arc<Build>, err: &WorkerError, _ctx: Arc<Ctx>) -> Action {
-    tracing::warn!(build = ?build.metadata.name, error = %err, "reconcile failed; retrying");
+    tracing::warn!(
+        build = build.metadata.name.as_deref().unwrap_or_default(),
+        error = %err,
+        "reconcile failed; retrying"
+    );
     Action::requeue(Duration::from_secs(2))
 }
 

@@ -131,7 +131,18 @@ pub async fn run(report: &mut Report) {
                         succeeded += 1;
                         images.insert(st.image.clone().unwrap_or_default(), idx);
                     }
-                    BuildPhase::Superseded => {}
+                    // Taken over by a newer push after applying its image (the rollout's
+                    // guarded apply allows it while nothing newer has reached the Deployment):
+                    // its image is in the Deployment's history below.
+                    BuildPhase::Superseded => {
+                        if let Some(img) = st
+                            .image
+                            .clone()
+                            .filter(|_| st.phase_times.rolling_out.is_some())
+                        {
+                            images.insert(img, idx);
+                        }
+                    }
                     p => report.lost(format!("wave {n}: {name} ended {p}: {:?}", st.message)),
                 }
                 let finals =
@@ -154,19 +165,32 @@ pub async fn run(report: &mut Report) {
                     ));
                 }
             }
-            // Forward only: the images the Deployment took follow push order.
-            let seq: Vec<usize> = rec
+            // Forward only: every image the Deployment took is one a Build of this wave applied
+            // (no rollback, nothing else), they follow push order, and each moved the
+            // generation once.
+            let applied: Vec<String> = rec
                 .rollouts(dep)
-                .iter()
-                .filter_map(|(g, img)| (*g > gens[app]).then(|| images.get(img).copied()).flatten())
+                .into_iter()
+                .filter(|(g, _)| *g > gens[app])
+                .map(|(_, img)| img)
                 .collect();
+            let seq: Vec<usize> = applied
+                .iter()
+                .filter_map(|img| images.get(img).copied())
+                .collect();
+            if seq.len() != applied.len() {
+                report.lost(format!(
+                    "wave {n}: {dep} took images no Build of the wave applied: {applied:?}"
+                ));
+            }
             if seq.windows(2).any(|p| p[0] >= p[1]) {
                 report.lost(format!("wave {n}: {dep} rolled out of push order: {seq:?}"));
             }
             let moved = w.generation(app).await - gens[app];
-            if moved != succeeded as i64 {
+            if moved != applied.len() as i64 || succeeded > applied.len() {
                 report.lost(format!(
-                    "wave {n}: {dep} moved {moved} generations for {succeeded} Succeeded Builds"
+                    "wave {n}: {dep} moved {moved} generations for {} applied images and {succeeded} Succeeded Builds",
+                    applied.len()
                 ));
             }
             let newest = build_name(dep, commits.last().expect("a commit"));

@@ -190,7 +190,8 @@ impl World {
 }
 
 impl World {
-    /// How many times the webhook processes logged claiming Build `name` (every log of this world).
+    /// How many times the webhook processes logged claiming Build `name` (every log of this world),
+    /// including claims that ended it at once as superseded.
     pub fn claims_logged(&self, name: &str) -> usize {
         let needle = format!("\"build\":\"{name}\"");
         std::fs::read_dir(self.dir.path())
@@ -201,7 +202,11 @@ impl World {
             .filter_map(|e| std::fs::read_to_string(e.path()).ok())
             .map(|log| {
                 log.lines()
-                    .filter(|l| l.contains("\"build claimed\"") && l.contains(&needle))
+                    .filter(|l| {
+                        (l.contains("\"build claimed\"")
+                            || l.contains("\"build superseded before it started\""))
+                            && l.contains(&needle)
+                    })
                     .count()
             })
             .sum()

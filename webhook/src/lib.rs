@@ -15,6 +15,7 @@ pub mod dockerfile;
 pub mod error_text;
 pub mod event;
 pub mod github;
+pub mod kube_client;
 pub mod metrics;
 pub mod pipeline;
 pub mod plan;
@@ -104,7 +105,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let secrets = cfg.secrets()?;
     let identity = cfg.identity();
-    let client = kube::Client::try_default()
+    let client = kube_client::connect()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
     let engine = docker::Engine::connect(&cfg.docker_host, cfg.build_timeout_secs, cfg.builder)

@@ -115,6 +115,9 @@ async fn main() {
 
     let kube = mosaic_tests::kube().await;
     mosaic_tests::install_crds(&kube.client).await;
+    // Time the intake of an installed cluster, not the API server's hold on creates of a CRD
+    // Established under 2 s ago (see await_crds_settled).
+    mosaic_tests::await_crds_settled(&kube.client).await;
     let ns = kube.namespace.clone();
     let repo = format!("acme/{ns}");
     let gh = mosaic_tests::fake_github::FakeGitHub::start("load-token-unused").await;

@@ -109,7 +109,8 @@ fn still_counts(b: &Build) -> bool {
     }
 }
 
-fn order_key(b: &Build) -> (Option<DateTime<Utc>>, Option<String>) {
+/// Latest-wins order: push time, then name.
+pub(crate) fn order_key(b: &Build) -> (Option<DateTime<Utc>>, Option<String>) {
     (push_time(b), b.metadata.name.clone())
 }
 
@@ -132,6 +133,15 @@ pub fn newer_build<'a, B: Borrow<Build>>(this: &Build, siblings: &'a [B]) -> Opt
     newer(this, siblings)
         .filter(|b| still_counts(b))
         .max_by_key(|b| order_key(b))
+}
+
+/// Does `b` stop `this` by latest wins: a Build of the same Binding, pushed after it, that still
+/// counts? ([`newer_build`] is the newest such sibling.)
+pub fn supersedes(b: &Build, this: &Build) -> bool {
+    b.spec.binding == this.spec.binding
+        && b.metadata.name != this.metadata.name
+        && order_key(b) > order_key(this)
+        && still_counts(b)
 }
 
 /// Has `b` reached its Deployment: announced a rollout (RollingOut), finished one (Succeeded),

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use mosaic_core::explain::Finding;
@@ -319,11 +320,18 @@ pub async fn run_controller(
     concurrency: u16,
     readiness: Arc<Readiness>,
 ) {
-    let controller = Controller::new(api, watcher::Config::default())
+    // Controller::new's own watch, with the sibling index fed from the same events as the store.
+    let (store, writer) = kube::runtime::reflector::store();
+    let index = ctx.builds.add(store.clone());
+    let trigger = kube::runtime::reflector(writer, watcher(api, watcher::Config::default()))
+        .map_ok(move |event| {
+            index.apply(&event);
+            event
+        })
+        .applied_objects();
+    let controller = Controller::for_stream(trigger, store.clone())
         .trigger_backoff(crate::transient::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
-    let store = controller.store();
-    ctx.builds.add(store.clone());
     tokio::spawn(async move {
         // The store's readiness wakes only its most recent waiter (the controller's own), so
         // poll again until it reports ready.

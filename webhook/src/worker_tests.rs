@@ -180,12 +180,16 @@ fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Ctx>, Arc<FakeGitHub>, Wri
     let c = ctx(&kube, gh.clone(), Arc::new(FakeEngine::default()));
     let (reader, mut writer) = store::<Build>();
     let old = build_object("web-old", SHA, "2026-01-01T00:00:01Z", None);
-    writer.apply_watcher_event(&Event::Init);
+    let index = c.builds.add(reader);
+    let mut events = vec![Event::Init];
     for b in [old, newer] {
-        writer.apply_watcher_event(&Event::InitApply(serde_json::from_value(b).unwrap()));
+        events.push(Event::InitApply(serde_json::from_value(b).unwrap()));
     }
-    writer.apply_watcher_event(&Event::InitDone);
-    c.builds.add(reader);
+    events.push(Event::InitDone);
+    for e in &events {
+        writer.apply_watcher_event(e);
+        index.apply(e);
+    }
     (kube, Arc::new(c), gh, writes)
 }
 

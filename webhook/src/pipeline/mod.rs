@@ -198,8 +198,9 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
 /// cache can only be behind, so what it shows exists: `build` is superseded.
 pub fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Build> {
     ctx.builds
-        .siblings(build)
-        .and_then(|cached| plan::newer_build(build, &cached).cloned())
+        .newer(build)
+        .flatten()
+        .map(|newer| Build::clone(&newer))
 }
 
 /// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache

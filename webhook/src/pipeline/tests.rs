@@ -289,10 +289,11 @@ async fn a_cache_behind_the_api_server_does_not_let_an_older_build_run() {
     let (reader, mut writer) = store::<Build>();
     let old: Build =
         serde_json::from_value(build_object("web-old", SHA, "2026-01-01T00:00:01Z", None)).unwrap();
+    let index = c.builds.add(reader);
     for e in [Event::Init, Event::InitApply(old), Event::InitDone] {
         writer.apply_watcher_event(&e);
+        index.apply(&e);
     }
-    c.builds.add(reader);
     let (r, _) = run_old(&c).await;
     assert!(
         matches!(&r, Err(Stop::Superseded { build, .. }) if build == "web-new"),

@@ -217,45 +217,8 @@ async fn verify_once(
         r.send()
     };
     let mut resp = head(None).await.map_err(unreachable)?;
-    if resp.status() == 401
-        && let Some(params) = resp
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_params)
-        && let Some(realm) = params
-            .iter()
-            .find(|(k, _)| k == "realm")
-            .map(|(_, v)| v.clone())
-    {
-        let query: Vec<_> = params
-            .iter()
-            .filter(|(k, _)| k != "realm")
-            .cloned()
-            .collect();
-        let url = reqwest::Url::parse_with_params(&realm, &query).map_err(|e| {
-            RegistryError::Unreachable {
-                host: host.to_string(),
-                message: format!("bad token realm {realm:?}: {e}"),
-            }
-        })?;
-        let mut req = http.get(url);
-        if let Some(a) = auth {
-            req = req.basic_auth(&a.username, Some(&a.password));
-        }
-        #[derive(Deserialize)]
-        struct Token {
-            #[serde(alias = "access_token")]
-            token: String,
-        }
-        let tok: Token = req
-            .send()
-            .await
-            .map_err(unreachable)?
-            .json()
-            .await
-            .map_err(unreachable)?;
-        resp = head(Some(tok.token)).await.map_err(unreachable)?;
+    if let Some(token) = bearer_token(http, auth, host, &resp).await? {
+        resp = head(Some(token)).await.map_err(unreachable)?;
     }
     let status = resp.status().as_u16();
     match status {
@@ -268,6 +231,103 @@ async fn verify_once(
         _ => Err(RegistryError::NotServed {
             host: host.to_string(),
             reference,
+            status,
+        }),
+    }
+}
+
+/// When `resp` is a 401 with a `Bearer` challenge: a token from the realm it names, asked for
+/// with `auth` (Basic) and the challenge's other parameters. `None` for any other answer.
+async fn bearer_token(
+    http: &reqwest::Client,
+    auth: Option<&RegistryAuth>,
+    host: &str,
+    resp: &reqwest::Response,
+) -> Result<Option<String>, RegistryError> {
+    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
+        host: host.to_string(),
+        message: e.to_string(),
+    };
+    let Some(params) = (resp.status() == 401)
+        .then(|| resp.headers().get("www-authenticate"))
+        .flatten()
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer_params)
+    else {
+        return Ok(None);
+    };
+    let Some(realm) = params
+        .iter()
+        .find(|(k, _)| k == "realm")
+        .map(|(_, v)| v.clone())
+    else {
+        return Ok(None);
+    };
+    let query: Vec<_> = params
+        .iter()
+        .filter(|(k, _)| k != "realm")
+        .cloned()
+        .collect();
+    let url = reqwest::Url::parse_with_params(&realm, &query).map_err(|e| {
+        RegistryError::Unreachable {
+            host: host.to_string(),
+            message: format!("bad token realm {realm:?}: {e}"),
+        }
+    })?;
+    let mut req = http.get(url);
+    if let Some(a) = auth {
+        req = req.basic_auth(&a.username, Some(&a.password));
+    }
+    let answer = req.send().await.map_err(unreachable)?;
+    if matches!(answer.status().as_u16(), 401 | 403) {
+        return Err(RegistryError::Unauthorized {
+            host: host.to_string(),
+            reference: "its token service".into(),
+            status: answer.status().as_u16(),
+        });
+    }
+    #[derive(Deserialize)]
+    struct Token {
+        #[serde(alias = "access_token")]
+        token: String,
+    }
+    let tok: Token = answer.json().await.map_err(unreachable)?;
+    Ok(Some(tok.token))
+}
+
+/// Does `host` accept `auth` (`GET /v2/` with Basic, or with a token from the realm a `Bearer`
+/// challenge names)? `Ok(false)` when it refuses them (401/403); an error when it cannot say.
+pub async fn accepts(
+    http: &reqwest::Client,
+    auth: &RegistryAuth,
+    host: &str,
+) -> Result<bool, RegistryError> {
+    let url = format!("{}/v2/", api_base(host));
+    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
+        host: host.to_string(),
+        message: e.to_string(),
+    };
+    let get = |bearer: Option<String>| {
+        let r = http.get(&url);
+        match bearer {
+            Some(t) => r.bearer_auth(t),
+            None => r.basic_auth(&auth.username, Some(&auth.password)),
+        }
+        .send()
+    };
+    let mut resp = get(None).await.map_err(unreachable)?;
+    match bearer_token(http, Some(auth), host, &resp).await {
+        Ok(Some(token)) => resp = get(Some(token)).await.map_err(unreachable)?,
+        Ok(None) => {}
+        Err(RegistryError::Unauthorized { .. }) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    match resp.status().as_u16() {
+        200 => Ok(true),
+        401 | 403 => Ok(false),
+        status => Err(RegistryError::NotServed {
+            host: host.to_string(),
+            reference: "/v2/".into(),
             status,
         }),
     }
@@ -294,6 +354,14 @@ impl RegistryCheck for HttpRegistry {
         digest: &'a str,
     ) -> BoxFuture<'a, Result<(), RegistryError>> {
         Box::pin(verify_digest(&self.http, auth, host, path, digest))
+    }
+
+    fn accepts<'a>(
+        &'a self,
+        auth: &'a RegistryAuth,
+        host: &'a str,
+    ) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        Box::pin(accepts(&self.http, auth, host))
     }
 }
 

@@ -151,10 +151,13 @@ impl ImageBuilder for FakeEngine {
     }
 }
 
-/// A registry serving the digests in `serves`.
+/// A registry serving the digests in `serves`, accepting credentials if `accepts_credentials`.
 #[derive(Default)]
 pub struct FakeRegistry {
     pub serves: HashSet<String>,
+    pub accepts_credentials: bool,
+    /// Credential checks asked of it.
+    pub checks: std::sync::atomic::AtomicUsize,
 }
 
 impl RegistryCheck for FakeRegistry {
@@ -177,10 +180,21 @@ impl RegistryCheck for FakeRegistry {
             }
         })
     }
+
+    fn accepts<'a>(
+        &'a self,
+        _: &'a RegistryAuth,
+        _: &'a str,
+    ) -> BoxFuture<'a, Result<bool, RegistryError>> {
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move { Ok(self.accepts_credentials) })
+    }
 }
 
 pub fn serving() -> FakeRegistry {
     FakeRegistry {
         serves: HashSet::from([DIGEST.to_string()]),
+        ..Default::default()
     }
 }

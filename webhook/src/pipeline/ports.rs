@@ -82,4 +82,11 @@ pub trait RegistryCheck: Send + Sync {
         path: &'a str,
         digest: &'a str,
     ) -> BoxFuture<'a, Result<(), RegistryError>>;
+
+    /// Does `host` accept `auth` at all (`GET /v2/`)? `Ok(false)` when it refuses them.
+    fn accepts<'a>(
+        &'a self,
+        auth: &'a RegistryAuth,
+        host: &'a str,
+    ) -> BoxFuture<'a, Result<bool, RegistryError>>;
 }

@@ -4,8 +4,8 @@
 
 use std::sync::atomic::Ordering::SeqCst;
 
-use super::fakes::{FakeEngine, FakeGitHub};
-use super::stages::{engine_transient, names_a_5xx};
+use super::fakes::{FakeEngine, FakeGitHub, FakeRegistry, serving};
+use super::stages::{engine_transient, names_a_5xx, names_a_refusal};
 use super::test_world::*;
 use super::*;
 use crate::docker::EngineError;
@@ -132,4 +132,90 @@ async fn a_failing_build_step_is_not_retried() {
         "{r:?}"
     );
     assert_eq!(engine.builds.load(SeqCst), 1);
+}
+
+/// A run whose Binding pushes with credentials, against `registry`.
+async fn run_with_credentials(
+    engine: Arc<FakeEngine>,
+    registry: Arc<FakeRegistry>,
+) -> Result<Deployed, Stop> {
+    use base64::Engine as _;
+    let kube = cluster();
+    {
+        let mut st = kube.state.lock().unwrap();
+        st.put(
+            "/apis/mosaic.nectar.dev/v1alpha1/namespaces/team/bindings",
+            serde_json::json!({"apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
+                "metadata": {"name": "web", "namespace": NS},
+                "spec": {"deployment": "web", "repo": "acme/app", "image": "127.0.0.1:5000/team/web",
+                    "registrySecret": "push"}}),
+        );
+        let config = r#"{"auths":{"127.0.0.1:5000":{"username":"u","password":"p"}}}"#;
+        st.put(
+            "/api/v1/namespaces/team/secrets",
+            serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "push", "namespace": NS},
+                "type": "kubernetes.io/dockerconfigjson",
+                "data": {".dockerconfigjson": base64::engine::general_purpose::STANDARD.encode(config)}}),
+        );
+    }
+    let mut ctx = ctx(&kube, Arc::new(FakeGitHub::default()), engine);
+    ctx.registry = registry;
+    let api = Api::<Build>::namespaced(ctx.client.clone(), NS);
+    let build = api.get("web-old").await.unwrap();
+    let claimed = Claimed::claim(api, &build, &ctx.identity).await.unwrap();
+    run(&ctx, &claimed, &mut Vec::new()).await
+}
+
+fn refused_once() -> Arc<FakeEngine> {
+    Arc::new(FakeEngine {
+        push_errors: std::sync::Mutex::new(vec!["unauthorized: authentication required".into()]),
+        ..Default::default()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_push_is_tried_again_when_the_registry_accepts_the_credentials() {
+    let engine = refused_once();
+    let registry = Arc::new(FakeRegistry {
+        accepts_credentials: true,
+        ..serving()
+    });
+    let d = run_with_credentials(engine.clone(), registry.clone())
+        .await
+        .unwrap();
+    assert_eq!(engine.pushed.lock().unwrap().len(), 2);
+    assert_eq!(registry.checks.load(SeqCst), 1);
+    assert!(
+        d.retried.len() == 1
+            && d.retried[0].contains("unauthorized: authentication required")
+            && d.retried[0].contains("127.0.0.1:5000 accepts these credentials"),
+        "{:?}",
+        d.retried
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_push_refused_with_credentials_the_registry_refuses_too_is_final() {
+    let engine = refused_once();
+    let registry = Arc::new(serving());
+    let r = run_with_credentials(engine.clone(), registry.clone()).await;
+    assert!(
+        matches!(&r, Err(Stop::Failed { reason: "PushFailed", message, .. })
+            if message.contains("unauthorized") && !message.contains("tried")),
+        "{r:?}"
+    );
+    assert_eq!(engine.pushed.lock().unwrap().len(), 1, "not pushed again");
+    assert_eq!(registry.checks.load(SeqCst), 1);
+}
+
+#[test]
+fn refusals_are_named() {
+    assert!(names_a_refusal("unauthorized: authentication required"));
+    assert!(names_a_refusal(
+        "denied: requested access to the resource is denied; Authentication Required"
+    ));
+    assert!(!names_a_refusal(
+        "received unexpected HTTP status: 502 Bad Gateway"
+    ));
 }

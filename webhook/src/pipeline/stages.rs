@@ -163,6 +163,37 @@ async fn fetch_and_build_once(
     (result, tail.text())
 }
 
+/// A failed push, and whether to try it again. The engine can answer `unauthorized` for a
+/// registry that failed (dockerd after a run of 5xx answers, seen in the registry drill), so a
+/// refusal is checked against the registry itself: when it accepts the Binding's credentials,
+/// the push is tried again and the message says why.
+async fn push_failure(registry: &dyn RegistryCheck, job: &Job, e: EngineError) -> Failure {
+    let transient = engine_transient(&e);
+    let refused = matches!(&e, EngineError::Push { message, .. } if names_a_refusal(message));
+    if let (false, true, Some(auth)) = (transient, refused, job.auth.as_ref())
+        && let Ok(true) = registry.accepts(auth, &job.plan.registry_host).await
+    {
+        let message = format!(
+            "{e}; yet {} accepts these credentials, so the refusal is taken for a passing registry failure",
+            job.plan.registry_host
+        );
+        return Failure {
+            stop: fail("PushFailed", message),
+            transient: true,
+        };
+    }
+    Failure {
+        stop: fail(e.reason("PushFailed"), e),
+        transient,
+    }
+}
+
+/// Does an engine's push error say the registry refused the credentials?
+pub fn names_a_refusal(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("unauthorized") || m.contains("authentication required")
+}
+
 /// Push the built image (again while the push fails transiently) and check the registry
 /// serves it; returns `repository@digest`.
 pub async fn push_and_verify(
@@ -182,11 +213,8 @@ pub async fn push_and_verify(
         {
             Ok(d) => break d,
             Err(e) => {
-                let transient = engine_transient(&e);
-                let stop = fail(e.reason("PushFailed"), e);
-                retry
-                    .again("push", attempt, Failure { stop, transient })
-                    .await?;
+                let failure = push_failure(registry, job, e).await;
+                retry.again("push", attempt, failure).await?;
             }
         }
     };

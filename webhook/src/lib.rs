@@ -100,6 +100,10 @@ fn on_signal(token: CancellationToken) {
     });
 }
 
+/// How long a stopping server keeps trying to record outcomes it could not write while the API
+/// server was unreachable (well inside Kubernetes' default 30 s termination grace period).
+const PARKED_ON_SHUTDOWN: Duration = Duration::from_secs(10);
+
 /// Run intake and worker until SIGTERM.
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -223,6 +227,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.await;
     }
+    worker::record_parked(&ctx, PARKED_ON_SHUTDOWN).await;
     tracing::info!("stopped");
     Ok(())
 }

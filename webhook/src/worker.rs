@@ -49,6 +49,43 @@ impl Parked {
     fn take(&self, key: &str) -> Option<(Claimed, Outcome)> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
     }
+
+    fn drain(&self) -> Vec<(String, (Claimed, Outcome))> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect()
+    }
+}
+
+/// On shutdown, after the controllers stopped: one last try, within `within` in all, to record
+/// the outcomes kept while the API server was unreachable. Each one that still cannot be written
+/// is logged with its outcome (its Build is taken over and run again once its claim expires).
+/// Returns how many were not recorded.
+pub async fn record_parked(ctx: &Ctx, within: Duration) -> usize {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut unrecorded = 0;
+    for (key, (claimed, outcome)) in ctx.parked.drain() {
+        let error = match tokio::time::timeout_at(deadline, finish(ctx, &claimed, &outcome)).await {
+            Ok(Ok(())) => {
+                tracing::info!(build = %key, phase = %outcome.phase, "shutting down: recorded the outcome kept while the Kubernetes API server was unreachable");
+                continue;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {within:?}"),
+        };
+        unrecorded += 1;
+        tracing::error!(
+            build = %key,
+            phase = %outcome.phase,
+            reason = %outcome.reason,
+            message = %outcome.message,
+            error,
+            "shutting down: could not record this outcome; the Build will be taken over and run again once its claim expires"
+        );
+    }
+    unrecorded
 }
 
 /// How long a parked outcome waits before the next try to record it.

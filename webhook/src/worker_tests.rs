@@ -71,6 +71,42 @@ async fn an_outage_at_the_terminal_write_keeps_the_outcome_and_never_rebuilds() 
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_kept_outcome_is_recorded_at_shutdown_once_the_api_server_is_back() {
+    let kube = cluster();
+    outage_at(&kube, "Succeeded");
+    let ctx = Arc::new(ctx(
+        &kube,
+        Arc::new(FakeGitHub::default()),
+        Arc::new(FakeEngine::default()),
+    ));
+    reconcile(get(&kube).await, ctx.clone()).await.unwrap();
+    kube.state.lock().unwrap().down = false;
+    kube.on_request(Box::new(|_, _, _, _| {}));
+    assert_eq!(record_parked(&ctx, Duration::from_secs(10)).await, 0);
+    let (phase, reason, _) = status(&*get(&kube).await);
+    assert_eq!(
+        (phase, reason.as_deref()),
+        (BuildPhase::Succeeded, Some("Deployed"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kept_outcome_the_api_server_never_takes_is_counted_at_shutdown_within_the_bound() {
+    let kube = cluster();
+    outage_at(&kube, "Succeeded");
+    let ctx = Arc::new(ctx(
+        &kube,
+        Arc::new(FakeGitHub::default()),
+        Arc::new(FakeEngine::default()),
+    ));
+    reconcile(get(&kube).await, ctx.clone()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    assert_eq!(record_parked(&ctx, Duration::from_secs(10)).await, 1);
+    assert!(started.elapsed() <= Duration::from_secs(10));
+    assert!(ctx.parked.drain().is_empty(), "nothing left behind");
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_outage_mid_run_fails_the_build_once_and_never_builds_it_again() {
     let kube = cluster();
     outage_at(&kube, "Pushing");

@@ -9,14 +9,7 @@ use mosaic_core::resources::{BuildPhase, build_name};
 use mosaic_tests::fake_github::File;
 
 async fn push(w: &World, server: &Server, sha: &str) -> String {
-    let (status, body) = deliver(
-        server,
-        "push",
-        "d-1",
-        &push_body(&w.repo, sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, body) = common::push(server, w, "d-1", sha).await;
     assert_eq!(status, 201, "{body}");
     build_name("web", sha)
 }

@@ -15,18 +15,7 @@ async fn killed_mid_build_resumes_and_finishes_exactly_once() {
     let mut server = start(&w, "crash-1", &[]).await;
     let sha = w.commit("survives a crash\n");
     let name = mosaic_core::resources::build_name("web", &sha);
-    assert_eq!(
-        deliver(
-            &server,
-            "push",
-            "d-1",
-            &push_body(&w.repo, &sha),
-            WEBHOOK_SECRET
-        )
-        .await
-        .0,
-        201
-    );
+    assert_eq!(push(&server, &w, "d-1", &sha).await.0, 201);
 
     // Wait until this process has claimed the Build, then SIGKILL it.
     let api = w.builds();
@@ -78,18 +67,7 @@ async fn sigterm_releases_the_running_build_for_another_worker() {
     let mut server = start(&w, "term-1", &[]).await;
     let sha = w.commit("released on SIGTERM\n");
     let name = mosaic_core::resources::build_name("web", &sha);
-    assert_eq!(
-        deliver(
-            &server,
-            "push",
-            "d-1",
-            &push_body(&w.repo, &sha),
-            WEBHOOK_SECRET
-        )
-        .await
-        .0,
-        201
-    );
+    assert_eq!(push(&server, &w, "d-1", &sha).await.0, 201);
     // No Deployment controller yet: the worker waits in RollingOut holding the claim.
     let api = w.builds();
     mosaic_tests::eventually("the Build to roll out", 30, || {
@@ -138,14 +116,7 @@ async fn an_intake_only_replica_records_and_a_worker_replica_builds() {
     let intake = start(&w, "intake-only", &["--concurrency", "0"]).await;
     let sha = w.commit("recorded by one replica, built by another\n");
     let name = mosaic_core::resources::build_name("web", &sha);
-    let (status, body) = deliver(
-        &intake,
-        "push",
-        "d-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, body) = push(&intake, &w, "d-1", &sha).await;
     assert_eq!(status, 201, "{body}");
 
     // The intake replica runs no worker, so the Build waits for one that does. (Had the

@@ -16,14 +16,7 @@ use mosaic_tests::fault_proxy::{FaultProxy, Mode, Rule};
 /// Push a new commit holding `marker`; returns the Build name.
 async fn push(w: &World, server: &Server, marker: &str) -> String {
     let sha = w.commit(marker);
-    let (status, body) = deliver(
-        server,
-        "push",
-        &format!("d-{marker}"),
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, body) = common::push(server, w, &format!("d-{marker}"), &sha).await;
     assert_eq!(status, 201, "{body}");
     build_name("web", &sha)
 }

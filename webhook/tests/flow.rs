@@ -15,14 +15,7 @@ async fn signed_push_builds_pushes_rolls_and_reports() {
     let _controller = deployment_controller(&w, Rollouts::Healthy);
     let sha = w.commit("hello from the full flow\n");
 
-    let (status, body) = deliver(
-        &server,
-        "push",
-        "delivery-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, body) = push(&server, &w, "delivery-1", &sha).await;
     assert_eq!(status, 201, "{body}");
     let name = mosaic_core::resources::build_name("web", &sha);
     assert_eq!(
@@ -90,14 +83,7 @@ async fn signed_push_builds_pushes_rolls_and_reports() {
     assert_eq!(bs.conditions[0].status, "True");
 
     // Redelivery of the same push (same or new delivery id) records nothing new.
-    let (status, body) = deliver(
-        &server,
-        "push",
-        "delivery-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, body) = push(&server, &w, "delivery-1", &sha).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body["existing"],
@@ -235,22 +221,8 @@ async fn two_quick_pushes_deploy_only_the_newer_commit() {
     let _controller = deployment_controller(&w, Rollouts::Healthy);
     let old = w.commit("first\n");
     let new = w.commit("second\n");
-    let (s1, _) = deliver(
-        &server,
-        "push",
-        "d-old",
-        &push_body(&w.repo, &old),
-        WEBHOOK_SECRET,
-    )
-    .await;
-    let (s2, _) = deliver(
-        &server,
-        "push",
-        "d-new",
-        &push_body(&w.repo, &new),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (s1, _) = push(&server, &w, "d-old", &old).await;
+    let (s2, _) = push(&server, &w, "d-new", &new).await;
     assert_eq!((s1, s2), (201, 201));
     let old_b = terminal(&w, &mosaic_core::resources::build_name("web", &old), 120).await;
     let new_b = terminal(&w, &mosaic_core::resources::build_name("web", &new), 120).await;
@@ -290,18 +262,7 @@ async fn wrong_registry_credentials_fail_with_a_clear_reason() {
     let w = world(Some("wrong-password"), true).await;
     let server = start(&w, "flow-6", &[]).await;
     let sha = w.commit("denied\n");
-    assert_eq!(
-        deliver(
-            &server,
-            "push",
-            "d-1",
-            &push_body(&w.repo, &sha),
-            WEBHOOK_SECRET
-        )
-        .await
-        .0,
-        201
-    );
+    assert_eq!(push(&server, &w, "d-1", &sha).await.0, 201);
     let b = terminal(&w, &mosaic_core::resources::build_name("web", &sha), 120).await;
     let st = b.status.unwrap();
     assert_eq!(st.phase, BuildPhase::Failed);
@@ -332,14 +293,7 @@ async fn crashing_new_pods_fail_the_rollout_with_findings_and_a_rollback() {
     let server = start(&w, "flow-7", &[]).await;
     let _controller = deployment_controller(&w, Rollouts::CrashingPods);
     let sha = w.commit("crashing\n");
-    let (status, _) = deliver(
-        &server,
-        "push",
-        "d-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, _) = push(&server, &w, "d-1", &sha).await;
     assert_eq!(status, 201);
     let b = terminal(&w, &mosaic_core::resources::build_name("web", &sha), 120).await;
     let st = b.status.unwrap();
@@ -383,14 +337,7 @@ async fn progress_deadline_fails_the_rollout_and_keeps_the_image_without_rollbac
     let server = start(&w, "flow-7b", &[]).await;
     let _controller = deployment_controller(&w, Rollouts::DeadlineExceeded);
     let sha = w.commit("stuck\n");
-    let (status, _) = deliver(
-        &server,
-        "push",
-        "d-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, _) = push(&server, &w, "d-1", &sha).await;
     assert_eq!(status, 201);
     let b = terminal(&w, &mosaic_core::resources::build_name("web", &sha), 120).await;
     let st = b.status.unwrap();

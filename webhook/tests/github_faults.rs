@@ -13,14 +13,7 @@ async fn failed_status_reports_are_recorded_but_do_not_fail_the_build() {
     let server = start(&w, "gh-status", &[]).await;
     let _controller = deployment_controller(&w, Rollouts::Healthy);
     let sha = w.commit("statuses down\n");
-    let (status, _) = deliver(
-        &server,
-        "push",
-        "d-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, _) = push(&server, &w, "d-1", &sha).await;
     assert_eq!(status, 201);
     let b = terminal(&w, &build_name("web", &sha), 120).await;
     let st = b.status.unwrap();
@@ -50,14 +43,7 @@ async fn a_refused_tarball_fails_the_build_with_githubs_answer() {
     w.gh.inject_fault(&format!("/repos/{}/tarball", w.repo), 403);
     let server = start(&w, "gh-tarball", &[]).await;
     let sha = w.commit("no source\n");
-    let (status, _) = deliver(
-        &server,
-        "push",
-        "d-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, _) = push(&server, &w, "d-1", &sha).await;
     assert_eq!(status, 201);
     let b = terminal(&w, &build_name("web", &sha), 60).await;
     let st = b.status.unwrap();

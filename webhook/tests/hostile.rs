@@ -267,14 +267,7 @@ async fn a_commit_github_does_not_have_fails_cleanly() {
     let w = world(None, true).await;
     let server = start(&w, "hostile-ghost", &[]).await;
     let ghost = "0123456789abcdef0123456789abcdef01234567";
-    let (status, j) = deliver(
-        &server,
-        "push",
-        "d-ghost",
-        &push_body(&w.repo, ghost),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, j) = push(&server, &w, "d-ghost", ghost).await;
     assert_eq!(status, 201, "a well-formed push is recorded: {j}");
     let b = terminal(&w, &build_name("web", ghost), 60).await;
     let st = b.status.unwrap();
@@ -349,23 +342,9 @@ async fn two_commits_sharing_a_short_prefix_both_get_builds() {
     let server = start(&w, "hostile-prefix", &[]).await;
     let a = "abcdef012345aaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     let b = "abcdef012345bbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-    let (s, j) = deliver(
-        &server,
-        "push",
-        "d-a",
-        &push_body(&w.repo, a),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (s, j) = push(&server, &w, "d-a", a).await;
     assert_eq!(s, 201, "{j}");
-    let (s, j) = deliver(
-        &server,
-        "push",
-        "d-b",
-        &push_body(&w.repo, b),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (s, j) = push(&server, &w, "d-b", b).await;
     assert_eq!(
         s, 201,
         "a different commit is a new Build, not a duplicate: {j}"

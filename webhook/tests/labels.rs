@@ -17,14 +17,7 @@ async fn built(w: &World, identity: &str, extra: &[&str]) -> (String, Build, Ser
     let server = start(w, identity, extra).await;
     let _controller = deployment_controller(w, Rollouts::Healthy);
     let sha = w.commit(&format!("labelled by {identity} in {}\n", w.ns()));
-    let (status, body) = deliver(
-        &server,
-        "push",
-        "d-1",
-        &push_body(&w.repo, &sha),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (status, body) = push(&server, w, "d-1", &sha).await;
     assert_eq!(status, 201, "{body}");
     let b = terminal(w, &build_name("web", &sha), 120).await;
     let phase = b.status.as_ref().map(|s| s.phase);

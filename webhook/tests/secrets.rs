@@ -108,14 +108,7 @@ async fn no_secret_value_appears_in_logs_events_status_metrics_or_statuses() {
 
     // 1. A full successful flow.
     let ok = w.commit("secrets: success\n");
-    let (s, j) = deliver(
-        &server,
-        "push",
-        "d-ok",
-        &push_body(&w.repo, &ok),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (s, j) = push(&server, &w, "d-ok", &ok).await;
     assert_eq!(s, 201, "{j}");
     answers.push(j.to_string());
     let b = terminal(&w, &build_name("web", &ok), 120).await;
@@ -135,14 +128,7 @@ async fn no_secret_value_appears_in_logs_events_status_metrics_or_statuses() {
         .await
         .unwrap();
     let denied = w.commit("secrets: registry denied\n");
-    let (s, j) = deliver(
-        &server,
-        "push",
-        "d-deny",
-        &push_body(&w.repo, &denied),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (s, j) = push(&server, &w, "d-deny", &denied).await;
     assert_eq!(s, 201, "{j}");
     answers.push(j.to_string());
     let b = terminal(&w, &build_name("web", &denied), 120).await;
@@ -151,14 +137,7 @@ async fn no_secret_value_appears_in_logs_events_status_metrics_or_statuses() {
     // 3. GitHub refuses the tarball.
     w.gh.inject_fault("/repos", 403);
     let refused = w.commit("secrets: github refused\n");
-    let (s, j) = deliver(
-        &server,
-        "push",
-        "d-403",
-        &push_body(&w.repo, &refused),
-        WEBHOOK_SECRET,
-    )
-    .await;
+    let (s, j) = push(&server, &w, "d-403", &refused).await;
     assert_eq!(s, 201, "{j}");
     answers.push(j.to_string());
     let b = terminal(&w, &build_name("web", &refused), 60).await;

@@ -70,8 +70,8 @@ async fn an_outage_at_the_terminal_write_keeps_the_outcome_and_never_rebuilds() 
     assert_eq!(engine.builds.load(SeqCst), 1);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_kept_outcome_is_recorded_at_shutdown_once_the_api_server_is_back() {
+/// A Build run to success whose terminal write met an outage: its outcome is kept (parked).
+async fn kept_after_an_outage() -> (FakeKube, Arc<Ctx>) {
     let kube = cluster();
     outage_at(&kube, "Succeeded");
     let ctx = Arc::new(ctx(
@@ -80,6 +80,12 @@ async fn a_kept_outcome_is_recorded_at_shutdown_once_the_api_server_is_back() {
         Arc::new(FakeEngine::default()),
     ));
     reconcile(get(&kube).await, ctx.clone()).await.unwrap();
+    (kube, ctx)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_kept_outcome_is_recorded_at_shutdown_once_the_api_server_is_back() {
+    let (kube, ctx) = kept_after_an_outage().await;
     kube.state.lock().unwrap().down = false;
     kube.on_request(Box::new(|_, _, _, _| {}));
     assert_eq!(record_parked(&ctx, Duration::from_secs(10)).await, 0);
@@ -92,14 +98,7 @@ async fn a_kept_outcome_is_recorded_at_shutdown_once_the_api_server_is_back() {
 
 #[tokio::test(start_paused = true)]
 async fn a_kept_outcome_the_api_server_never_takes_is_counted_at_shutdown_within_the_bound() {
-    let kube = cluster();
-    outage_at(&kube, "Succeeded");
-    let ctx = Arc::new(ctx(
-        &kube,
-        Arc::new(FakeGitHub::default()),
-        Arc::new(FakeEngine::default()),
-    ));
-    reconcile(get(&kube).await, ctx.clone()).await.unwrap();
+    let (kube, ctx) = kept_after_an_outage().await;
     let started = tokio::time::Instant::now();
     assert_eq!(record_parked(&ctx, Duration::from_secs(10)).await, 1);
     assert!(started.elapsed() <= Duration::from_secs(10));

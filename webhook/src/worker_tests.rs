@@ -98,7 +98,7 @@ async fn a_kept_outcome_is_recorded_at_shutdown_once_the_api_server_is_back() {
 
 #[tokio::test(start_paused = true)]
 async fn a_kept_outcome_the_api_server_never_takes_is_counted_at_shutdown_within_the_bound() {
-    let (kube, ctx) = kept_after_an_outage().await;
+    let (_kube, ctx) = kept_after_an_outage().await;
     let started = tokio::time::Instant::now();
     assert_eq!(record_parked(&ctx, Duration::from_secs(10)).await, 1);
     assert!(started.elapsed() <= Duration::from_secs(10));

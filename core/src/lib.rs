@@ -2,6 +2,7 @@
 //! component agrees on, and pure decision logic (explain engine, matching,
 //! build planning). Nothing in this crate performs IO.
 
+pub mod duration;
 pub mod explain;
 pub mod install;
 pub mod manifests;
@@ -11,6 +12,7 @@ pub mod permission;
 pub mod rbac;
 pub mod reference;
 pub mod resources;
+pub mod verdict;
 
 pub use resources::{
     Binding, BindingSpec, BindingStatus, Build, BuildPhase, BuildSpec, BuildStatus,

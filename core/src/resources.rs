@@ -7,6 +7,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::duration::DURATION_PATTERN;
 use crate::explain::Finding;
 use crate::names;
 use crate::reference::{COMMIT_PATTERN, IMAGE_REPOSITORY_PATTERN, REPO_PATTERN};
@@ -79,6 +80,27 @@ pub struct BindingSpec {
     /// When true, pushes are recorded but not built.
     #[serde(default)]
     pub paused: bool,
+    /// How a rollout is verified before its Build counts as Succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<VerifySpec>,
+}
+
+/// How a rollout is judged (durations as Kubernetes writes them: `30s`, `1m30s`). Unset fields
+/// are derived from the Deployment (`minReadySeconds`, its probes), never below the webhook's
+/// `--verify-window` and `--ready-grace`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifySpec {
+    /// How long the new pods must stay healthy after the rollout completed: a restart, a
+    /// non-zero exit or an OOM kill of a new pod in this window fails the Build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub window: Option<String>,
+    /// How long every new pod may stay unready (or unschedulable) before the rollout fails,
+    /// instead of waiting for the Deployment's progress deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = DURATION_PATTERN))]
+    pub grace: Option<String>,
 }
 
 /// Observed state of a Binding.
@@ -164,6 +186,8 @@ pub enum BuildPhase {
     Building,
     Pushing,
     RollingOut,
+    /// The rollout completed; the new pods must stay healthy for the verification window.
+    Verifying,
     Succeeded,
     Failed,
     Superseded,
@@ -184,6 +208,7 @@ impl BuildPhase {
             Self::Building => "Building",
             Self::Pushing => "Pushing",
             Self::RollingOut => "RollingOut",
+            Self::Verifying => "Verifying",
             Self::Succeeded => "Succeeded",
             Self::Failed => "Failed",
             Self::Superseded => "Superseded",
@@ -210,6 +235,9 @@ pub struct PhaseTimes {
     pub pushing: Option<Time>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolling_out: Option<Time>,
+    /// When the rollout completed and verification of the new pods began.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verifying: Option<Time>,
     /// When a terminal phase was reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<Time>,
@@ -247,6 +275,12 @@ pub struct BuildStatus {
     /// Image the Deployment ran before this Build's rollout (for rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_image: Option<String>,
+    /// The pod template's Mosaic annotations before this Build's rollout (commit, Build), so a
+    /// rollback restores the previous template exactly and its ReplicaSet scales back up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_build: Option<String>,
     /// True when a failed rollout was rolled back to `previousImage`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rolled_back: bool,

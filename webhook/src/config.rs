@@ -102,6 +102,28 @@ pub struct Config {
         default_value_t = 600
     )]
     pub rollout_timeout_secs: u64,
+    /// How long the new pods must stay healthy after a rollout completed before its Build is
+    /// Succeeded (the least window: a Deployment's `minReadySeconds` and probes can call for
+    /// more, a Binding's `spec.verify.window` overrides it). A duration: `10s`, `1m`.
+    #[arg(
+        long = "verify-window",
+        value_name = "DURATION",
+        env = "MOSAIC_VERIFY_WINDOW",
+        default_value = "10s",
+        value_parser = duration
+    )]
+    pub verify_window: Duration,
+    /// How long every new pod may stay unready or unschedulable before the rollout fails,
+    /// instead of waiting for the progress deadline (the least grace: slow readiness probes
+    /// call for more, a Binding's `spec.verify.grace` overrides it).
+    #[arg(
+        long = "ready-grace",
+        value_name = "DURATION",
+        env = "MOSAIC_READY_GRACE",
+        default_value = "60s",
+        value_parser = duration
+    )]
+    pub ready_grace: Duration,
     /// Seconds to receive a whole webhook request (headers and body).
     #[arg(
         long = "request-timeout",
@@ -175,6 +197,11 @@ impl Config {
     pub fn claim_ttl(&self) -> Duration {
         Duration::from_secs(self.claim_ttl_secs)
     }
+}
+
+/// A duration flag, as Kubernetes writes durations (`30s`, `1m30s`).
+fn duration(s: &str) -> Result<Duration, String> {
+    mosaic_core::duration::parse(s)
 }
 
 #[cfg(test)]

@@ -170,6 +170,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
         build_timeout: Duration::from_secs(cfg.build_timeout_secs),
         rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
+        verify: mosaic_core::verdict::Defaults {
+            window: cfg.verify_window,
+            grace: cfg.ready_grace,
+        },
         github_web_url: cfg.github_web_url.clone(),
         shutdown: shutdown.clone(),
         builds: Default::default(),

@@ -148,8 +148,10 @@ pub fn supersedes(b: &Build, this: &Build) -> bool {
 /// or stopped after announcing one without rolling back? Such a Build may have applied its image.
 fn reached_deployment(b: &Build) -> bool {
     let Some(s) = &b.status else { return false };
-    matches!(s.phase, BuildPhase::RollingOut | BuildPhase::Succeeded)
-        || (s.phase_times.rolling_out.is_some() && !s.rolled_back)
+    matches!(
+        s.phase,
+        BuildPhase::RollingOut | BuildPhase::Verifying | BuildPhase::Succeeded
+    ) || (s.phase_times.rolling_out.is_some() && !s.rolled_back)
 }
 
 /// The newest Build of the same Binding, newer than `this`, that has reached the Deployment.
@@ -228,56 +230,8 @@ pub fn rollout_patch(
     })
 }
 
-/// Where a rollout stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Rollout {
-    /// Still going; the text says what is awaited.
-    Waiting(String),
-    Complete,
-    /// The Deployment controller gave up.
-    Failed {
-        reason: String,
-        message: String,
-    },
-}
-
-/// Read a Deployment's rollout state the way `kubectl rollout status` does.
-pub fn rollout_state(dep: &Deployment) -> Rollout {
-    let generation = dep.metadata.generation.unwrap_or(0);
-    let st = dep.status.clone().unwrap_or_default();
-    let observed = st.observed_generation.unwrap_or(0);
-    if observed < generation {
-        return Rollout::Waiting(format!(
-            "controller has observed generation {observed} of {generation}"
-        ));
-    }
-    if let Some(c) = st
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_.as_deref() == Some("Progressing"))
-        && c.status.as_deref() == Some("False")
-    {
-        return Rollout::Failed {
-            reason: c
-                .reason
-                .clone()
-                .unwrap_or_else(|| "ProgressDeadlineExceeded".into()),
-            message: c.message.clone().unwrap_or_default(),
-        };
-    }
-    let want = dep.spec.replicas.unwrap_or(1);
-    let updated = st.updated_replicas.unwrap_or(0);
-    let available = st.available_replicas.unwrap_or(0);
-    let total = st.replicas.unwrap_or(0);
-    if updated >= want && available >= want && total == updated {
-        Rollout::Complete
-    } else {
-        Rollout::Waiting(format!(
-            "{updated} of {want} updated, {available} available, {total} total replicas"
-        ))
-    }
-}
+/// Where a rollout stands, read as `kubectl rollout status` reads it (defined once, in core).
+pub use mosaic_core::verdict::{Rollout, rollout_state};
 
 /// A one-line commit status description: first line only, at most 140 characters.
 pub fn status_description(text: &str) -> String {

@@ -1,10 +1,14 @@
-//! Rolling a Deployment to a digest: server-side apply of only the container image and the
-//! commit annotation (field manager `mosaic-webhook`, forced, conditional on the resourceVersion
-//! read before the latest-wins check: see `plan::deployment_taken_by`), then watching until the
-//! rollout completes, the controller gives up, the explain engine finds the new pods failing, a
-//! newer Build takes the Deployment over, or time runs out (an API server that is briefly away
-//! is waited for); on failure, optionally applying the
-//! previous image back under the same guard.
+//! Rolling a Deployment to a digest, in three separate steps:
+//! - `apply`: server-side apply of only the container image and the commit and Build
+//!   annotations (field manager `mosaic-webhook`, forced, conditional on the resourceVersion
+//!   read before the latest-wins check: see `plan::deployment_taken_by`);
+//! - `Watch`: one look at the rollout at a time, judged by `mosaic_core::verdict` (the one
+//!   place that decides Succeeded and Failed) from the Deployment and its new pods, until a
+//!   verdict, a newer Build taking the Deployment over, or `--rollout-timeout` (an API server
+//!   that is briefly away is waited for);
+//! - `roll_back`: the previous pod template applied back exactly (image and annotations), under
+//!   the same guard, so the previous ReplicaSet, whose pods are still warm, scales back up as
+//!   with `kubectl rollout undo`.
 
 use std::time::{Duration, Instant};
 
@@ -14,18 +18,19 @@ use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::{WatchStreamExt, watcher};
-use mosaic_core::explain::{self, Finding, Severity};
+use mosaic_core::explain::{self, Finding};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
+use mosaic_core::verdict::{Failure, Judge, Policy, Step};
 
 use crate::claim::Claimed;
 use crate::pipeline::{Ctx, Stop, fail, list_siblings, siblings};
-use crate::plan::{self, Rollout};
+use crate::plan;
 use crate::transient::{API_RETRY_BUDGET, is_transient, retry};
 
 /// How often the outcome is re-read without a change to the Deployment (new pods failing show
 /// up here; the Deployment's own changes wake the loop at once through a watch).
-const POLL: Duration = Duration::from_millis(250);
+const POLL: Duration = Duration::from_millis(500);
 /// Conditional applies tried before giving up on a Deployment that keeps changing.
 const APPLY_ATTEMPTS: usize = 8;
 
@@ -58,22 +63,39 @@ async fn changed_or_poll(changes: &mut Changes) {
     }
 }
 
-/// Server-side apply `image` (and `commit`, or no commit annotation) to one container of `dep`.
-/// With `resource_version`, the API server refuses (409) if the Deployment changed since.
+/// The pod template's Mosaic annotations: which commit and Build it runs (`None`: absent).
+#[derive(Debug, Clone, Copy)]
+pub struct Marks<'a> {
+    pub commit: Option<&'a str>,
+    pub build: Option<&'a str>,
+}
+
+/// Server-side apply `image` and `marks` (an absent mark is left out, so this field manager
+/// releases it) to one container of `dep`. With `resource_version`, the API server refuses
+/// (409) if the Deployment changed since.
 pub async fn apply_image(
     api: &Api<Deployment>,
     dep: &str,
     container: &str,
     image: &str,
-    commit: Option<&str>,
-    build: &str,
+    marks: Marks<'_>,
     resource_version: Option<&str>,
 ) -> Result<(), kube::Error> {
-    let mut patch = plan::rollout_patch(dep, container, image, commit.unwrap_or_default(), build);
-    if commit.is_none() {
-        patch["spec"]["template"]["metadata"]["annotations"]
-            .as_object_mut()
-            .map(|a| a.remove(names::ANNOTATION_COMMIT));
+    let commit = marks.commit.unwrap_or_default();
+    let mut patch = plan::rollout_patch(
+        dep,
+        container,
+        image,
+        commit,
+        marks.build.unwrap_or_default(),
+    );
+    if let Some(a) = patch["spec"]["template"]["metadata"]["annotations"].as_object_mut() {
+        if marks.commit.is_none() {
+            a.remove(names::ANNOTATION_COMMIT);
+        }
+        if marks.build.is_none() {
+            a.remove(names::ANNOTATION_BUILD);
+        }
     }
     if let Some(rv) = resource_version {
         patch["metadata"]["resourceVersion"] = rv.into();
@@ -108,7 +130,7 @@ async fn guarded_apply(
     dep_name: &str,
     container: &str,
     image: &str,
-    commit: Option<&str>,
+    marks: Marks<'_>,
     blocker: Blocker,
 ) -> Result<Guarded, Stop> {
     let me = claimed.build().await;
@@ -125,7 +147,7 @@ async fn guarded_apply(
             return Ok(Guarded::Blocked(Box::new(newer.clone())));
         }
         let rv = dep.metadata.resource_version.as_deref();
-        match apply_image(api, dep_name, container, image, commit, &bname, rv).await {
+        match apply_image(api, dep_name, container, image, marks, rv).await {
             Ok(()) => return Ok(Guarded::Applied),
             Err(kube::Error::Api(s)) if s.code == 409 => {
                 tracing::debug!(build = %bname, deployment = dep_name, "Deployment changed; checking again");
@@ -146,8 +168,60 @@ async fn guarded_apply(
     ))
 }
 
-/// Findings about the new pods (those carrying this commit), their ReplicaSet and Deployment.
-async fn diagnose(client: &kube::Client, ns: &str, dep: &Deployment, commit: &str) -> Vec<Finding> {
+/// The new pods of `build`'s rollout: those of `dep` whose template names this Build.
+async fn new_pods(
+    client: &kube::Client,
+    ns: &str,
+    dep: &Deployment,
+    build: &str,
+) -> Result<Vec<Pod>, kube::Error> {
+    let selector = dep
+        .spec
+        .selector
+        .match_labels
+        .as_ref()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let pods = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(&selector))
+        .await?;
+    Ok(pods
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(names::ANNOTATION_BUILD))
+                .map(String::as_str)
+                == Some(build)
+        })
+        .collect())
+}
+
+/// The Events of `ns` (for the words of a failure and the explain engine); none when they
+/// cannot be read.
+async fn events(client: &kube::Client, ns: &str) -> Vec<Event> {
+    Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+/// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine.
+async fn diagnose(
+    client: &kube::Client,
+    ns: &str,
+    dep: &Deployment,
+    pods: &[Pod],
+    events: &[Event],
+) -> Vec<Finding> {
     let mut objects = vec![serde_json::to_value(dep).unwrap_or_default()];
     let uid = dep.metadata.uid.clone().unwrap_or_default();
     if let Ok(rs) = Api::<ReplicaSet>::namespaced(client.clone(), ns)
@@ -167,49 +241,34 @@ async fn diagnose(client: &kube::Client, ns: &str, dep: &Deployment, commit: &st
                 .filter_map(|r| serde_json::to_value(r).ok()),
         );
     }
-    if let Ok(pods) = Api::<Pod>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-    {
-        objects.extend(
-            pods.items
-                .iter()
-                .filter(|p| {
-                    p.metadata
-                        .annotations
-                        .as_ref()
-                        .and_then(|a| a.get(names::ANNOTATION_COMMIT))
-                        .map(String::as_str)
-                        == Some(commit)
-                })
-                .filter_map(|p| serde_json::to_value(p).ok()),
-        );
-    }
-    if let Ok(events) = Api::<Event>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-    {
-        objects.extend(
-            events
-                .items
-                .iter()
-                .filter_map(|e| serde_json::to_value(e).ok()),
-        );
-    }
+    objects.extend(pods.iter().filter_map(|p| serde_json::to_value(p).ok()));
+    objects.extend(events.iter().filter_map(|e| serde_json::to_value(e).ok()));
     explain::explain(objects, &explain::Options::default()).findings
 }
 
-/// Do these findings say the new pods are failing?
-fn pods_failing(findings: &[Finding]) -> bool {
-    findings
-        .iter()
-        .any(|f| f.severity == Severity::Error && f.object.kind == "Pod")
-}
-
-/// What `apply` changed.
+/// What `apply` changed, and the template it replaced (for `roll_back`).
 pub struct Applied {
     container: String,
-    previous: Option<String>,
+    previous: Option<Previous>,
+}
+
+/// The pod template before the rollout, as far as Mosaic's apply touches it.
+struct Previous {
+    image: String,
+    commit: Option<String>,
+    build: Option<String>,
+}
+
+/// The value of annotation `key` on `dep`'s pod template.
+fn template_mark(dep: &Deployment, key: &str) -> Option<String> {
+    dep.spec
+        .template
+        .metadata
+        .as_ref()?
+        .annotations
+        .as_ref()?
+        .get(key)
+        .cloned()
 }
 
 /// Roll `binding`'s Deployment to `image`, unless a newer Build is in the way. The caller has
@@ -222,6 +281,7 @@ pub async fn apply(
     image: &str,
 ) -> Result<Applied, Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let bname = build.metadata.name.clone().unwrap_or_default();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
     let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
@@ -236,144 +296,213 @@ pub async fn apply(
     })?;
     let container =
         plan::pick_container(&binding.spec, &dep).map_err(|e| fail("InvalidBinding", e))?;
-    // On a retry after a crash the Deployment may already run this image: keep the first previous image.
-    let recorded = claimed.build().await.status.and_then(|s| s.previous_image);
-    let previous =
-        recorded.or_else(|| plan::container_image(&dep, &container).filter(|i| i != image));
-    let prev = previous.clone();
+    // On a retry after a crash the Deployment may already run this image: keep the first
+    // previous template recorded.
+    let recorded = claimed.build().await.status.and_then(|s| {
+        s.previous_image.map(|image| Previous {
+            image,
+            commit: s.previous_commit,
+            build: s.previous_build,
+        })
+    });
+    let previous = recorded.or_else(|| {
+        plan::container_image(&dep, &container)
+            .filter(|i| i != image)
+            .map(|image| Previous {
+                image,
+                commit: template_mark(&dep, names::ANNOTATION_COMMIT),
+                build: template_mark(&dep, names::ANNOTATION_BUILD),
+            })
+    });
+    let prev = previous
+        .as_ref()
+        .map(|p| (p.image.clone(), p.commit.clone(), p.build.clone()));
     claimed
-        .update(move |s| s.previous_image = prev.clone())
+        .update(move |s| {
+            if let Some((image, commit, build)) = prev.clone() {
+                s.previous_image = Some(image);
+                s.previous_commit = commit;
+                s.previous_build = build;
+            }
+        })
         .await?;
-    let commit = Some(build.spec.commit.as_str());
+    let marks = Marks {
+        commit: Some(build.spec.commit.as_str()),
+        build: Some(bname.as_str()),
+    };
     let latest: Blocker =
         |me, all| plan::newer_build(me, all).or_else(|| plan::deployment_taken_by(me, all));
     match guarded_apply(
-        ctx, claimed, &api, dep_name, &container, image, commit, latest,
+        ctx, claimed, &api, dep_name, &container, image, marks, latest,
     )
     .await?
     {
         Guarded::Applied => {}
         Guarded::Blocked(newer) => return Err(Stop::superseded_by(&newer)),
     }
-    tracing::info!(
-        build = build.metadata.name.as_deref().unwrap_or_default(),
-        deployment = %dep_name,
-        image,
-        "rollout applied"
-    );
+    tracing::info!(build = %bname, deployment = %dep_name, image, "rollout applied");
     Ok(Applied {
         container,
         previous,
     })
 }
 
-/// Wait for the rollout `apply` started; on failure roll back if the Binding asks for it.
-pub async fn watch(
-    ctx: &Ctx,
-    claimed: &Claimed,
-    build: &Build,
-    binding: &Binding,
-    applied: Applied,
-) -> Result<(), Stop> {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let bname = build.metadata.name.clone().unwrap_or_default();
-    let dep_name = &binding.spec.deployment;
-    let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
-    let commit = build.spec.commit.as_str();
-    let deadline = Instant::now() + ctx.rollout_timeout;
-    let mut changes = watch_changes(&api, dep_name);
-    let mut unreachable = false;
-    let outcome = loop {
-        let me = claimed.build().await;
-        let read = async {
-            let dep = api.get(dep_name).await?;
-            Ok::<_, kube::Error>((dep, list_siblings(&ctx.client, &me).await?))
-        };
-        let (dep, all) = match read.await {
-            Ok(d) => d,
-            // An API server restarting is waited for, up to the rollout deadline (one warning).
-            Err(e) if is_transient(&e) && Instant::now() < deadline => {
-                if !std::mem::replace(&mut unreachable, true) {
-                    tracing::warn!(build = %bname, error = %e, "cannot read the Deployment or its Builds; waiting for the API server");
-                }
-                tokio::time::sleep(POLL).await;
-                continue;
-            }
-            Err(e) => {
-                return Err(fail(
-                    "ClusterUnreachable",
-                    format!("reading the Deployment and its Builds: {e}"),
-                ));
-            }
-        };
-        if std::mem::replace(&mut unreachable, false) {
-            tracing::info!(build = %bname, "the API server answers again; watching the rollout");
+/// A rollout being watched: each `next` is one look, judged by `mosaic_core::verdict`.
+pub struct Watch<'a> {
+    ctx: &'a Ctx,
+    claimed: &'a Claimed,
+    api: Api<Deployment>,
+    ns: String,
+    build: String,
+    dep_name: String,
+    judge: Judge,
+    deadline: Instant,
+    changes: Changes,
+    unreachable: bool,
+    first: bool,
+    /// The Deployment and new pods of the last look.
+    last: Option<(Deployment, Vec<Pod>)>,
+}
+
+impl<'a> Watch<'a> {
+    /// Start watching the rollout of `build` (already applied) to `binding`'s Deployment.
+    pub async fn start(
+        ctx: &'a Ctx,
+        claimed: &'a Claimed,
+        build: &Build,
+        binding: &Binding,
+    ) -> Result<Watch<'a>, Stop> {
+        let ns = build.metadata.namespace.clone().unwrap_or_default();
+        let dep_name = binding.spec.deployment.clone();
+        let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
+        let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
+            api.get(&dep_name)
+        })
+        .await
+        .map_err(|e| {
+            fail(
+                "ClusterUnreachable",
+                format!("reading Deployment {dep_name}: {e}"),
+            )
+        })?;
+        let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.verify)
+            .map_err(|e| fail("InvalidBinding", e))?;
+        let changes = watch_changes(&api, &dep_name);
+        Ok(Watch {
+            ctx,
+            claimed,
+            api,
+            ns,
+            build: build.metadata.name.clone().unwrap_or_default(),
+            dep_name,
+            judge: Judge::new(policy),
+            deadline: Instant::now() + ctx.rollout_timeout,
+            changes,
+            unreachable: false,
+            first: true,
+            last: None,
+        })
+    }
+
+    /// The policy this rollout is judged by.
+    pub fn policy(&self) -> Policy {
+        self.judge.policy()
+    }
+
+    /// Wait for a change (or the poll), then look once. A newer Build taking the Deployment
+    /// over ends the watch as superseded.
+    pub async fn next(&mut self) -> Result<Step, Stop> {
+        if !std::mem::replace(&mut self.first, false) {
+            changed_or_poll(&mut self.changes).await;
         }
-        // A newer Build took the Deployment over: what happens now is its rollout, not ours.
-        if let Some(newer) = plan::deployment_taken_by(&me, &all) {
-            return Err(Stop::superseded_by(newer));
-        }
-        match plan::rollout_state(&dep) {
-            Rollout::Complete => return Ok(()),
-            Rollout::Failed { reason, message } => {
-                let findings = diagnose(&ctx.client, &ns, &dep, commit).await;
-                let text = findings
-                    .first()
-                    .map(|f| f.summary.clone())
-                    .unwrap_or(format!("{reason}: {message}"));
-                break ("RolloutFailed", text, findings);
-            }
-            Rollout::Waiting(what) => {
-                let findings = diagnose(&ctx.client, &ns, &dep, commit).await;
-                if pods_failing(&findings) {
-                    let text = findings
-                        .iter()
-                        .find(|f| f.object.kind == "Pod")
-                        .map(|f| f.summary.clone())
-                        .unwrap_or_default();
-                    break ("RolloutFailed", text, findings);
+        loop {
+            let me = self.claimed.build().await;
+            let read = async {
+                let dep = self.api.get(&self.dep_name).await?;
+                let all = list_siblings(&self.ctx.client, &me).await?;
+                let pods = new_pods(&self.ctx.client, &self.ns, &dep, &self.build).await?;
+                Ok::<_, kube::Error>((dep, all, pods))
+            };
+            let (dep, all, pods) = match read.await {
+                Ok(r) => r,
+                // An API server restarting is waited for, up to the deadline (one warning).
+                Err(e) if is_transient(&e) && Instant::now() < self.deadline => {
+                    if !std::mem::replace(&mut self.unreachable, true) {
+                        tracing::warn!(build = %self.build, error = %e, "cannot read the rollout; waiting for the API server");
+                    }
+                    tokio::time::sleep(POLL).await;
+                    continue;
                 }
-                if Instant::now() >= deadline {
-                    break (
-                        "RolloutTimeout",
-                        format!(
-                            "rollout not complete after {:?}: {what}",
-                            ctx.rollout_timeout
-                        ),
-                        findings,
-                    );
+                Err(e) => {
+                    return Err(fail(
+                        "ClusterUnreachable",
+                        format!("reading the Deployment, its pods and Builds: {e}"),
+                    ));
                 }
+            };
+            if std::mem::replace(&mut self.unreachable, false) {
+                tracing::info!(build = %self.build, "the API server answers again; watching the rollout");
             }
-        }
-        changed_or_poll(&mut changes).await;
-    };
-    let (reason, mut message, findings) = outcome;
-    let mut rolled_back = false;
-    if binding.spec.rollback_on_failure
-        && let Some(prev) = &applied.previous
-    {
-        let last_commit = binding
-            .status
-            .as_ref()
-            .and_then(|s| s.last_commit.as_deref());
-        let taken: Blocker = plan::deployment_taken_by;
-        let c = &applied.container;
-        match guarded_apply(ctx, claimed, &api, dep_name, c, prev, last_commit, taken).await {
-            Ok(Guarded::Applied) => {
-                rolled_back = true;
-                tracing::warn!(build = %bname, deployment = %dep_name, image = %prev, "rolled back");
+            // A newer Build took the Deployment over: what happens now is its rollout, not ours.
+            if let Some(newer) = plan::deployment_taken_by(&me, &all) {
+                return Err(Stop::superseded_by(newer));
             }
-            Ok(Guarded::Blocked(newer)) => {
-                let newer = newer.metadata.name.unwrap_or_default();
-                message = format!("{message}; not rolled back: {newer} is rolling out");
+            let now = Instant::now();
+            let mut step = self.judge.step(now, &dep, &pods);
+            if let Step::Progressing(what) = &step
+                && now >= self.deadline
+            {
+                step = Step::Failed(self.judge.timed_out(self.ctx.rollout_timeout, what, &pods));
             }
-            Err(e) => tracing::error!(build = %bname, error = ?e, "rollback failed"),
+            self.last = Some((dep, pods));
+            return Ok(step);
         }
     }
-    Err(Stop::Failed {
-        reason,
-        message,
-        findings,
-        rolled_back,
-    })
+
+    /// A failed rollout's message (its root cause in words) and the explain engine's findings.
+    pub async fn describe(&mut self, failure: &Failure) -> (String, Vec<Finding>) {
+        let Some((dep, pods)) = &self.last else {
+            return (failure.cause(&[], &[]), Vec::new());
+        };
+        let events = events(&self.ctx.client, &self.ns).await;
+        let cause = failure.cause(pods, &events);
+        let findings = diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        (cause, findings)
+    }
+}
+
+/// Apply the template `applied` replaced back (exactly: image and annotations), unless a newer
+/// Build took the Deployment over. Returns whether it was rolled back, or why not.
+pub async fn roll_back(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    binding: &Binding,
+    ns: &str,
+    applied: &Applied,
+) -> Result<(), String> {
+    let Some(prev) = &applied.previous else {
+        return Err("there is no previous image to roll back to".into());
+    };
+    let api = Api::<Deployment>::namespaced(ctx.client.clone(), ns);
+    let dep_name = &binding.spec.deployment;
+    let marks = Marks {
+        commit: prev.commit.as_deref(),
+        build: prev.build.as_deref(),
+    };
+    let taken: Blocker = plan::deployment_taken_by;
+    let c = &applied.container;
+    match guarded_apply(ctx, claimed, &api, dep_name, c, &prev.image, marks, taken).await {
+        Ok(Guarded::Applied) => {
+            tracing::warn!(deployment = %dep_name, image = %prev.image, "rolled back");
+            Ok(())
+        }
+        Ok(Guarded::Blocked(newer)) => Err(format!(
+            "not rolled back: {} is rolling out",
+            newer.metadata.name.unwrap_or_default()
+        )),
+        Err(e) => {
+            tracing::error!(error = ?e, "rollback failed");
+            Err("not rolled back: the previous image could not be applied".into())
+        }
+    }
 }

@@ -68,6 +68,10 @@ async fn signed_push_builds_pushes_rolls_and_reports() {
             ("pending".to_string(), "building".to_string()),
             ("pending".to_string(), "rolling out".to_string()),
             (
+                "pending".to_string(),
+                "verifying: the new pods must stay healthy for 1s".to_string()
+            ),
+            (
                 "success".to_string(),
                 format!("deployed {image}").chars().take(140).collect()
             ),
@@ -298,18 +302,19 @@ async fn crashing_new_pods_fail_the_rollout_with_findings_and_a_rollback() {
     let b = terminal(&w, &mosaic_core::resources::build_name("web", &sha), 120).await;
     let st = b.status.unwrap();
     assert_eq!(st.phase, BuildPhase::Failed, "{st:?}");
-    assert_eq!(st.reason.as_deref(), Some("RolloutFailed"));
+    assert_eq!(st.reason.as_deref(), Some("RolloutCrashed"));
     assert!(st.rolled_back, "{st:?}");
     let crash = st
         .findings
         .iter()
         .find(|f| f.slug == "pod.crash-loop")
         .unwrap_or_else(|| panic!("{:?}", st.findings));
-    assert_eq!(crash.object.name, "web-g2-crash");
-    assert!(
-        st.message.as_deref().unwrap().contains("keeps crashing"),
-        "{:?}",
-        st.message
+    assert_eq!(crash.object.name, "web-g2-1");
+    assert_eq!(
+        st.message.as_deref(),
+        Some(
+            "crash loop: container app exits with code 1 about 1 s after start (restarted 6 times)"
+        )
     );
     assert_eq!(
         deployed_image(&w).await,
@@ -319,7 +324,9 @@ async fn crashing_new_pods_fail_the_rollout_with_findings_and_a_rollback() {
     let last = w.gh.statuses(&sha).pop().unwrap();
     assert_eq!(last.state, "failure");
     assert!(
-        last.description.contains("keeps crashing") && last.description.chars().count() <= 140,
+        last.description
+            .starts_with("crash loop: container app exits with code 1")
+            && last.description.chars().count() <= 140,
         "{}",
         last.description
     );
@@ -334,6 +341,15 @@ async fn crashing_new_pods_fail_the_rollout_with_findings_and_a_rollback() {
 #[tokio::test]
 async fn progress_deadline_fails_the_rollout_and_keeps_the_image_without_rollback() {
     let w = world(None, false).await;
+    // The controller writes ProgressDeadlineExceeded once the deadline passed: make it short.
+    w.deployments()
+        .patch(
+            "web",
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(serde_json::json!({"spec": {"progressDeadlineSeconds": 3}})),
+        )
+        .await
+        .unwrap();
     let server = start(&w, "flow-7b", &[]).await;
     let _controller = deployment_controller(&w, Rollouts::DeadlineExceeded);
     let sha = w.commit("stuck\n");
@@ -343,8 +359,14 @@ async fn progress_deadline_fails_the_rollout_and_keeps_the_image_without_rollbac
     let st = b.status.unwrap();
     assert_eq!(
         (st.phase, st.reason.as_deref()),
-        (BuildPhase::Failed, Some("RolloutFailed")),
+        (BuildPhase::Failed, Some("ProgressDeadlineExceeded")),
         "{st:?}"
+    );
+    assert_eq!(
+        st.message.as_deref(),
+        Some(
+            "rollout passed its progress deadline (3s): ReplicaSet \"web-new\" has timed out progressing."
+        )
     );
     assert!(
         st.findings

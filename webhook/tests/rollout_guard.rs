@@ -4,7 +4,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, PostParams};
-use mosaic_webhook::rollout::apply_image;
+use mosaic_webhook::rollout::{Marks, apply_image};
 
 fn image(d: &Deployment) -> String {
     d.spec.template.spec.as_ref().unwrap().containers[0]
@@ -34,8 +34,10 @@ async fn an_apply_with_a_stale_resource_version_is_refused() {
         "web",
         "app",
         "r/web@sha256:2",
-        Some("c2"),
-        "web-2",
+        Marks {
+            commit: Some("c2"),
+            build: Some("web-2"),
+        },
         Some(&seen),
     )
     .await
@@ -46,8 +48,10 @@ async fn an_apply_with_a_stale_resource_version_is_refused() {
         "web",
         "app",
         "r/web@sha256:1",
-        Some("c1"),
-        "web-1",
+        Marks {
+            commit: Some("c1"),
+            build: Some("web-1"),
+        },
         Some(&seen),
     )
     .await
@@ -58,8 +62,69 @@ async fn an_apply_with_a_stale_resource_version_is_refused() {
     );
     assert_eq!(image(&api.get("web").await.unwrap()), "r/web@sha256:2");
     // Without a resourceVersion the apply is unconditional (rollback of a lone Build, tests).
-    apply_image(&api, "web", "app", "r/web@sha256:3", None, "web-3", None)
+    let marks = Marks {
+        commit: Some("c3"),
+        build: Some("web-3"),
+    };
+    apply_image(&api, "web", "app", "r/web@sha256:3", marks, None)
         .await
         .unwrap();
     assert_eq!(image(&api.get("web").await.unwrap()), "r/web@sha256:3");
+}
+
+/// A rollback applies the previous template back exactly: the image, and the Mosaic
+/// annotations as they were (absent ones removed), so the Deployment controller finds the old
+/// ReplicaSet's template again and scales it up instead of starting a new one.
+#[tokio::test]
+async fn applying_the_previous_marks_restores_the_previous_template_exactly() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let kube = mosaic_tests::kube().await;
+    let api: Api<Deployment> = Api::namespaced(kube.client.clone(), &kube.namespace);
+    let dep: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "r/web:before"}]}}}
+    }))
+    .unwrap();
+    let before = api.create(&PostParams::default(), &dep).await.unwrap();
+    let template = |d: &Deployment| serde_json::to_value(&d.spec.template).unwrap();
+    let first = Marks {
+        commit: Some("c1"),
+        build: Some("web-c1"),
+    };
+    apply_image(&api, "web", "app", "r/web@sha256:1", first, None)
+        .await
+        .unwrap();
+    let deployed = api.get("web").await.unwrap();
+    apply_image(
+        &api,
+        "web",
+        "app",
+        "r/web@sha256:2",
+        Marks {
+            commit: Some("c2"),
+            build: Some("web-c2"),
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    // Back to the first Build's template: identical to what it was, annotations included.
+    apply_image(&api, "web", "app", "r/web@sha256:1", first, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        template(&api.get("web").await.unwrap()),
+        template(&deployed)
+    );
+    // Back to the template from before Mosaic: no Mosaic annotation is left behind.
+    let none = Marks {
+        commit: None,
+        build: None,
+    };
+    apply_image(&api, "web", "app", "r/web:before", none, None)
+        .await
+        .unwrap();
+    assert_eq!(template(&api.get("web").await.unwrap()), template(&before));
 }

@@ -55,6 +55,14 @@ pub struct BindArgs {
     /// Do not roll back to the previous image when a rollout fails.
     #[arg(long)]
     pub no_rollback: bool,
+    /// How long new pods must stay healthy after a rollout before its Build is Succeeded
+    /// (e.g. 30s; default: derived from the Deployment's minReadySeconds and probes).
+    #[arg(long, value_name = "DURATION")]
+    pub verify_window: Option<String>,
+    /// How long every new pod may stay unready before the rollout fails (e.g. 90s; default:
+    /// derived from the readiness probe, at least the webhook's --ready-grace).
+    #[arg(long, value_name = "DURATION")]
+    pub ready_grace: Option<String>,
     /// Validate and print the Binding without creating it.
     #[arg(long)]
     pub dry_run: bool,
@@ -96,6 +104,7 @@ pub struct BindRequest {
     pub registry_secret: Option<String>,
     pub github_secret: Option<String>,
     pub rollback: bool,
+    pub verify: Option<mosaic_core::resources::VerifySpec>,
 }
 
 impl BindRequest {
@@ -121,7 +130,23 @@ impl BindRequest {
                 return Err(Error::Input(format!("{s:?} is not a valid Secret name")));
             }
         }
+        for (flag, v) in [
+            ("--verify-window", &args.verify_window),
+            ("--ready-grace", &args.ready_grace),
+        ] {
+            if let Some(v) = v {
+                mosaic_core::duration::parse(v)
+                    .map_err(|e| Error::Input(format!("{flag}: {e}")))?;
+            }
+        }
+        let verify = (args.verify_window.is_some() || args.ready_grace.is_some()).then(|| {
+            mosaic_core::resources::VerifySpec {
+                window: args.verify_window.clone(),
+                grace: args.ready_grace.clone(),
+            }
+        });
         Ok(Self {
+            verify,
             deployment,
             repo,
             image,
@@ -151,6 +176,7 @@ impl BindRequest {
                 github_secret: self.github_secret.clone(),
                 rollback_on_failure: self.rollback,
                 paused: false,
+                verify: self.verify.clone(),
             },
         );
         b.metadata = ObjectMeta {

@@ -50,6 +50,7 @@ impl Row {
             registry_secret: None,
             github_secret: None,
             rollback: true,
+            verify: None,
         };
         Some(req.to_binding(
             &self.binding_name,

@@ -35,6 +35,7 @@ use crate::metrics::Metrics;
 use crate::plan::{self, BuildPlan, plan_build, push_time};
 use crate::registry::{self, RegistryAuth};
 use crate::rollout;
+use mosaic_core::verdict::Step;
 use ports::{ImageBuilder, RegistryCheck, SourceHost};
 use report::Reporter;
 pub use report::final_status;
@@ -51,6 +52,8 @@ pub struct Ctx {
     pub heartbeat: Duration,
     pub build_timeout: Duration,
     pub rollout_timeout: Duration,
+    /// The cluster's least verification window and readiness grace.
+    pub verify: mosaic_core::verdict::Defaults,
     pub github_web_url: String,
     pub shutdown: CancellationToken,
     /// Pauses before each further try of a stage that failed transiently (`--retry-pauses`).
@@ -159,6 +162,7 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
             match phase {
                 BuildPhase::Pushing => s.phase_times.pushing = now,
                 BuildPhase::RollingOut => s.phase_times.rolling_out = now,
+                BuildPhase::Verifying => s.phase_times.verifying = now,
                 _ => {}
             }
             s.message = Some(msg.clone());
@@ -368,12 +372,57 @@ async fn run_stages(
     let started = Instant::now();
     let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
     rep.report(StatusState::Pending, "rolling out");
-    let r = rollout::watch(ctx, claimed, build, binding, applied).await;
+    let r = verify(ctx, claimed, build, binding, rep, &applied).await;
     ctx.metrics
         .stage("rollout", started.elapsed().as_secs_f64());
     r.map(|()| Deployed {
         image,
         retried: retry.notes,
+    })
+}
+
+/// Watch the rollout to a verdict (`mosaic_core::verdict`): Verifying once it completed, then
+/// Ok when the new pods held for the window; on failure, roll back if the Binding asks for it.
+async fn verify(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    build: &Build,
+    binding: &Binding,
+    rep: &Reporter,
+    applied: &rollout::Applied,
+) -> Result<(), Stop> {
+    let mut watch = rollout::Watch::start(ctx, claimed, build, binding).await?;
+    let window = mosaic_core::duration::format(watch.policy().window);
+    let mut verifying = false;
+    let failure = loop {
+        match watch.next().await? {
+            Step::Progressing(_) => {}
+            Step::Verifying { .. } if !verifying => {
+                verifying = true;
+                let doing = format!("verifying: the new pods must stay healthy for {window}");
+                enter(ctx, claimed, BuildPhase::Verifying, &doing).await?;
+                rep.report(StatusState::Pending, &doing);
+            }
+            Step::Verifying { .. } => {}
+            Step::Succeeded => return Ok(()),
+            Step::Failed(f) => break f,
+        }
+    };
+    let (cause, findings) = watch.describe(&failure).await;
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let mut message = cause;
+    let mut rolled_back = false;
+    if binding.spec.rollback_on_failure {
+        match rollout::roll_back(ctx, claimed, binding, &ns, applied).await {
+            Ok(()) => rolled_back = true,
+            Err(why) => message = format!("{message}; {why}"),
+        }
+    }
+    Err(Stop::Failed {
+        reason: failure.kind.reason(),
+        message,
+        findings,
+        rolled_back,
     })
 }
 

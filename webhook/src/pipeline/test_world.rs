@@ -100,6 +100,11 @@ pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx
         heartbeat: LONG,
         build_timeout: LONG,
         rollout_timeout: LONG,
+        // No verification window here: the real-stack tests (tests/verdicts.rs) cover it.
+        verify: mosaic_core::verdict::Defaults {
+            window: Duration::ZERO,
+            grace: LONG,
+        },
         github_web_url: "https://github.com".into(),
         shutdown: CancellationToken::new(),
         parked: Default::default(),

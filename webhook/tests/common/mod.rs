@@ -211,6 +211,7 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
         ("--rollout-timeout", "60"),
         ("--claim-ttl", "3"),
         ("--retry-pauses", "1,2"),
+        ("--verify-window", "1s"),
     ] {
         if !extra.contains(&flag) {
             cmd.args([flag, value]);

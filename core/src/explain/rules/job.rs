@@ -1,5 +1,6 @@
 //! Job and CronJob rules: retries used up, deadline exceeded, the last scheduled
-//! run failed. A failed Job is a symptom when its pods' own failure is found.
+//! run failed. These are terminal facts: reported on the Job or CronJob even when its
+//! pods' own failure is found (the engine links them to that root cause).
 
 use super::workloads::{
     cond_evidence, cond_reason, cond_status, describe, explain_cmd, int, newest_events,
@@ -13,7 +14,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         slug: "job.backoff-limit",
         kinds: &["Job"],
-        symptom: true,
+        symptom: false,
         check: backoff_limit,
     },
     Rule {
@@ -25,7 +26,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         slug: "cronjob.last-job-failed",
         kinds: &["CronJob"],
-        symptom: true,
+        symptom: false,
         check: last_job_failed,
     },
 ];
@@ -228,16 +229,28 @@ mod tests {
     }
 
     #[test]
-    fn pod_cause_replaces_failed_job() {
-        let s = slugs(vec![
+    fn failed_job_stays_beside_its_pod_cause_and_names_it() {
+        let objs = vec![
             job(Some((
                 "BackoffLimitExceeded",
                 "Job has reached the specified backoff limit",
             ))),
             failed_pod(),
-        ]);
-        assert!(!s.contains(&"job.backoff-limit".to_string()), "{s:?}");
+        ];
+        let s = slugs(objs.clone());
+        assert!(s.contains(&"job.backoff-limit".to_string()), "{s:?}");
         assert!(s.iter().any(|s| s.starts_with("pod.")), "{s:?}");
+        let r = crate::explain::explain(objs, &crate::explain::Options::default());
+        let job = r
+            .findings
+            .iter()
+            .find(|f| f.slug == "job.backoff-limit")
+            .unwrap();
+        assert!(job.evidence.iter().any(|e| {
+            e.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("root cause: "))
+        }));
     }
 
     #[test]

@@ -195,7 +195,9 @@ fn failure_finding(
     ix: &Index,
     matches: fn(&str) -> bool,
 ) -> Option<(Finding, String)> {
-    if child_reports(o, ix, matches) {
+    // A Deployment defers to its ReplicaSet unless its own status carries the
+    // condition too (then both report it: the failure is visible where it is stated).
+    if child_reports(o, ix, matches) && cond_status(o, "ReplicaFailure") != Some("True") {
         return None;
     }
     let (cond, events) = create_failures(o, ix);

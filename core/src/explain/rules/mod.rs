@@ -45,6 +45,7 @@ macro_rules! re {
 }
 
 pub mod pod;
+pub mod pod_admission;
 pub mod pod_config;
 pub mod pod_containers;
 pub mod pod_crash;
@@ -152,6 +153,7 @@ pub fn all() -> &'static [Rule] {
             pod_crash::RULES,
             pod_probes::RULES,
             pod_lifecycle::RULES,
+            pod_admission::RULES,
             deployment::RULES,
             workloads::RULES,
             job::RULES,

@@ -14,6 +14,7 @@ pub const RULES: &[Rule] = &[
     rule("pod.image-pull.invalid-name", invalid_name),
     rule("pod.image-pull.never-policy", never_policy),
     rule("pod.image-pull.backoff-unknown", backoff_unknown),
+    rule("pod.image-pull.transfer-failed", transfer_failed),
 ];
 
 const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>) -> Rule {
@@ -33,6 +34,8 @@ enum Cause {
     NotFound,
     Unauthorized,
     Unreachable,
+    /// The registry answered, but the layer download broke off.
+    Transfer,
 }
 
 fn classify(msg: &str) -> Option<Cause> {
@@ -45,6 +48,8 @@ fn classify(msg: &str) -> Option<Cause> {
         Some(Cause::Unauthorized)
     } else if re!(r"no such host|i/o timeout|connection refused|TLS handshake timeout|x509: |certificate|Timeout exceeded|registry is unavailable").is_match(msg) {
         Some(Cause::Unreachable)
+    } else if re!(r"unexpected EOF|short read|failed to copy|failed commit on ref").is_match(msg) {
+        Some(Cause::Transfer)
     } else {
         None
     }
@@ -217,6 +222,17 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
             ),
             false,
         ),
+        Some(Cause::Transfer) => (
+            "pod.image-pull.transfer-failed",
+            Severity::Error,
+            format!(
+                "downloading image {} (container {}) breaks off mid-transfer: {}",
+                p.image,
+                p.cs.name,
+                clip(essence(p.message.as_deref().unwrap_or_default()), 60)
+            ),
+            false,
+        ),
         None => (
             "pod.image-pull.backoff-unknown",
             Severity::Error,
@@ -268,6 +284,11 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
                 .fix("From the node, check DNS and connectivity to the registry host (nslookup, curl https://REGISTRY/v2/).")
                 .fix("For x509 errors, install the registry's CA on the nodes or fix the registry's certificate.");
         }
+        Some(Cause::Transfer) => {
+            f = f
+                .fix(format!("Pull it by hand from the node to see where it breaks: crictl pull {}", p.image))
+                .fix("Check the node's disk space (df -h /var/lib/containerd) and any proxy between the node and the registry.");
+        }
         None if p.stated.is_some() => {
             f = f
                 .evidence(Evidence::note("The runtime's own message is quoted above; explain does not recognise its wording as a missing image, refused credentials or an unreachable registry."))
@@ -291,6 +312,9 @@ fn unauthorized(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 fn unreachable(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     pulls_with(pod, ix, Some(Cause::Unreachable))
+}
+fn transfer_failed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    pulls_with(pod, ix, Some(Cause::Transfer))
 }
 fn backoff_unknown(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     pulls_with(pod, ix, None)

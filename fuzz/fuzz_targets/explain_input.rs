@@ -15,8 +15,13 @@ fuzz_target!(|data: &[u8]| {
         Ok(objects) => {
             assert!(objects.iter().all(serde_json::Value::is_object));
             let now = chrono::DateTime::from_timestamp(1_767_225_600, 0);
-            let report =
-                mosaic_core::explain::explain(objects, &mosaic_core::explain::Options { now });
+            let report = mosaic_core::explain::explain(
+                objects,
+                &mosaic_core::explain::Options {
+                    now,
+                    ..Default::default()
+                },
+            );
             for f in &report.findings {
                 assert!(!f.slug.is_empty());
             }

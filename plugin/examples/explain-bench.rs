@@ -81,9 +81,7 @@ fn rule_profile(objects: Vec<Value>) {
     let t = Instant::now();
     let ix = Index::build(objects);
     eprintln!("index build {:.0} ms", t.elapsed().as_secs_f64() * 1e3);
-    let ctx = Ctx {
-        now: ix.newest_timestamp(),
-    };
+    let ctx = Ctx::new(&ix, &mosaic_core::explain::Options::default());
     let mut times: Vec<(f64, &str)> = rules::all()
         .iter()
         .map(|r| {

@@ -428,6 +428,54 @@ const MODES: &[Mode] = &[
         time_dependent: false,
     },
     Mode {
+        slug: "pod.unschedulable.host-port",
+        title: "Pod cannot be scheduled because the host port it asks for is taken on every node",
+        kinds: &["Pod"],
+        explanation: "The pod asks for a port on the node itself (hostPort), and every node that could run it already has a pod using that port, so it cannot be placed anywhere.",
+        supersedes: &[],
+        time_dependent: false,
+    },
+    Mode {
+        slug: "pod.image-pull.transfer-failed",
+        title: "Image download breaks off while its layers are being transferred",
+        kinds: &["Pod"],
+        explanation: "The registry was found and the image exists, but the download of its layers broke off (unexpected EOF, short read, failed to copy): a flaky network, a proxy cutting large transfers, or a full disk on the node.",
+        supersedes: &["pod.image-pull.backoff-unknown"],
+        time_dependent: false,
+    },
+    Mode {
+        slug: "pod.admission-rejected",
+        title: "The node's kubelet refused to run the pod it was given",
+        kinds: &["Pod"],
+        explanation: "The scheduler placed the pod, but the node's kubelet checked it again on arrival and refused it (not enough CPU or memory left, node labels no longer matching, a device plugin error), so the pod failed without ever starting.",
+        supersedes: &["pod.failed"],
+        time_dependent: false,
+    },
+    Mode {
+        slug: "pod.preempted",
+        title: "Pod was evicted to make room for a pod with a higher priority",
+        kinds: &["Pod"],
+        explanation: "The scheduler needed room for a more important pod (higher priorityClassName) and removed this one; its controller creates a replacement, which waits until capacity frees up.",
+        supersedes: &["pod.failed"],
+        time_dependent: false,
+    },
+    Mode {
+        slug: "hpa.target-missing",
+        title: "The autoscaler's scale target does not exist",
+        kinds: &["HorizontalPodAutoscaler"],
+        explanation: "The autoscaler points at a Deployment, StatefulSet or other workload by name, and nothing of that kind and name exists in the namespace, so it cannot read or change any replica count.",
+        supersedes: &["hpa.metrics-unavailable"],
+        time_dependent: false,
+    },
+    Mode {
+        slug: "cronjob.suspended",
+        title: "CronJob is suspended and schedules nothing",
+        kinds: &["CronJob"],
+        explanation: "spec.suspend is true, so the CronJob starts no Jobs at their scheduled times (and writes no event about it) until it is resumed.",
+        supersedes: &[],
+        time_dependent: false,
+    },
+    Mode {
         slug: "hpa.missing-requests",
         title: "HorizontalPodAutoscaler cannot compute utilization because target pods have no resource requests",
         kinds: &["HorizontalPodAutoscaler"],
@@ -565,7 +613,7 @@ mod tests {
     #[test]
     fn slugs_are_unique_and_supersedes_point_at_known_slugs() {
         let all = catalog();
-        assert_eq!(all.len(), 59);
+        assert_eq!(all.len(), 65);
         for (i, m) in all.iter().enumerate() {
             assert!(
                 all[i + 1..].iter().all(|o| o.slug != m.slug),

@@ -2,13 +2,13 @@
 //! `supersedes`, chains from owner references, default teaching text, and the
 //! root-cause collapse of symptom findings.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::Report;
-use super::catalog;
-use super::finding::{Finding, ObjectRef};
+use super::finding::{Evidence, Finding, ObjectRef};
 use super::index::{Index, Obj, selector_matches};
 use super::rules::{self, Ctx};
+use super::{catalog, changes};
 
 /// Runs every rule over an already built index.
 pub fn explain_index(index: &Index, ctx: &Ctx) -> Report {
@@ -52,9 +52,128 @@ pub fn explain_index(index: &Index, ctx: &Ctx) -> Report {
             }
         }
     }
+    let mut findings = collapse(index, found);
+    link_roots(&mut findings);
+    what_changed(index, &mut findings);
     Report {
-        findings: collapse(index, found),
+        findings,
         notes: index.notes(),
+    }
+}
+
+/// Terminal facts (a failed Job, a rollout past its deadline, a CronJob whose last run
+/// failed) stay on their own object; each names the root cause found further down its
+/// chain, e.g. the crash loop of the Job's pod.
+fn link_roots(findings: &mut [Finding]) {
+    let mut below: HashMap<ObjectRef, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        for r in f.chain.iter().filter(|r| **r != f.object) {
+            below.entry(r.clone()).or_default().push(i);
+        }
+    }
+    let mut links: Vec<(usize, Evidence)> = Vec::new();
+    for (i, f) in findings.iter().enumerate() {
+        if !TERMINAL.contains(&f.slug.as_str()) {
+            continue;
+        }
+        for &c in below.get(&f.object).into_iter().flatten().take(2) {
+            let cause = &findings[c];
+            links.push((
+                i,
+                Evidence {
+                    object: Some(format!("{}/{}", cause.object.kind, cause.object.name)),
+                    note: Some(format!("root cause: {} ({})", cause.summary, cause.slug)),
+                    ..Evidence::default()
+                },
+            ));
+        }
+    }
+    for (i, e) in links {
+        findings[i].evidence.push(e);
+    }
+}
+
+/// Slugs that state a terminal fact about their own object: reported even when a
+/// cause further down explains them, and linked to it.
+const TERMINAL: &[&str] = &[
+    "job.backoff-limit",
+    "job.deadline-exceeded",
+    "cronjob.last-job-failed",
+    "deployment.progress-deadline",
+];
+
+/// "What changed since the last healthy revision": for each Deployment with findings
+/// on it or in the chain of its newest ReplicaSet, compares that ReplicaSet's pod
+/// template with the older one that has available pods (else the previous revision)
+/// and adds the differences, ranked by the findings' slugs, as evidence.
+fn what_changed(index: &Index, findings: &mut [Finding]) {
+    let mut by_dep: HashMap<&ObjectRef, Vec<usize>> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        if let Some(d) = f
+            .chain
+            .iter()
+            .chain(std::iter::once(&f.object))
+            .find(|r| r.kind == "Deployment")
+        {
+            by_dep.entry(d).or_default().push(i);
+        }
+    }
+    let mut added: Vec<(Vec<usize>, Evidence)> = Vec::new();
+    for (d, hits) in by_dep {
+        let Some(dep) = index.get("Deployment", d.namespace.as_deref(), &d.name) else {
+            continue;
+        };
+        let Some(new) = rules::deployment::newest_replicaset(index, dep) else {
+            continue;
+        };
+        let new_ref = new.object_ref();
+        let hits: Vec<usize> = hits
+            .into_iter()
+            .filter(|&i| findings[i].object == *d || findings[i].chain.contains(&new_ref))
+            .collect();
+        let rev = |o: &Obj| {
+            o.get("metadata.annotations")
+                .and_then(|a| a.get("deployment.kubernetes.io/revision"))
+                .and_then(|r| r.as_str())
+                .map(str::to_string)
+        };
+        let num = |o: &Obj| rev(o).and_then(|r| r.parse::<i64>().ok());
+        let older = index
+            .children(dep)
+            .filter(|c| c.kind == "ReplicaSet" && c.id != new.id && num(c) < num(new))
+            .max_by_key(|c| {
+                (
+                    c.get("status.availableReplicas")
+                        .and_then(|v| v.as_i64())
+                        .unwrap_or(0)
+                        > 0,
+                    num(c),
+                )
+            });
+        let (Some(old), false) = (older, hits.is_empty()) else {
+            continue;
+        };
+        let (Some(before), Some(after)) = (old.get("spec.template"), new.get("spec.template"))
+        else {
+            continue;
+        };
+        let slugs: Vec<&str> = hits.iter().map(|&i| findings[i].slug.as_str()).collect();
+        let ranked = changes::rank(changes::changes(before, after), &slugs);
+        let text = changes::render(&ranked, rev(old).as_deref(), 4);
+        added.push((
+            hits,
+            Evidence {
+                object: Some(new.display()),
+                field: Some("spec.template".to_string()),
+                note: Some(text),
+                ..Evidence::default()
+            },
+        ));
+    }
+    for (hits, ev) in added {
+        for i in hits {
+            findings[i].evidence.push(ev.clone());
+        }
     }
 }
 
@@ -114,118 +233,5 @@ fn collapse(index: &Index, found: Vec<(Finding, bool)>) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::explain::finding::Severity;
-    use crate::explain::{Options, explain};
-    use serde_json::json;
-
-    fn chain_objects() -> Vec<serde_json::Value> {
-        vec![
-            json!({"kind": "Deployment", "metadata": {"name": "api", "namespace": "ns", "uid": "d1"}}),
-            json!({"kind": "ReplicaSet", "metadata": {"name": "api-7f", "namespace": "ns", "uid": "r1",
-                "ownerReferences": [{"kind": "Deployment", "name": "api", "uid": "d1", "controller": true}]}}),
-            json!({"kind": "Pod", "metadata": {"name": "api-7f-x", "namespace": "ns", "uid": "p1", "labels": {"app": "api"},
-                "creationTimestamp": "2024-05-01T10:00:00Z",
-                "ownerReferences": [{"kind": "ReplicaSet", "name": "api-7f", "uid": "r1", "controller": true}]},
-              "spec": {"containers": [{"name": "app"}]},
-              "status": {"phase": "Running", "containerStatuses": [{"name": "app", "restartCount": 6, "ready": false,
-                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
-                "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}}),
-            json!({"kind": "Service", "metadata": {"name": "api", "namespace": "ns"}, "spec": {"selector": {"app": "api"}}}),
-        ]
-    }
-
-    #[test]
-    fn cause_carries_the_chain_and_teaching_text() {
-        let report = explain(chain_objects(), &Options::default());
-        assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
-        let f = &report.findings[0];
-        assert_eq!(f.slug, "pod.crash-loop");
-        let chain: Vec<&str> = f.chain.iter().map(|r| r.kind.as_str()).collect();
-        assert_eq!(chain, ["Deployment", "ReplicaSet", "Pod"]);
-        assert!(f.learn.as_deref().is_some_and(|l| !l.is_empty()));
-    }
-
-    fn symptom_on(kind: &str, name: &str) -> (Finding, bool) {
-        let obj = ObjectRef {
-            kind: kind.into(),
-            namespace: Some("ns".into()),
-            name: name.into(),
-        };
-        (
-            Finding::new(
-                "deployment.unavailable",
-                Severity::Error,
-                obj,
-                "unavailable",
-            ),
-            true,
-        )
-    }
-
-    #[test]
-    fn symptoms_collapse_into_causes_below_them() {
-        let index = Index::build(chain_objects());
-        let pod = index.get("Pod", Some("ns"), "api-7f-x").unwrap();
-        let mut cause = Finding::new("pod.crash-loop", Severity::Error, pod.object_ref(), "crash");
-        cause.chain = index.chain(pod);
-        let found = vec![
-            symptom_on("Deployment", "api"),
-            symptom_on("ReplicaSet", "api-7f"),
-            symptom_on("Service", "api"),
-            symptom_on("Deployment", "other"),
-            (cause, false),
-        ];
-        let kept: Vec<String> = collapse(&index, found)
-            .iter()
-            .map(|f| format!("{}/{}", f.object.kind, f.object.name))
-            .collect();
-        assert_eq!(kept, ["Deployment/other", "Pod/api-7f-x"]);
-    }
-
-    #[test]
-    fn symptoms_stay_without_a_cause() {
-        let index = Index::build(chain_objects());
-        let kept = collapse(&index, vec![symptom_on("Deployment", "api")]);
-        assert_eq!(kept.len(), 1);
-    }
-
-    #[test]
-    fn pending_for_a_few_seconds_is_normal() {
-        let pod = json!({"kind": "Pod", "metadata": {"name": "new", "namespace": "ns", "creationTimestamp": "2024-05-01T10:00:00Z"},
-            "spec": {"containers": [{"name": "app"}], "nodeName": "n1"},
-            "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "restartCount": 0, "ready": false,
-                "state": {"waiting": {"reason": "ContainerCreating"}}}]}});
-        let now = chrono::DateTime::parse_from_rfc3339("2024-05-01T10:00:08Z")
-            .unwrap()
-            .to_utc();
-        let report = explain(vec![pod.clone()], &Options { now: Some(now) });
-        assert!(report.findings.is_empty(), "{:?}", report.findings);
-        let later = chrono::DateTime::parse_from_rfc3339("2024-05-01T11:00:00Z")
-            .unwrap()
-            .to_utc();
-        let report = explain(vec![pod], &Options { now: Some(later) });
-        assert_eq!(report.findings[0].slug, "pod.stuck-creating");
-    }
-
-    #[test]
-    fn empty_input_says_so() {
-        let report = explain(vec![], &Options::default());
-        assert!(report.findings.is_empty());
-        assert_eq!(report.notes, ["the input holds no objects"]);
-    }
-
-    #[test]
-    fn healthy_objects_produce_nothing() {
-        let healthy = json!({"kind": "Pod", "metadata": {"name": "ok", "namespace": "ns"},
-            "spec": {"containers": [{"name": "app"}]},
-            "status": {"phase": "Running", "containerStatuses": [{"name": "app", "restartCount": 0, "ready": true,
-                "state": {"running": {"startedAt": "2024-05-01T10:00:00Z"}}}]}});
-        assert!(
-            explain(vec![healthy], &Options::default())
-                .findings
-                .is_empty()
-        );
-    }
-}
+#[path = "engine_tests.rs"]
+mod tests;

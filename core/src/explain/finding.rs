@@ -15,6 +15,30 @@ pub enum Severity {
     Error,
 }
 
+/// How sure a finding is of its cause.
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// A field or an Event states the cause.
+    #[default]
+    Certain,
+    /// The cause is inferred from several facts, which the evidence lists.
+    Likely,
+}
+
 /// The object a finding is about, or one link of a chain.
 #[derive(
     Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
@@ -66,6 +90,10 @@ pub struct Finding {
     /// `true` when the signals are ambiguous and the cause is only possible.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub possible: bool,
+    /// `certain` when a field or Event states the cause, `likely` when it is inferred
+    /// from the facts listed in the evidence.
+    #[serde(default)]
+    pub confidence: Confidence,
     pub object: ObjectRef,
     /// One plain sentence.
     pub summary: String,
@@ -118,6 +146,7 @@ impl Finding {
             slug: slug.to_string(),
             severity,
             possible: false,
+            confidence: Confidence::Certain,
             object,
             summary: summary.into(),
             evidence: Vec::new(),
@@ -127,9 +156,25 @@ impl Finding {
         }
     }
 
-    /// Marks the cause as only possible (ambiguous signals).
+    /// Marks the cause as only possible (ambiguous signals): its confidence is then
+    /// `likely` at best.
     pub fn possible(mut self, possible: bool) -> Self {
         self.possible = possible;
+        if possible {
+            self.confidence = Confidence::Likely;
+        }
+        self
+    }
+
+    /// Marks the cause as inferred (`likely`) and lists the facts it rests on.
+    pub fn likely(mut self, facts: &[String]) -> Self {
+        self.confidence = Confidence::Likely;
+        if !facts.is_empty() {
+            self.evidence.push(Evidence::note(format!(
+                "inferred from: {}",
+                facts.join("; ")
+            )));
+        }
         self
     }
 

@@ -122,6 +122,9 @@ pub struct Index {
     unmatched_events: usize,
     unknown_kinds: BTreeMap<String, usize>,
     skipped: usize,
+    /// `Kind ns/name: path: what is wrong`, for the first few unreadable fields.
+    unreadable: Vec<String>,
+    unreadable_count: usize,
     newest: Option<DateTime<Utc>>,
 }
 
@@ -152,6 +155,20 @@ impl Index {
             }
             if !KNOWN_KINDS.contains(&kind.as_str()) {
                 *ix.unknown_kinds.entry(kind.clone()).or_default() += 1;
+            }
+            if kind == "HorizontalPodAutoscaler" {
+                hpa_v1_annotations(&mut v);
+            }
+            let bad = super::shape::unreadable(&v, &kind);
+            ix.unreadable_count += bad.len();
+            for b in bad
+                .into_iter()
+                .take(20usize.saturating_sub(ix.unreadable.len()))
+            {
+                let ns = value::nonempty_at(&v, "metadata.namespace")
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default();
+                ix.unreadable.push(format!("{kind} {ns}{name}: {b}"));
             }
             if kind == "Secret"
                 && let Some(m) = v.as_object_mut()
@@ -433,6 +450,18 @@ impl Index {
                 self.skipped
             ));
         }
+        if self.unreadable_count > 0 {
+            let more = self.unreadable_count - self.unreadable.len();
+            let tail = if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "unreadable fields were not analysed (the rest was): {}{tail}",
+                self.unreadable.join("; ")
+            ));
+        }
         if self.unmatched_events > 0 {
             notes.push(format!(
                 "{} event(s) concern objects that are not in the input and were not used",
@@ -440,6 +469,40 @@ impl Index {
             ));
         }
         notes
+    }
+}
+
+/// An autoscaling/v1 HPA keeps its conditions and current metrics in the annotations
+/// `autoscaling.alpha.kubernetes.io/conditions` and `.../current-metrics` (JSON text);
+/// they are copied to `status.conditions` / `status.currentMetrics`, where the v2
+/// fields are read, unless those are already present. Unparseable text is left alone.
+fn hpa_v1_annotations(v: &mut Value) {
+    for (annotation, field) in [
+        ("autoscaling.alpha.kubernetes.io/conditions", "conditions"),
+        (
+            "autoscaling.alpha.kubernetes.io/current-metrics",
+            "currentMetrics",
+        ),
+    ] {
+        let Some(parsed) = value::get(v, "metadata.annotations")
+            .and_then(|a| a.get(annotation))
+            .and_then(Value::as_str)
+            .and_then(|t| serde_json::from_str::<Value>(t).ok())
+            .filter(Value::is_array)
+        else {
+            continue;
+        };
+        let Some(obj) = v.as_object_mut() else {
+            return;
+        };
+        let status = obj
+            .entry("status")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Some(st) = status.as_object_mut()
+            && !st.contains_key(field)
+        {
+            st.insert(field.to_string(), parsed);
+        }
     }
 }
 

@@ -108,3 +108,30 @@ fn pods_selected_uses_labels_and_expressions() {
     );
     assert_eq!(names(json!({"matchLabels": {"tier": "web"}})), ["a", "b"]);
 }
+
+#[test]
+fn hpa_v1_annotations_read_as_v2_fields() {
+    let hpa = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "api", "namespace": "ns", "creationTimestamp": "2026-12-06T18:00:00Z",
+            "annotations": {
+                "autoscaling.alpha.kubernetes.io/conditions": "[{\"type\":\"AbleToScale\",\"status\":\"True\",\"lastTransitionTime\":\"2026-12-06T18:00:15Z\",\"reason\":\"SucceededGetScale\",\"message\":\"the HPA controller was able to get the target's current scale\"},{\"type\":\"ScalingActive\",\"status\":\"False\",\"lastTransitionTime\":\"2026-12-06T18:00:15Z\",\"reason\":\"FailedGetResourceMetric\",\"message\":\"the HPA was unable to compute the replica count: failed to get cpu utilization: missing request for cpu in container app of Pod api-6d9f7c8b5-x2x7k\"}]",
+                "autoscaling.alpha.kubernetes.io/current-metrics": "[{\"type\":\"Resource\",\"resource\":{\"name\":\"cpu\",\"currentAverageUtilization\":12,\"currentAverageValue\":\"12m\"}}]"}},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+            "minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 80},
+        "status": {"currentReplicas": 1, "desiredReplicas": 1}});
+    let ix = Index::build(vec![hpa]);
+    let h = ix
+        .get("HorizontalPodAutoscaler", Some("ns"), "api")
+        .unwrap();
+    assert_eq!(
+        h.condition("ScalingActive")
+            .and_then(|c| c["reason"].as_str()),
+        Some("FailedGetResourceMetric")
+    );
+    assert!(h.get("status.currentMetrics").is_some_and(|m| m.is_array()));
+    let report = crate::explain::explain(
+        ix.objects().iter().map(|o| o.value.clone()).collect(),
+        &crate::explain::Options::default(),
+    );
+    assert_eq!(report.findings[0].slug, "hpa.missing-requests");
+}

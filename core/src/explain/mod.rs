@@ -7,27 +7,45 @@
 //! dropped (root cause first); findings are sorted, most severe first.
 
 pub mod catalog;
+pub mod changes;
 mod engine;
 pub mod event;
 pub mod finding;
 pub mod index;
 pub mod rules;
+pub mod shape;
 pub mod value;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 pub use catalog::{ModeInfo, catalog};
+pub use changes::{Aspect, Change, changes, rank};
 pub use engine::explain_index;
-pub use finding::{Evidence, Finding, ObjectRef, Severity};
+pub use finding::{Confidence, Evidence, Finding, ObjectRef, Severity};
 pub use index::{Event, Index, Obj, selector_matches};
-pub use rules::{Ctx, Rule};
+pub use rules::{Age, Ctx, Rule};
 
 /// How to run the engine.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Reference time for time-dependent modes; `None` = the newest timestamp in the input.
     pub now: Option<DateTime<Utc>>,
+    /// `true` (the default): workloads shown to be younger than a couple of minutes
+    /// (StatefulSets, DaemonSets, ReplicaSets, Pending claims) get time to converge
+    /// before they are reported. `false`: report them whatever their age, e.g. while
+    /// watching a rollout's first minute. An object whose age cannot be established
+    /// is never treated as young.
+    pub settle: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            now: None,
+            settle: true,
+        }
+    }
 }
 
 /// What the engine found: `{"findings": [...], "notes": [...]}` when serialised.
@@ -44,9 +62,7 @@ pub struct Report {
 pub fn explain(objects: Vec<Value>, opts: &Options) -> Report {
     let empty = objects.is_empty();
     let index = Index::build(objects);
-    let ctx = Ctx {
-        now: opts.now.or_else(|| index.newest_timestamp()),
-    };
+    let ctx = Ctx::new(&index, opts);
     let mut report = explain_index(&index, &ctx);
     if empty {
         report

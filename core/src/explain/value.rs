@@ -61,7 +61,7 @@ pub fn time_at(v: &Value, path: &str) -> Option<DateTime<Utc>> {
 }
 
 /// Cheap pre-check before parsing: `YYYY-MM-DDTHH:MM:SS...`.
-fn looks_like_time(s: &str) -> bool {
+pub fn looks_like_time(s: &str) -> bool {
     let b = s.as_bytes();
     (20..=40).contains(&b.len())
         && b[4] == b'-'

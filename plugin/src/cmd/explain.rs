@@ -171,7 +171,13 @@ pub fn analyse(
             None => (objects, None),
         },
     };
-    let report = explain::explain(selected, &explain::Options { now });
+    let report = explain::explain(
+        selected,
+        &explain::Options {
+            now,
+            ..explain::Options::default()
+        },
+    );
     let findings = match involved {
         Some(set) => report
             .findings

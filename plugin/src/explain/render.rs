@@ -1,7 +1,7 @@
 //! Rendering explain reports: compact text (one block per root cause, colour only
 //! when allowed), and the stable JSON/YAML schema documented in `docs/explain.md`.
 
-use mosaic_core::explain::{Evidence, Finding, ObjectRef, Severity};
+use mosaic_core::explain::{Confidence, Evidence, Finding, ObjectRef, Severity};
 use serde::Serialize;
 
 /// The `-o json|yaml` document. Every field is always present so consumers can rely on it.
@@ -17,6 +17,8 @@ pub struct FindingView<'a> {
     pub slug: &'a str,
     pub severity: Severity,
     pub possible: bool,
+    /// `certain` (a field or Event states the cause) or `likely` (inferred from the evidence).
+    pub confidence: Confidence,
     pub object: &'a ObjectRef,
     pub summary: &'a str,
     pub evidence: &'a [Evidence],
@@ -34,6 +36,7 @@ pub fn document<'a>(findings: &'a [Finding], notes: &'a [String], learn: bool) -
                 slug: &f.slug,
                 severity: f.severity,
                 possible: f.possible,
+                confidence: f.confidence,
                 object: &f.object,
                 summary: &f.summary,
                 evidence: &f.evidence,
@@ -176,7 +179,13 @@ fn text_block(f: &Finding, learn: bool, colour: bool) -> String {
         Severity::Warning => st.paint("1;33", severity_word(f.severity)),
         Severity::Info => st.paint("1;36", severity_word(f.severity)),
     };
-    let possible = if f.possible { " (possible cause)" } else { "" };
+    let possible = if f.possible {
+        " (possible cause)"
+    } else if f.confidence == Confidence::Likely {
+        " (likely cause)"
+    } else {
+        ""
+    };
     let mut out = format!(
         "{sev} {}{possible}  {}\n",
         st.paint("1", &f.slug),

@@ -1,7 +1,7 @@
 //! Deployment and ReplicaSet rules: stalled rollouts, missing availability, and pods
-//! that cannot even be created (ResourceQuota, admission). The unavailability and
-//! deadline findings are symptoms: the engine drops them when a pod-level cause
-//! further down the chain explains them.
+//! that cannot even be created (ResourceQuota, admission). Unavailability is a
+//! symptom: the engine drops it when a pod-level cause further down the chain explains
+//! it. A rollout past its progress deadline is a terminal fact, kept and linked to it.
 
 use super::workloads::{
     cond_evidence, cond_message, cond_reason, cond_status, describe, explain_cmd, int,
@@ -16,7 +16,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         slug: "deployment.progress-deadline",
         kinds: &["Deployment"],
-        symptom: true,
+        symptom: false,
         check: progress_deadline,
     },
     Rule {
@@ -99,9 +99,7 @@ fn unavailable(o: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         // A Deployment's ReplicaSet is reported through the Deployment; pods that were
         // never created are the replica-failure rules' business.
         let owned = ix.owners(o).any(|w| w.kind == "Deployment");
-        let young = ctx
-            .age(o.created())
-            .is_none_or(|a| a < chrono::Duration::minutes(10));
+        let young = ctx.settling(o, chrono::Duration::minutes(10));
         if owned || young || cond_status(o, "ReplicaFailure") == Some("True") {
             return vec![];
         }
@@ -197,7 +195,9 @@ fn failure_finding(
     ix: &Index,
     matches: fn(&str) -> bool,
 ) -> Option<(Finding, String)> {
-    if child_reports(o, ix, matches) {
+    // A Deployment defers to its ReplicaSet unless its own status carries the
+    // condition too (then both report it: the failure is visible where it is stated).
+    if child_reports(o, ix, matches) && cond_status(o, "ReplicaFailure") != Some("True") {
         return None;
     }
     let (cond, events) = create_failures(o, ix);

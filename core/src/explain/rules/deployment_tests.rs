@@ -193,7 +193,7 @@ fn admission_on_statefulset_events() {
 }
 
 #[test]
-fn deployment_defers_to_its_replicaset() {
+fn deployment_reports_the_replica_failure_its_own_status_states() {
     let mut dep = deployment(
         json!({"conditions": [{"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
         "message": "pods \"api-2-x\" is forbidden: exceeded quota: q"}]}),
@@ -206,6 +206,15 @@ fn deployment_defers_to_its_replicaset() {
         "message": "pods \"api-2-x\" is forbidden: exceeded quota: q"}]}),
     );
     rs["metadata"]["namespace"] = json!("ns");
+    let f = run(
+        "deployment.replica-failure.quota",
+        vec![dep.clone(), rs.clone()],
+    );
+    let mut kinds: Vec<&str> = f.iter().map(|f| f.object.kind.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["Deployment", "ReplicaSet"]);
+    // Without the condition on the Deployment, only the ReplicaSet reports it.
+    dep["status"]["conditions"] = json!([]);
     let f = run("deployment.replica-failure.quota", vec![dep, rs]);
     assert_eq!(f.len(), 1);
     assert_eq!(f[0].object.kind, "ReplicaSet");

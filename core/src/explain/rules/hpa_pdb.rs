@@ -23,6 +23,12 @@ pub const RULES: &[Rule] = &[
         check: metrics_unavailable,
     },
     Rule {
+        slug: "hpa.target-missing",
+        kinds: &["HorizontalPodAutoscaler"],
+        symptom: false,
+        check: target_missing,
+    },
+    Rule {
         slug: "hpa.at-max-replicas",
         kinds: &["HorizontalPodAutoscaler"],
         symptom: false,
@@ -142,6 +148,43 @@ fn metrics_unavailable(hpa: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         .fix("Install or repair metrics-server (or the adapter serving custom/external metrics).")
         .fix(describe(hpa))
         .learn("The autoscaler does not measure load itself: it asks the metrics API (served by metrics-server, or an adapter for custom metrics). If that API is missing or failing, the autoscaler cannot decide and leaves the replica count alone."),
+    ]
+}
+
+fn target_missing(hpa: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    let cond = (cond_status(hpa, "AbleToScale") == Some("False")
+        && cond_reason(hpa, "AbleToScale") == Some("FailedGetScale"))
+    .then(|| cond_message(hpa, "AbleToScale").unwrap_or_default());
+    let events = ix.events_with(hpa, &["FailedGetScale"]);
+    let message = cond
+        .map(str::to_string)
+        .or_else(|| events.last().map(|e| e.message.clone()));
+    // "deployments.apps \"api\" not found": the target is missing, not just unreadable.
+    if !message.as_deref().is_some_and(|m| m.contains("not found")) {
+        return vec![];
+    }
+    vec![
+        Finding::new(
+            "hpa.target-missing",
+            Severity::Error,
+            hpa.object_ref(),
+            format!(
+                "HorizontalPodAutoscaler {} scales {}, which does not exist.",
+                hpa.name,
+                target(hpa)
+            ),
+        )
+        .evidence_all(cond_evidence(hpa, "AbleToScale"))
+        .evidence_all(newest_events(&events))
+        .fix(format!(
+            "Check the name in spec.scaleTargetRef against: kubectl get {}{}",
+            str_at(&hpa.value, "spec.scaleTargetRef.kind")
+                .unwrap_or("deployment")
+                .to_lowercase(),
+            hpa.ns_flag()
+        ))
+        .fix("Fix spec.scaleTargetRef, or delete the autoscaler if the workload is gone.")
+        .fix(describe(hpa)),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! Job and CronJob rules: retries used up, deadline exceeded, the last scheduled
-//! run failed. A failed Job is a symptom when its pods' own failure is found.
+//! run failed. These are terminal facts: reported on the Job or CronJob even when its
+//! pods' own failure is found (the engine links them to that root cause).
 
 use super::workloads::{
     cond_evidence, cond_reason, cond_status, describe, explain_cmd, int, newest_events,
@@ -13,7 +14,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         slug: "job.backoff-limit",
         kinds: &["Job"],
-        symptom: true,
+        symptom: false,
         check: backoff_limit,
     },
     Rule {
@@ -25,10 +26,50 @@ pub const RULES: &[Rule] = &[
     Rule {
         slug: "cronjob.last-job-failed",
         kinds: &["CronJob"],
-        symptom: true,
+        symptom: false,
         check: last_job_failed,
     },
+    Rule {
+        slug: "cronjob.suspended",
+        kinds: &["CronJob"],
+        symptom: false,
+        check: suspended,
+    },
 ];
+
+/// `spec.suspend: true`: information (it is often deliberate), with the last run.
+fn suspended(cj: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
+    if cj.get("spec.suspend").and_then(|v| v.as_bool()) != Some(true) {
+        return vec![];
+    }
+    let mut f = Finding::new(
+        "cronjob.suspended",
+        Severity::Info,
+        cj.object_ref(),
+        format!(
+            "CronJob {} is suspended: it starts no Jobs on its schedule {:?}.",
+            cj.name,
+            cj.str("spec.schedule").unwrap_or("?")
+        ),
+    )
+    .evidence(cj.field("spec.suspend", true));
+    match cj.str("status.lastScheduleTime") {
+        Some(t) => f = f.evidence(cj.field("status.lastScheduleTime", t)),
+        None => {
+            f = f.evidence(Evidence::note(
+                "it has never run (no status.lastScheduleTime)",
+            ))
+        }
+    }
+    vec![
+        f.fix(format!(
+            "Resume it when intended: kubectl patch cronjob {}{} -p '{{\"spec\":{{\"suspend\":false}}}}'",
+            cj.name,
+            cj.ns_flag()
+        ))
+        .learn("A suspended CronJob keeps its schedule but starts nothing; Kubernetes records no event for the runs it skips. When resumed, runs missed within startingDeadlineSeconds may start at once."),
+    ]
+}
 
 fn failed_reason(job: &Obj) -> Option<&str> {
     (cond_status(job, "Failed") == Some("True"))
@@ -228,16 +269,28 @@ mod tests {
     }
 
     #[test]
-    fn pod_cause_replaces_failed_job() {
-        let s = slugs(vec![
+    fn failed_job_stays_beside_its_pod_cause_and_names_it() {
+        let objs = vec![
             job(Some((
                 "BackoffLimitExceeded",
                 "Job has reached the specified backoff limit",
             ))),
             failed_pod(),
-        ]);
-        assert!(!s.contains(&"job.backoff-limit".to_string()), "{s:?}");
+        ];
+        let s = slugs(objs.clone());
+        assert!(s.contains(&"job.backoff-limit".to_string()), "{s:?}");
         assert!(s.iter().any(|s| s.starts_with("pod.")), "{s:?}");
+        let r = crate::explain::explain(objs, &crate::explain::Options::default());
+        let job = r
+            .findings
+            .iter()
+            .find(|f| f.slug == "job.backoff-limit")
+            .unwrap();
+        assert!(job.evidence.iter().any(|e| {
+            e.note
+                .as_deref()
+                .is_some_and(|n| n.starts_with("root cause: "))
+        }));
     }
 
     #[test]

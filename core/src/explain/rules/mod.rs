@@ -45,8 +45,10 @@ macro_rules! re {
 }
 
 pub mod pod;
+pub mod pod_admission;
 pub mod pod_config;
 pub mod pod_containers;
+pub mod pod_crash;
 pub mod pod_image;
 pub mod pod_lifecycle;
 pub mod pod_probes;
@@ -69,12 +71,61 @@ pub struct Ctx {
     /// Reference time ("now"); `None` when the input carries no timestamp at all, in
     /// which case time-dependent rules stay silent.
     pub now: Option<DateTime<Utc>>,
+    /// Whether objects shown to be young get time to converge (see [`Ctx::settling`]).
+    pub settle: bool,
+}
+
+/// How old an object is, as far as the input shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    /// At least this old (the input's clock lags real time, never leads it).
+    Known(Duration),
+    /// Nothing in the input was observed after the object's creation: its age could
+    /// not be established. Not "just created".
+    Unknown,
 }
 
 impl Ctx {
+    /// The context for one run of the engine over `index`.
+    pub fn new(index: &Index, opts: &super::Options) -> Ctx {
+        Ctx {
+            now: opts.now.or_else(|| index.newest_timestamp()),
+            settle: opts.settle,
+        }
+    }
+
     /// How long ago `t` was, relative to the reference time.
     pub fn age(&self, t: Option<DateTime<Utc>>) -> Option<Duration> {
         Some(self.now? - t?)
+    }
+
+    /// Time since `since` (a creation or transition time), from the best evidence:
+    /// the caller's clock, else the newest time anywhere in the input (a condition's
+    /// `lastTransitionTime`, a container's `startedAt`/`finishedAt`, `status.startTime`,
+    /// managedFields, Events, other objects' creation). Unknown when nothing in the
+    /// input is later than `since`: a lone object whose only time is its creation is
+    /// of unknown age, not zero seconds old.
+    pub fn age_of(&self, since: Option<DateTime<Utc>>) -> Age {
+        match (self.now, since) {
+            (Some(now), Some(t)) if now > t => Age::Known(now - t),
+            _ => Age::Unknown,
+        }
+    }
+
+    /// Whether `o` is shown to be younger than `window` and so may still converge.
+    /// Never when settling is off, and never when its age is unknown.
+    pub fn settling(&self, o: &Obj, window: Duration) -> bool {
+        self.settle && matches!(self.age_of(o.created()), Age::Known(d) if d < window)
+    }
+
+    /// Evidence saying that the age of `o` could not be established.
+    pub fn unknown_age_note(&self, o: &Obj) -> Option<super::Evidence> {
+        (self.age_of(o.created()) == Age::Unknown).then(|| {
+            super::Evidence::note(format!(
+                "the age of {} could not be established (nothing in the input was observed after its creation), so it is not treated as just created",
+                o.display()
+            ))
+        })
     }
 }
 
@@ -99,8 +150,10 @@ pub fn all() -> &'static [Rule] {
             pod_image::RULES,
             pod_config::RULES,
             pod_containers::RULES,
+            pod_crash::RULES,
             pod_probes::RULES,
             pod_lifecycle::RULES,
+            pod_admission::RULES,
             deployment::RULES,
             workloads::RULES,
             job::RULES,

@@ -1,9 +1,9 @@
-//! Pod rules for containers that start and then fail: crash loops, OOM kills,
-//! commands that cannot run, repeated restarts.
+//! Pod rules for containers that start and then fail: OOM kills, commands that
+//! cannot run, repeated restarts. Crash loops are in `pod_crash.rs`.
 
 use super::pod::{
-    Cs, container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
-    restart_policy, restarts, statuses,
+    container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
+    restarts, statuses,
 };
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
@@ -11,8 +11,6 @@ use crate::explain::index::{Index, Obj};
 
 pub const RULES: &[Rule] = &[
     rule("pod.run-error", run_error),
-    rule("pod.crash-loop", crash_loop),
-    rule("pod.crash-loop.completed", crash_loop_completed),
     rule("pod.restarting", restarting),
     rule("pod.oom-killed", oom_killed),
 ];
@@ -123,77 +121,6 @@ fn run_error(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         ];
     }
     Vec::new()
-}
-
-/// App containers waiting in CrashLoopBackOff.
-fn crash_looping<'a>(pod: &'a Obj) -> impl Iterator<Item = Cs<'a>> + 'a {
-    statuses(pod)
-        .into_iter()
-        .filter(|c| !c.init && c.waiting_reason() == Some("CrashLoopBackOff"))
-}
-
-fn crash_loop(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
-    let Some(cs) = crash_looping(pod).next() else {
-        return Vec::new();
-    };
-    let code = cs.last_exit();
-    let reason = cs.last_reason().unwrap_or("unknown");
-    let exit = code
-        .map(|c| format!(" with exit code {c} ({})", exit_meaning(c)))
-        .unwrap_or_default();
-    let killed = code == Some(137) && reason != "OOMKilled";
-    let mut f = finding(
-        "pod.crash-loop",
-        Severity::Error,
-        pod,
-        format!(
-            "Pod {}: {} keeps crashing{exit} and is restarted with back-off ({}).",
-            pod.name,
-            cs.label(),
-            restarts(cs.restarts())
-        ),
-    )
-    .evidence_all(cs.waiting_evidence(pod))
-    .evidence(cs.ev(pod, "restartCount", cs.restarts()))
-    .evidence_all(cs.last_evidence(pod))
-    .evidence_all(events_evidence(&container_events(
-        ix,
-        pod,
-        &cs,
-        &["BackOff"],
-    )));
-    if killed {
-        f = f.possible(true).evidence(Evidence::note(
-            "Exit 137 means the process was killed (SIGKILL) but the status does not say OOMKilled: it may be a memory limit hit, a failed liveness probe or an external kill.",
-        ));
-    }
-    vec![f.learn(learn::CRASH_LOOP)
-        .fix(logs_previous(pod, &cs)).fix("Fix the error the logs show (configuration, a missing dependency, a bug), then roll out again.").fix(describe(pod))]
-}
-
-fn crash_loop_completed(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
-    let Some(cs) = crash_looping(pod)
-        .find(|c| c.last_reason() == Some("Completed") && c.last_exit() == Some(0))
-    else {
-        return Vec::new();
-    };
-    if restart_policy(pod) != "Always" {
-        return Vec::new();
-    }
-    vec![
-        finding(
-            "pod.crash-loop.completed",
-            Severity::Error,
-            pod,
-            format!("Pod {}: {} exits successfully (exit 0) but is restarted forever because the pod must keep running ({}).", pod.name, cs.label(), restarts(cs.restarts())),
-        )
-        .evidence_all(cs.waiting_evidence(pod))
-        .evidence_all(cs.last_evidence(pod))
-        .evidence(pod.field("spec.restartPolicy", "Always"))
-        .fix("For run-once work use a Job (kubectl create job ...) instead of a Deployment.")
-        .fix("For a server, make the process stay in the foreground (no daemonizing, no shell script that exits).")
-        .fix(logs_previous(pod, &cs)),
-    ]
 }
 
 fn restarting(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {

@@ -18,9 +18,14 @@ fn crash_loop_with_exit_1() {
         vec![looping(json!({"exitCode": 1, "reason": "Error"}), 6)],
     );
     assert!(
-        f[0].summary.contains("exit code 1 (application error)"),
+        f[0].summary.contains("exits with code 1"),
         "{}",
         f[0].summary
+    );
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.note.as_deref() == Some("exit code 1: application error"))
     );
     assert!(!f[0].possible);
     assert!(f[0].learn.as_deref().is_some_and(|l| l.contains("137")));

@@ -14,6 +14,7 @@ pub const RULES: &[Rule] = &[
     rule("pod.image-pull.invalid-name", invalid_name),
     rule("pod.image-pull.never-policy", never_policy),
     rule("pod.image-pull.backoff-unknown", backoff_unknown),
+    rule("pod.image-pull.transfer-failed", transfer_failed),
 ];
 
 const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>) -> Rule {
@@ -33,17 +34,50 @@ enum Cause {
     NotFound,
     Unauthorized,
     Unreachable,
+    /// The registry answered, but the layer download broke off.
+    Transfer,
 }
 
 fn classify(msg: &str) -> Option<Cause> {
-    if re!(r"manifest (for \S+ )?(not found|unknown)|failed to resolve reference .*: not found|not found: manifest unknown").is_match(msg) {
+    // Docker: "manifest for x not found: manifest unknown"; registries: "manifest unknown";
+    // containerd 1.x: "failed to resolve reference \"x\": x: not found"; containerd 2.x:
+    // "failed to resolve image: x: not found".
+    if re!(r"manifest (for \S+ )?(not found|unknown)|failed to resolve (reference|image)\b.*: not found|not found: manifest unknown").is_match(msg) {
         Some(Cause::NotFound)
     } else if re!(r"pull access denied|insufficient_scope|[Uu]nauthorized|authorization failed|403 Forbidden|denied: ").is_match(msg) {
         Some(Cause::Unauthorized)
     } else if re!(r"no such host|i/o timeout|connection refused|TLS handshake timeout|x509: |certificate|Timeout exceeded|registry is unavailable").is_match(msg) {
         Some(Cause::Unreachable)
+    } else if re!(r"unexpected EOF|short read|failed to copy|failed commit on ref").is_match(msg) {
+        Some(Cause::Transfer)
     } else {
         None
+    }
+}
+
+/// A message that only says the pull is being retried, not why it failed.
+fn is_bare_backoff(m: &str) -> bool {
+    m.is_empty()
+        || re!(r"^(Back-off pulling image|Error: (ImagePullBackOff|ErrImagePull)$)").is_match(m)
+}
+
+/// The runtime's own words: what follows the last `desc = ` of a CRI error, else the
+/// message without its `Failed to pull image "x": ` prefix.
+fn essence(m: &str) -> &str {
+    if let Some(i) = m.rfind("desc = ") {
+        return &m[i + "desc = ".len()..];
+    }
+    re!(r#"^Failed to pull image "[^"]*": "#)
+        .find(m)
+        .map_or(m, |p| &m[p.end()..])
+}
+
+/// At most `n` characters of `m`, with `…` when cut.
+fn clip(m: &str, n: usize) -> String {
+    if m.chars().count() <= n {
+        m.to_string()
+    } else {
+        format!("{}…", m.chars().take(n).collect::<String>())
     }
 }
 
@@ -54,6 +88,9 @@ struct Pull<'a> {
     cause: Option<Cause>,
     /// The message carrying the cause (or the degraded one).
     message: Option<String>,
+    /// A message that states why the pull failed in words explain does not classify
+    /// (never a bare back-off): quoted rather than called unknown.
+    stated: Option<String>,
     evidence: Vec<Evidence>,
 }
 
@@ -78,6 +115,11 @@ fn failing_pulls<'a>(pod: &'a Obj, ix: &Index) -> Vec<Pull<'a>> {
         for e in &events {
             candidates.push((e.message.clone(), Some(e.evidence())));
         }
+        let stated = candidates
+            .iter()
+            .map(|(m, _)| m.trim())
+            .find(|m| !is_bare_backoff(m))
+            .map(str::to_string);
         let hit = candidates
             .iter()
             .find_map(|(m, e)| classify(m).map(|c| (c, m.clone(), e.clone())));
@@ -103,6 +145,7 @@ fn failing_pulls<'a>(pod: &'a Obj, ix: &Index) -> Vec<Pull<'a>> {
                 image,
                 cause: Some(Cause::Unreachable),
                 message,
+                stated,
                 evidence,
             });
             continue;
@@ -112,6 +155,7 @@ fn failing_pulls<'a>(pod: &'a Obj, ix: &Index) -> Vec<Pull<'a>> {
             image,
             cause,
             message,
+            stated,
             evidence,
         });
     }
@@ -129,32 +173,37 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
             "pod.image-pull.not-found",
             Severity::Error,
             format!(
-                "Pod {}: image {} for {} does not exist in the registry (wrong name or tag, or never pushed).",
-                pod.name,
-                p.image,
-                p.cs.label()
+                "image {} not found in its registry (container {}): wrong name or tag, or never pushed",
+                p.image, p.cs.name
             ),
             false,
         ),
         Some(Cause::Unauthorized) => {
-            let ambiguous = p.message.as_deref().is_some_and(|m| {
-                m.contains("pull access denied")
-                    || m.contains("may require")
-                    || m.contains("may not exist")
-            });
-            let text = if ambiguous {
+            // An htpasswd registry says which: it asked for credentials and got none.
+            let no_creds = p
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("no basic auth credentials"));
+            let ambiguous = !no_creds
+                && p.message.as_deref().is_some_and(|m| {
+                    m.contains("pull access denied")
+                        || m.contains("may require")
+                        || m.contains("may not exist")
+                });
+            let text = if no_creds {
                 format!(
-                    "Pod {}: the registry refused image {} for {}; either the repository does not exist or the pull needs credentials.",
-                    pod.name,
-                    p.image,
-                    p.cs.label()
+                    "registry refused image {} (container {}): it requires credentials and the pull sent none",
+                    p.image, p.cs.name
+                )
+            } else if ambiguous {
+                format!(
+                    "registry refused image {} (container {}): the repository does not exist or needs credentials",
+                    p.image, p.cs.name
                 )
             } else {
                 format!(
-                    "Pod {}: the registry refused image {} for {} because the pull credentials are missing or wrong.",
-                    pod.name,
-                    p.image,
-                    p.cs.label()
+                    "registry refused image {} (container {}): pull credentials missing or wrong",
+                    p.image, p.cs.name
                 )
             };
             (
@@ -168,22 +217,37 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
             "pod.image-pull.registry-unreachable",
             Severity::Error,
             format!(
-                "Pod {}: the node cannot reach the registry of image {} for {} (DNS, network, TLS or timeout).",
-                pod.name,
+                "node cannot reach the registry of image {} (container {}): DNS, network, TLS or timeout",
+                p.image, p.cs.name
+            ),
+            false,
+        ),
+        Some(Cause::Transfer) => (
+            "pod.image-pull.transfer-failed",
+            Severity::Error,
+            format!(
+                "downloading image {} (container {}) breaks off mid-transfer: {}",
                 p.image,
-                p.cs.label()
+                p.cs.name,
+                clip(essence(p.message.as_deref().unwrap_or_default()), 60)
             ),
             false,
         ),
         None => (
             "pod.image-pull.backoff-unknown",
             Severity::Error,
-            format!(
-                "Pod {}: pulling image {} for {} keeps failing and the data no longer says why.",
-                pod.name,
-                p.image,
-                p.cs.label()
-            ),
+            match &p.stated {
+                Some(m) => format!(
+                    "pulling image {} (container {}) fails: {}",
+                    p.image,
+                    p.cs.name,
+                    clip(essence(m), 90)
+                ),
+                None => format!(
+                    "pulling image {} (container {}) keeps failing and the data no longer says why",
+                    p.image, p.cs.name
+                ),
+            },
             false,
         ),
     };
@@ -220,6 +284,16 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
                 .fix("From the node, check DNS and connectivity to the registry host (nslookup, curl https://REGISTRY/v2/).")
                 .fix("For x509 errors, install the registry's CA on the nodes or fix the registry's certificate.");
         }
+        Some(Cause::Transfer) => {
+            f = f
+                .fix(format!("Pull it by hand from the node to see where it breaks: crictl pull {}", p.image))
+                .fix("Check the node's disk space (df -h /var/lib/containerd) and any proxy between the node and the registry.");
+        }
+        None if p.stated.is_some() => {
+            f = f
+                .evidence(Evidence::note("The runtime's own message is quoted above; explain does not recognise its wording as a missing image, refused credentials or an unreachable registry."))
+                .fix(format!("Try the image by hand: docker pull {}", p.image));
+        }
         None => {
             f = f
                 .evidence(Evidence::note("The registry's error message has expired from the events; only the back-off is left, so the cause (missing tag, credentials or network) cannot be read from this data."))
@@ -238,6 +312,9 @@ fn unauthorized(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 fn unreachable(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     pulls_with(pod, ix, Some(Cause::Unreachable))
+}
+fn transfer_failed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    pulls_with(pod, ix, Some(Cause::Transfer))
 }
 fn backoff_unknown(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     pulls_with(pod, ix, None)

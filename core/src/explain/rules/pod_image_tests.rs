@@ -102,3 +102,73 @@ fn invalid_and_never() {
         ["pod.image-pull.never-policy"]
     );
 }
+
+/// The kubelet's `Failed` event for a pull, as containerd writes it.
+fn failed_pull(pod: &str, message: &str) -> serde_json::Value {
+    event(pod, "Failed", message, 2, "2024-05-01T10:01:00Z")
+}
+
+#[test]
+fn every_runtime_wording_of_a_missing_image_is_not_found() {
+    let messages = [
+        // containerd 2.x (real-cluster.md)
+        "Failed to pull image \"registry.example:5000/shop/api:c3d4\": rpc error: code = NotFound desc = failed to pull and unpack image \"registry.example:5000/shop/api:c3d4\": failed to resolve image: registry.example:5000/shop/api:c3d4: not found",
+        // containerd 1.x
+        "Failed to pull image \"docker.io/library/nginx:l4t3st\": rpc error: code = NotFound desc = failed to pull and unpack image \"docker.io/library/nginx:l4t3st\": failed to resolve reference \"docker.io/library/nginx:l4t3st\": docker.io/library/nginx:l4t3st: not found",
+        // a registry's own wording
+        "Failed to pull image \"quay.io/shop/api:9\": rpc error: code = Unknown desc = manifest unknown",
+    ];
+    for (i, m) in messages.iter().enumerate() {
+        let name = format!("p{i}");
+        let p = pulling(&name, "ErrImagePull", m);
+        assert_eq!(slugs(vec![p]), ["pod.image-pull.not-found"], "{m}");
+        // Also when only the event says it and the status has degraded to back-off.
+        let p = pulling(&name, "ImagePullBackOff", "Back-off pulling image \"x\"");
+        assert_eq!(
+            slugs(vec![p, failed_pull(&name, m)]),
+            ["pod.image-pull.not-found"],
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn htpasswd_registry_without_credentials_is_certain() {
+    let m = "Failed to pull image \"registry.example:5000/shop/api:c3d4\": failed to pull and unpack image \"registry.example:5000/shop/api:c3d4\": failed to resolve reference \"registry.example:5000/shop/api:c3d4\": pull access denied, repository does not exist or may require authorization: authorization failed: no basic auth credentials";
+    let f = run(
+        "pod.image-pull.unauthorized",
+        vec![pulling("p", "ErrImagePull", m)],
+    );
+    assert_eq!(f.len(), 1);
+    assert!(!f[0].possible);
+    assert!(
+        f[0].summary.contains("requires credentials"),
+        "{}",
+        f[0].summary
+    );
+}
+
+#[test]
+fn an_unclassified_message_is_quoted_not_called_unknown() {
+    let m = "Failed to pull image \"shop/api:1\": rpc error: code = Unknown desc = something the runtime says";
+    let p = pulling(
+        "p",
+        "ImagePullBackOff",
+        "Back-off pulling image \"shop/api:1\"",
+    );
+    let f = run(
+        "pod.image-pull.backoff-unknown",
+        vec![p, failed_pull("p", m)],
+    );
+    assert!(
+        f[0].summary.contains("something the runtime says"),
+        "{}",
+        f[0].summary
+    );
+    assert!(!f[0].summary.contains("no longer says why"));
+    assert!(
+        f[0].evidence
+            .iter()
+            .all(|e| !e.note.as_deref().unwrap_or("").contains("expired"))
+    );
+}

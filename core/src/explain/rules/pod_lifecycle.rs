@@ -2,13 +2,11 @@
 //! containers that never get created, evictions, pods stuck terminating, and pods
 //! that finished in phase Failed.
 
-use chrono::Duration;
-
 use super::pod::{
     container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
     phase, restart_policy, restarts, statuses,
 };
-use super::{Ctx, Rule};
+use super::{Age, Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Index, Obj};
 use crate::explain::value::{human_duration, str_at, time_at};
@@ -110,12 +108,27 @@ fn benign_wait(r: Option<&str>) -> bool {
     matches!(r, None | Some("ContainerCreating" | "PodInitializing"))
 }
 
-/// Time since the pod was created (or scheduled, when later), relative to the reference time.
-fn pending_for(pod: &Obj, ctx: &Ctx) -> Option<Duration> {
+/// Time since the pod was created (or scheduled, when later), from the best evidence.
+fn pending_for(pod: &Obj, ctx: &Ctx) -> Age {
     let scheduled = pod
         .condition("PodScheduled")
         .and_then(|c| time_at(c, "lastTransitionTime"));
-    ctx.age(pod.created().max(scheduled))
+    ctx.age_of(pod.created().max(scheduled))
+}
+
+/// Whether a pod has waited past `STUCK_AFTER`: `Some(how long, as words)` when it
+/// has, or when its age cannot be established (then said so); `None` while young.
+fn stuck_for(pod: &Obj, ctx: &Ctx) -> Option<(String, Option<Evidence>)> {
+    match pending_for(pod, ctx) {
+        Age::Known(d) if d.num_seconds() > STUCK_AFTER => Some((human_duration(d), None)),
+        Age::Known(_) => None,
+        Age::Unknown => Some((
+            "an unknown time".to_string(),
+            Some(Evidence::note(
+                "how long the pod has waited could not be established: nothing in the input was observed after its creation",
+            )),
+        )),
+    }
 }
 
 fn init_stuck(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
@@ -139,7 +152,7 @@ fn init_stuck(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     if !clean || explained_by_events(pod, ix) {
         return Vec::new();
     }
-    let Some(age) = pending_for(pod, ctx).filter(|d| d.num_seconds() > STUCK_AFTER) else {
+    let Some((age, age_note)) = stuck_for(pod, ctx) else {
         return Vec::new();
     };
     let current = inits
@@ -156,10 +169,10 @@ fn init_stuck(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         pod,
         format!(
             "Pod {} has been initializing for {} without an error; {which} has not finished.",
-            pod.name,
-            human_duration(age)
+            pod.name, age
         ),
     )
+    .evidence_all(age_note)
     .evidence(pod.field("status.conditions[type=Initialized].status", "False"))
     .evidence(pod.field(
         "metadata.creationTimestamp",
@@ -213,7 +226,7 @@ fn stuck_creating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     if !init_done || !creating || explained_by_events(pod, ix) {
         return Vec::new();
     }
-    let Some(age) = pending_for(pod, ctx).filter(|d| d.num_seconds() > STUCK_AFTER) else {
+    let Some((age, age_note)) = stuck_for(pod, ctx) else {
         return Vec::new();
     };
     let node = pod.str("spec.nodeName").unwrap_or("?");
@@ -221,8 +234,9 @@ fn stuck_creating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         "pod.stuck-creating",
         Severity::Warning,
         pod,
-        format!("Pod {}: containers on node {node} have been in ContainerCreating for {} and nothing recorded says why.", pod.name, human_duration(age)),
+        format!("Pod {}: containers on node {node} have been in ContainerCreating for {} and nothing recorded says why.", pod.name, age),
     )
+    .evidence_all(age_note)
     .evidence(pod.field("metadata.creationTimestamp", pod.str("metadata.creationTimestamp").unwrap_or("?")));
     for c in &apps {
         f = f.evidence(c.ev(

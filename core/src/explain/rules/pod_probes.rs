@@ -44,7 +44,22 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
             .filter(|e| re!(r"failed (liveness|startup) probe").is_match(&e.message))
             .collect();
         let restarted = cs.restarts() > 0 && cs.last_reason() != Some("OOMKilled");
-        if !(restarted && !unhealthy.is_empty() || !killing.is_empty()) {
+        let stated = restarted && !unhealthy.is_empty() || !killing.is_empty();
+        // Without Events (they expire after an hour): a signal exit (137 SIGKILL, 143
+        // SIGTERM) that is not OOMKilled, a liveness probe, repeated restarts.
+        let signal = [
+            ("lastState.terminated", cs.last_exit(), cs.last_reason()),
+            ("state.terminated", cs.term_exit(), cs.term_reason()),
+        ]
+        .into_iter()
+        .find(|(_, code, reason)| {
+            matches!(code, Some(137 | 143)) && matches!(reason, None | Some("Error" | "Completed"))
+        });
+        let inferred = !stated
+            && cs.restarts() >= 2
+            && signal.is_some()
+            && has_probe(&cs, pod, &["livenessProbe"]);
+        if !(stated || inferred) {
             continue;
         }
         let probe = cs
@@ -73,15 +88,24 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         } else {
             "containers"
         };
-        let mut f = finding(
-            "pod.probe.liveness-killing",
-            Severity::Error,
-            pod,
-            format!("Pod {}: {} is killed and restarted because its liveness/startup probe ({how}) keeps failing ({}).", pod.name, cs.label(), restarts(cs.restarts())),
-        )
-        .evidence_all(events_evidence(&unhealthy))
-        .evidence_all(events_evidence(&killing))
-        .evidence_all(cs.last_evidence(pod));
+        let summary = if inferred {
+            format!(
+                "container {} is likely killed by its liveness probe ({how}): exit {} and {}, no Events left to confirm",
+                cs.name,
+                signal.and_then(|s| s.1).unwrap_or_default(),
+                restarts(cs.restarts())
+            )
+        } else {
+            format!(
+                "liveness/startup probe ({how}) keeps failing, so container {} is killed and restarted ({})",
+                cs.name,
+                restarts(cs.restarts())
+            )
+        };
+        let mut f = finding("pod.probe.liveness-killing", Severity::Error, pod, summary)
+            .evidence_all(events_evidence(&unhealthy))
+            .evidence_all(events_evidence(&killing))
+            .evidence_all(cs.last_evidence(pod));
         if let Some(p) = probe {
             f = f.evidence(pod.field(format!("spec.{list}[name={}].livenessProbe", cs.name), p));
             // Defaults: periodSeconds 10, failureThreshold 3, initialDelaySeconds 0.
@@ -91,6 +115,29 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
             f = f.evidence(Evidence::note(format!(
                 "The container must answer the probe within about {budget}s of starting (initialDelaySeconds + failureThreshold x periodSeconds) or it is killed."
             )));
+        }
+        if let (true, Some((at, code, reason))) = (inferred, signal) {
+            if at == "state.terminated" {
+                f = f
+                    .evidence(cs.ev(pod, "state.terminated.exitCode", code.unwrap_or_default()))
+                    .evidence(cs.ev(pod, "state.terminated.reason", reason.unwrap_or("?")));
+            }
+            f = f.likely(&[
+                format!(
+                    "{}.{at}.exitCode = {} (killed by a signal)",
+                    cs.name,
+                    code.unwrap_or_default()
+                ),
+                format!(
+                    "{}.{at}.reason = {} (not OOMKilled)",
+                    cs.name,
+                    reason.unwrap_or("(none)")
+                ),
+                format!("spec.containers[name={}].livenessProbe is set", cs.name),
+                format!("restartCount = {}", cs.restarts()),
+                "no Unhealthy or Killing Event is in the input (they expire after an hour)"
+                    .to_string(),
+            ]);
         }
         return vec![
             f.learn(learn::PROBES)
@@ -119,15 +166,40 @@ fn readiness(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         if unhealthy.is_empty() && !long {
             continue;
         }
+        let probe = cs.spec(pod).and_then(|s| s.get("readinessProbe"));
+        let not_ready = pod.condition("Ready").and_then(|c| str_at(c, "status")) == Some("False");
+        // Failures the kubelet recorded make the cause certain: an error. A pod merely
+        // not ready for a long time without a recorded failure stays a warning.
+        let severity = if !unhealthy.is_empty() && not_ready {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let what = unhealthy
+            .first()
+            .map(|e| probe_outcome(&e.message))
+            .unwrap_or_else(|| "never passes".to_string());
         let mut f = finding(
             "pod.probe.readiness-failing",
-            Severity::Warning,
+            severity,
             pod,
-            format!("Pod {}: {} is running but its readiness probe fails, so it receives no traffic from Services.", pod.name, cs.label()),
+            format!(
+                "readiness probe {} {what} (container {}{}): the pod gets no Service traffic",
+                probe.map(probe_target).unwrap_or_default(),
+                cs.name,
+                probe
+                    .and_then(|p| p.pointer("/httpGet/port"))
+                    .map(|v| format!(
+                        ", port {}",
+                        v.as_str().map_or_else(|| v.to_string(), str::to_string)
+                    ))
+                    .unwrap_or_default()
+            )
+            .replace("  ", " "),
         )
         .evidence(cs.ev(pod, "ready", false))
         .evidence_all(events_evidence(&unhealthy));
-        if let Some(p) = cs.spec(pod).and_then(|s| s.get("readinessProbe")) {
+        if let Some(p) = probe {
             f = f.evidence(pod.field(
                 format!("spec.containers[name={}].readinessProbe", cs.name),
                 p,
@@ -179,6 +251,48 @@ fn readiness_gate(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
         f = f.evidence(pod.field("status.conditions[type=Ready].message", m));
     }
     vec![f.fix("Check the controller that sets the gate condition (for example the cloud load-balancer controller) and its logs.").fix(describe(pod))]
+}
+
+/// What a probe checks, for sentences: `GET /healthz`, `TCP port 5432`,
+/// `exec cat /tmp/ready`, `gRPC port 9090`.
+pub fn probe_target(p: &serde_json::Value) -> String {
+    let port = |k: &str| {
+        p.pointer(&format!("/{k}/port"))
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .unwrap_or_default()
+    };
+    if p.get("httpGet").is_some() {
+        format!("GET {}", str_at(p, "httpGet.path").unwrap_or("/"))
+    } else if p.get("tcpSocket").is_some() {
+        format!("TCP port {}", port("tcpSocket"))
+    } else if p.get("grpc").is_some() {
+        format!("gRPC port {}", port("grpc"))
+    } else if let Some(cmd) = p.pointer("/exec/command").and_then(|c| c.as_array()) {
+        let words: Vec<&str> = cmd.iter().filter_map(|w| w.as_str()).collect();
+        let text = words.join(" ");
+        let text: String = text.chars().take(40).collect();
+        format!("exec {text}")
+    } else {
+        String::new()
+    }
+}
+
+/// How a probe failed, from the kubelet's `Unhealthy` message: `answers 404`,
+/// `is refused (connection refused)`, `times out`, `fails`.
+pub fn probe_outcome(message: &str) -> String {
+    if let Some(c) = re!(r"statuscode: (\d+)").captures(message) {
+        format!("answers {}", &c[1])
+    } else if message.contains("connection refused") {
+        "is refused (nothing listens on the port)".to_string()
+    } else if re!(r"context deadline exceeded|Client\.Timeout|i/o timeout|timed out|timeout:")
+        .is_match(message)
+    {
+        "times out".to_string()
+    } else if message.contains("no route to host") {
+        "cannot reach the pod (no route to host)".to_string()
+    } else {
+        "fails".to_string()
+    }
 }
 
 #[cfg(test)]

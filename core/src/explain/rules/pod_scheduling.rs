@@ -18,6 +18,7 @@ pub const RULES: &[Rule] = &[
     rule("pod.unschedulable.topology-spread", topology_spread),
     rule("pod.unschedulable.unbound-pvc", unbound_pvc),
     rule("pod.unschedulable.nodes-cordoned", cordoned),
+    rule("pod.unschedulable.host-port", host_port),
     rule("pod.scheduling-gated", gated),
 ];
 
@@ -182,6 +183,42 @@ fn taints(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         .fix("List the taints: kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints")
         .fix("Add a matching spec.tolerations entry to the pod template, or remove the taint: kubectl taint nodes NODE KEY-")
     })
+}
+
+fn host_port(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
+    when(
+        pod,
+        ix,
+        re!(r"didn't have free ports for the requested pod ports"),
+        |v| {
+            let ports: Vec<String> = pod
+                .arr("spec.containers")
+                .iter()
+                .flat_map(|c| {
+                    c.get("ports")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
+                .filter_map(|p| p.get("hostPort").and_then(Value::as_i64))
+                .map(|p| p.to_string())
+                .collect();
+            let mut f = finding(
+                "pod.unschedulable.host-port",
+                Severity::Error,
+                pod,
+                format!(
+                    "Pod {} cannot be scheduled: the host port it asks for is already taken on every node that could run it{}.",
+                    pod.name,
+                    available(&v.message)
+                ),
+            );
+            if !ports.is_empty() {
+                f = f.evidence(pod.field("spec.containers[].ports[].hostPort", ports.join(", ")));
+            }
+            f.fix("Drop hostPort and reach the pod through a Service, or run at most one such pod per node (a DaemonSet, or pod anti-affinity).")
+        },
+    )
 }
 
 fn node_selector(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {

@@ -76,9 +76,8 @@ fn pending(pvc: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         .copied()
         .filter(|e| e.reason != "WaitForFirstConsumer")
         .collect();
-    let old = ctx
-        .age(pvc.created())
-        .is_some_and(|a| a > chrono::Duration::minutes(1));
+    // Pending for a minute is normal; an age the input cannot establish is not young.
+    let old = !ctx.settling(pvc, chrono::Duration::minutes(1));
     if failing.is_empty() && !old {
         return vec![];
     }
@@ -141,7 +140,8 @@ fn pending(pvc: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         pvc.object_ref(),
         format!("PersistentVolumeClaim {} is Pending: {why}.", pvc.name),
     )
-    .evidence(pvc.field("status.phase", "Pending"));
+    .evidence(pvc.field("status.phase", "Pending"))
+    .evidence_all(ctx.unknown_age_note(pvc));
     if let Some(n) = class_name {
         f = f.evidence(pvc.field("spec.storageClassName", n));
     }

@@ -10,9 +10,7 @@ use crate::explain::{Options, explain};
 /// Runs only the rule `slug` over `objects` (reference time = newest timestamp).
 pub fn run(slug: &str, objects: Vec<Value>) -> Vec<Finding> {
     let ix = Index::build(objects);
-    let ctx = Ctx {
-        now: ix.newest_timestamp(),
-    };
+    let ctx = Ctx::new(&ix, &Options::default());
     let rule = all()
         .iter()
         .find(|r| r.slug == slug)

@@ -105,10 +105,9 @@ fn ordinal(name: &str) -> (i64, String) {
     (n, name.to_string())
 }
 
-/// Recently created or changed workloads get a moment to converge.
+/// Workloads shown to be recently created get a moment to converge.
 fn settling(o: &Obj, ctx: &Ctx) -> bool {
-    ctx.age(o.created())
-        .is_some_and(|a| a < chrono::Duration::minutes(2))
+    ctx.settling(o, chrono::Duration::minutes(2))
 }
 
 fn statefulset_not_ready(sts: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
@@ -132,7 +131,8 @@ fn statefulset_not_ready(sts: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         ),
     )
     .evidence(sts.field("spec.replicas", desired))
-    .evidence(sts.field("status.readyReplicas", ready));
+    .evidence(sts.field("status.readyReplicas", ready))
+    .evidence_all(ctx.unknown_age_note(sts));
     let ordered =
         str_at(&sts.value, "spec.podManagementPolicy").unwrap_or("OrderedReady") == "OrderedReady";
     if let Some(stuck) = owned_pods(ix, sts).into_iter().find(|p| !pod_ready(p)) {
@@ -176,7 +176,8 @@ fn daemonset_not_ready(ds: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     summary.push('.');
     let mut f = Finding::new("daemonset.not-ready", severity, ds.object_ref(), summary)
         .evidence(ds.field("status.desiredNumberScheduled", desired))
-        .evidence(ds.field("status.numberReady", ready));
+        .evidence(ds.field("status.numberReady", ready))
+        .evidence_all(ctx.unknown_age_note(ds));
     if unavailable > 0 {
         f = f.evidence(ds.field("status.numberUnavailable", unavailable));
     }

@@ -77,17 +77,20 @@ pub fn rollout_words(d: &Deployment) -> String {
     if st.observed_generation.unwrap_or(0) < generation {
         return "waiting for the Deployment controller to observe the new spec".into();
     }
-    if let Some(c) = st
-        .conditions
-        .iter()
-        .flatten()
-        .find(|c| c.type_.as_deref() == Some("Progressing"))
-        && c.reason.as_deref() == Some("ProgressDeadlineExceeded")
+    // Failed or not is decided once, in core, as the webhook decides it.
+    if let mosaic_core::verdict::Rollout::Failed { reason, message } =
+        mosaic_core::verdict::rollout_state(d)
     {
-        return format!(
-            "failed: progress deadline exceeded ({})",
-            c.message.as_deref().unwrap_or("no message")
-        );
+        let what = match reason.as_str() {
+            "ProgressDeadlineExceeded" => "progress deadline exceeded".to_string(),
+            other => other.to_string(),
+        };
+        let message = if message.is_empty() {
+            "no message"
+        } else {
+            message.as_str()
+        };
+        return format!("failed: {what} ({message})");
     }
     let updated = st.updated_replicas.unwrap_or(0);
     let replicas = st.replicas.unwrap_or(0);

@@ -139,6 +139,7 @@ impl Bench {
                         BuildPhase::Building => "building",
                         BuildPhase::Pushing => "pushing",
                         BuildPhase::RollingOut => "rollingOut",
+                        BuildPhase::Verifying => "verifying",
                         _ => "finished",
                     };
                     m.entry(key).or_insert(secs(t0, at));
@@ -298,6 +299,8 @@ async fn run(runs: usize) -> Result<(), String> {
     eprintln!("==> setting up: namespace, CRDs, Secrets, Deployment web, Binding web, fake GitHub");
     let w = common::world(None, false).await;
     let rolled = support::standin_controller(w.deployments(), "web").await?;
+    let window = std::env::var("MOSAIC_BENCH_VERIFY_WINDOW").unwrap_or_else(|_| "10s".into());
+    eprintln!("==> verification window: {window}");
     let builds = support::watch(w.builds(), Default::default()).await?;
     // Mosaic with its own defaults for heartbeat, claim TTL and rollout timeout.
     let server = common::start(
@@ -310,6 +313,10 @@ async fn run(runs: usize) -> Result<(), String> {
             "30",
             "--rollout-timeout",
             "600",
+            // The window a good commit waits before it is Succeeded (the webhook's default
+            // unless MOSAIC_BENCH_VERIFY_WINDOW says): "finished" includes it, "rolled" not.
+            "--verify-window",
+            &window,
         ],
     )
     .await;

@@ -13,8 +13,8 @@ fn image(d: &Deployment) -> String {
         .unwrap_or_default()
 }
 
-#[tokio::test]
-async fn an_apply_with_a_stale_resource_version_is_refused() {
+/// A namespace with Deployment `web` (container `app`, image `r/web:before`), as created.
+async fn deployment() -> (mosaic_tests::TestKube, Api<Deployment>, Deployment) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kube = mosaic_tests::kube().await;
     let api: Api<Deployment> = Api::namespaced(kube.client.clone(), &kube.namespace);
@@ -25,7 +25,13 @@ async fn an_apply_with_a_stale_resource_version_is_refused() {
                 "spec": {"containers": [{"name": "app", "image": "r/web:before"}]}}}
     }))
     .unwrap();
-    let read = api.create(&PostParams::default(), &dep).await.unwrap();
+    let created = api.create(&PostParams::default(), &dep).await.unwrap();
+    (kube, api, created)
+}
+
+#[tokio::test]
+async fn an_apply_with_a_stale_resource_version_is_refused() {
+    let (_kube, api, read) = deployment().await;
     let seen = read.metadata.resource_version.clone().unwrap();
 
     // The newer Build applies with what it read: accepted.
@@ -77,17 +83,7 @@ async fn an_apply_with_a_stale_resource_version_is_refused() {
 /// ReplicaSet's template again and scales it up instead of starting a new one.
 #[tokio::test]
 async fn applying_the_previous_marks_restores_the_previous_template_exactly() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let kube = mosaic_tests::kube().await;
-    let api: Api<Deployment> = Api::namespaced(kube.client.clone(), &kube.namespace);
-    let dep: Deployment = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "web"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "app", "image": "r/web:before"}]}}}
-    }))
-    .unwrap();
-    let before = api.create(&PostParams::default(), &dep).await.unwrap();
+    let (_kube, api, before) = deployment().await;
     let template = |d: &Deployment| serde_json::to_value(&d.spec.template).unwrap();
     let first = Marks {
         commit: Some("c1"),

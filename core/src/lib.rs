@@ -4,6 +4,7 @@
 
 pub mod explain;
 pub mod install;
+pub mod install_settings;
 pub mod manifests;
 pub mod matching;
 pub mod names;

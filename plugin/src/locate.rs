@@ -48,9 +48,35 @@ pub async fn webhook(
     }
 }
 
-/// The registries the installed webhook reaches over plain HTTP (its remembered settings).
-pub fn plain_http_registries(d: &Deployment) -> Vec<String> {
-    install_settings::remembered(d)
-        .map(|s| s.insecure_registries)
-        .unwrap_or_default()
+/// The registries the installed webhooks reach over plain HTTP (their remembered settings,
+/// every install this user can see); none when they cannot be listed.
+pub async fn plain_http_registries(client: &kube::Client) -> Vec<String> {
+    let all: Api<Deployment> = Api::all(client.clone());
+    let Ok(list) = all.list(&ListParams::default().labels(&selector())).await else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = list
+        .items
+        .iter()
+        .filter_map(install_settings::remembered)
+        .flat_map(|s| s.insecure_registries)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_selector_matches_the_installed_deployment() {
+        let d = mosaic_core::install::deployment();
+        let labels = d.metadata.labels.unwrap();
+        for term in selector().split(',') {
+            let (k, v) = term.split_once('=').unwrap();
+            assert_eq!(labels.get(k).map(String::as_str), Some(v), "{term}");
+        }
+    }
 }

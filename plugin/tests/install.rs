@@ -450,6 +450,45 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
         text(&v.stderr)
     );
 
+    // Without -n, `version` finds a webhook by its label (the oldest install, when several).
+    let v = plugin(&k.kubeconfig, &["version", "-o", "json"], &[]).await;
+    let vj: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    let found = vj["webhookVersion"].as_str().unwrap_or_default();
+    assert!(
+        !found.is_empty() && found != "<not installed>",
+        "{vj} {}",
+        text(&v.stderr)
+    );
+
+    // `status` says when a Binding's registry is reached over plain HTTP.
+    let bindings: Api<Binding> = Api::namespaced(k.client.clone(), ns);
+    for (name, image) in [
+        ("plain", format!("{plain}/acme/api")),
+        ("tls", "ghcr.io/acme/api".to_string()),
+    ] {
+        let mut spec: BindingSpec = serde_json::from_value(
+            serde_json::json!({"deployment": name, "repo": "acme/api", "image": image}),
+        )
+        .unwrap();
+        spec.paused = true;
+        bindings
+            .create(&PostParams::default(), &Binding::new(name, spec))
+            .await
+            .expect("create Binding");
+    }
+    let st = plugin(&k.kubeconfig, &["status", "-n", ns], &[]).await;
+    let out = text(&st.stdout);
+    assert!(st.status.success(), "{}", text(&st.stderr));
+    assert!(
+        out.contains(&format!("Registry:    {plain} over plain HTTP")),
+        "{out}"
+    );
+    assert_eq!(out.matches("plain HTTP").count(), 1, "{out}");
+    bindings
+        .delete_collection(&Default::default(), &Default::default())
+        .await
+        .expect("delete the Bindings");
+
     // A change made by hand: one to a field install does not set is kept; one to a field it
     // sets is reported, and the object is left as the user made it.
     let by_hand = PatchParams {

@@ -290,12 +290,7 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
     }
     // The registries the webhook reaches over plain HTTP, from its install settings; a webhook
     // this user cannot see leaves only loopback registries marked.
-    let plain = crate::locate::webhook(&cluster.client, None)
-        .await
-        .ok()
-        .flatten()
-        .map(|d| crate::locate::plain_http_registries(&d))
-        .unwrap_or_default();
+    let plain = crate::locate::plain_http_registries(&cluster.client).await;
     let now = output::now_secs();
     let mut first = true;
     let mut gathered = vec![];

@@ -36,10 +36,16 @@ pub const PORT_NAME: &str = "http";
 pub const SERVICE_PORT: i32 = 80;
 /// Where the webhook Secret is mounted in the webhook container.
 pub const SECRET_MOUNT_DIR: &str = "/etc/mosaic/webhook-secret";
-/// Directory shared by the webhook and the Docker engine for the engine's socket.
-pub const DOCKER_SOCKET_DIR: &str = "/run/docker";
-/// Image of the Docker engine sidecar.
+/// Directory shared by the webhook and the Docker engine, holding only the engine's socket. It
+/// is not the engine's runtime folder (`/run/docker`, with containerd's socket and the
+/// engine's state), which stays private to the engine container.
+pub const DOCKER_SOCKET_DIR: &str = "/run/mosaic-engine";
+/// Image of the Docker engine sidecar (`install --engine-image` names another).
 pub const DOCKER_IMAGE: &str = "docker:28-dind";
+/// Name of the webhook container.
+pub const WEBHOOK_CONTAINER: &str = "webhook";
+/// Name of the Docker engine container.
+pub const ENGINE_CONTAINER: &str = "docker";
 /// Replicas of the webhook Deployment (builds are claimed, so replicas never race).
 pub const REPLICAS: i32 = 2;
 
@@ -164,10 +170,27 @@ fn empty_dir(name: &str) -> Volume {
     }
 }
 
-/// The unprivileged webhook container.
+fn field_env(name: &str, path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The unprivileged webhook container. It starts beside the engine and waits for the engine's
+/// socket (`--engine-wait`, logging what it waits for) rather than exiting: that works on every
+/// Kubernetes version, where a native sidecar (an init container with `restartPolicy: Always`)
+/// needs 1.29 or later and a probe binary in the engine image.
 fn webhook_container() -> Container {
     Container {
-        name: "webhook".into(),
+        name: WEBHOOK_CONTAINER.into(),
         image: Some(webhook_image()),
         args: Some(vec![
             format!("--listen=0.0.0.0:{}", names::WEBHOOK_PORT),
@@ -175,18 +198,20 @@ fn webhook_container() -> Container {
             format!("--docker-host={}", docker_host()),
             "--log-format=json".into(),
             "--identity=$(POD_NAME)".into(),
+            // The credentials `install` stores serve Bindings that name none (README, Install).
+            format!(
+                "--default-github-secret=$(POD_NAMESPACE)/{}",
+                names::GITHUB_SECRET_NAME
+            ),
+            format!(
+                "--default-registry-secret=$(POD_NAMESPACE)/{}",
+                names::REGISTRY_SECRET_NAME
+            ),
         ]),
-        env: Some(vec![EnvVar {
-            name: "POD_NAME".into(),
-            value_from: Some(EnvVarSource {
-                field_ref: Some(ObjectFieldSelector {
-                    field_path: "metadata.name".into(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }]),
+        env: Some(vec![
+            field_env("POD_NAME", "metadata.name"),
+            field_env("POD_NAMESPACE", "metadata.namespace"),
+        ]),
         ports: Some(vec![ContainerPort {
             name: Some(PORT_NAME.into()),
             container_port: i32::from(names::WEBHOOK_PORT),
@@ -219,7 +244,8 @@ fn webhook_container() -> Container {
         }),
         volume_mounts: Some(vec![
             mount("webhook-secret", SECRET_MOUNT_DIR, true),
-            mount("docker-socket", DOCKER_SOCKET_DIR, false),
+            // Read-only: the webhook only connects to the socket, it never creates files there.
+            mount("docker-socket", DOCKER_SOCKET_DIR, true),
             mount("tmp", "/tmp", false),
         ]),
         ..Default::default()
@@ -231,7 +257,7 @@ fn webhook_container() -> Container {
 /// whose group is the webhook's numeric group.
 fn docker_container() -> Container {
     Container {
-        name: "docker".into(),
+        name: ENGINE_CONTAINER.into(),
         image: Some(DOCKER_IMAGE.into()),
         // `dockerd` first: the image's entrypoint then adds no listener of its own
         // (given only `--flags`, it would add a TCP one); the unix socket is the only one.

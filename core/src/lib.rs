@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod explain;
 pub mod install;
+pub mod install_settings;
 pub mod manifests;
 pub mod matching;
 pub mod names;

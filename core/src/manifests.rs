@@ -89,11 +89,13 @@ pub fn webhook_yaml() -> String {
          - `webhook` runs as a non-root numeric user with a read-only root filesystem,\n\
          \x20 all capabilities dropped and the RuntimeDefault seccomp profile.\n\
          - `docker` is a Docker engine (docker:dind) and the ONLY privileged part of Mosaic:\n\
-         \x20 building images needs it. It listens on no network port; the webhook reaches it\n\
-         \x20 only through a unix socket in the shared `docker-socket` emptyDir, and its image\n\
-         \x20 layers live in the pod's own `docker-data` emptyDir.\n\
+         \x20 building images needs it. It listens on no network port. The two containers share\n\
+         \x20 only the `docker-socket` emptyDir, which holds the engine's socket (read-only in the\n\
+         \x20 webhook); the engine's runtime folder and its image layers (`docker-data`) are its own.\n\
+         \x20 The webhook waits for the socket at start (--engine-wait) instead of exiting.\n\
          The webhook secret is read from the Secret mounted as a file; create it with\n\
-         `kubectl mosaic install` (or see README.md, Install).",
+         `kubectl mosaic install` (or see README.md, Install). Bindings that name no Secret use\n\
+         the Secrets mosaic-github and mosaic-registry of this namespace, when they exist.",
         &install::deployment(),
     ));
     out.push_str(&document(

@@ -77,7 +77,7 @@ pub const WEBHOOK_RULES: &[Rule] = &[
         api_group: "",
         resource: "secrets",
         verbs: &["get"],
-        why: "read the GitHub token and registry credentials a Binding names (githubSecret, registrySecret); get by name only, never list or watch",
+        why: "read the GitHub token and registry credentials a Binding names (githubSecret, registrySecret), or the install's defaults (mosaic-github, mosaic-registry); get by name only, never list or watch",
     },
     Rule {
         api_group: names::API_GROUP,

@@ -7,6 +7,8 @@
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Deserialize;
 
+use k8s_openapi::api::apps::v1::Deployment;
+use mosaic_core::install_settings::{self, Settings};
 use mosaic_core::names;
 
 /// The files `kubectl apply -k manifests/` applies, in apply order, embedded at build time.
@@ -77,6 +79,8 @@ pub enum BundleError {
         api_version: String,
         kind: String,
     },
+    #[error("the embedded webhook Deployment does not have the shape of a Deployment: {0}")]
+    Shape(serde_json::Error),
 }
 
 /// One object to apply, with how to address it.
@@ -154,20 +158,20 @@ fn retarget(object: &mut DynamicObject, kind: &Kind, namespace: &str) {
     }
 }
 
-/// Point the webhook container of the bundle's Deployment at `image` (e.g. a
-/// mirror of the release image, or one built from `webhook/Dockerfile`).
-pub fn set_webhook_image(items: &mut [Item], image: &str) {
+/// Write the install settings onto the bundle's webhook Deployment (images, GitHub URLs,
+/// plain-HTTP registries, the annotation remembering them): [`install_settings::apply`].
+pub fn set_settings(items: &mut [Item], settings: &Settings) -> Result<(), BundleError> {
     for item in items
         .iter_mut()
         .filter(|i| i.kind.resource.kind == "Deployment")
     {
-        let containers = item.object.data["spec"]["template"]["spec"]["containers"].as_array_mut();
-        for c in containers.into_iter().flatten() {
-            if c["name"] == "webhook" {
-                c["image"] = serde_json::Value::String(image.to_string());
-            }
-        }
+        let value = serde_json::to_value(&item.object).map_err(BundleError::Shape)?;
+        let mut d: Deployment = serde_json::from_value(value).map_err(BundleError::Shape)?;
+        install_settings::apply(settings, &mut d);
+        let value = serde_json::to_value(&d).map_err(BundleError::Shape)?;
+        item.object = serde_json::from_value(value).map_err(BundleError::Shape)?;
     }
+    Ok(())
 }
 
 /// Why a registry credentials file cannot become a pull/push Secret.
@@ -318,9 +322,17 @@ mod tests {
     }
 
     #[test]
-    fn the_webhook_image_can_be_replaced() {
-        let mut items = objects("ops").unwrap();
-        set_webhook_image(&mut items, "registry.local/mosaic-webhook:dev");
+    fn settings_reach_the_deployment_and_nothing_else() {
+        let plain = objects("ops").unwrap();
+        let mut items = plain.clone();
+        let settings = Settings {
+            image: Some("registry.local/mosaic-webhook:dev".into()),
+            engine_image: Some("registry.local/docker:28-dind".into()),
+            github_api_url: Some("https://ghe.example/api/v3".into()),
+            insecure_registries: vec!["registry.kube-system.svc:5000".into()],
+            ..Default::default()
+        };
+        set_settings(&mut items, &settings).unwrap();
         let d = items
             .iter()
             .find(|i| i.kind.resource.kind == "Deployment")
@@ -328,11 +340,32 @@ mod tests {
         let containers = &d.object.data["spec"]["template"]["spec"]["containers"];
         assert_eq!(containers[0]["name"], "webhook");
         assert_eq!(containers[0]["image"], "registry.local/mosaic-webhook:dev");
-        assert_eq!(
-            containers[1]["image"],
-            mosaic_core::install::DOCKER_IMAGE,
-            "the engine is untouched"
+        assert_eq!(containers[1]["image"], "registry.local/docker:28-dind");
+        let web_args = containers[0]["args"].to_string();
+        assert!(
+            web_args.contains("--github-api-url=https://ghe.example/api/v3")
+                && web_args.contains("--insecure-registry=registry.kube-system.svc:5000"),
+            "{web_args}"
         );
+        assert!(
+            containers[1]["args"]
+                .to_string()
+                .contains("--insecure-registry=registry.kube-system.svc:5000")
+        );
+        assert_eq!(
+            d.object.metadata.namespace.as_deref(),
+            Some("ops"),
+            "the namespace stays"
+        );
+        // Every other object is untouched.
+        for (a, b) in items.iter().zip(&plain) {
+            if a.kind.resource.kind != "Deployment" {
+                assert_eq!(
+                    serde_json::to_value(&a.object).unwrap(),
+                    serde_json::to_value(&b.object).unwrap()
+                );
+            }
+        }
     }
 
     #[test]

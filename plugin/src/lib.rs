@@ -9,6 +9,7 @@ pub mod explain;
 pub mod github;
 pub mod github_hook;
 pub mod kubeconf;
+pub mod locate;
 pub mod output;
 pub mod registry;
 

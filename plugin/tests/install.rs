@@ -81,6 +81,18 @@ fn contents(
     s.iter().map(|(k, (_, c))| (k, c)).collect()
 }
 
+/// Remove the ClusterRoleBinding another test may have left with another namespace as its
+/// subject, applied by another manager (`kubectl apply -k`): install would rightly report
+/// that as a change made by other means instead of taking it over.
+async fn forget_other_installs(client: &Client) {
+    let crb: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(client.clone());
+    match crb.delete(names::WEBHOOK_NAME, &Default::default()).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(e)) if e.code == 404 => {}
+        Err(e) => panic!("delete the ClusterRoleBinding: {e}"),
+    }
+}
+
 /// What a Deployment controller would report once every replica is up.
 async fn mark_webhook_ready(client: &Client, ns: &str) {
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
@@ -107,6 +119,7 @@ async fn mark_webhook_ready(client: &Client, ns: &str) {
 async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
     let _one = CLUSTER_SCOPED.lock().await;
     let k = mosaic_tests::kube().await;
+    forget_other_installs(&k.client).await;
     let ns = k.namespace.as_str();
     let dir = tempfile::tempdir().unwrap();
     let docker_config = dir.path().join("config.json");
@@ -322,4 +335,205 @@ async fn kubectl_apply_k_applies_the_manifests() {
             "the example Ingress is not applied by default"
         );
     }
+}
+
+fn container<'a>(d: &'a Deployment, name: &str) -> &'a k8s_openapi::api::core::v1::Container {
+    let pod = d.spec.template.spec.as_ref().unwrap();
+    pod.containers.iter().find(|c| c.name == name).unwrap()
+}
+
+#[tokio::test]
+async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_reported() {
+    let _one = CLUSTER_SCOPED.lock().await;
+    let k = mosaic_tests::kube().await;
+    forget_other_installs(&k.client).await;
+    let ns = k.namespace.as_str();
+    let engine = "mirror.local/library/docker:28-dind";
+    let api_url = "https://ghe.example/api/v3";
+    let plain = "registry.kube-system.svc:5000";
+    let settings = [
+        "--engine-image",
+        engine,
+        "--github-api-url",
+        api_url,
+        "--insecure-registry",
+        plain,
+        "--insecure-registry",
+        "10.0.0.5:5000",
+    ];
+
+    // --dry-run -o yaml shows them, with no cluster.
+    let mut args = vec!["install", "-n", ns, "--dry-run", "-o", "yaml"];
+    args.extend(settings);
+    let dry = plugin(&k.kubeconfig, &args, &[]).await;
+    let yaml = text(&dry.stdout);
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    for want in [
+        format!("image: {engine}"),
+        format!("--github-api-url={api_url}"),
+        format!("--insecure-registry={plain}"),
+        "--insecure-registry=10.0.0.5:5000".to_string(),
+    ] {
+        assert!(yaml.contains(&want), "{want} not in the dry run:\n{yaml}");
+    }
+
+    // The real install: the applied Deployment carries them, for both containers.
+    let mut args = vec!["install", "-n", ns, "--wait=false"];
+    args.extend(settings);
+    let first = plugin(&k.kubeconfig, &args, &[]).await;
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let deployments: Api<Deployment> = Api::namespaced(k.client.clone(), ns);
+    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    let engine_c = container(&d, "docker");
+    assert_eq!(engine_c.image.as_deref(), Some(engine));
+    let engine_args = engine_c.args.clone().unwrap();
+    assert!(
+        engine_args.contains(&format!("--insecure-registry={plain}")),
+        "{engine_args:?}"
+    );
+    let web_args = container(&d, "webhook").args.clone().unwrap();
+    for want in [
+        format!("--github-api-url={api_url}"),
+        format!("--insecure-registry={plain}"),
+        format!(
+            "--default-github-secret=$(POD_NAMESPACE)/{}",
+            names::GITHUB_SECRET_NAME
+        ),
+        format!(
+            "--default-registry-secret=$(POD_NAMESPACE)/{}",
+            names::REGISTRY_SECRET_NAME
+        ),
+    ] {
+        assert!(web_args.contains(&want), "{want} not in {web_args:?}");
+    }
+
+    // Again with the same flags, and with none: nothing changes; the remembered settings are
+    // kept and said.
+    let rv = d.metadata.resource_version.clone();
+    let again = plugin(&k.kubeconfig, &args, &[]).await;
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("deployment/mosaic-webhook unchanged"),
+        "{}",
+        text(&again.stderr)
+    );
+    let bare = plugin(&k.kubeconfig, &["install", "-n", ns, "--wait=false"], &[]).await;
+    let err = text(&bare.stderr);
+    assert!(bare.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "keeping --engine-image {engine} from the earlier install"
+        )),
+        "{err}"
+    );
+    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    assert_eq!(d.metadata.resource_version, rv, "{err}");
+
+    // --show names them.
+    let show = plugin(
+        &k.kubeconfig,
+        &["install", "-n", ns, "--show", "-o", "json"],
+        &[],
+    )
+    .await;
+    assert!(show.status.success(), "{}", text(&show.stderr));
+    let shown: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
+    assert_eq!(shown["engineImage"], engine);
+    assert_eq!(shown["insecureRegistries"][0], plain);
+
+    // `version -n` finds this install.
+    let v = plugin(&k.kubeconfig, &["version", "-n", ns, "-o", "json"], &[]).await;
+    let vj: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    assert_eq!(
+        vj["webhookVersion"],
+        mosaic_core::install::VERSION,
+        "{}",
+        text(&v.stderr)
+    );
+
+    // Without -n, `version` finds a webhook by its label (the oldest install, when several).
+    let v = plugin(&k.kubeconfig, &["version", "-o", "json"], &[]).await;
+    let vj: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
+    let found = vj["webhookVersion"].as_str().unwrap_or_default();
+    assert!(
+        !found.is_empty() && found != "<not installed>",
+        "{vj} {}",
+        text(&v.stderr)
+    );
+
+    // `status` says when a Binding's registry is reached over plain HTTP.
+    let bindings: Api<Binding> = Api::namespaced(k.client.clone(), ns);
+    for (name, image) in [
+        ("plain", format!("{plain}/acme/api")),
+        ("tls", "ghcr.io/acme/api".to_string()),
+    ] {
+        let mut spec: BindingSpec = serde_json::from_value(
+            serde_json::json!({"deployment": name, "repo": "acme/api", "image": image}),
+        )
+        .unwrap();
+        spec.paused = true;
+        bindings
+            .create(&PostParams::default(), &Binding::new(name, spec))
+            .await
+            .expect("create Binding");
+    }
+    let st = plugin(&k.kubeconfig, &["status", "-n", ns], &[]).await;
+    let out = text(&st.stdout);
+    assert!(st.status.success(), "{}", text(&st.stderr));
+    assert!(
+        out.contains(&format!("Registry:    {plain} over plain HTTP")),
+        "{out}"
+    );
+    assert_eq!(out.matches("plain HTTP").count(), 1, "{out}");
+    bindings
+        .delete_collection(&Default::default(), &Default::default())
+        .await
+        .expect("delete the Bindings");
+
+    // A change made by hand: one to a field install does not set is kept; one to a field it
+    // sets is reported, and the object is left as the user made it.
+    let by_hand = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    let patch = serde_json::json!({
+        "metadata": {"annotations": {"team.example/owner": "ops"}},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "docker", "image": "other.example/docker:29-dind"}]}}}
+    });
+    deployments
+        .patch(names::WEBHOOK_NAME, &by_hand, &Patch::Strategic(&patch))
+        .await
+        .expect("hand patch");
+    let conflicted = plugin(&k.kubeconfig, &["install", "-n", ns, "--wait=false"], &[]).await;
+    let err = text(&conflicted.stderr);
+    assert_eq!(conflicted.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("deployment/mosaic-webhook not applied") && err.contains("kubectl-edit"),
+        "{err}"
+    );
+    assert!(err.contains("--force-conflicts"), "{err}");
+    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    assert_eq!(
+        container(&d, "docker").image.as_deref(),
+        Some("other.example/docker:29-dind"),
+        "the hand change is kept"
+    );
+    // Asked to, install takes the field back; the unrelated annotation stays either way.
+    let forced = plugin(
+        &k.kubeconfig,
+        &["install", "-n", ns, "--wait=false", "--force-conflicts"],
+        &[],
+    )
+    .await;
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    assert_eq!(container(&d, "docker").image.as_deref(), Some(engine));
+    assert_eq!(
+        d.metadata.annotations.unwrap().get("team.example/owner"),
+        Some(&"ops".to_string())
+    );
+
+    let un = plugin(&k.kubeconfig, &["uninstall", "-n", ns], &[]).await;
+    assert!(un.status.success(), "{}", text(&un.stderr));
 }

@@ -157,6 +157,59 @@ pub struct Config {
     /// Name this replica claims Builds under (default: POD_NAME, else the host name).
     #[arg(long, env = "MOSAIC_IDENTITY")]
     pub identity: Option<String>,
+    /// Seconds to wait at start for the Docker engine (it starts beside the webhook in the
+    /// same pod) before giving up. Not used with `--concurrency 0`, which needs no engine.
+    #[arg(
+        long = "engine-wait",
+        value_name = "SECS",
+        env = "MOSAIC_ENGINE_WAIT",
+        default_value_t = 120
+    )]
+    pub engine_wait_secs: u64,
+    /// Registry reached over plain HTTP, `HOST[:PORT]` (repeatable); give the engine the same
+    /// list (dockerd `--insecure-registry`). Loopback registries always are.
+    #[arg(
+        long = "insecure-registry",
+        value_name = "HOST:PORT",
+        env = "MOSAIC_INSECURE_REGISTRY",
+        value_delimiter = ','
+    )]
+    pub insecure_registries: Vec<String>,
+    /// Secret `NAMESPACE/NAME` holding a GitHub token (key `token`) for Bindings that name no
+    /// `githubSecret`; a missing Secret means unauthenticated calls.
+    #[arg(long, value_name = "NAMESPACE/NAME", env = "MOSAIC_DEFAULT_GITHUB_SECRET", value_parser = SecretRef::parse)]
+    pub default_github_secret: Option<SecretRef>,
+    /// `kubernetes.io/dockerconfigjson` Secret `NAMESPACE/NAME` for Bindings that name no
+    /// `registrySecret`; a missing Secret, or one without the image's registry, means none.
+    #[arg(long, value_name = "NAMESPACE/NAME", env = "MOSAIC_DEFAULT_REGISTRY_SECRET", value_parser = SecretRef::parse)]
+    pub default_registry_secret: Option<SecretRef>,
+}
+
+/// A Secret named with its namespace, `NAMESPACE/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl SecretRef {
+    fn parse(s: &str) -> Result<SecretRef, String> {
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 253
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        };
+        match s.split_once('/') {
+            Some((ns, name)) if ok(ns) && ok(name) => Ok(SecretRef {
+                namespace: ns.into(),
+                name: name.into(),
+            }),
+            _ => Err(format!(
+                "{s:?} is not NAMESPACE/NAME of a Secret (in a pod, set POD_NAMESPACE from metadata.namespace to use $(POD_NAMESPACE))"
+            )),
+        }
+    }
 }
 
 /// A configuration problem, reported as one line before exiting.
@@ -260,6 +313,49 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(intake_only.concurrency, 0);
+    }
+
+    #[test]
+    fn default_secrets_and_plain_http_registries() {
+        let c = Config::try_parse_from([
+            "m",
+            "--webhook-secret-file",
+            "/a",
+            "--default-github-secret",
+            "mosaic-system/mosaic-github",
+            "--insecure-registry",
+            "r.kube-system.svc:5000",
+            "--insecure-registry",
+            "10.0.0.5:5000",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.default_github_secret,
+            Some(SecretRef {
+                namespace: "mosaic-system".into(),
+                name: "mosaic-github".into()
+            })
+        );
+        assert_eq!(c.default_registry_secret, None);
+        assert_eq!(
+            c.insecure_registries,
+            ["r.kube-system.svc:5000", "10.0.0.5:5000"]
+        );
+        assert_eq!(c.engine_wait_secs, 120);
+        // The kubelet leaves `$(POD_NAMESPACE)` as is when the variable is not defined.
+        let e = Config::try_parse_from([
+            "m",
+            "--webhook-secret-file",
+            "/a",
+            "--default-registry-secret",
+            "$(POD_NAMESPACE)/mosaic-registry",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("NAMESPACE/NAME") && e.contains("POD_NAMESPACE"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
@@ -145,19 +146,16 @@ pub struct Engine {
     builder: Builder,
 }
 
+fn unreachable(e: bollard::errors::Error) -> EngineError {
+    EngineError::Unreachable(format!(
+        "Docker engine unreachable: {}",
+        crate::error_text::chain(&e)
+    ))
+}
+
 impl Engine {
-    /// Connect to `host` (`unix:///path` or `tcp://…`/`http://…`) and negotiate the API version.
-    pub async fn connect(
-        host: &str,
-        timeout_secs: u64,
-        builder: Builder,
-    ) -> Result<Self, EngineError> {
-        let unreachable = |e: bollard::errors::Error| {
-            EngineError::Unreachable(format!(
-                "Docker engine unreachable: {}",
-                crate::error_text::chain(&e)
-            ))
-        };
+    /// A client for `host` that has not talked to it yet.
+    fn unconnected(host: &str, timeout_secs: u64, builder: Builder) -> Result<Self, EngineError> {
         let docker = if let Some(path) = host.strip_prefix("unix://") {
             Docker::connect_with_unix(path, timeout_secs, bollard::API_DEFAULT_VERSION)
                 .map_err(unreachable)?
@@ -166,8 +164,62 @@ impl Engine {
             Docker::connect_with_http(&h, timeout_secs, bollard::API_DEFAULT_VERSION)
                 .map_err(unreachable)?
         };
-        let docker = docker.negotiate_version().await.map_err(unreachable)?;
         Ok(Self { docker, builder })
+    }
+
+    /// Connect to `host` (`unix:///path` or `tcp://…`/`http://…`) and negotiate the API version.
+    pub async fn connect(
+        host: &str,
+        timeout_secs: u64,
+        builder: Builder,
+    ) -> Result<Self, EngineError> {
+        let e = Self::unconnected(host, timeout_secs, builder)?;
+        let docker = e.docker.negotiate_version().await.map_err(unreachable)?;
+        Ok(Self { docker, builder })
+    }
+
+    /// [`Engine::connect`], trying again for up to `wait` while the engine is not there yet (it
+    /// starts beside the webhook in the same pod), saying what it waits for every few seconds.
+    pub async fn connect_waiting(
+        host: &str,
+        timeout_secs: u64,
+        builder: Builder,
+        wait: Duration,
+    ) -> Result<Self, EngineError> {
+        let start = tokio::time::Instant::now();
+        let mut said = None::<tokio::time::Instant>;
+        loop {
+            match Self::connect(host, timeout_secs, builder).await {
+                Ok(e) => {
+                    if said.is_some() {
+                        tracing::info!(
+                            docker_host = host,
+                            waited_ms = start.elapsed().as_millis() as u64,
+                            "Docker engine answered"
+                        );
+                    }
+                    return Ok(e);
+                }
+                Err(e) if start.elapsed() >= wait => {
+                    return Err(EngineError::Unreachable(format!(
+                        "{e}; waited {}s (--engine-wait)",
+                        wait.as_secs()
+                    )));
+                }
+                Err(e) => {
+                    if said.is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+                        tracing::info!(
+                            docker_host = host,
+                            error = %e,
+                            remaining_s = wait.saturating_sub(start.elapsed()).as_secs(),
+                            "waiting for the Docker engine"
+                        );
+                        said = Some(tokio::time::Instant::now());
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        }
     }
 
     /// Is the engine answering?
@@ -293,6 +345,40 @@ impl ImageBuilder for Engine {
         auth: Option<&'a RegistryAuth>,
     ) -> BoxFuture<'a, Result<String, EngineError>> {
         Box::pin(Engine::push(self, repository, tag, auth))
+    }
+}
+
+/// The builder of a replica that runs no builds (`--concurrency 0`): it has no engine, and
+/// never connects to one.
+pub struct NoEngine;
+
+impl NoEngine {
+    fn refuse<T>() -> Result<T, EngineError> {
+        Err(EngineError::Unreachable(
+            "this replica runs no builds (--concurrency 0) and has no Docker engine".into(),
+        ))
+    }
+}
+
+impl ImageBuilder for NoEngine {
+    fn build<'a>(
+        &'a self,
+        _tarball: ByteStream,
+        _plan: &'a BuildPlan,
+        _commit: &'a str,
+        _auth: Option<&'a RegistryAuth>,
+        _tail: &'a mut LogTail,
+    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
+        Box::pin(async { Self::refuse() })
+    }
+
+    fn push<'a>(
+        &'a self,
+        _repository: &'a str,
+        _tag: &'a str,
+        _auth: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, EngineError>> {
+        Box::pin(async { Self::refuse() })
     }
 }
 

@@ -112,9 +112,26 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let client = kube_client::connect()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
-    let engine = docker::Engine::connect(&cfg.docker_host, cfg.build_timeout_secs, cfg.builder)
-        .await
-        .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?;
+    // The engine starts beside the webhook: wait for it (bounded) rather than exit. An
+    // intake-only replica builds nothing and never connects.
+    let engine = if cfg.concurrency == 0 {
+        None
+    } else {
+        Some(
+            docker::Engine::connect_waiting(
+                &cfg.docker_host,
+                cfg.build_timeout_secs,
+                cfg.builder,
+                Duration::from_secs(cfg.engine_wait_secs),
+            )
+            .await
+            .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?,
+        )
+    };
+    let builder: Arc<dyn pipeline::ports::ImageBuilder> = match &engine {
+        Some(e) => Arc::new(e.clone()),
+        None => Arc::new(docker::NoEngine),
+    };
     let metrics = Arc::new(metrics::Metrics::new());
     let readiness = Arc::new(server::Readiness::default());
     let shutdown = CancellationToken::new();
@@ -153,17 +170,20 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
 
     let ctx = Arc::new(pipeline::Ctx {
         client: client.clone(),
-        builder: Arc::new(engine.clone()),
+        builder,
         source: Arc::new(github::GitHub::new(
             &cfg.github_api_url,
             Duration::from_secs(cfg.github_timeout_secs),
         )),
-        registry: Arc::new(registry::HttpRegistry::new(
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(30))
-                .build()
-                .context("HTTP client")?,
-        )),
+        registry: Arc::new(
+            registry::HttpRegistry::new(
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .context("HTTP client")?,
+            )
+            .plain_http(cfg.insecure_registries.clone()),
+        ),
         metrics: metrics.clone(),
         identity: identity.clone(),
         claim_ttl: cfg.claim_ttl(),
@@ -183,6 +203,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             .map(|s| Duration::from_secs(*s))
             .collect(),
         parked: Default::default(),
+        defaults: pipeline::credentials::Defaults {
+            github: cfg.default_github_secret.clone(),
+            registry: cfg.default_registry_secret.clone(),
+        },
     });
     let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]

@@ -137,10 +137,10 @@ pub fn credentials_for(dockerconfigjson: &[u8], host: &str) -> Result<RegistryAu
     })
 }
 
-/// Base URL of a registry's API: plain HTTP for loopback (as Docker allows), HTTPS otherwise.
-fn api_base(host: &str) -> String {
-    let h = host.split(':').next().unwrap_or(host);
-    let insecure = h == "localhost" || h.starts_with("127.") || h == "[::1]";
+/// Base URL of a registry's API: plain HTTP for loopback (as Docker allows) and the
+/// `--insecure-registry` hosts, HTTPS otherwise.
+fn api_base(host: &str, plain: &[String]) -> String {
+    let insecure = mosaic_core::install_settings::plain_http(host, plain);
     let host = if host == "docker.io" {
         "registry-1.docker.io"
     } else {
@@ -168,6 +168,7 @@ const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+j
 /// the realm a `Bearer` challenge names). Transient failures are retried with backoff.
 pub async fn verify_digest(
     http: &reqwest::Client,
+    plain: &[String],
     auth: Option<&RegistryAuth>,
     host: &str,
     path: &str,
@@ -176,7 +177,7 @@ pub async fn verify_digest(
     let mut pause = VERIFY_BACKOFF;
     let mut attempt = 1;
     loop {
-        match verify_once(http, auth, host, path, digest).await {
+        match verify_once(http, plain, auth, host, path, digest).await {
             Err(e) if transient(&e) && attempt < VERIFY_ATTEMPTS => {
                 tracing::warn!(attempt, error = %e, "registry digest check failed; retrying");
                 tokio::time::sleep(pause).await;
@@ -196,12 +197,13 @@ pub async fn verify_digest(
 
 async fn verify_once(
     http: &reqwest::Client,
+    plain: &[String],
     auth: Option<&RegistryAuth>,
     host: &str,
     path: &str,
     digest: &str,
 ) -> Result<(), RegistryError> {
-    let url = format!("{}/v2/{path}/manifests/{digest}", api_base(host));
+    let url = format!("{}/v2/{path}/manifests/{digest}", api_base(host, plain));
     let reference = format!("{path}@{digest}");
     let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
         host: host.to_string(),
@@ -299,10 +301,11 @@ async fn bearer_token(
 /// challenge names)? `Ok(false)` when it refuses them (401/403); an error when it cannot say.
 pub async fn accepts(
     http: &reqwest::Client,
+    plain: &[String],
     auth: &RegistryAuth,
     host: &str,
 ) -> Result<bool, RegistryError> {
-    let url = format!("{}/v2/", api_base(host));
+    let url = format!("{}/v2/", api_base(host, plain));
     let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
         host: host.to_string(),
         message: e.to_string(),
@@ -337,11 +340,22 @@ pub async fn accepts(
 #[derive(Clone)]
 pub struct HttpRegistry {
     http: reqwest::Client,
+    /// Registries reached over plain HTTP (`--insecure-registry`).
+    plain: Vec<String>,
 }
 
 impl HttpRegistry {
     pub fn new(http: reqwest::Client) -> Self {
-        Self { http }
+        Self {
+            http,
+            plain: Vec::new(),
+        }
+    }
+
+    /// Reach `hosts` over plain HTTP too.
+    pub fn plain_http(mut self, hosts: Vec<String>) -> Self {
+        self.plain = hosts;
+        self
     }
 }
 
@@ -353,7 +367,14 @@ impl RegistryCheck for HttpRegistry {
         path: &'a str,
         digest: &'a str,
     ) -> BoxFuture<'a, Result<(), RegistryError>> {
-        Box::pin(verify_digest(&self.http, auth, host, path, digest))
+        Box::pin(verify_digest(
+            &self.http,
+            &self.plain,
+            auth,
+            host,
+            path,
+            digest,
+        ))
     }
 
     fn accepts<'a>(
@@ -361,7 +382,7 @@ impl RegistryCheck for HttpRegistry {
         auth: &'a RegistryAuth,
         host: &'a str,
     ) -> BoxFuture<'a, Result<bool, RegistryError>> {
-        Box::pin(accepts(&self.http, auth, host))
+        Box::pin(accepts(&self.http, &self.plain, auth, host))
     }
 }
 

@@ -75,10 +75,16 @@ fn only_transient_failures_are_retried() {
 
 #[test]
 fn api_base_and_challenges() {
-    assert_eq!(api_base("127.0.0.1:5000"), "http://127.0.0.1:5000");
-    assert_eq!(api_base("localhost:1"), "http://localhost:1");
-    assert_eq!(api_base("docker.io"), "https://registry-1.docker.io");
-    assert_eq!(api_base("ghcr.io"), "https://ghcr.io");
+    assert_eq!(api_base("127.0.0.1:5000", &[]), "http://127.0.0.1:5000");
+    assert_eq!(api_base("localhost:1", &[]), "http://localhost:1");
+    assert_eq!(api_base("docker.io", &[]), "https://registry-1.docker.io");
+    assert_eq!(api_base("ghcr.io", &[]), "https://ghcr.io");
+    let plain = ["registry.kube-system.svc:5000".to_string()];
+    assert_eq!(
+        api_base("registry.kube-system.svc:5000", &plain),
+        "http://registry.kube-system.svc:5000"
+    );
+    assert_eq!(api_base("ghcr.io", &plain), "https://ghcr.io");
     let p = bearer_params(
         r#"Bearer realm="https://auth.io/token",service="reg",scope="repository:a/b:pull""#,
     )

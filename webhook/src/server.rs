@@ -44,7 +44,8 @@ pub struct AppState {
     pub client: kube::Client,
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
-    pub engine: Engine,
+    /// The engine `/readyz` checks; `None` on an intake-only replica, which needs none.
+    pub engine: Option<Engine>,
 }
 
 /// The router. Every answer the intake gives, including the body cap (413) and the request
@@ -287,9 +288,12 @@ async fn readyz(State(st): State<Arc<AppState>>) -> Response {
     if !st.readiness.builds_synced.load(Ordering::Relaxed) {
         missing.push("Build watch not synced");
     }
-    let engine_ok = tokio::time::timeout(Duration::from_secs(2), st.engine.ping())
-        .await
-        .unwrap_or(false);
+    let engine_ok = match &st.engine {
+        Some(e) => tokio::time::timeout(Duration::from_secs(2), e.ping())
+            .await
+            .unwrap_or(false),
+        None => true,
+    };
     if !engine_ok {
         missing.push("Docker engine unreachable");
     }

@@ -46,10 +46,12 @@ pub struct BindArgs {
     /// Build context: a directory of the repository.
     #[arg(long = "build-context", alias = "context-dir", value_name = "DIR", default_value = mosaic_core::names::DEFAULT_CONTEXT)]
     pub build_context: String,
-    /// A kubernetes.io/dockerconfigjson Secret with push credentials.
+    /// A kubernetes.io/dockerconfigjson Secret with push credentials, in the Binding's
+    /// namespace (default: the Secret `install --registry-credentials-from` stored).
     #[arg(long, value_name = "SECRET")]
     pub registry_secret: Option<String>,
-    /// A Secret holding a GitHub token under the key `token`.
+    /// A Secret holding a GitHub token under the key `token`, in the Binding's namespace
+    /// (default: the Secret `install --github-token-from-env` stored).
     #[arg(long, value_name = "SECRET")]
     pub github_secret: Option<String>,
     /// Do not roll back to the previous image when a rollout fails.

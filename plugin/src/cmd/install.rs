@@ -1,25 +1,30 @@
 //! `kubectl mosaic install`: server-side applies the embedded manifests (the same
-//! bytes as `manifests/`), creates the webhook secret once, stores the GitHub
-//! token and registry credentials it is given, waits for the webhook, and says
-//! how to point GitHub at it. Running it twice changes nothing.
+//! bytes as `manifests/`) with the user's settings (images, GitHub URLs, plain-HTTP
+//! registries; remembered on the Deployment and kept by later runs), creates the
+//! webhook secret once, stores the GitHub token and registry credentials it is given
+//! (the defaults for Bindings that name none), waits for the webhook, and says how to
+//! point GitHub at it. Running it twice changes nothing; a change made by other means
+//! is reported, never reset silently (`install_apply`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::{ArgAction, Args};
-use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
-use kube::{Client, ResourceExt};
+use kube::Client;
+use kube::api::Api;
 
+use mosaic_core::install_settings::Settings;
 use mosaic_core::names;
 
+use super::install_apply::{self, Applied, apply, apply_secret, ensure_webhook_secret, secret};
+use super::install_show;
 use crate::bundle::{self, Item};
 use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
-use crate::output::{self, Format};
+use crate::output::Format;
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
@@ -30,13 +35,39 @@ pub struct InstallArgs {
     /// mosaic-registry (type kubernetes.io/dockerconfigjson).
     #[arg(long, value_name = "PATH")]
     pub registry_credentials_from: Option<PathBuf>,
-    /// Run this webhook image instead of the release's (e.g. one built from webhook/Dockerfile).
+    /// Run this webhook image instead of the release's (e.g. a mirror's copy, or one built
+    /// from webhook/Dockerfile).
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
+    /// Run this Docker engine image instead of docker:28-dind (e.g. a mirror's copy).
+    #[arg(long, value_name = "IMAGE")]
+    pub engine_image: Option<String>,
+    /// GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).
+    #[arg(long, value_name = "URL")]
+    pub github_api_url: Option<String>,
+    /// GitHub web base URL (GitHub Enterprise: https://HOST), for the images' source label.
+    #[arg(long, value_name = "URL")]
+    pub github_web_url: Option<String>,
+    /// A registry reached over plain HTTP, HOST[:PORT] as image references name it
+    /// (repeatable): given to the engine (dockerd --insecure-registry) and to the webhook's
+    /// digest check. Replaces the remembered list.
+    #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
+    pub insecure_registries: Vec<String>,
+    /// Forget the settings remembered from earlier installs: what the flags do not give
+    /// returns to the release default.
+    #[arg(long)]
+    pub reset: bool,
+    /// Print the settings the installed webhook runs with, and change nothing.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub show: bool,
+    /// Take back fields that were changed by other means (kubectl edit or patch, another
+    /// tool) instead of reporting them and leaving the object as it is.
+    #[arg(long)]
+    pub force_conflicts: bool,
     /// Print what would be applied and change nothing (no cluster access needed).
     #[arg(long)]
     pub dry_run: bool,
-    /// With --dry-run: print the objects as yaml or json.
+    /// With --dry-run: print the objects as yaml or json; with --show, the settings.
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<Format>,
     /// Wait until every webhook replica is available.
@@ -111,90 +142,6 @@ fn bundle_objects(namespace: &str) -> Result<Vec<Item>, Error> {
     bundle::objects(namespace).map_err(|e| Error::Other(e.to_string()))
 }
 
-fn api_for(client: &Client, item: &Item) -> Api<DynamicObject> {
-    match (&item.kind.namespaced, &item.object.metadata.namespace) {
-        (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &item.kind.resource),
-        _ => Api::all_with(client.clone(), &item.kind.resource),
-    }
-}
-
-/// Server-side apply one object; returns kubectl's word for what happened.
-async fn apply(client: &Client, item: &Item) -> Result<&'static str, Error> {
-    let api = api_for(client, item);
-    let before = api.get_opt(item.name()).await?;
-    let pp = PatchParams::apply(names::FIELD_MANAGER_PLUGIN).force();
-    let after = api
-        .patch(item.name(), &pp, &Patch::Apply(&item.object))
-        .await?;
-    Ok(outcome(before.as_ref(), &after))
-}
-
-/// kubectl's word for an apply: `created`, `unchanged` when nothing but
-/// bookkeeping (resourceVersion, managedFields timestamps) differs, else `configured`.
-pub fn outcome<T: serde::Serialize>(before: Option<&T>, after: &T) -> &'static str {
-    let content = |o: &T| {
-        let mut v = serde_json::to_value(o).unwrap_or_default();
-        if let Some(m) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-            m.remove("resourceVersion");
-            m.remove("managedFields");
-        }
-        v
-    };
-    match before {
-        None => "created",
-        Some(b) if content(b) == content(after) => "unchanged",
-        Some(_) => "configured",
-    }
-}
-
-fn secret(namespace: &str, name: &str, type_: &str, key: &str, value: Vec<u8>) -> Secret {
-    Secret {
-        metadata: ObjectMeta {
-            name: Some(name.into()),
-            namespace: Some(namespace.into()),
-            labels: Some(mosaic_core::install::labels()),
-            ..Default::default()
-        },
-        type_: Some(type_.into()),
-        data: Some([(key.to_string(), ByteString(value))].into()),
-        ..Default::default()
-    }
-}
-
-/// Create the webhook secret (32 random bytes, hex) unless one exists; never replace it.
-async fn ensure_webhook_secret(
-    secrets: &Api<Secret>,
-    namespace: &str,
-) -> Result<&'static str, Error> {
-    if secrets.get_opt(names::WEBHOOK_SECRET_NAME).await?.is_some() {
-        return Ok("unchanged");
-    }
-    let mut raw = [0u8; 32];
-    rand::Rng::fill(&mut rand::rng(), &mut raw);
-    let value: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let s = secret(
-        namespace,
-        names::WEBHOOK_SECRET_NAME,
-        "Opaque",
-        names::WEBHOOK_SECRET_KEY,
-        value.into_bytes(),
-    );
-    match secrets.create(&PostParams::default(), &s).await {
-        Ok(_) => Ok("created"),
-        // Another install created it between our get and create: keep theirs.
-        Err(kube::Error::Api(e)) if e.code == 409 => Ok("unchanged"),
-        Err(e) => Err(e.into()),
-    }
-}
-
-async fn apply_secret(secrets: &Api<Secret>, s: &Secret) -> Result<&'static str, Error> {
-    let name = s.name_any();
-    let before = secrets.get_opt(&name).await?;
-    let pp = PatchParams::apply(names::FIELD_MANAGER_PLUGIN).force();
-    let after = secrets.patch(&name, &pp, &Patch::Apply(s)).await?;
-    Ok(outcome(before.as_ref(), &after))
-}
-
 /// Wait until every webhook replica is available, printing progress on stderr when it changes.
 async fn wait_ready(client: &Client, namespace: &str, timeout: Duration) -> Result<(), Error> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
@@ -231,7 +178,7 @@ async fn wait_ready(client: &Client, namespace: &str, timeout: Duration) -> Resu
 }
 
 /// Write to stdout; a closed pipe (`| head`) is not an error.
-fn stdout(text: &str) -> Result<(), Error> {
+pub fn stdout(text: &str) -> Result<(), Error> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
@@ -242,99 +189,78 @@ fn stdout(text: &str) -> Result<(), Error> {
     }
 }
 
-fn dry_run(items: &[Item], args: &InstallArgs, namespace: &str) -> Result<Outcome, Error> {
-    match args.output {
-        Some(f @ (Format::Yaml | Format::Json)) => {
-            let objects: Vec<&DynamicObject> = items.iter().map(|i| &i.object).collect();
-            stdout(&output::render_list(&objects, f)?)?;
-        }
-        Some(other) => {
-            return Err(Error::Usage(format!(
-                "install --dry-run -o {other:?}: use -o yaml or -o json"
-            )));
-        }
-        None => {
-            let lines: String = items
-                .iter()
-                .map(|i| format!("{} (dry run)\n", i.display()))
-                .collect();
-            stdout(&lines)?;
-        }
+/// The settings the flags give (unset where no flag was given).
+pub fn flag_settings(args: &InstallArgs) -> Settings {
+    Settings {
+        image: args.image.clone(),
+        engine_image: args.engine_image.clone(),
+        github_api_url: args.github_api_url.clone(),
+        github_web_url: args.github_web_url.clone(),
+        insecure_registries: args.insecure_registries.clone(),
     }
-    eprintln!(
-        "dry run: would also create secret/{} in {namespace} (32 random bytes) unless it exists{}{}",
-        names::WEBHOOK_SECRET_NAME,
-        if args.github_token_from_env.is_some() {
-            format!(", and apply secret/{}", names::GITHUB_SECRET_NAME)
-        } else {
-            String::new()
-        },
-        if args.registry_credentials_from.is_some() {
-            format!(", and apply secret/{}", names::REGISTRY_SECRET_NAME)
-        } else {
-            String::new()
-        },
-    );
-    Ok(Outcome::Success)
+}
+
+/// The settings to apply: the remembered ones (unless `--reset`), replaced by the flags given.
+fn settings_for(remembered: Option<&Settings>, flags: &Settings, reset: bool) -> Settings {
+    let base = remembered.filter(|_| !reset).cloned().unwrap_or_default();
+    for line in install_show::kept_lines(&base, flags) {
+        eprintln!("{line}");
+    }
+    base.overridden_by(flags)
 }
 
 pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     let namespace = install_namespace(kube);
     let timeout = parse_duration(&args.timeout)?;
-    if args.output.is_some() && !args.dry_run {
+    if args.output.is_some() && !args.dry_run && !args.show {
         return Err(Error::Usage(
-            "-o is only for --dry-run: add --dry-run to print the manifests".into(),
+            "-o is only for --dry-run or --show: add --dry-run to print the manifests".into(),
         ));
     }
-    let mut items = bundle_objects(&namespace)?;
-    if let Some(image) = &args.image {
-        if image.trim().is_empty() || image.contains(char::is_whitespace) {
-            return Err(Error::Usage(format!(
-                "--image {image:?} is not an image reference"
-            )));
-        }
-        bundle::set_webhook_image(&mut items, image);
+    let flags = flag_settings(&args);
+    flags.validate().map_err(|e| Error::Usage(e.to_string()))?;
+    if args.show {
+        let cluster = kubeconf::connect(kube).await?;
+        return install_show::show(&cluster.client, &namespace, args.output).await;
     }
+    let mut items = bundle_objects(&namespace)?;
     if args.dry_run {
-        return dry_run(&items, &args, &namespace);
+        set_settings(&mut items, &flags)?;
+        return install_show::dry_run(&items, &args, &namespace);
     }
     let sources = read_sources(&args)?;
     let cluster = kubeconf::connect(kube).await?;
     let client = cluster.client;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
+    let remembered = match deployments.get_opt(names::WEBHOOK_NAME).await {
+        Ok(d) => d
+            .as_ref()
+            .and_then(mosaic_core::install_settings::remembered),
+        // Not allowed to read it: the first apply below says what is refused, and why.
+        Err(kube::Error::Api(e)) if e.code == 403 => None,
+        Err(e) => return Err(e.into()),
+    };
+    let settings = settings_for(remembered.as_ref(), &flags, args.reset);
+    settings
+        .validate()
+        .map_err(|e| Error::Input(format!("remembered setting: {e}; rerun with --reset")))?;
+    set_settings(&mut items, &settings)?;
+    let mut conflicts = Vec::new();
     for item in &items {
-        let what = apply(&client, item).await?;
-        eprintln!("{} {what}", item.display());
+        match apply(&client, item, args.force_conflicts).await? {
+            Applied::Done(what) => eprintln!("{} {what}", item.display()),
+            Applied::Conflict(why) => {
+                eprintln!("{} not applied: {why}", item.display());
+                conflicts.push((item.display(), why));
+            }
+        }
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     let what = ensure_webhook_secret(&secrets, &namespace).await?;
     eprintln!("secret/{} {what}", names::WEBHOOK_SECRET_NAME);
-    if let Some(token) = sources.github_token {
-        let s = secret(
-            &namespace,
-            names::GITHUB_SECRET_NAME,
-            "Opaque",
-            names::GITHUB_TOKEN_KEY,
-            token.into_bytes(),
-        );
-        eprintln!(
-            "secret/{} {}",
-            names::GITHUB_SECRET_NAME,
-            apply_secret(&secrets, &s).await?
-        );
-    }
-    if let Some(config) = sources.registry_config {
-        let s = secret(
-            &namespace,
-            names::REGISTRY_SECRET_NAME,
-            "kubernetes.io/dockerconfigjson",
-            ".dockerconfigjson",
-            config,
-        );
-        eprintln!(
-            "secret/{} {}",
-            names::REGISTRY_SECRET_NAME,
-            apply_secret(&secrets, &s).await?
-        );
+    store_credentials(&secrets, &namespace, sources).await?;
+    if !conflicts.is_empty() {
+        return Err(install_apply::conflict_error(&conflicts));
     }
     if args.wait {
         wait_ready(&client, &namespace, timeout).await?;
@@ -343,28 +269,51 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
+fn set_settings(items: &mut [Item], settings: &Settings) -> Result<(), Error> {
+    bundle::set_settings(items, settings).map_err(|e| Error::Other(e.to_string()))
+}
+
+/// Store the GitHub token and registry credentials given by flag (the webhook's defaults
+/// for Bindings that name no Secret).
+async fn store_credentials(
+    secrets: &Api<Secret>,
+    namespace: &str,
+    sources: Sources,
+) -> Result<(), Error> {
+    if let Some(token) = sources.github_token {
+        let s = secret(
+            namespace,
+            names::GITHUB_SECRET_NAME,
+            "Opaque",
+            names::GITHUB_TOKEN_KEY,
+            token.into_bytes(),
+        );
+        eprintln!(
+            "secret/{} {}",
+            names::GITHUB_SECRET_NAME,
+            apply_secret(secrets, &s).await?
+        );
+    }
+    if let Some(config) = sources.registry_config {
+        let s = secret(
+            namespace,
+            names::REGISTRY_SECRET_NAME,
+            "kubernetes.io/dockerconfigjson",
+            ".dockerconfigjson",
+            config,
+        );
+        eprintln!(
+            "secret/{} {}",
+            names::REGISTRY_SECRET_NAME,
+            apply_secret(secrets, &s).await?
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn outcomes_ignore_bookkeeping() {
-        let obj = |rv: &str, time: &str, replicas: i32| {
-            serde_json::json!({"metadata": {"name": "w", "resourceVersion": rv,
-                "managedFields": [{"manager": "kubectl-mosaic", "time": time}]},
-                "spec": {"replicas": replicas}})
-        };
-        let a = obj("1", "2026-01-01T00:00:00Z", 2);
-        assert_eq!(outcome(None, &a), "created");
-        assert_eq!(
-            outcome(Some(&a), &obj("2", "2026-01-01T00:00:01Z", 2)),
-            "unchanged"
-        );
-        assert_eq!(
-            outcome(Some(&a), &obj("2", "2026-01-01T00:00:01Z", 3)),
-            "configured"
-        );
-    }
 
     #[test]
     fn durations() {
@@ -391,6 +340,13 @@ mod tests {
             github_token_from_env: Some("MOSAIC_TEST_SURELY_UNSET_VAR".into()),
             registry_credentials_from: None,
             image: None,
+            engine_image: None,
+            github_api_url: None,
+            github_web_url: None,
+            insecure_registries: Vec::new(),
+            reset: false,
+            show: false,
+            force_conflicts: false,
             dry_run: false,
             output: None,
             wait: false,

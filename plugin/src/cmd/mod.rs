@@ -9,6 +9,8 @@ pub mod deploy;
 pub mod explain;
 pub mod hook;
 pub mod install;
+pub mod install_apply;
+pub mod install_show;
 pub mod list;
 pub mod logs;
 pub mod proposals;

@@ -37,6 +37,17 @@ pub struct StatusReport<'a> {
     pub binding: &'a Binding,
     pub rollout: String,
     pub builds: Vec<&'a Build>,
+    /// The image's registry, when it is reached over plain HTTP.
+    #[serde(rename = "plainHttpRegistry", skip_serializing_if = "Option::is_none")]
+    pub plain_http_registry: Option<String>,
+}
+
+/// The image's registry host when the webhook reaches it over plain HTTP: a loopback address
+/// or one of `plain` (the install's `--insecure-registry` list).
+pub fn plain_http_registry(binding: &Binding, plain: &[String]) -> Option<String> {
+    let r = mosaic_core::reference::ImageRef::parse(&binding.spec.image).ok()?;
+    let host = r.registry_host();
+    mosaic_core::install_settings::plain_http(host, plain).then(|| host.to_string())
 }
 
 /// The report for one binding (pure): rollout in words and the newest builds first.
@@ -44,6 +55,7 @@ pub fn report<'a>(
     binding: &'a Binding,
     deployment: Option<&Deployment>,
     builds: &'a [Build],
+    plain: &[String],
 ) -> StatusReport<'a> {
     let mut mine: Vec<&Build> = builds
         .iter()
@@ -64,6 +76,7 @@ pub fn report<'a>(
             .map(rollout_words)
             .unwrap_or_else(|| format!("deployment/{} not found", binding.spec.deployment)),
         builds: mine,
+        plain_http_registry: plain_http_registry(binding, plain),
     }
 }
 
@@ -133,6 +146,7 @@ pub fn render(
     deployment: Option<&Deployment>,
     builds: &[Build],
     now: i64,
+    plain: &[String],
 ) -> String {
     let mut out = String::new();
     let st = binding.status.clone().unwrap_or_default();
@@ -151,6 +165,12 @@ pub fn render(
         binding.spec.repo, binding.spec.branch
     );
     let _ = writeln!(out, "Image:       {}", binding.spec.image);
+    if let Some(host) = plain_http_registry(binding, plain) {
+        let _ = writeln!(
+            out,
+            "Registry:    {host} over plain HTTP (unencrypted; install --insecure-registry or loopback)"
+        );
+    }
     if binding.spec.paused {
         let _ = writeln!(out, "Paused:      yes (pushes are recorded, not built)");
     }
@@ -271,6 +291,9 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
         );
         return Ok(Outcome::Success);
     }
+    // The registries the webhook reaches over plain HTTP, from its install settings; a webhook
+    // this user cannot see leaves only loopback registries marked.
+    let plain = crate::locate::plain_http_registries(&cluster.client).await;
     let now = output::now_secs();
     let mut first = true;
     let mut gathered = vec![];
@@ -291,12 +314,12 @@ pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
             println!();
         }
         first = false;
-        print!("{}", render(b, dep.as_ref(), &builds, now));
+        print!("{}", render(b, dep.as_ref(), &builds, now, &plain));
     }
     if let Some(f) = args.output {
         let reports: Vec<StatusReport> = gathered
             .iter()
-            .map(|(b, d, builds)| report(b, d.as_ref(), builds))
+            .map(|(b, d, builds)| report(b, d.as_ref(), builds, &plain))
             .collect();
         print!("{}", output::render_list(&reports, f.into())?);
     }
@@ -371,7 +394,8 @@ mod tests {
                     "summary": "The container exits with code 1.", "fix": ["Read the logs."]}]}
         }))
         .unwrap();
-        let out = render(&b, None, &[build], 0);
+        let out = render(&b, None, &[build], 0, &[]);
+        assert!(!out.contains("plain HTTP"), "{out}");
         assert!(
             out.contains("Rollout:     deployment/api not found"),
             "{out}"
@@ -389,5 +413,27 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("fix: Read the logs."), "{out}");
+    }
+
+    #[test]
+    fn a_plain_http_registry_is_said() {
+        let b = Binding::new(
+            "api",
+            serde_json::from_value(serde_json::json!({"deployment": "api", "repo": "acme/api",
+                "image": "registry.kube-system.svc:5000/acme/api"}))
+            .unwrap(),
+        );
+        let plain = vec!["registry.kube-system.svc:5000".to_string()];
+        let out = render(&b, None, &[], 0, &plain);
+        assert!(
+            out.contains("Registry:    registry.kube-system.svc:5000 over plain HTTP"),
+            "{out}"
+        );
+        assert!(!render(&b, None, &[], 0, &[]).contains("plain HTTP"));
+        let r = report(&b, None, &[], &plain);
+        assert_eq!(
+            serde_json::to_value(&r).unwrap()["plainHttpRegistry"],
+            "registry.kube-system.svc:5000"
+        );
     }
 }

@@ -3,8 +3,7 @@
 
 use clap::Args;
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::Api;
-use mosaic_core::names::{SYSTEM_NAMESPACE, WEBHOOK_NAME};
+use mosaic_core::names::WEBHOOK_NAME;
 use serde::Serialize;
 
 use crate::cli::KubeArgs;
@@ -102,8 +101,8 @@ pub async fn run(kube: &KubeArgs, args: VersionArgs) -> Result<Outcome, Error> {
         kube.request_timeout = Some("5s".into());
     }
     let cluster = kubeconf::connect(&kube).await?;
-    let api: Api<Deployment> = Api::namespaced(cluster.client.clone(), SYSTEM_NAMESPACE);
-    let found = api.get_opt(WEBHOOK_NAME).await?;
+    // `-n` names the install namespace; without it the webhook is found by its label.
+    let found = crate::locate::webhook(&cluster.client, kube.namespace.as_deref()).await?;
     v.webhook_version = Some(match &found {
         Some(d) => webhook_version(d).unwrap_or_else(|| "<unknown>".into()),
         None => "<not installed>".into(),

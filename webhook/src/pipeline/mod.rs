@@ -9,6 +9,7 @@
 //! so unit tests give it an in-memory fake API server (`fake_kube.rs`) instead of a
 //! trait that would have to mirror a dozen API calls.
 
+pub mod credentials;
 #[cfg(test)]
 pub(crate) mod fake_kube;
 #[cfg(test)]
@@ -33,7 +34,7 @@ use crate::claim::{ClaimError, Claimed};
 use crate::github::{StatusState, Token};
 use crate::metrics::Metrics;
 use crate::plan::{self, BuildPlan, plan_build, push_time};
-use crate::registry::{self, RegistryAuth};
+use crate::registry::RegistryAuth;
 use crate::rollout;
 use mosaic_core::verdict::Step;
 use ports::{ImageBuilder, RegistryCheck, SourceHost};
@@ -62,6 +63,8 @@ pub struct Ctx {
     pub builds: BuildCache,
     /// Outcomes the worker could not record yet (API unreachable), by `namespace/name`.
     pub parked: crate::worker::Parked,
+    /// Credentials for Bindings that name none (`--default-github-secret`, ...).
+    pub defaults: credentials::Defaults,
 }
 
 /// How a run ended early.
@@ -240,30 +243,8 @@ async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Job, Sto
     let created = push_time(build).unwrap_or_else(Utc::now);
     let plan =
         plan_build(spec, &commit, &source, created).map_err(|e| fail("InvalidBinding", e))?;
-    let token = match &spec.github_secret {
-        Some(s) => Some(Token(
-            String::from_utf8(secret_value(&ctx.client, &ns, s, "token").await?)
-                .map_err(|_| {
-                    fail(
-                        "SecretUnreadable",
-                        format!("Secret {ns}/{s} key token is not UTF-8"),
-                    )
-                })?
-                .trim()
-                .to_string(),
-        )),
-        None => None,
-    };
-    let auth = match &spec.registry_secret {
-        Some(s) => {
-            let cfg = secret_value(&ctx.client, &ns, s, ".dockerconfigjson").await?;
-            Some(
-                registry::credentials_for(&cfg, &plan.registry_host)
-                    .map_err(|e| fail("RegistryCredentials", format!("Secret {ns}/{s}: {e}")))?,
-            )
-        }
-        None => None,
-    };
+    let token = credentials::token(ctx, &ns, spec).await?;
+    let auth = credentials::registry_auth(ctx, &ns, spec, &plan.registry_host).await?;
     Ok(Job {
         repo,
         commit,

@@ -108,6 +108,7 @@ pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx
         github_web_url: "https://github.com".into(),
         shutdown: CancellationToken::new(),
         parked: Default::default(),
+        defaults: Default::default(),
         builds: Default::default(),
         retry_pauses: vec![Duration::from_secs(15), Duration::from_secs(45)],
     }

@@ -1,0 +1,239 @@
+//! What a user chooses at `kubectl mosaic install`: the images (for mirrors and air-gapped
+//! clusters), the GitHub endpoints (GitHub Enterprise) and the registries reached over plain
+//! HTTP. A choice left unset is the release default. The settings are written onto the
+//! webhook Deployment ([`apply`]), remembered there in one annotation ([`remembered`]) so a
+//! later `install` keeps them, and validated here once for every caller.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
+use serde::{Deserialize, Serialize};
+
+use crate::install::{ENGINE_CONTAINER, WEBHOOK_CONTAINER};
+
+/// Annotation on the webhook Deployment holding the settings `install` applied, as JSON.
+pub const ANNOTATION_SETTINGS: &str = "mosaic.nectar.dev/install-settings";
+
+/// The webhook's GitHub REST API base URL when none is set.
+pub const DEFAULT_GITHUB_API_URL: &str = "https://api.github.com";
+/// The webhook's GitHub web base URL when none is set.
+pub const DEFAULT_GITHUB_WEB_URL: &str = "https://github.com";
+
+/// The install choices; `None` or empty means the release default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    /// Webhook image (`--image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Docker engine image (`--engine-image`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine_image: Option<String>,
+    /// GitHub REST API base URL (`--github-api-url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_api_url: Option<String>,
+    /// GitHub web base URL (`--github-web-url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_web_url: Option<String>,
+    /// Registries reached over plain HTTP, `HOST[:PORT]` (`--insecure-registry`, repeatable).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insecure_registries: Vec<String>,
+}
+
+/// A setting that cannot be used, with what to give instead.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingError {
+    #[error(
+        "--{flag} {value:?} is not an image reference: give e.g. registry.local/mosaic/docker:28-dind"
+    )]
+    Image { flag: &'static str, value: String },
+    #[error(
+        "--{flag} {value:?} is not an http(s) URL: give e.g. https://github.example.com/api/v3"
+    )]
+    Url { flag: &'static str, value: String },
+    #[error(
+        "--insecure-registry {0:?} is not HOST or HOST:PORT: give the registry's address as images name it, e.g. registry.kube-system.svc:5000 (no scheme, no path)"
+    )]
+    Registry(String),
+}
+
+fn image_ok(s: &str) -> bool {
+    !s.is_empty() && !s.contains(char::is_whitespace) && !s.contains("://")
+}
+
+fn url_ok(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    matches!(rest, Some(r) if !r.is_empty() && !r.starts_with('/'))
+        && !s.contains(char::is_whitespace)
+}
+
+fn registry_ok(s: &str) -> bool {
+    let (host, port) = match s.rsplit_once(':') {
+        Some((h, p)) if !s.ends_with(']') => (h, Some(p)),
+        _ => (s, None),
+    };
+    !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
+}
+
+impl Settings {
+    /// Every setting checked; the first problem found.
+    pub fn validate(&self) -> Result<(), SettingError> {
+        for (flag, v) in [("image", &self.image), ("engine-image", &self.engine_image)] {
+            if let Some(v) = v.as_deref().filter(|v| !image_ok(v)) {
+                return Err(SettingError::Image {
+                    flag,
+                    value: v.into(),
+                });
+            }
+        }
+        for (flag, v) in [
+            ("github-api-url", &self.github_api_url),
+            ("github-web-url", &self.github_web_url),
+        ] {
+            if let Some(v) = v.as_deref().filter(|v| !url_ok(v)) {
+                return Err(SettingError::Url {
+                    flag,
+                    value: v.into(),
+                });
+            }
+        }
+        match self.insecure_registries.iter().find(|r| !registry_ok(r)) {
+            Some(r) => Err(SettingError::Registry(r.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Each setting as (install flag, value in effect, whether it is the release default).
+    pub fn rows(&self) -> Vec<(&'static str, String, bool)> {
+        let one = |flag, v: &Option<String>, default: String| match v {
+            Some(v) => (flag, v.clone(), false),
+            None => (flag, default, true),
+        };
+        vec![
+            one("--image", &self.image, crate::install::webhook_image()),
+            one(
+                "--engine-image",
+                &self.engine_image,
+                crate::install::DOCKER_IMAGE.into(),
+            ),
+            one(
+                "--github-api-url",
+                &self.github_api_url,
+                DEFAULT_GITHUB_API_URL.into(),
+            ),
+            one(
+                "--github-web-url",
+                &self.github_web_url,
+                DEFAULT_GITHUB_WEB_URL.into(),
+            ),
+            if self.insecure_registries.is_empty() {
+                ("--insecure-registry", "(none)".into(), true)
+            } else {
+                (
+                    "--insecure-registry",
+                    self.insecure_registries.join(", "),
+                    false,
+                )
+            },
+        ]
+    }
+
+    /// `self` with every setting `flags` gives replacing the remembered one; a list given
+    /// replaces the remembered list (duplicates dropped, order kept).
+    pub fn overridden_by(&self, flags: &Settings) -> Settings {
+        let pick = |new: &Option<String>, old: &Option<String>| new.clone().or(old.clone());
+        let mut insecure = if flags.insecure_registries.is_empty() {
+            self.insecure_registries.clone()
+        } else {
+            flags.insecure_registries.clone()
+        };
+        let mut seen = std::collections::HashSet::new();
+        insecure.retain(|r| seen.insert(r.clone()));
+        Settings {
+            image: pick(&flags.image, &self.image),
+            engine_image: pick(&flags.engine_image, &self.engine_image),
+            github_api_url: pick(&flags.github_api_url, &self.github_api_url),
+            github_web_url: pick(&flags.github_web_url, &self.github_web_url),
+            insecure_registries: insecure,
+        }
+    }
+}
+
+/// The settings a Deployment was installed with (its annotation); `None` when it carries none
+/// (not installed by `install`, or by an older one) or the annotation is not ours.
+pub fn remembered(d: &Deployment) -> Option<Settings> {
+    let raw = d.metadata.annotations.as_ref()?.get(ANNOTATION_SETTINGS)?;
+    serde_json::from_str(raw).ok()
+}
+
+fn container<'a>(d: &'a mut Deployment, name: &str) -> Option<&'a mut Container> {
+    d.spec
+        .template
+        .spec
+        .as_mut()?
+        .containers
+        .iter_mut()
+        .find(|c| c.name == name)
+}
+
+fn push_args(c: &mut Container, args: impl IntoIterator<Item = String>) {
+    c.args.get_or_insert_with(Vec::new).extend(args);
+}
+
+/// Write `s` onto the webhook Deployment as generated by [`crate::install::deployment`]:
+/// images, the webhook's GitHub and plain-HTTP flags, the engine's `--insecure-registry`
+/// arguments, and the annotation that remembers them.
+pub fn apply(s: &Settings, d: &mut Deployment) {
+    let insecure = |c: &mut Container| {
+        push_args(
+            c,
+            s.insecure_registries
+                .iter()
+                .map(|r| format!("--insecure-registry={r}")),
+        )
+    };
+    if let Some(c) = container(d, WEBHOOK_CONTAINER) {
+        if let Some(i) = &s.image {
+            c.image = Some(i.clone());
+        }
+        let urls = [
+            ("--github-api-url", &s.github_api_url),
+            ("--github-web-url", &s.github_web_url),
+        ];
+        push_args(
+            c,
+            urls.into_iter()
+                .filter_map(|(f, v)| v.as_ref().map(|v| format!("{f}={v}"))),
+        );
+        insecure(c);
+    }
+    if let Some(c) = container(d, ENGINE_CONTAINER) {
+        if let Some(i) = &s.engine_image {
+            c.image = Some(i.clone());
+        }
+        insecure(c);
+    }
+    d.metadata
+        .annotations
+        .get_or_insert_with(Default::default)
+        .insert(
+            ANNOTATION_SETTINGS.into(),
+            serde_json::to_string(s).expect("settings serialise"),
+        );
+}
+
+/// Is `host` (`HOST[:PORT]`, as an image reference names it) reached over plain HTTP: a
+/// loopback address (as Docker allows), or one of the `insecure` registries.
+pub fn plain_http(host: &str, insecure: &[String]) -> bool {
+    let h = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    h == "localhost" || h.starts_with("127.") || h == "[::1]" || insecure.iter().any(|r| r == host)
+}
+
+#[cfg(test)]
+#[path = "install_settings_tests.rs"]
+mod tests;

@@ -1,0 +1,142 @@
+use super::*;
+use crate::install::{self, DOCKER_IMAGE};
+
+fn args(d: &Deployment, name: &str) -> Vec<String> {
+    let pod = d.spec.template.spec.as_ref().unwrap();
+    let c = pod.containers.iter().find(|c| c.name == name).unwrap();
+    c.args.clone().unwrap_or_default()
+}
+
+fn image(d: &Deployment, name: &str) -> String {
+    let pod = d.spec.template.spec.as_ref().unwrap();
+    let c = pod.containers.iter().find(|c| c.name == name).unwrap();
+    c.image.clone().unwrap()
+}
+
+fn all() -> Settings {
+    Settings {
+        image: Some("mirror.local/mosaic-webhook:1".into()),
+        engine_image: Some("mirror.local/docker:28-dind".into()),
+        github_api_url: Some("https://ghe.example/api/v3".into()),
+        github_web_url: Some("https://ghe.example".into()),
+        insecure_registries: vec![
+            "registry.kube-system.svc:5000".into(),
+            "10.0.0.5:5000".into(),
+        ],
+    }
+}
+
+#[test]
+fn every_setting_reaches_the_containers_and_is_remembered() {
+    let mut d = install::deployment();
+    let s = all();
+    apply(&s, &mut d);
+    assert_eq!(
+        image(&d, WEBHOOK_CONTAINER),
+        "mirror.local/mosaic-webhook:1"
+    );
+    assert_eq!(image(&d, ENGINE_CONTAINER), "mirror.local/docker:28-dind");
+    let web = args(&d, WEBHOOK_CONTAINER);
+    for want in [
+        "--github-api-url=https://ghe.example/api/v3",
+        "--github-web-url=https://ghe.example",
+        "--insecure-registry=registry.kube-system.svc:5000",
+        "--insecure-registry=10.0.0.5:5000",
+    ] {
+        assert!(web.iter().any(|a| a == want), "{want} not in {web:?}");
+    }
+    let engine = args(&d, ENGINE_CONTAINER);
+    assert_eq!(engine[0], "dockerd");
+    assert!(engine.contains(&"--insecure-registry=10.0.0.5:5000".to_string()));
+    assert_eq!(remembered(&d), Some(s));
+}
+
+#[test]
+fn defaults_change_nothing_but_the_annotation() {
+    let mut d = install::deployment();
+    let plain = install::deployment();
+    apply(&Settings::default(), &mut d);
+    assert_eq!(d.spec, plain.spec);
+    assert_eq!(image(&d, ENGINE_CONTAINER), DOCKER_IMAGE);
+    assert_eq!(remembered(&d), Some(Settings::default()));
+    assert_eq!(remembered(&plain), None);
+}
+
+#[test]
+fn flags_override_what_was_remembered_and_keep_the_rest() {
+    let old = all();
+    let flags = Settings {
+        engine_image: Some("other/docker:29-dind".into()),
+        ..Default::default()
+    };
+    let s = old.overridden_by(&flags);
+    assert_eq!(s.engine_image.as_deref(), Some("other/docker:29-dind"));
+    assert_eq!(s.image, old.image);
+    assert_eq!(s.insecure_registries, old.insecure_registries);
+    let lists = Settings {
+        insecure_registries: vec!["a:1".into(), "a:1".into(), "b".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        old.overridden_by(&lists).insecure_registries,
+        ["a:1", "b"],
+        "a list given replaces the remembered one, without duplicates"
+    );
+}
+
+#[test]
+fn bad_settings_are_named() {
+    assert_eq!(all().validate(), Ok(()));
+    let bad = |s: Settings| s.validate().unwrap_err().to_string();
+    let e = bad(Settings {
+        engine_image: Some("has space".into()),
+        ..Default::default()
+    });
+    assert!(e.starts_with("--engine-image \"has space\""), "{e}");
+    let e = bad(Settings {
+        github_api_url: Some("ghe.example/api/v3".into()),
+        ..Default::default()
+    });
+    assert!(
+        e.contains("--github-api-url") && e.contains("http(s) URL"),
+        "{e}"
+    );
+    for r in ["http://r:5000", "r:5000/path", "r:port", "", "r:0"] {
+        let e = bad(Settings {
+            insecure_registries: vec![r.into()],
+            ..Default::default()
+        });
+        assert!(e.contains("HOST:PORT"), "{r}: {e}");
+    }
+    for r in ["r", "r.ns.svc:5000", "10.0.0.5:5000", "[::1]:5000"] {
+        let s = Settings {
+            insecure_registries: vec![r.into()],
+            ..Default::default()
+        };
+        assert_eq!(s.validate(), Ok(()), "{r}");
+    }
+}
+
+#[test]
+fn plain_http_is_loopback_or_listed() {
+    let listed = vec!["registry.kube-system.svc:5000".to_string()];
+    assert!(plain_http("127.0.0.1:5000", &[]));
+    assert!(plain_http("localhost", &[]));
+    assert!(plain_http("[::1]:5000", &[]));
+    assert!(plain_http("registry.kube-system.svc:5000", &listed));
+    assert!(!plain_http("registry.kube-system.svc:5001", &listed));
+    assert!(!plain_http("ghcr.io", &listed));
+}
+
+#[test]
+fn rows_fill_in_the_defaults() {
+    let rows = Settings::default().rows();
+    assert!(rows.iter().all(|(_, _, default)| *default));
+    assert_eq!(rows[1], ("--engine-image", DOCKER_IMAGE.to_string(), true));
+    let rows = all().rows();
+    assert!(rows.iter().all(|(_, _, default)| !*default));
+    assert_eq!(
+        rows[4].1,
+        "registry.kube-system.svc:5000, 10.0.0.5:5000".to_string()
+    );
+}

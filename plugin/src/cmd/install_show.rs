@@ -1,0 +1,184 @@
+//! What `install` says without changing anything: `--show` (the settings the installed webhook
+//! runs with), `--dry-run` (the objects it would apply), and, on a real install, which
+//! remembered settings it keeps.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Client;
+use kube::api::{Api, DynamicObject};
+
+use mosaic_core::install_settings::{self, Settings};
+use mosaic_core::names;
+
+use super::install::{InstallArgs, stdout};
+use crate::bundle::Item;
+use crate::error::{Error, Outcome};
+use crate::output::{self, Format};
+
+/// The webhook Deployment in `namespace` and the settings it remembers (`None` when it was
+/// not installed by `install`, or by an older one).
+pub async fn installed(
+    client: &Client,
+    namespace: &str,
+) -> Result<Option<(Deployment, Option<Settings>)>, Error> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    Ok(api.get_opt(names::WEBHOOK_NAME).await?.map(|d| {
+        let s = install_settings::remembered(&d);
+        (d, s)
+    }))
+}
+
+/// The settings as aligned text lines, each marked `(default)` where nothing was chosen.
+pub fn settings_text(s: &Settings) -> String {
+    s.rows()
+        .into_iter()
+        .map(|(flag, value, default)| {
+            format!(
+                "  {flag:<20} {value}{}\n",
+                if default { " (default)" } else { "" }
+            )
+        })
+        .collect()
+}
+
+/// Lines naming each remembered setting a new install keeps because no flag replaced it.
+pub fn kept_lines(remembered: &Settings, flags: &Settings) -> Vec<String> {
+    let kept = Settings {
+        image: remembered.image.clone().filter(|_| flags.image.is_none()),
+        engine_image: remembered
+            .engine_image
+            .clone()
+            .filter(|_| flags.engine_image.is_none()),
+        github_api_url: remembered
+            .github_api_url
+            .clone()
+            .filter(|_| flags.github_api_url.is_none()),
+        github_web_url: remembered
+            .github_web_url
+            .clone()
+            .filter(|_| flags.github_web_url.is_none()),
+        insecure_registries: if flags.insecure_registries.is_empty() {
+            remembered.insecure_registries.clone()
+        } else {
+            Vec::new()
+        },
+    };
+    kept.rows()
+        .into_iter()
+        .filter(|(_, _, default)| !default)
+        .map(|(flag, value, _)| {
+            format!("keeping {flag} {value} from the earlier install (--reset to drop it)")
+        })
+        .collect()
+}
+
+/// `install --show`.
+pub async fn show(
+    client: &Client,
+    namespace: &str,
+    format: Option<Format>,
+) -> Result<Outcome, Error> {
+    let Some((_, remembered)) = installed(client, namespace).await? else {
+        return Err(Error::NotFound(format!(
+            "Mosaic is not installed in namespace {namespace} (no deployment/{}): install it with `kubectl mosaic install -n {namespace}`",
+            names::WEBHOOK_NAME
+        )));
+    };
+    let known = remembered.is_some();
+    let s = remembered.unwrap_or_default();
+    match format {
+        Some(f @ (Format::Yaml | Format::Json)) => stdout(&output::render_value(&s, f)?)?,
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "install --show -o {other:?}: use -o yaml or -o json"
+            )));
+        }
+        None => {
+            let head = if known {
+                format!(
+                    "deployment/{} in {namespace} runs with (a later install keeps these unless its flags replace them):\n",
+                    names::WEBHOOK_NAME
+                )
+            } else {
+                format!(
+                    "deployment/{} in {namespace} carries no install settings (applied by kubectl apply -k, or an older install); the release defaults:\n",
+                    names::WEBHOOK_NAME
+                )
+            };
+            stdout(&format!("{head}{}", settings_text(&s)))?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// `install --dry-run`: the objects with the flags' settings; nothing is read or changed.
+pub fn dry_run(items: &[Item], args: &InstallArgs, namespace: &str) -> Result<Outcome, Error> {
+    match args.output {
+        Some(f @ (Format::Yaml | Format::Json)) => {
+            let objects: Vec<&DynamicObject> = items.iter().map(|i| &i.object).collect();
+            stdout(&output::render_list(&objects, f)?)?;
+        }
+        Some(other) => {
+            return Err(Error::Usage(format!(
+                "install --dry-run -o {other:?}: use -o yaml or -o json"
+            )));
+        }
+        None => {
+            let lines: String = items
+                .iter()
+                .map(|i| format!("{} (dry run)\n", i.display()))
+                .collect();
+            stdout(&lines)?;
+        }
+    }
+    eprintln!(
+        "dry run: would also create secret/{} in {namespace} (32 random bytes) unless it exists{}{}",
+        names::WEBHOOK_SECRET_NAME,
+        if args.github_token_from_env.is_some() {
+            format!(", and apply secret/{}", names::GITHUB_SECRET_NAME)
+        } else {
+            String::new()
+        },
+        if args.registry_credentials_from.is_some() {
+            format!(", and apply secret/{}", names::REGISTRY_SECRET_NAME)
+        } else {
+            String::new()
+        },
+    );
+    eprintln!(
+        "dry run: shows the flags given on the release defaults; a real install also keeps settings remembered from an earlier one (see --show)"
+    );
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kept_settings_are_those_no_flag_replaced() {
+        let remembered = Settings {
+            engine_image: Some("mirror/docker:28-dind".into()),
+            github_api_url: Some("https://ghe.example/api/v3".into()),
+            insecure_registries: vec!["r:5000".into()],
+            ..Default::default()
+        };
+        let flags = Settings {
+            github_api_url: Some("https://other.example/api/v3".into()),
+            ..Default::default()
+        };
+        let lines = kept_lines(&remembered, &flags);
+        assert_eq!(
+            lines,
+            [
+                "keeping --engine-image mirror/docker:28-dind from the earlier install (--reset to drop it)",
+                "keeping --insecure-registry r:5000 from the earlier install (--reset to drop it)",
+            ]
+        );
+        let text = settings_text(&remembered);
+        assert!(
+            text.contains("  --engine-image       mirror/docker:28-dind\n"),
+            "{text}"
+        );
+        assert!(text.contains("https://github.com (default)"), "{text}");
+    }
+}

@@ -1,0 +1,97 @@
+//! The GitHub token and registry credentials of one Build: the Secrets its Binding names, in
+//! the Binding's namespace; for a Binding that names none, the install's defaults
+//! (`--default-github-secret`, `--default-registry-secret`, the Secrets `kubectl mosaic
+//! install` stores). A default that does not exist means none; one that exists but is
+//! malformed stops the Build with a message naming it, never its value.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
+use mosaic_core::resources::BindingSpec;
+
+use super::{Ctx, Stop, fail, secret_value};
+use crate::config::SecretRef;
+use crate::github::Token;
+use crate::registry::{self, RegistryAuth, RegistryError};
+
+/// Defaults for Bindings that name no Secret.
+#[derive(Debug, Clone, Default)]
+pub struct Defaults {
+    pub github: Option<SecretRef>,
+    pub registry: Option<SecretRef>,
+}
+
+/// A default Secret's `key`, or `None` when the Secret does not exist.
+async fn default_value(ctx: &Ctx, r: &SecretRef, key: &str) -> Result<Option<Vec<u8>>, Stop> {
+    let (ns, name) = (&r.namespace, &r.name);
+    let found = Api::<Secret>::namespaced(ctx.client.clone(), ns)
+        .get_opt(name)
+        .await
+        .map_err(|e| {
+            fail(
+                "SecretUnreadable",
+                format!(
+                    "default Secret {ns}/{name}: {}",
+                    mosaic_core::permission::kube_error(&e)
+                ),
+            )
+        })?;
+    match found {
+        None => Ok(None),
+        Some(_) => secret_value(&ctx.client, ns, name, key).await.map(Some),
+    }
+}
+
+fn token_of(bytes: Vec<u8>, ns: &str, name: &str) -> Result<Token, Stop> {
+    let text = String::from_utf8(bytes).map_err(|_| {
+        fail(
+            "SecretUnreadable",
+            format!("Secret {ns}/{name} key token is not UTF-8"),
+        )
+    })?;
+    Ok(Token(text.trim().to_string()))
+}
+
+/// The GitHub token for a Binding in `ns`.
+pub async fn token(ctx: &Ctx, ns: &str, spec: &BindingSpec) -> Result<Option<Token>, Stop> {
+    if let Some(s) = &spec.github_secret {
+        let v = secret_value(&ctx.client, ns, s, "token").await?;
+        return token_of(v, ns, s).map(Some);
+    }
+    let Some(d) = &ctx.defaults.github else {
+        return Ok(None);
+    };
+    match default_value(ctx, d, "token").await? {
+        Some(v) => token_of(v, &d.namespace, &d.name).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The push credentials for `host` for a Binding in `ns`. A Secret the Binding names must
+/// hold `host`; the default may not (the registry may need none).
+pub async fn registry_auth(
+    ctx: &Ctx,
+    ns: &str,
+    spec: &BindingSpec,
+    host: &str,
+) -> Result<Option<RegistryAuth>, Stop> {
+    if let Some(s) = &spec.registry_secret {
+        let cfg = secret_value(&ctx.client, ns, s, ".dockerconfigjson").await?;
+        return registry::credentials_for(&cfg, host)
+            .map(Some)
+            .map_err(|e| fail("RegistryCredentials", format!("Secret {ns}/{s}: {e}")));
+    }
+    let Some(d) = &ctx.defaults.registry else {
+        return Ok(None);
+    };
+    let Some(cfg) = default_value(ctx, d, ".dockerconfigjson").await? else {
+        return Ok(None);
+    };
+    match registry::credentials_for(&cfg, host) {
+        Ok(a) => Ok(Some(a)),
+        Err(RegistryError::NoCredentials(_)) => Ok(None),
+        Err(e) => Err(fail(
+            "RegistryCredentials",
+            format!("default Secret {}/{}: {e}", d.namespace, d.name),
+        )),
+    }
+}

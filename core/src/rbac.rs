@@ -58,8 +58,8 @@ pub const WEBHOOK_RULES: &[Rule] = &[
     Rule {
         api_group: "",
         resource: "events",
-        verbs: READ,
-        why: "explain failed rollouts (scheduling, image pulls, probes)",
+        verbs: &["get", "list", "watch", "create"],
+        why: "explain failed rollouts (scheduling, image pulls, probes); tell a Binding why a push did not deploy",
     },
     Rule {
         api_group: "",
@@ -77,7 +77,7 @@ pub const WEBHOOK_RULES: &[Rule] = &[
         api_group: "",
         resource: "secrets",
         verbs: &["get"],
-        why: "read the GitHub token and registry credentials a Binding names (githubSecret, registrySecret), or the install's defaults (mosaic-github, mosaic-registry); get by name only, never list or watch",
+        why: "read the GitHub token and registry credentials a Binding names (githubSecret, registrySecret), the install's defaults (mosaic-github, mosaic-registry) and a namespace's webhook secret (mosaic-webhook-secret); get by name only, never list or watch",
     },
     Rule {
         api_group: names::API_GROUP,

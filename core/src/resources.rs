@@ -168,6 +168,10 @@ pub struct BuildTrigger {
     /// User who asked for a manual build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// For push triggers: the commit the branch pointed at before the push. A later push of
+    /// the same commit from elsewhere (a reset) is a new Build; a redelivery is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -176,6 +180,9 @@ pub enum TriggerKind {
     Push,
     #[serde(rename = "manual")]
     Manual,
+    /// Recorded by the webhook's resync: the branch head had no Build (a lost delivery).
+    #[serde(rename = "resync")]
+    Resync,
 }
 
 /// Lifecycle of a Build.

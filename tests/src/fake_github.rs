@@ -2,7 +2,7 @@
 //! repository tarballs as GitHub makes them (a 302 from `/repos/{o}/{r}/tarball/{ref}` to a
 //! codeload-like URL serving a gzip tar with a `pax_global_header` carrying the commit id and one
 //! `{owner}-{repo}-{short}/` top directory, as `@octokit/fixtures` `get-archive` records), commit
-//! statuses (recorded for assertions), commits, branches, repositories and paginated repository
+//! statuses (recorded for assertions), commits, branches and compare over a commit graph (`graph`), repositories and paginated repository
 //! listings. Every API call without the token gets 401.
 
 use std::collections::HashMap;
@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 pub mod faults;
+pub mod graph;
 pub mod hooks;
 
 /// One recorded `POST /repos/{o}/{r}/statuses/{sha}`.
@@ -57,6 +58,8 @@ impl File {
 #[derive(Default)]
 struct Repo {
     commits: HashMap<String, Vec<File>>,
+    /// Each commit's parents (see `graph`).
+    parents: HashMap<String, Vec<String>>,
     branches: HashMap<String, String>,
     private: bool,
 }
@@ -72,6 +75,8 @@ struct Inner {
     tarball_requests: usize,
     /// Repository webhooks (see `hooks`).
     hooks: Vec<hooks::StoredHook>,
+    /// Requests to the branch and compare endpoints (see `graph`).
+    graph_requests: graph::GraphRequests,
 }
 
 struct Shared {
@@ -356,6 +361,15 @@ async fn commit(
             &format!("No commit found for SHA: {rf}"),
         );
     };
+    let parents: Vec<Value> = s
+        .lock()
+        .repos
+        .get(&full)
+        .and_then(|rp| rp.parents.get(&sha).cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| json!({"sha": p, "url": format!("{}/repos/{full}/commits/{p}", s.base)}))
+        .collect();
     axum::Json(json!({
         "url": format!("{}/repos/{full}/commits/{sha}", s.base), "sha": sha, "node_id": "C_kwDO",
         "html_url": format!("https://github.com/{full}/commit/{sha}"),
@@ -363,33 +377,7 @@ async fn commit(
             "author": {"name": "Mosaic Test", "email": "test@example.com", "date": "2026-01-01T00:00:00Z"},
             "committer": {"name": "Mosaic Test", "email": "test@example.com", "date": "2026-01-01T00:00:00Z"},
             "tree": {"url": format!("{}/repos/{full}/git/trees/{sha}", s.base), "sha": sha}, "comment_count": 0},
-        "author": user(&s.base, &o), "committer": user(&s.base, &o), "parents": []
-    }))
-    .into_response()
-}
-
-async fn branch(
-    State(s): S,
-    Path((o, r, b)): Path<(String, String, String)>,
-    h: HeaderMap,
-) -> Response {
-    if !authorized(&s, &h) {
-        return gh_error(StatusCode::UNAUTHORIZED, "Requires authentication");
-    }
-    let full = format!("{o}/{r}");
-    let sha = s
-        .inner
-        .lock()
-        .expect("fake GitHub lock")
-        .repos
-        .get(&full)
-        .and_then(|rp| rp.branches.get(&b).cloned());
-    let Some(sha) = sha else {
-        return gh_error(StatusCode::NOT_FOUND, "Branch not found");
-    };
-    axum::Json(json!({
-        "name": b, "commit": {"sha": sha, "url": format!("{}/repos/{full}/commits/{sha}", s.base)},
-        "protected": false, "_links": {"self": format!("{}/repos/{full}/branches/{b}", s.base), "html": format!("https://github.com/{full}/tree/{b}")}
+        "author": user(&s.base, &o), "committer": user(&s.base, &o), "parents": parents
     }))
     .into_response()
 }
@@ -493,7 +481,8 @@ impl FakeGitHub {
             .route("/_codeload/{o}/{r}/legacy.tar.gz/{sha}", get(codeload))
             .route("/repos/{o}/{r}/statuses/{sha}", post(create_status))
             .route("/repos/{o}/{r}/commits/{*rf}", get(commit))
-            .route("/repos/{o}/{r}/branches/{b}", get(branch))
+            .route("/repos/{o}/{r}/branches/{b}", get(graph::branch))
+            .route("/repos/{o}/{r}/compare/{basehead}", get(graph::compare))
             .route("/repos/{o}/{r}/hooks", get(hooks::list).post(hooks::create))
             .route("/repos/{o}/{r}/hooks/{id}", patch(hooks::update))
             .route("/repos/{o}/{r}", get(repo))
@@ -519,16 +508,6 @@ impl FakeGitHub {
             .entry(full.to_string())
             .or_default()
             .private = private;
-    }
-
-    /// Commit `files` (a full tree) to `branch` of `full` (`owner/name`); returns the commit id.
-    pub fn commit(&self, full: &str, branch: &str, files: Vec<File>) -> String {
-        let mut inner = self.shared.lock();
-        let repo = inner.repos.entry(full.to_string()).or_default();
-        let sha = sha_of(full, repo.commits.len(), &files);
-        repo.commits.insert(sha.clone(), files);
-        repo.branches.insert(branch.to_string(), sha.clone());
-        sha
     }
 
     /// Every status posted so far for `sha`, in order.

@@ -263,7 +263,7 @@ mod tests {
         let me = build("a", "web-1", "web", 10, None);
         c.list(vec![
             me.clone(),
-            build("a", "web-2", "web", 20, None),
+            build("a", "web-2", "web", 20, Some(BuildPhase::Building)),
             build("a", "web-3", "web", 30, Some(BuildPhase::Superseded)),
             build("a", "web-4", "web", 40, Some(BuildPhase::Failed)),
             build("a", "api-9", "api", 90, None),

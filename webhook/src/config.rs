@@ -151,6 +151,15 @@ pub struct Config {
         default_value_t = 30
     )]
     pub github_timeout_secs: u64,
+    /// Seconds between reads of every bound branch's head, which record a Build for a head
+    /// that was never delivered (0: off).
+    #[arg(
+        long = "resync-interval",
+        value_name = "SECS",
+        env = "MOSAIC_RESYNC_INTERVAL",
+        default_value_t = 300
+    )]
+    pub resync_interval_secs: u64,
     /// Log format.
     #[arg(long, env = "MOSAIC_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

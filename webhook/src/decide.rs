@@ -105,6 +105,16 @@ pub fn collision_name(b: &Build) -> String {
     format!("{base}-{extra}")
 }
 
+/// The name of a Build whose deterministic name is taken by an earlier push of the same commit
+/// from another place (the branch was reset, or force-pushed, back to it): the name plus
+/// `from-` and 8 digits of the commit the branch left. A redelivery of that push gets the same
+/// name again, so it stays a no-op.
+pub fn repush_name(b: &Build) -> Option<String> {
+    let base = b.metadata.name.clone().unwrap_or_default();
+    let before: String = b.spec.trigger.before.as_deref()?.chars().take(8).collect();
+    Some(format!("{base}-from-{before}"))
+}
+
 /// The Build for one Binding and push. `None` when the Binding lacks a name or namespace.
 fn build_for(
     binding: &Binding,
@@ -112,20 +122,34 @@ fn build_for(
     delivery: Option<&str>,
     pushed_at: &str,
 ) -> Option<Build> {
+    let trigger = BuildTrigger {
+        kind: TriggerKind::Push,
+        delivery: delivery.map(str::to_string),
+        pusher: push.pusher.as_ref().map(|p| p.name.clone()),
+        user: None,
+        before: push.before.clone(),
+    };
+    new_build(binding, &push.after, &push.git_ref, trigger, pushed_at)
+}
+
+/// A Build of `commit` for `binding`, named `build_name(binding, commit)`, labelled, owned by
+/// the Binding and stamped with `pushed_at`. `None` when the Binding lacks a name or namespace.
+pub fn new_build(
+    binding: &Binding,
+    commit: &str,
+    git_ref: &str,
+    trigger: BuildTrigger,
+    pushed_at: &str,
+) -> Option<Build> {
     let bname = binding.metadata.name.clone()?;
     let ns = binding.metadata.namespace.clone()?;
     let mut build = Build::new(
-        &build_name(&bname, &push.after),
+        &build_name(&bname, commit),
         BuildSpec {
             binding: bname.clone(),
-            commit: push.after.clone(),
-            git_ref: push.git_ref.clone(),
-            trigger: BuildTrigger {
-                kind: TriggerKind::Push,
-                delivery: delivery.map(str::to_string),
-                pusher: push.pusher.as_ref().map(|p| p.name.clone()),
-                user: None,
-            },
+            commit: commit.to_string(),
+            git_ref: git_ref.to_string(),
+            trigger,
         },
     );
     let meta = &mut build.metadata;
@@ -133,7 +157,7 @@ fn build_for(
     meta.labels = Some(
         [
             (names::LABEL_BINDING.to_string(), bname.clone()),
-            (names::LABEL_COMMIT.to_string(), push.after.clone()),
+            (names::LABEL_COMMIT.to_string(), commit.to_string()),
             (
                 names::LABEL_MANAGED_BY.to_string(),
                 names::WEBHOOK_NAME.to_string(),
@@ -288,6 +312,41 @@ mod tests {
         assert_eq!(a, b, "the short names collide");
         assert_ne!(a_alt, b_alt);
         assert_eq!(b_alt, "web-abcdef012345-bbbbbbbb");
+    }
+
+    #[test]
+    fn a_push_of_the_same_commit_from_elsewhere_gets_its_own_name() {
+        let bs = [binding("web", "Codertocat/Hello-World", "master", false)];
+        let record = |before: &str| {
+            let mut v: serde_json::Value =
+                serde_json::from_slice(&data("push-branch.json")).unwrap();
+            v["before"] = before.into();
+            let Decision::Record(b) =
+                decide("push", None, &serde_json::to_vec(&v).unwrap(), &bs, now()).unwrap()
+            else {
+                panic!()
+            };
+            b[0].clone()
+        };
+        let first = record("0000000000000000000000000000000000000000");
+        let reset = record("fedcba9876543210fedcba9876543210fedcba98");
+        assert_eq!(
+            first.metadata.name, reset.metadata.name,
+            "the push's own name"
+        );
+        assert_eq!(
+            reset.spec.trigger.before.as_deref(),
+            Some("fedcba9876543210fedcba9876543210fedcba98")
+        );
+        assert_eq!(
+            repush_name(&reset).as_deref(),
+            Some("web-6113728f27ae-from-fedcba98")
+        );
+        assert_eq!(
+            repush_name(&record("fedcba9876543210fedcba9876543210fedcba98")),
+            repush_name(&reset),
+            "a redelivery of the reset push: the same name"
+        );
     }
 
     #[test]

@@ -9,6 +9,9 @@ pub struct PushEvent {
     #[serde(rename = "ref")]
     pub git_ref: String,
     pub after: String,
+    /// The commit the ref pointed at before the push (all zeros for a new branch).
+    #[serde(default)]
+    pub before: Option<String>,
     #[serde(default)]
     pub deleted: bool,
     pub repository: Repository,

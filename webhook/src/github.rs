@@ -100,6 +100,8 @@ pub struct GitHub {
     timeout: Duration,
     backoff: Backoff,
     clients: Clients,
+    /// Answers remembered for conditional requests (`git_history`).
+    answers: crate::git_history::Answers,
 }
 
 /// Built clients by token, shared by every call: building one loads and parses the system's
@@ -157,7 +159,7 @@ fn one_line(text: &str) -> String {
         .replace('\n', " ")
 }
 
-fn failed(what: &str, e: &octocrab::Error) -> GitHubError {
+pub(crate) fn failed(what: &str, e: &octocrab::Error) -> GitHubError {
     let what = what.to_string();
     match describe(e) {
         (Some(status), message) => GitHubError::Status {
@@ -176,7 +178,23 @@ impl GitHub {
             timeout,
             backoff: Backoff::default(),
             clients: Clients::default(),
+            answers: Default::default(),
         }
+    }
+
+    /// The API base URL, without a trailing slash.
+    pub(crate) fn api_url(&self) -> &str {
+        &self.api_url
+    }
+
+    /// The answers kept for conditional requests.
+    pub(crate) fn answers(&self) -> &crate::git_history::Answers {
+        &self.answers
+    }
+
+    /// The shared client for `token`.
+    pub(crate) fn client_for(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
+        self.client(token)
     }
 
     /// Retry transient failures of reads with `backoff` instead of the default.
@@ -274,19 +292,20 @@ impl GitHub {
             .map_err(|e| std::io::Error::new(BROKE_OFF, describe(&e).1)))
     }
 
-    /// Post a commit status under the `mosaic` context.
+    /// Post a commit status under `context` (`plan::status_context`).
     pub async fn status(
         &self,
         token: Option<&Token>,
         repo: &RepoName,
         commit: &str,
+        context: &str,
         state: StatusState,
         description: &str,
     ) -> Result<(), GitHubError> {
         let crab = self.client(token)?;
         crab.repos(&repo.owner, &repo.name)
             .create_status(commit.to_string(), state)
-            .context(crate::plan::STATUS_CONTEXT.to_string())
+            .context(context.to_string())
             .description(crate::plan::status_description(description))
             .send()
             .await
@@ -313,6 +332,7 @@ impl SourceHost for GitHub {
         token: Option<&'a Token>,
         repo: &'a RepoName,
         commit: &'a str,
+        context: &'a str,
         state: StatusState,
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>> {
@@ -321,6 +341,7 @@ impl SourceHost for GitHub {
             token,
             repo,
             commit,
+            context,
             state,
             description,
         ))

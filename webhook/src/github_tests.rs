@@ -137,7 +137,14 @@ async fn a_timeout_names_its_cause_and_status_reports_are_not_retried() {
     assert_eq!(script.tarball_requests.load(SeqCst), 1);
 
     let e = gh
-        .status(None, &repo(), SHA, StatusState::Pending, "building")
+        .status(
+            None,
+            &repo(),
+            SHA,
+            "mosaic",
+            StatusState::Pending,
+            "building",
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("timed out"), "{e}");

@@ -3,6 +3,7 @@
 //! `claim`;
 //! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
 
+pub mod binding_events;
 pub mod binding_status;
 pub mod build_cache;
 pub mod build_log;
@@ -14,12 +15,17 @@ pub mod docker;
 pub mod dockerfile;
 pub mod error_text;
 pub mod event;
+pub mod git_history;
 pub mod github;
+pub mod http_serve;
 pub mod kube_client;
+pub mod latest;
 pub mod metrics;
+pub mod ns_secrets;
 pub mod pipeline;
 pub mod plan;
 pub mod registry;
+pub mod resync;
 pub mod rollout;
 pub mod server;
 pub mod signature;
@@ -168,13 +174,15 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         r.bindings_synced.store(true, Ordering::Relaxed);
     });
 
+    let github: Arc<github::GitHub> = Arc::new(github::GitHub::new(
+        &cfg.github_api_url,
+        Duration::from_secs(cfg.github_timeout_secs),
+    ));
     let ctx = Arc::new(pipeline::Ctx {
         client: client.clone(),
         builder,
-        source: Arc::new(github::GitHub::new(
-            &cfg.github_api_url,
-            Duration::from_secs(cfg.github_timeout_secs),
-        )),
+        source: github.clone(),
+        history: Some(github.clone()),
         registry: Arc::new(
             registry::HttpRegistry::new(
                 reqwest::Client::builder()
@@ -223,6 +231,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         );
         readiness.builds_synced.store(true, Ordering::Relaxed);
     }
+    if cfg.concurrency > 0 {
+        let resync = resync::Resync {
+            client: client.clone(),
+            bindings: stores.clone(),
+            history: github,
+            interval: Duration::from_secs(cfg.resync_interval_secs),
+            shutdown: shutdown.clone(),
+        };
+        tokio::spawn(resync.run());
+    }
     for api in build_apis.into_iter().filter(|_| cfg.concurrency > 0) {
         workers.push(tokio::spawn(worker::run_controller(
             api,
@@ -235,6 +253,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let state = Arc::new(server::AppState {
         secrets,
         bindings: stores,
+        ns_secrets: ns_secrets::NamespaceSecrets::new(client.clone()),
         client,
         metrics,
         readiness,
@@ -245,7 +264,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(listen = %cfg.listen, identity, version = env!("CARGO_PKG_VERSION"), "mosaic-webhook serving");
-    server::serve_http(
+    http_serve::serve_http(
         listener,
         app,
         Duration::from_secs(cfg.request_timeout_secs),

@@ -18,6 +18,12 @@ pub const STATUS_DESCRIPTION_MAX: usize = 140;
 /// Commit status context Mosaic reports under.
 pub const STATUS_CONTEXT: &str = "mosaic";
 
+/// The commit status context of one Binding, `mosaic/<namespace>/<binding>`: a staging success
+/// never hides a production failure on the same commit.
+pub fn status_context(namespace: &str, binding: &str) -> String {
+    format!("{STATUS_CONTEXT}/{namespace}/{binding}")
+}
+
 /// Why a Binding cannot be built as configured.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
@@ -83,27 +89,37 @@ pub fn plan_build(
     })
 }
 
-/// When a Build's push happened: the intake's annotation, else its creation time.
+/// When a Build's push happened: the intake's annotation, else its creation time. The
+/// annotation only refines the creation time the API server wrote (whole seconds): one that
+/// disagrees with it (written by anyone but the intake) is ignored, so it cannot freeze later
+/// deploys by claiming a push from the future.
 pub fn push_time(b: &Build) -> Option<DateTime<Utc>> {
-    b.metadata
+    let created = b
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(crate::claim::to_chrono);
+    let annotated = b
+        .metadata
         .annotations
         .as_ref()
         .and_then(|a| a.get(names::ANNOTATION_PUSHED_AT))
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.to_utc())
-        .or_else(|| {
-            b.metadata
-                .creation_timestamp
-                .as_ref()
-                .map(crate::claim::to_chrono)
-        })
+        .map(|t| t.to_utc());
+    match (annotated, created) {
+        (Some(a), Some(c)) if (a - c).num_seconds().abs() <= 1 => Some(a),
+        (_, Some(c)) => Some(c),
+        (a, None) => a,
+    }
 }
 
-/// Does this Build still stand in the way of older ones (may deploy, or did deploy)?
+/// Does this Build still stand in the way of older ones (may deploy, or did deploy)? A Build
+/// counts once the worker admitted it (`latest`: it was the branch head): one still Pending
+/// may be a late redelivery of an old push, and must not stop the head.
 fn still_counts(b: &Build) -> bool {
-    let Some(s) = &b.status else { return true };
+    let Some(s) = &b.status else { return false };
     match s.phase {
-        BuildPhase::Superseded | BuildPhase::Cancelled => false,
+        BuildPhase::Pending | BuildPhase::Superseded | BuildPhase::Cancelled => false,
         BuildPhase::Failed => s.phase_times.rolling_out.is_some() && !s.rolled_back,
         _ => true,
     }

@@ -51,6 +51,7 @@ fn build(name: &str, pushed: &str, phase: Option<BuildPhase>) -> Build {
                 delivery: None,
                 pusher: None,
                 user: None,
+                before: None,
             },
         },
     );
@@ -65,7 +66,11 @@ fn build(name: &str, pushed: &str, phase: Option<BuildPhase>) -> Build {
 
 #[test]
 fn latest_wins_by_push_time() {
-    let old = build("web-a", "2026-01-01T00:00:00.000000001Z", None);
+    let old = build(
+        "web-a",
+        "2026-01-01T00:00:00.000000001Z",
+        Some(BuildPhase::Building),
+    );
     let new = build(
         "web-b",
         "2026-01-01T00:00:00.000000002Z",
@@ -223,4 +228,41 @@ fn only_a_newer_build_that_reached_the_deployment_takes_it_over() {
     let mut other = at(BuildPhase::RollingOut);
     other.spec.binding = "api".into();
     assert!(deployment_taken_by(&old, &[other]).is_none());
+}
+
+fn created(b: &mut Build, at: &str) {
+    let ts: k8s_openapi::jiff::Timestamp = at.parse().unwrap();
+    b.metadata.creation_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts));
+}
+
+#[test]
+fn only_admitted_builds_count_and_a_forged_push_time_is_ignored() {
+    let head = build("web-a", "2026-01-01T00:00:01Z", Some(BuildPhase::Building));
+    // Pushed later but not admitted yet: maybe a late redelivery of an old push.
+    let late = build("web-b", "2026-01-01T00:00:02Z", None);
+    let pending = build("web-c", "2026-01-01T00:00:03Z", Some(BuildPhase::Pending));
+    assert!(
+        newer_build(&head, &[head.clone(), late, pending]).is_none(),
+        "a Build the worker has not admitted does not stop the branch head"
+    );
+    // A push time far from the creation time the API server wrote is not the intake's.
+    let mut forged = build("web-f", "2099-01-01T00:00:00Z", Some(BuildPhase::Succeeded));
+    created(&mut forged, "2026-01-01T00:00:00Z");
+    let mut later = build(
+        "web-l",
+        "2026-01-01T00:00:05.5Z",
+        Some(BuildPhase::Building),
+    );
+    created(&mut later, "2026-01-01T00:00:05Z");
+    assert_eq!(push_time(&forged), Some(t("2026-01-01T00:00:00Z")));
+    assert_eq!(push_time(&later), Some(t("2026-01-01T00:00:05.5Z")));
+    let all = [forged.clone(), later.clone()];
+    assert!(
+        newer_build(&later, &all).is_none(),
+        "the forged time freezes nothing"
+    );
+    assert_eq!(
+        newer_build(&forged, &all).and_then(|b| b.metadata.name.as_deref()),
+        Some("web-l")
+    );
 }

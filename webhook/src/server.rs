@@ -1,6 +1,9 @@
-//! The HTTP intake (axum): `POST /webhooks/github` verifies the signature over the raw body,
-//! decides, records Builds through the Kubernetes API and answers at once; the handler does no
-//! other work. Also `/healthz`, `/readyz` and `/metrics`.
+//! The HTTP intake (axum): `POST /webhooks/github/{namespace}` verifies the signature over the
+//! raw body with that namespace's secret (`ns_secrets`) and reaches only its Bindings;
+//! `POST /webhooks/github` verifies with the cluster's secret and reaches the namespaces without
+//! a secret of their own. Then it decides, records Builds through the Kubernetes API and answers
+//! at once; the handler does no other work (no GitHub call). Also `/healthz`, `/readyz` and
+//! `/metrics`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +11,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,6 +49,8 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// The engine `/readyz` checks; `None` on an intake-only replica, which needs none.
     pub engine: Option<Engine>,
+    /// Each namespace's own webhook secret.
+    pub ns_secrets: crate::ns_secrets::NamespaceSecrets,
 }
 
 /// The router. Every answer the intake gives, including the body cap (413) and the request
@@ -53,6 +58,10 @@ pub struct AppState {
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     Router::new()
         .route(names::WEBHOOK_PATH, post(webhook))
+        .route(
+            &format!("{}/{{namespace}}", names::WEBHOOK_PATH),
+            post(webhook_ns),
+        )
         .route(names::HEALTHZ_PATH, get(|| async { "ok" }))
         .route(names::READYZ_PATH, get(readyz))
         .route(names::METRICS_PATH, get(metrics))
@@ -127,7 +136,28 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
     h.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// Which keys verify a delivery, and which Bindings it may reach.
+enum Scope {
+    /// The cluster's secret; namespaces without a secret of their own.
+    Cluster,
+    /// One namespace's secret; only its Bindings.
+    Namespace(String),
+}
+
 async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    handle(st, headers, body, Scope::Cluster).await
+}
+
+async fn webhook_ns(
+    State(st): State<Arc<AppState>>,
+    Path(ns): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    handle(st, headers, body, Scope::Namespace(ns)).await
+}
+
+async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope) -> Response {
     let body = match read_body(&headers, body).await {
         Ok(b) => b,
         Err(r) => {
@@ -140,10 +170,20 @@ async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body
             return r;
         }
     };
+    let keys = match &scope {
+        Scope::Cluster => st.secrets.clone(),
+        Scope::Namespace(ns) => match st.ns_secrets.route_keys(ns).await {
+            Ok(k) => k,
+            Err((code, error)) => {
+                st.metrics.request("unauthorized");
+                return reply(code, json!({ "error": error }));
+            }
+        },
+    };
     let sig = headers
         .get(signature::SIGNATURE_HEADER)
         .map(|v| v.as_bytes());
-    if let Err(e) = signature::verify(&st.secrets, sig, &body) {
+    if let Err(e) = signature::verify(&keys, sig, &body) {
         st.metrics.request("unauthorized");
         tracing::warn!(error = %e, "webhook refused");
         return reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
@@ -156,10 +196,15 @@ async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body
         );
     };
     let delivery = header(&headers, "x-github-delivery");
+    let only = match &scope {
+        Scope::Namespace(ns) => Some(ns.as_str()),
+        Scope::Cluster => None,
+    };
     let bindings: Vec<Binding> = st
         .bindings
         .iter()
         .flat_map(|s| s.state())
+        .filter(|b| only.is_none() || b.metadata.namespace.as_deref() == only)
         .map(|b| (*b).clone())
         .collect();
     let decision = match decide(event, delivery, &body, &bindings, chrono::Utc::now()) {
@@ -183,26 +228,63 @@ async fn webhook(State(st): State<Arc<AppState>>, headers: HeaderMap, body: Body
                 json!({"result": "ignored", "reason": reason, "message": message}),
             )
         }
-        Decision::Record(builds) => record(st, delivery.map(str::to_owned), builds).await,
+        Decision::Record(builds) => {
+            let builds = match scope {
+                Scope::Namespace(_) => builds,
+                Scope::Cluster => match st.ns_secrets.outside_own(builds).await {
+                    Ok(b) => b,
+                    Err((code, error)) => {
+                        st.metrics.request("error");
+                        return reply(code, json!({ "error": error }));
+                    }
+                },
+            };
+            if builds.is_empty() {
+                st.metrics.request("ignored");
+                let message = format!(
+                    "the matching Bindings' namespaces verify deliveries with their own secret; deliver to {}/<namespace>",
+                    names::WEBHOOK_PATH
+                );
+                return reply(
+                    StatusCode::ACCEPTED,
+                    json!({"result": "ignored", "reason": "NamespaceSecret", "message": message}),
+                );
+            }
+            record(st, delivery.map(str::to_owned), builds).await
+        }
     }
 }
 
 /// Create `b`, or find it already recorded. A name taken by another commit (the names carry a
-/// 12-digit commit prefix) falls back to a longer, equally deterministic name.
+/// 12-digit commit prefix) falls back to a longer, equally deterministic name; one taken by an
+/// earlier push of the same commit from another place (a reset back to it: the push's `before`
+/// differs) falls back to `decide::repush_name`, so the reset deploys it again while a
+/// redelivery still records nothing.
 async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
-    let names = [
+    let mut names = vec![
         b.metadata.name.clone().unwrap_or_default(),
         crate::decide::collision_name(&b),
     ];
-    for name in names {
+    let mut i = 0;
+    while let Some(name) = names.get(i).cloned() {
+        i += 1;
         b.metadata.name = Some(name.clone());
         match api.create(&PostParams::default(), &b).await {
             Ok(_) => return Ok((name, true)),
             Err(kube::Error::Api(s)) if s.code == 409 => {
-                if api.get(&name).await?.spec.commit == b.spec.commit {
-                    return Ok((name, false));
+                let found = api.get(&name).await?;
+                if found.spec.commit != b.spec.commit {
+                    tracing::warn!(build = %name, commit = %b.spec.commit, "Build name taken by another commit");
+                    continue;
                 }
-                tracing::warn!(build = %name, commit = %b.spec.commit, "Build name taken by another commit");
+                let repush = found.spec.trigger.kind == b.spec.trigger.kind
+                    && found.spec.trigger.before != b.spec.trigger.before;
+                match crate::decide::repush_name(&b).filter(|_| repush) {
+                    Some(again) if !names.contains(&again) && names.len() < 4 => {
+                        names.insert(i, again)
+                    }
+                    _ => return Ok((name, false)),
+                }
             }
             Err(e) => return Err(e),
         }
@@ -305,55 +387,6 @@ async fn readyz(State(st): State<Arc<AppState>>) -> Response {
             json!({"ready": false, "waiting": missing}),
         )
     }
-}
-
-/// Serve `app` over HTTP/1.1 until `shutdown`: each connection must send its request headers
-/// within `header_timeout` (slow senders are disconnected), and on shutdown connections finish
-/// their current request and close.
-pub async fn serve_http(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    header_timeout: Duration,
-    shutdown: tokio_util::sync::CancellationToken,
-) {
-    let tracker = tokio_util::task::TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            () = shutdown.cancelled() => break,
-        };
-        let app = app.clone();
-        let shutdown = shutdown.clone();
-        tracker.spawn(async move {
-            let svc =
-                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
-                });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc);
-            let mut conn = std::pin::pin!(conn);
-            let r = tokio::select! {
-                r = conn.as_mut() => r,
-                () = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.await
-                }
-            };
-            if let Err(e) = r {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
-    tracker.close();
-    tracker.wait().await;
 }
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Response {

@@ -117,7 +117,10 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
     }
     let api = Api::<Build>::namespaced(ctx.client.clone(), &ns);
     if let Some(newer) = crate::pipeline::cached_newer(&ctx, &build) {
-        return supersede(&ctx, api, &build, &newer).await;
+        return end_unstarted(&ctx, api, &build, Stop::superseded_by(&newer)).await;
+    }
+    if let Err(stop) = crate::latest::admit(&ctx, &build).await {
+        return end_unstarted(&ctx, api, &build, stop).await;
     }
     let claimed = match Claimed::claim(api, &build, &ctx.identity).await {
         Ok(c) => c,
@@ -147,19 +150,18 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
     }
 }
 
-/// Latest wins before any claim: a Build the watch cache already shows superseded (most of them
-/// when pushes come quickly) is claimed and ended in one guarded status write, instead of a claim
-/// and then a terminal write, and its commit still gets its status. A failed report is noted in
-/// a second write. A 409 means another worker, or a newer version of the Build, came first: look
-/// again.
-async fn supersede(
+/// A Build decided before any claim ends in one guarded status write, instead of a claim and
+/// then a terminal write, and its commit still gets its status: one the watch cache already
+/// shows superseded (most of them when pushes come quickly), and one `latest` refuses (paused,
+/// not on the branch, behind its head, already deployed). A failed report is noted in a second
+/// write. A 409 means another worker, or a newer version of the Build, came first: look again.
+async fn end_unstarted(
     ctx: &Ctx,
     api: Api<Build>,
     build: &Build,
-    newer: &Build,
+    stop: Stop,
 ) -> Result<Action, WorkerError> {
-    let Next::Record(outcome) = next_step(Err(Stop::superseded_by(newer)), &[], &build.spec.commit)
-    else {
+    let Next::Record(outcome) = next_step(Err(stop.replay()), &[], &build.spec.commit) else {
         return Ok(Action::await_change());
     };
     let ended = Claimed::claim_as(api, build, &ctx.identity, |s, now| {
@@ -180,13 +182,14 @@ async fn supersede(
     tracing::info!(
         build = build.metadata.name.as_deref().unwrap_or_default(),
         namespace = build.metadata.namespace.as_deref().unwrap_or_default(),
-        newer = newer.metadata.name.as_deref().unwrap_or_default(),
-        "build superseded before it started"
+        reason = %outcome.reason,
+        message = %outcome.message,
+        "build decided before it started"
     );
-    let notes = crate::pipeline::report_superseded(ctx, build, Stop::superseded_by(newer)).await;
+    crate::binding_events::note(&ctx.client, build, &outcome.reason, &outcome.message).await;
+    let notes = crate::pipeline::report_superseded(ctx, build, stop.replay()).await;
     if !notes.is_empty()
-        && let Next::Record(noted) =
-            next_step(Err(Stop::superseded_by(newer)), &notes, &build.spec.commit)
+        && let Next::Record(noted) = next_step(Err(stop), &notes, &build.spec.commit)
     {
         claimed
             .update(|s| s.message = Some(noted.message.clone()))
@@ -282,6 +285,11 @@ fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commit: &
             "Superseded",
             format!("a newer push ({newer}) wins"),
         ),
+        Err(Stop::Decided {
+            phase,
+            reason,
+            message,
+        }) => outcome(phase, reason, message),
         Err(Stop::Failed {
             reason,
             message,
@@ -322,7 +330,10 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
         findings,
         rolled_back,
     } = outcome.clone();
-    if phase != BuildPhase::Superseded {
+    // Superseded and Cancelled say nothing about the Binding's health; an Event says why.
+    if matches!(phase, BuildPhase::Superseded | BuildPhase::Cancelled) {
+        crate::binding_events::note(&ctx.client, &build, &reason, &message).await;
+    } else {
         crate::binding_status::record(&ctx.client, &build, outcome).await;
     }
     let (r, m, f) = (reason.clone(), message, findings);

@@ -201,7 +201,7 @@ fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Ctx>, Arc<FakeGitHub>, Wri
     use kube::runtime::reflector::store;
     use kube::runtime::watcher::Event;
     let kube = cluster();
-    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", None);
+    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", Some("Building"));
     kube.state.lock().unwrap().put(BUILDS, newer.clone());
     let writes = Arc::new(Mutex::new(Vec::new()));
     let seen = writes.clone();

@@ -266,15 +266,21 @@ async fn payloads_whose_ref_or_commit_lie_are_refused_or_ignored() {
 async fn a_commit_github_does_not_have_fails_cleanly() {
     let w = world(None, true).await;
     let server = start(&w, "hostile-ghost", &[]).await;
+    w.commit("the branch exists\n");
     let ghost = "0123456789abcdef0123456789abcdef01234567";
     let (status, j) = push(&server, &w, "d-ghost", ghost).await;
     assert_eq!(status, 201, "a well-formed push is recorded: {j}");
     let b = terminal(&w, &build_name("web", ghost), 60).await;
     let st = b.status.unwrap();
+    // The branch check finds that GitHub does not know the commit: nothing is fetched.
     assert_eq!(st.phase, BuildPhase::Failed, "{st:?}");
-    assert_eq!(st.reason.as_deref(), Some("SourceUnavailable"), "{st:?}");
+    assert_eq!(st.reason.as_deref(), Some("CommitNotFound"), "{st:?}");
     let msg = st.message.unwrap_or_default();
-    assert!(msg.contains("404") || msg.contains("not found"), "{msg}");
+    assert!(
+        msg.contains("404") && msg.contains("does not know"),
+        "{msg}"
+    );
+    assert_eq!(w.gh.tarball_downloads(), 0);
     assert!(!msg.contains(GITHUB_TOKEN), "{msg}");
     assert_eq!(deployed_image(&w).await, "example.com/web:before");
 }

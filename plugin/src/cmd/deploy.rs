@@ -89,6 +89,7 @@ pub fn manual_build(
                 delivery: None,
                 pusher: None,
                 user,
+                before: None,
             },
         },
     );

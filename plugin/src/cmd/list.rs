@@ -181,6 +181,7 @@ mod tests {
                     delivery: None,
                     pusher: None,
                     user: None,
+                    before: None,
                 },
             },
         );

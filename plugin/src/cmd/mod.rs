@@ -15,6 +15,7 @@ pub mod list;
 pub mod logs;
 pub mod proposals;
 pub mod status;
+pub mod status_commit;
 pub mod unbind;
 pub mod uninstall;
 pub mod version;

@@ -29,6 +29,10 @@ pub struct StatusArgs {
     /// Output format: json or yaml (binding, rollout state and recent builds per binding).
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<ObjectFormat>,
+    /// What happened to one commit (7 to 40 hex digits): deployed, superseded, refused, failed,
+    /// or never delivered.
+    #[arg(long, value_name = "SHA", conflicts_with_all = ["target", "container"])]
+    pub commit: Option<String>,
 }
 
 /// The machine-readable status of one binding.
@@ -172,7 +176,10 @@ pub fn render(
         );
     }
     if binding.spec.paused {
-        let _ = writeln!(out, "Paused:      yes (pushes are recorded, not built)");
+        let _ = writeln!(
+            out,
+            "Paused:      yes (pushes are ignored; Builds recorded before end Cancelled)"
+        );
     }
     let _ = writeln!(
         out,
@@ -267,6 +274,9 @@ pub fn render(
 }
 
 pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {
+    if let Some(commit) = &args.commit {
+        return super::status_commit::run(kube, commit, args.output).await;
+    }
     let cluster = kubeconf::connect(kube).await?;
     let all = kube.all_namespaces && args.target.is_none();
     let bapi: Api<Binding> = if all {

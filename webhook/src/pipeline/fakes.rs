@@ -54,6 +54,7 @@ impl SourceHost for FakeGitHub {
         _: Option<&'a Token>,
         repo: &'a RepoName,
         commit: &'a str,
+        _context: &'a str,
         state: StatusState,
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>> {

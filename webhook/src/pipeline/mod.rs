@@ -37,7 +37,7 @@ use crate::plan::{self, BuildPlan, plan_build, push_time};
 use crate::registry::RegistryAuth;
 use crate::rollout;
 use mosaic_core::verdict::Step;
-use ports::{ImageBuilder, RegistryCheck, SourceHost};
+use ports::{GitHistory, ImageBuilder, RegistryCheck, SourceHost};
 use report::Reporter;
 pub use report::final_status;
 
@@ -46,6 +46,8 @@ pub struct Ctx {
     pub client: kube::Client,
     pub builder: Arc<dyn ImageBuilder>,
     pub source: Arc<dyn SourceHost>,
+    /// Where branches are (`latest`); `None` only in tests of other concerns.
+    pub history: Option<Arc<dyn GitHistory>>,
     pub registry: Arc<dyn RegistryCheck>,
     pub metrics: Arc<Metrics>,
     pub identity: String,
@@ -78,6 +80,13 @@ pub enum Stop {
     },
     /// A newer Build of the same Binding wins.
     Superseded { build: String, commit: String },
+    /// Decided without deploying (`latest`): behind the branch head, not on the branch,
+    /// already deployed, or the Binding is paused. Ends in `phase` (Superseded or Cancelled).
+    Decided {
+        phase: BuildPhase,
+        reason: &'static str,
+        message: String,
+    },
     /// Shutting down: give the Build back.
     Cancelled,
     /// Another worker owns the Build now: touch nothing.
@@ -98,6 +107,37 @@ impl From<ClaimError> for Stop {
 }
 
 impl Stop {
+    /// The same stop again, for a second use (one that ends a run is not copied).
+    pub fn replay(&self) -> Self {
+        match self {
+            Stop::Failed {
+                reason,
+                message,
+                findings,
+                rolled_back,
+            } => Stop::Failed {
+                reason,
+                message: message.clone(),
+                findings: findings.clone(),
+                rolled_back: *rolled_back,
+            },
+            Stop::Superseded { build, commit } => Stop::Superseded {
+                build: build.clone(),
+                commit: commit.clone(),
+            },
+            Stop::Decided {
+                phase,
+                reason,
+                message,
+            } => Stop::Decided {
+                phase: *phase,
+                reason,
+                message: message.clone(),
+            },
+            _ => Stop::Cancelled,
+        }
+    }
+
     /// Superseded by `newer`.
     pub fn superseded_by(newer: &Build) -> Self {
         Stop::Superseded {
@@ -120,13 +160,15 @@ pub(crate) fn fail(reason: &'static str, message: impl std::fmt::Display) -> Sto
 pub struct Job {
     pub repo: RepoName,
     pub commit: String,
+    /// The commit status context (`plan::status_context`).
+    pub context: String,
     pub plan: BuildPlan,
     pub token: Option<Token>,
     pub auth: Option<RegistryAuth>,
 }
 
 /// Read one key of a Secret in `ns`. Errors name the Secret and key, never the value.
-async fn secret_value(
+pub(crate) async fn secret_value(
     client: &kube::Client,
     ns: &str,
     name: &str,
@@ -246,6 +288,7 @@ async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Job, Sto
     let token = credentials::token(ctx, &ns, spec).await?;
     let auth = credentials::registry_auth(ctx, &ns, spec, &plan.registry_host).await?;
     Ok(Job {
+        context: plan::status_context(&ns, &build.spec.binding),
         repo,
         commit,
         plan,
@@ -302,8 +345,8 @@ async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Job, Reporter
     Ok((binding, job, rep))
 }
 
-/// The commit status of a Build that a newer push superseded before it ran (the worker ends
-/// such a Build without running it). Failures to report come back as notes; when the Binding
+/// The commit status of a Build that was decided before it ran (superseded by a newer push,
+/// refused by `latest`; the worker ends such a Build without running it). Failures to report come back as notes; when the Binding
 /// or its Secrets cannot be read there is nothing to report with, as in [`run`].
 pub async fn report_superseded(ctx: &Ctx, build: &Build, stop: Stop) -> Vec<String> {
     match prepare_run(ctx, build).await {
@@ -347,6 +390,7 @@ async fn run_stages(
     ctx.metrics.stage("push", started.elapsed().as_secs_f64());
 
     check_latest(ctx, &claimed.build().await).await?;
+    crate::latest::recheck(ctx, build).await?;
     // Announce before the guarded apply in `rollout` looks at the siblings again.
     let doing = format!("rolling out {image}");
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;

@@ -61,12 +61,13 @@ pub trait SourceHost: Send + Sync {
         commit: &'a str,
     ) -> BoxFuture<'a, Result<ByteStream, GitHubError>>;
 
-    /// Post a commit status.
+    /// Post a commit status under `context`.
     fn status<'a>(
         &'a self,
         token: Option<&'a Token>,
         repo: &'a RepoName,
         commit: &'a str,
+        context: &'a str,
         state: StatusState,
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>>;
@@ -89,4 +90,25 @@ pub trait RegistryCheck: Send + Sync {
         auth: &'a RegistryAuth,
         host: &'a str,
     ) -> BoxFuture<'a, Result<bool, RegistryError>>;
+}
+
+/// Where a branch is and how commits relate: git's answer to "which commit is newest", asked
+/// of the host instead of read from arrival times.
+pub trait GitHistory: Send + Sync {
+    /// The commit `branch` points at; `Ok(None)` when the branch does not exist.
+    fn branch_head<'a>(
+        &'a self,
+        token: Option<&'a Token>,
+        repo: &'a RepoName,
+        branch: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, GitHubError>>;
+
+    /// How `head` relates to `base` (`compare/{base}...{head}`).
+    fn compare<'a>(
+        &'a self,
+        token: Option<&'a Token>,
+        repo: &'a RepoName,
+        base: &'a str,
+        head: &'a str,
+    ) -> BoxFuture<'a, Result<crate::git_history::Comparison, GitHubError>>;
 }

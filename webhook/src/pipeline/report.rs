@@ -31,6 +31,7 @@ impl Reporter {
     pub fn start(source: Arc<dyn SourceHost>, metrics: Arc<Metrics>, job: &Job) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<(StatusState, String)>();
         let (token, repo, commit) = (job.token.clone(), job.repo.clone(), job.commit.clone());
+        let context = job.context.clone();
         let task = tokio::spawn(async move {
             let mut errors = Vec::new();
             while let Some(mut next) = rx.recv().await {
@@ -39,7 +40,7 @@ impl Reporter {
                     next = newer;
                 }
                 let (state, text) = next;
-                let send = source.status(token.as_ref(), &repo, &commit, state, &text);
+                let send = source.status(token.as_ref(), &repo, &commit, &context, state, &text);
                 let r = match tokio::time::timeout(REPORT_TIMEOUT, send).await {
                     Ok(r) => r.map_err(|e| e.to_string()),
                     Err(_) => Err(format!(
@@ -85,6 +86,9 @@ pub fn final_status(result: &Result<Deployed, Stop>) -> Option<(StatusState, Str
             StatusState::Error,
             format!("not deployed: superseded by {}", plan::short_sha(commit)),
         )),
+        Err(Stop::Decided { message, .. }) => {
+            Some((StatusState::Error, format!("not deployed: {message}")))
+        }
         Err(Stop::ApiUnavailable(_)) => Some((
             StatusState::Error,
             "not deployed: the Kubernetes API was unreachable".into(),

@@ -34,6 +34,7 @@ pub fn job() -> Job {
     Job {
         repo: RepoName::parse("acme/app").unwrap(),
         commit: SHA.into(),
+        context: "mosaic/team/web".into(),
         plan: plan_build(&spec, SHA, "https://github.com/acme/app", Utc::now()).unwrap(),
         token: None,
         auth: None,
@@ -93,6 +94,7 @@ pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx
         client: kube.client(),
         builder: engine,
         source: gh,
+        history: None,
         registry: Arc::new(serving()),
         metrics: Arc::new(Metrics::new()),
         identity: "me".into(),

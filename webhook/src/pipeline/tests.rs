@@ -280,7 +280,7 @@ async fn a_cache_behind_the_api_server_does_not_let_an_older_build_run() {
     use kube::runtime::reflector::store;
     use kube::runtime::watcher::Event;
     let kube = cluster();
-    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", None);
+    let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", Some("Building"));
     kube.state.lock().unwrap().put(BUILDS, newer);
     let gh = Arc::new(FakeGitHub::default());
     let engine = Arc::new(FakeEngine::default());

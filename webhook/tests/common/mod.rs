@@ -205,8 +205,10 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
         "json",
     ])
     .args(extra);
-    // Short test timings, each unless `extra` gives that flag itself.
+    // Short test timings, each unless `extra` gives that flag itself. No resync unless asked
+    // for: it would record a test's commits before the test delivers them.
     for (flag, value) in [
+        ("--resync-interval", "0"),
         ("--heartbeat", "1"),
         ("--rollout-timeout", "60"),
         ("--claim-ttl", "3"),

@@ -80,6 +80,15 @@ fn registry_ok(s: &str) -> bool {
         && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0))
 }
 
+/// Check one `--insecure-registry` value, `HOST[:PORT]` as image references name it.
+pub fn check_registry(s: &str) -> Result<(), SettingError> {
+    if registry_ok(s) {
+        Ok(())
+    } else {
+        Err(SettingError::Registry(s.to_string()))
+    }
+}
+
 impl Settings {
     /// Every setting checked; the first problem found.
     pub fn validate(&self) -> Result<(), SettingError> {
@@ -102,10 +111,9 @@ impl Settings {
                 });
             }
         }
-        match self.insecure_registries.iter().find(|r| !registry_ok(r)) {
-            Some(r) => Err(SettingError::Registry(r.clone())),
-            None => Ok(()),
-        }
+        self.insecure_registries
+            .iter()
+            .try_for_each(|r| check_registry(r))
     }
 
     /// Each setting as (install flag, value in effect, whether it is the release default).

@@ -181,7 +181,8 @@ pub struct Config {
         long = "insecure-registry",
         value_name = "HOST:PORT",
         env = "MOSAIC_INSECURE_REGISTRY",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = insecure_registry
     )]
     pub insecure_registries: Vec<String>,
     /// Secret `NAMESPACE/NAME` holding a GitHub token (key `token`) for Bindings that name no
@@ -192,6 +193,12 @@ pub struct Config {
     /// `registrySecret`; a missing Secret, or one without the image's registry, means none.
     #[arg(long, value_name = "NAMESPACE/NAME", env = "MOSAIC_DEFAULT_REGISTRY_SECRET", value_parser = SecretRef::parse)]
     pub default_registry_secret: Option<SecretRef>,
+}
+
+fn insecure_registry(s: &str) -> Result<String, String> {
+    mosaic_core::install_settings::check_registry(s)
+        .map(|()| s.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// A Secret named with its namespace, `NAMESPACE/NAME`.
@@ -365,6 +372,16 @@ mod tests {
             e.contains("NAMESPACE/NAME") && e.contains("POD_NAMESPACE"),
             "{e}"
         );
+        let e = Config::try_parse_from([
+            "m",
+            "--webhook-secret-file",
+            "/a",
+            "--insecure-registry",
+            "http://r:5000",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("HOST:PORT"), "{e}");
     }
 
     #[test]

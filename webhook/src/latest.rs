@@ -178,22 +178,6 @@ fn checked(build: &Build) -> bool {
     build.spec.trigger.kind != TriggerKind::Manual
 }
 
-/// The Binding's GitHub token (`spec.githubSecret`, key `token`), if it names one.
-pub(crate) async fn token(client: &kube::Client, binding: &Binding) -> Result<Option<Token>, Stop> {
-    let ns = binding.metadata.namespace.clone().unwrap_or_default();
-    let Some(s) = &binding.spec.github_secret else {
-        return Ok(None);
-    };
-    let raw = crate::pipeline::secret_value(client, &ns, s, "token").await?;
-    let t = String::from_utf8(raw).map_err(|_| {
-        fail(
-            "SecretUnreadable",
-            format!("Secret {ns}/{s} key token is not UTF-8"),
-        )
-    })?;
-    Ok(Some(Token(t.trim().to_string())))
-}
-
 /// Is `commit` what the Deployment runs, as the Binding's last deploy?
 async fn already_deployed(ctx: &Ctx, binding: &Binding, commit: &str) -> bool {
     let last = binding
@@ -230,7 +214,8 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
         return Ok(());
     }
     let repo = RepoName::parse(&binding.spec.repo).map_err(|e| fail("InvalidBinding", e))?;
-    let token = token(&ctx.client, binding).await?;
+    let ns = binding.metadata.namespace.clone().unwrap_or_default();
+    let token = crate::pipeline::credentials::token(ctx, &ns, &binding.spec).await?;
     let commit = &build.spec.commit;
     let branch = &binding.spec.branch;
     let v = ask(

@@ -234,6 +234,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     if cfg.concurrency > 0 {
         let resync = resync::Resync {
             client: client.clone(),
+            defaults: ctx.defaults.clone(),
             bindings: stores.clone(),
             history: github,
             interval: Duration::from_secs(cfg.resync_interval_secs),

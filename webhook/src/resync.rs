@@ -66,6 +66,8 @@ pub fn resync_name(base: &str, n: usize) -> String {
 /// What the resync needs.
 pub struct Resync {
     pub client: kube::Client,
+    /// The install's default credentials, for Bindings that name no Secret.
+    pub defaults: crate::pipeline::credentials::Defaults,
     pub bindings: Vec<Store<Binding>>,
     pub history: Arc<dyn GitHistory>,
     pub interval: Duration,
@@ -129,7 +131,14 @@ impl Resync {
         let Ok(repo) = RepoName::parse(&b.spec.repo) else {
             return Ok(());
         };
-        let token = match crate::latest::token(&self.client, b).await {
+        let token = match crate::pipeline::credentials::github_token(
+            &self.client,
+            &self.defaults,
+            ns,
+            &b.spec,
+        )
+        .await
+        {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(binding = %name, namespace = %ns, error = ?e, "resync: cannot read the Binding's GitHub token");

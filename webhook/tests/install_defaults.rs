@@ -72,8 +72,8 @@ async fn a_binding_naming_no_secret_uses_the_install_defaults() {
     let st = b.status.clone().unwrap_or_default();
     assert_eq!(
         st.reason.as_deref(),
-        Some("SourceUnavailable"),
-        "the anonymous tarball request is refused: {st:?}"
+        Some("GitHubForbidden"),
+        "the anonymous request for the branch head (git decides before anything is built) is refused: {st:?}"
     );
     drop(anonymous);
 

@@ -21,9 +21,13 @@ pub struct Defaults {
 }
 
 /// A default Secret's `key`, or `None` when the Secret does not exist.
-async fn default_value(ctx: &Ctx, r: &SecretRef, key: &str) -> Result<Option<Vec<u8>>, Stop> {
+async fn default_value(
+    client: &kube::Client,
+    r: &SecretRef,
+    key: &str,
+) -> Result<Option<Vec<u8>>, Stop> {
     let (ns, name) = (&r.namespace, &r.name);
-    let found = Api::<Secret>::namespaced(ctx.client.clone(), ns)
+    let found = Api::<Secret>::namespaced(client.clone(), ns)
         .get_opt(name)
         .await
         .map_err(|e| {
@@ -37,7 +41,7 @@ async fn default_value(ctx: &Ctx, r: &SecretRef, key: &str) -> Result<Option<Vec
         })?;
     match found {
         None => Ok(None),
-        Some(_) => secret_value(&ctx.client, ns, name, key).await.map(Some),
+        Some(_) => secret_value(client, ns, name, key).await.map(Some),
     }
 }
 
@@ -53,14 +57,24 @@ fn token_of(bytes: Vec<u8>, ns: &str, name: &str) -> Result<Token, Stop> {
 
 /// The GitHub token for a Binding in `ns`.
 pub async fn token(ctx: &Ctx, ns: &str, spec: &BindingSpec) -> Result<Option<Token>, Stop> {
+    github_token(&ctx.client, &ctx.defaults, ns, spec).await
+}
+
+/// The GitHub token for a Binding in `ns`, for callers without a `Ctx` (the resync).
+pub async fn github_token(
+    client: &kube::Client,
+    defaults: &Defaults,
+    ns: &str,
+    spec: &BindingSpec,
+) -> Result<Option<Token>, Stop> {
     if let Some(s) = &spec.github_secret {
-        let v = secret_value(&ctx.client, ns, s, "token").await?;
+        let v = secret_value(client, ns, s, "token").await?;
         return token_of(v, ns, s).map(Some);
     }
-    let Some(d) = &ctx.defaults.github else {
+    let Some(d) = &defaults.github else {
         return Ok(None);
     };
-    match default_value(ctx, d, "token").await? {
+    match default_value(client, d, "token").await? {
         Some(v) => token_of(v, &d.namespace, &d.name).map(Some),
         None => Ok(None),
     }
@@ -83,7 +97,7 @@ pub async fn registry_auth(
     let Some(d) = &ctx.defaults.registry else {
         return Ok(None);
     };
-    let Some(cfg) = default_value(ctx, d, ".dockerconfigjson").await? else {
+    let Some(cfg) = default_value(&ctx.client, d, ".dockerconfigjson").await? else {
         return Ok(None);
     };
     match registry::credentials_for(&cfg, host) {

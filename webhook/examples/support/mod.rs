@@ -1,9 +1,10 @@
 //! Shared by the push demo (`demo_push/`) and the overhead benchmark (`bench_overhead/`):
 //! the sample app, watches that hand events over with the moment they arrived, the stand-in
-//! Deployment controller and kubelet (`standin`), terminal styling and one-line errors.
+//! Deployment controller and kubelet (`standin`, `kubelet`), terminal styling and one-line errors.
 
 #![allow(dead_code)]
 
+mod kubelet;
 mod standin;
 pub use standin::*;
 

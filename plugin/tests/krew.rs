@@ -2,6 +2,8 @@
 //! `dist/mosaic.yaml`; the manifest must pass every krew rule, install through an
 //! emulated `kubectl krew install --manifest --archive`, and then run through
 //! the real kubectl (`kubectl mosaic version`, `kubectl plugin list`, completion).
+//! scripts/test points `MOSAIC_RELEASE_DIST` at what `scripts/release` made of the static musl
+//! plugin, so the release a user installs (archive, manifest, krew install) is what is tested.
 
 #[path = "support/krew.rs"]
 mod krew;
@@ -26,8 +28,12 @@ fn version() -> String {
     format!("v{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// Run scripts/release once on the cargo-built binary; every test reads the same dist dir.
+/// The release every test reads: the dist dir `MOSAIC_RELEASE_DIST` names (scripts/test releases
+/// the static musl plugin there), else scripts/release run once here on the cargo-built binary.
 fn release() -> (Value, PathBuf) {
+    if let Some(dist) = std::env::var_os("MOSAIC_RELEASE_DIST") {
+        return read_release(Path::new(&dist));
+    }
     static DIST: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let dist = DIST.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();

@@ -69,13 +69,10 @@ ensure_host_packages() {
   local missing=() t
   for t in openssl curl; do command -v "$t" >/dev/null || missing+=("$t"); done
   [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || die "missing host tools: ${missing[*]}; install them (apt-get install ${missing[*]})"
   STEP="installing missing host packages: ${missing[*]}"
-  log "installing missing host packages: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y --no-install-recommends "${missing[@]}" >&2 ||
-    { apt-get update >&2 && apt-get install -y --no-install-recommends "${missing[@]}" >&2; } ||
-    die "apt-get install ${missing[*]} failed"
+  # shellcheck source=scripts/lib/apt.sh
+  source "$HERE/../../scripts/lib/apt.sh"
+  apt_install "${missing[@]}" || die "cannot install ${missing[*]} (see above)"
 }
 ensure_host_packages
 

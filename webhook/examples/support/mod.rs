@@ -1,20 +1,22 @@
-//! Shared by the push demo (`demo_push.rs`) and the overhead benchmark (`bench_overhead/`):
+//! Shared by the push demo (`demo_push/`) and the overhead benchmark (`bench_overhead/`):
 //! the sample app, watches that hand events over with the moment they arrived, the stand-in
-//! Deployment controller (the test API server runs none), terminal styling and one-line errors.
+//! Deployment controller and kubelet (`standin`, `kubelet`), terminal styling and one-line errors.
 
 #![allow(dead_code)]
+
+mod kubelet;
+mod standin;
+pub use standin::*;
 
 use std::fmt::Debug;
 use std::io::IsTerminal;
 use std::time::Instant;
 
 use futures::StreamExt;
-use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::watcher;
 use mosaic_tests::fake_github::File;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use tokio::sync::mpsc;
 
 /// Where the sample app's only binary comes from (`busybox-static`, installed by `scripts/stack`).
@@ -31,6 +33,23 @@ pub fn sample_app(marker: &str) -> Result<Vec<File>, String> {
         COPY site/ /www/\n\
         EXPOSE 8080\n\
         ENTRYPOINT [\"/bin/busybox\", \"httpd\", \"-f\", \"-p\", \"8080\", \"-h\", \"/www\"]\n";
+    app_files(dockerfile, marker, busybox)
+}
+
+/// The sample app at a commit that breaks it: the ENTRYPOINT now reads the port from `$PORT`,
+/// which the Deployment does not set, so the container exits with code 1 as soon as it starts.
+pub fn broken_app(marker: &str) -> Result<Vec<File>, String> {
+    let busybox = std::fs::read(BUSYBOX).map_err(|e| format!("cannot read {BUSYBOX}: {e}"))?;
+    let dockerfile = "FROM scratch\n\
+        COPY busybox /bin/busybox\n\
+        COPY site/ /www/\n\
+        EXPOSE 8080\n\
+        ENTRYPOINT [\"/bin/busybox\", \"sh\", \"-c\", \"[ -n \\\"$PORT\\\" ] || { echo 'PORT is not set' >&2; exit 1; }; \
+        exec /bin/busybox httpd -f -p \\\"$PORT\\\" -h /www\"]\n";
+    app_files(dockerfile, marker, busybox)
+}
+
+fn app_files(dockerfile: &str, marker: &str, busybox: Vec<u8>) -> Result<Vec<File>, String> {
     let page = format!("<!doctype html>\n<title>hello</title>\n<h1>hello from {marker}</h1>\n");
     Ok(vec![
         File::new("Dockerfile", dockerfile),
@@ -161,81 +180,6 @@ where
     ready_rx
         .await
         .map_err(|_| "watch ended before its first list".to_string())??;
-    Ok(rx)
-}
-
-/// One rollout the stand-in controller completed.
-#[derive(Debug, Clone)]
-pub struct Rolled {
-    pub generation: i64,
-    /// The template's first container image at that generation.
-    pub image: String,
-    /// When the controller saw the new generation.
-    pub seen: Instant,
-    /// When its status write (rollout complete) was accepted.
-    pub done: Instant,
-}
-
-fn first_image(d: &Deployment) -> String {
-    d.spec
-        .template
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .and_then(|c| c.image.clone())
-        .unwrap_or_default()
-}
-
-/// Play the Deployment controller for Deployment `name` (the test API server runs none): the
-/// moment a new generation shows up on the watch, write a status saying it rolled out (one
-/// replica, updated and available), and report it. It cannot tell who changed the Deployment,
-/// so every change is treated alike.
-pub async fn standin_controller(
-    api: Api<Deployment>,
-    name: &str,
-) -> Result<mpsc::UnboundedReceiver<Rolled>, String> {
-    let mut events = watch(
-        api.clone(),
-        watcher::Config::default().fields(&format!("metadata.name={name}")),
-    )
-    .await?;
-    let (tx, rx) = mpsc::unbounded_channel();
-    let name = name.to_string();
-    tokio::spawn(async move {
-        let mut handled = 0;
-        while let Some((seen, d)) = events.recv().await {
-            let generation = d.metadata.generation.unwrap_or(0);
-            let observed = d
-                .status
-                .as_ref()
-                .and_then(|s| s.observed_generation)
-                .unwrap_or(0);
-            if generation <= observed || generation <= handled {
-                continue;
-            }
-            let status = json!({"status": {"observedGeneration": generation, "replicas": 1,
-                "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
-                "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                    "message": "stand-in controller", "lastUpdateTime": "2026-01-01T00:00:00Z",
-                    "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
-            if api
-                .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                .await
-                .is_ok()
-            {
-                handled = generation;
-                let r = Rolled {
-                    generation,
-                    image: first_image(&d),
-                    seen,
-                    done: Instant::now(),
-                };
-                if tx.send(r).is_err() {
-                    return;
-                }
-            }
-        }
-    });
     Ok(rx)
 }
 

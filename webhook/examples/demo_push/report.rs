@@ -140,9 +140,9 @@ pub async fn failure(
     out: Style,
 ) -> Result<(), String> {
     let s = b.status.clone().unwrap_or_default();
-    if s.phase != BuildPhase::Failed || s.reason.as_deref() != Some("RolloutFailed") {
+    if s.phase != BuildPhase::Failed || s.reason.as_deref() != Some("RolloutCrashed") {
         return Err(format!(
-            "the breaking commit's Build ended {} ({}): {}, expected Failed (RolloutFailed)",
+            "the breaking commit's Build ended {} ({}): {}, expected Failed (RolloutCrashed)",
             s.phase,
             s.reason.unwrap_or_default(),
             s.message.unwrap_or_default()

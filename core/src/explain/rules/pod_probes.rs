@@ -5,7 +5,7 @@ use super::pod::{
     Cs, container_events, describe, events_evidence, finding, learn, logs_previous, restarts,
     statuses,
 };
-use super::{Ctx, Rule};
+use super::{Age, Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Index, Obj};
 use crate::explain::value::str_at;
@@ -162,7 +162,12 @@ fn readiness(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
             .filter(|e| re!(r"^Readiness probe (failed|errored)").is_match(&e.message))
             .collect();
         let started = crate::explain::value::time_at(cs.v, "state.running.startedAt");
-        let long = ctx.age(started).is_some_and(|d| d.num_seconds() > 300);
+        // Not ready for five minutes, or for a time the input cannot establish.
+        let age = ctx.age_of(started);
+        let long = match age {
+            Age::Known(d) => d.num_seconds() > 300,
+            Age::Unknown => true,
+        };
         if unhealthy.is_empty() && !long {
             continue;
         }
@@ -199,6 +204,11 @@ fn readiness(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         )
         .evidence(cs.ev(pod, "ready", false))
         .evidence_all(events_evidence(&unhealthy));
+        if unhealthy.is_empty() && age == Age::Unknown {
+            f = f.evidence(Evidence::note(
+                "how long the container has been running could not be established (nothing in the input is later than its start), so it is not treated as just started",
+            ));
+        }
         if let Some(p) = probe {
             f = f.evidence(pod.field(
                 format!("spec.containers[name={}].readinessProbe", cs.name),

@@ -61,10 +61,20 @@ fn readiness_failing_and_gates() {
         run("pod.probe.readiness-failing", vec![p.clone(), e]).len(),
         1
     );
+    // Started 30 s before something else in the input, no failure recorded: young.
+    let clock = json!({"kind": "Node", "metadata": {"name": "n1", "creationTimestamp": "2024-05-01T10:00:30Z"}});
     assert!(
-        run("pod.probe.readiness-failing", vec![p]).is_empty(),
+        run("pod.probe.readiness-failing", vec![p.clone(), clock]).is_empty(),
         "just started, no failure recorded"
     );
+    // Nothing later than its start: its age is unknown, not zero.
+    let f = run("pod.probe.readiness-failing", vec![p]);
+    assert_eq!(f[0].severity, crate::explain::Severity::Warning);
+    assert!(f[0].evidence.iter().any(|e| {
+        e.note
+            .as_deref()
+            .is_some_and(|n| n.contains("could not be established"))
+    }));
     let g = pod(
         "g",
         json!({"readinessGates": [{"conditionType": "target-health.elbv2.k8s.aws/x"}]}),

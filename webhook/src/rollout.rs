@@ -243,7 +243,12 @@ async fn diagnose(
     }
     objects.extend(pods.iter().filter_map(|p| serde_json::to_value(p).ok()));
     objects.extend(events.iter().filter_map(|e| serde_json::to_value(e).ok()));
-    explain::explain(objects, &explain::Options::default()).findings
+    // The verdict already decided this rollout failed: report what the young objects show.
+    let options = explain::Options {
+        now: Some(chrono::Utc::now()),
+        settle: false,
+    };
+    explain::explain(objects, &options).findings
 }
 
 /// What `apply` changed, and the template it replaced (for `roll_back`).

@@ -34,11 +34,12 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use follow::{Stages, short};
 use support::{Crashes, Played, Style};
 
-const EXPECTED: [BuildPhase; 5] = [
+const EXPECTED: [BuildPhase; 6] = [
     BuildPhase::Pending,
     BuildPhase::Building,
     BuildPhase::Pushing,
     BuildPhase::RollingOut,
+    BuildPhase::Verifying,
     BuildPhase::Succeeded,
 ];
 /// The exit code of the breaking commit's container (its ENTRYPOINT exits 1 without `$PORT`).

@@ -76,9 +76,13 @@ pub struct BindingSpec {
     /// Roll back to the previous image when a rollout fails.
     #[serde(default = "default_true")]
     pub rollback_on_failure: bool,
-    /// When true, pushes are recorded but not built.
+    /// When true, pushes are ignored and recorded Builds end Cancelled: nothing is built or rolled.
     #[serde(default)]
     pub paused: bool,
+    /// Take the container's image over from another field manager (Argo CD, Flux, Helm,
+    /// kubectl) when it owns it. Without it such a Build fails, naming the manager.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub take_ownership: bool,
 }
 
 /// Observed state of a Binding.

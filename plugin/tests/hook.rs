@@ -45,6 +45,7 @@ fn binding(name: &str, repo: &str) -> Binding {
             github_secret: None,
             rollback_on_failure: true,
             paused: false,
+            take_ownership: false,
         },
     )
 }

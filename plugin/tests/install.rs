@@ -231,6 +231,7 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
             github_secret: None,
             rollback_on_failure: true,
             paused: false,
+            take_ownership: false,
         },
     );
     bindings

@@ -210,6 +210,8 @@ fn pods_failing(findings: &[Finding]) -> bool {
 pub struct Applied {
     container: String,
     previous: Option<String>,
+    /// Set when the image was taken over from another field manager (`ownership`).
+    pub took_over: Option<String>,
 }
 
 /// Roll `binding`'s Deployment to `image`, unless a newer Build is in the way. The caller has
@@ -244,6 +246,10 @@ pub async fn apply(
     claimed
         .update(move |s| s.previous_image = prev.clone())
         .await?;
+    let bname = build.metadata.name.as_deref().unwrap_or_default();
+    let took_over =
+        crate::ownership::settle(&api, binding, &container, image, &build.spec.commit, bname)
+            .await?;
     let commit = Some(build.spec.commit.as_str());
     let latest: Blocker =
         |me, all| plan::newer_build(me, all).or_else(|| plan::deployment_taken_by(me, all));
@@ -264,6 +270,7 @@ pub async fn apply(
     Ok(Applied {
         container,
         previous,
+        took_over,
     })
 }
 

@@ -151,6 +151,7 @@ impl BindRequest {
                 github_secret: self.github_secret.clone(),
                 rollback_on_failure: self.rollback,
                 paused: false,
+                take_ownership: false,
             },
         );
         b.metadata = ObjectMeta {

@@ -66,3 +66,39 @@ async fn an_image_owned_by_another_manager_fails_the_build_until_the_binding_tak
     assert!(msg.contains("took the image over from"), "{msg}");
     assert_eq!(deployed_image(&w).await, st.image.unwrap());
 }
+
+#[tokio::test]
+async fn a_second_binding_of_the_same_container_is_ignored_with_a_reason() {
+    let w = world(None, true).await;
+    let server = start(&w, "owner-2", &[]).await;
+    // A second Binding of Deployment web's only container, for another branch.
+    let mut second = w.bindings().get("web").await.unwrap();
+    second.metadata = kube::api::ObjectMeta {
+        name: Some("web-2".into()),
+        ..Default::default()
+    };
+    second.spec.branch = "other".into();
+    second.status = None;
+    w.bindings()
+        .create(&Default::default(), &second)
+        .await
+        .unwrap();
+    let sha = w.commit("second owner\n");
+    let mut v: serde_json::Value = serde_json::from_slice(&push_body(&w.repo, &sha)).unwrap();
+    v["ref"] = "refs/heads/other".into();
+    let body = serde_json::to_vec(&v).unwrap();
+    let (server_ref, body_ref) = (&server, &body);
+    let j = mosaic_tests::eventually("the intake to see Binding web-2", 30, || async move {
+        let (s, j) = deliver(server_ref, "push", "d-other", body_ref, WEBHOOK_SECRET).await;
+        (s == 202 && j["reason"] != "NoMatchingBinding").then_some(j)
+    })
+    .await;
+    assert_eq!(j["reason"], "OwnerConflict", "{j}");
+    let msg = j["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("web-2") && msg.contains("Binding web already owns"),
+        "{msg}"
+    );
+    let builds = w.builds().list(&Default::default()).await.unwrap();
+    assert!(builds.items.is_empty(), "nothing recorded");
+}

@@ -3,6 +3,7 @@
 
 pub mod auto;
 pub mod bind;
+pub mod bind_checks;
 pub mod checks;
 pub mod completion;
 pub mod deploy;

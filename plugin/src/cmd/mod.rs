@@ -9,6 +9,7 @@ pub mod completion;
 pub mod deploy;
 pub mod explain;
 pub mod hook;
+pub mod hook_ns;
 pub mod install;
 pub mod list;
 pub mod logs;

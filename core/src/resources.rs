@@ -77,12 +77,16 @@ pub struct BindingSpec {
     /// Roll back to the previous image when a rollout fails.
     #[serde(default = "default_true")]
     pub rollback_on_failure: bool,
-    /// When true, pushes are recorded but not built.
+    /// When true, pushes are ignored and recorded Builds end Cancelled: nothing is built or rolled.
     #[serde(default)]
     pub paused: bool,
     /// How a rollout is verified before its Build counts as Succeeded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<VerifySpec>,
+    /// Take the container's image over from another field manager (Argo CD, Flux, Helm,
+    /// kubectl) when it owns it. Without it such a Build fails, naming the manager.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub take_ownership: bool,
 }
 
 /// How a rollout is judged (durations as Kubernetes writes them: `30s`, `1m30s`). Unset fields

@@ -46,6 +46,7 @@ fn binding(name: &str, repo: &str) -> Binding {
             rollback_on_failure: true,
             paused: false,
             verify: None,
+            take_ownership: false,
         },
     )
 }

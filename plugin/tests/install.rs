@@ -245,6 +245,7 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
             rollback_on_failure: true,
             paused: false,
             verify: None,
+            take_ownership: false,
         },
     );
     bindings

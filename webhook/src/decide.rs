@@ -89,12 +89,53 @@ pub fn decide(
             message: format!("every Binding of {repo} branch {branch:?} is paused"),
         });
     }
+    let owning: Vec<&Binding> = active
+        .iter()
+        .copied()
+        .filter(|b| owner(b, bindings).is_none_or(|o| same(o, b)))
+        .collect();
+    if owning.is_empty() {
+        let b = active[0];
+        let o = owner(b, bindings).map(|o| o.metadata.name.clone().unwrap_or_default());
+        return Ok(Decision::Ignored {
+            reason: "OwnerConflict",
+            message: format!(
+                "Binding {} targets the container of Deployment {} that Binding {} already owns (one owner per container); delete one of them",
+                b.metadata.name.as_deref().unwrap_or_default(),
+                b.spec.deployment,
+                o.unwrap_or_default()
+            ),
+        });
+    }
     let pushed_at = now.to_rfc3339_opts(SecondsFormat::Nanos, true);
-    let builds = active
+    let builds = owning
         .into_iter()
         .filter_map(|b| build_for(b, &push, delivery, &pushed_at))
         .collect();
     Ok(Decision::Record(builds))
+}
+
+fn same(a: &Binding, b: &Binding) -> bool {
+    a.metadata.namespace == b.metadata.namespace && a.metadata.name == b.metadata.name
+}
+
+/// The Binding that owns `b`'s container: of all Bindings of the same namespace, Deployment and
+/// container, the oldest (then the first by name). One owner per container: the others are
+/// ignored.
+pub fn owner<'a>(b: &Binding, all: &'a [Binding]) -> Option<&'a Binding> {
+    let key = |x: &Binding| {
+        (
+            x.metadata.namespace.clone(),
+            x.spec.deployment.clone(),
+            x.spec.container.clone().unwrap_or_default(),
+        )
+    };
+    all.iter().filter(|x| key(x) == key(b)).min_by_key(|x| {
+        (
+            x.metadata.creation_timestamp.clone(),
+            x.metadata.name.clone(),
+        )
+    })
 }
 
 /// The fallback name of a Build whose deterministic name is taken by another commit with the
@@ -198,7 +239,7 @@ mod tests {
         let mut b = Binding::new(
             name,
             serde_json::from_value::<BindingSpec>(serde_json::json!({
-                "deployment": "web", "repo": repo, "branch": branch, "image": "r.io/a/b", "paused": paused
+                "deployment": name, "repo": repo, "branch": branch, "image": "r.io/a/b", "paused": paused
             }))
             .unwrap(),
         );
@@ -347,6 +388,47 @@ mod tests {
             repush_name(&reset),
             "a redelivery of the reset push: the same name"
         );
+    }
+
+    #[test]
+    fn one_owner_per_container() {
+        let mut first = binding("web", "Codertocat/Hello-World", "master", false);
+        let ts: k8s_openapi::jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        first.metadata.creation_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(ts));
+        let mut second = binding("web-2", "Codertocat/Hello-World", "master", false);
+        second.spec.deployment = "web".into();
+        let later: k8s_openapi::jiff::Timestamp = "2026-01-02T00:00:00Z".parse().unwrap();
+        second.metadata.creation_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(later));
+        let d = decide(
+            "push",
+            None,
+            &data("push-branch.json"),
+            &[second.clone(), first.clone()],
+            now(),
+        )
+        .unwrap();
+        let Decision::Record(builds) = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(builds.len(), 1);
+        assert_eq!(builds[0].spec.binding, "web", "the older Binding owns it");
+        // The second alone (the owner watches another branch): ignored, saying why.
+        first.spec.branch = "main".into();
+        let d = decide(
+            "push",
+            None,
+            &data("push-branch.json"),
+            &[second, first],
+            now(),
+        )
+        .unwrap();
+        let Decision::Ignored { reason, message } = d else {
+            panic!("{d:?}")
+        };
+        assert_eq!(reason, "OwnerConflict");
+        assert!(message.contains("Binding web already owns"), "{message}");
     }
 
     #[test]

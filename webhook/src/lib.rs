@@ -22,6 +22,7 @@ pub mod kube_client;
 pub mod latest;
 pub mod metrics;
 pub mod ns_secrets;
+pub mod ownership;
 pub mod pipeline;
 pub mod plan;
 pub mod registry;

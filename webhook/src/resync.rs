@@ -22,6 +22,9 @@ use tokio_util::sync::CancellationToken;
 use crate::github::GitHubError;
 use crate::pipeline::ports::GitHistory;
 
+/// The Ready condition's reason when the bound branch does not exist.
+pub const BRANCH_NOT_FOUND: &str = "BranchNotFound";
+
 /// Failures after which the head is recorded again: GitHub or the cluster was away, not the
 /// commit at fault.
 const PASSING_FAILURES: [&str; 3] = [
@@ -121,6 +124,39 @@ impl Resync {
         }
     }
 
+    /// Say on the Binding's Ready condition that its branch does not exist (once: a condition
+    /// already saying so is not written again).
+    async fn branch_missing(&self, b: &Binding, repo: &str) {
+        let said = b
+            .status
+            .iter()
+            .flat_map(|s| &s.conditions)
+            .any(|c| c.type_ == "Ready" && c.reason == BRANCH_NOT_FOUND);
+        if said {
+            return;
+        }
+        let (ns, name) = (
+            b.metadata.namespace.clone().unwrap_or_default(),
+            b.metadata.name.clone().unwrap_or_default(),
+        );
+        let patch = serde_json::json!({"status": {"conditions": [{
+            "type": "Ready", "status": "False", "reason": BRANCH_NOT_FOUND,
+            "message": format!("branch {} does not exist in {repo}: nothing can deploy until it does (or the Binding names another branch)", b.spec.branch),
+            "lastTransitionTime": crate::claim::now_time(),
+            "observedGeneration": b.metadata.generation,
+        }]}});
+        if let Err(e) = Api::<Binding>::namespaced(self.client.clone(), &ns)
+            .patch_status(
+                &name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+        {
+            tracing::warn!(binding = %name, namespace = %ns, error = %e, "resync: cannot write the Binding's Ready condition");
+        }
+    }
+
     async fn one(&self, b: &Binding) -> Result<(), GitHubError> {
         let (Some(ns), Some(name)) = (&b.metadata.namespace, &b.metadata.name) else {
             return Ok(());
@@ -152,6 +188,7 @@ impl Resync {
             .await?
         else {
             tracing::warn!(binding = %name, namespace = %ns, %repo, branch, "resync: the bound branch does not exist");
+            self.branch_missing(b, &repo.to_string()).await;
             return Ok(());
         };
         let last = b.status.as_ref().and_then(|s| s.last_commit.as_deref());

@@ -255,6 +255,8 @@ async fn diagnose(
 pub struct Applied {
     container: String,
     previous: Option<Previous>,
+    /// Set when the image was taken over from another field manager (`ownership`).
+    pub took_over: Option<String>,
 }
 
 /// The pod template before the rollout, as far as Mosaic's apply touches it.
@@ -331,6 +333,9 @@ pub async fn apply(
             }
         })
         .await?;
+    let took_over =
+        crate::ownership::settle(&api, binding, &container, image, &build.spec.commit, &bname)
+            .await?;
     let marks = Marks {
         commit: Some(build.spec.commit.as_str()),
         build: Some(bname.as_str()),
@@ -349,6 +354,7 @@ pub async fn apply(
     Ok(Applied {
         container,
         previous,
+        took_over,
     })
 }
 

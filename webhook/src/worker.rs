@@ -266,20 +266,16 @@ fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commit: &
         rolled_back: false,
     };
     Next::Record(match result {
-        Ok(d) if d.retried.is_empty() => outcome(
-            BuildPhase::Succeeded,
-            "Deployed",
-            format!("deployed {}", d.image),
-        ),
-        Ok(d) => outcome(
-            BuildPhase::Succeeded,
-            "Deployed",
-            format!(
-                "deployed {} (retried after: {})",
-                d.image,
-                d.retried.join("; ")
-            ),
-        ),
+        Ok(d) => {
+            let mut text = format!("deployed {}", d.image);
+            if let Some(t) = &d.took_over {
+                text = format!("{text}; {t}");
+            }
+            if !d.retried.is_empty() {
+                text = format!("{text} (retried after: {})", d.retried.join("; "));
+            }
+            outcome(BuildPhase::Succeeded, "Deployed", text)
+        }
         Err(Stop::Superseded { build: newer, .. }) => outcome(
             BuildPhase::Superseded,
             "Superseded",

@@ -183,6 +183,7 @@ fn a_deploy_after_a_retried_stage_says_so() {
     let d = Deployed {
         image: "r/web@sha256:1".into(),
         retried: vec!["build: connection to the Docker engine lost: reset".into()],
+        took_over: None,
     };
     match next_step(Ok(d), &[], SHA) {
         Next::Record(o) => assert_eq!(

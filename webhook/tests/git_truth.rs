@@ -228,7 +228,7 @@ async fn a_lost_delivery_is_deployed_by_the_resync_and_an_unchanged_branch_costs
     // Nothing changes: every further read of the branch is conditional and answered 304.
     let before = w.gh.graph_requests();
     let gh = &w.gh;
-    let after = mosaic_tests::eventually("three more resync rounds", 30, || async move {
+    let after = mosaic_tests::eventually("three more resync rounds", 90, || async move {
         let now = gh.graph_requests();
         (now.branch_not_modified >= before.branch_not_modified + 3).then_some(now)
     })

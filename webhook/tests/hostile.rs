@@ -300,7 +300,8 @@ async fn a_dockerfile_or_context_escaping_the_repository_fails_the_build() {
         let b: mosaic_core::resources::Binding = serde_json::from_value(json!({
             "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
             "metadata": {"name": name},
-            "spec": {"deployment": "web", "repo": w.repo, "branch": "main", "image": w.image,
+            // Each its own Deployment: one owner per container.
+            "spec": {"deployment": name, "repo": w.repo, "branch": "main", "image": w.image,
                 "registrySecret": "registry", "githubSecret": "github",
                 "context": context, "dockerfile": dockerfile}
         }))

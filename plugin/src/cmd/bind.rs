@@ -5,7 +5,7 @@ use clap::Args;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
-use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::api::{ListParams, ObjectMeta, Patch, PatchParams};
 use mosaic_core::names::FIELD_MANAGER_PLUGIN;
 use mosaic_core::reference::{ImageRef, RepoName};
 use mosaic_core::{Binding, BindingSpec};
@@ -179,6 +179,7 @@ impl BindRequest {
                 rollback_on_failure: self.rollback,
                 paused: false,
                 verify: self.verify.clone(),
+                take_ownership: false,
             },
         );
         b.metadata = ObjectMeta {
@@ -213,17 +214,37 @@ pub async fn validated_binding(
             req.deployment
         ))
     })?;
-    let choice = choose_container(
+    let names = container_names(&d);
+    let choice = choose_container(&req.deployment, &names, req.container.as_deref())?;
+    let existing = Api::<Binding>::namespaced(client.clone(), namespace)
+        .list(&ListParams::default())
+        .await?
+        .items;
+    super::bind_checks::one_owner(
+        &choice.binding_name,
         &req.deployment,
-        &container_names(&d),
-        req.container.as_deref(),
+        choice.container.as_deref(),
+        &names,
+        &existing,
     )?;
+    let written = choice
+        .container
+        .clone()
+        .or_else(|| (names.len() == 1).then(|| names[0].clone()));
+    let warning = written.and_then(|c| {
+        let managers = super::bind_checks::image_managers(&d, &c);
+        super::bind_checks::ownership_warning(&req.deployment, &c, &managers)
+    });
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     if let Some(s) = &req.registry_secret {
         check_registry_secret(s, namespace, secrets.get_opt(s).await?.as_ref())?;
     }
     if let Some(s) = &req.github_secret {
         check_github_secret(s, namespace, secrets.get_opt(s).await?.as_ref())?;
+    }
+    // Only once the request is valid, so a refused bind prints one error line.
+    if let Some(w) = warning {
+        eprintln!("{w}");
     }
     Ok(req.to_binding(&choice.binding_name, namespace, choice.container))
 }

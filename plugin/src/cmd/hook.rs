@@ -33,6 +33,14 @@ pub struct HookArgs {
     /// Namespace Mosaic is installed in (holds the webhook secret).
     #[arg(long, default_value = names::SYSTEM_NAMESPACE, value_name = "NS")]
     pub system_namespace: String,
+    /// One secret per namespace: hook each repository to <url>/<namespace> for every namespace
+    /// that binds it, signed with that namespace's Secret (created when missing).
+    #[arg(long)]
+    pub per_namespace: bool,
+    /// With --per-namespace: make new keys (the old ones stay valid as `previous`) and update
+    /// the hooks.
+    #[arg(long, requires = "per_namespace")]
+    pub rotate: bool,
     #[command(flatten)]
     pub github: GitHubArgs,
 }
@@ -117,6 +125,18 @@ pub async fn run(kube: &KubeArgs, args: HookArgs) -> Result<Outcome, Error> {
     let github = GitHubHooks::new(&api_url, token.trim().to_string())?;
 
     let cluster = kubeconf::connect(kube).await?;
+    if args.per_namespace {
+        let scope = (!kube.all_namespaces).then_some(cluster.namespace.as_str());
+        return super::hook_ns::run(
+            &cluster.client,
+            &github,
+            scope,
+            repo.as_deref(),
+            &args.url,
+            args.rotate,
+        )
+        .await;
+    }
     let secret = webhook_secret(&cluster.client, &args.system_namespace).await?;
     let repos: Vec<String> = match repo {
         Some(r) => vec![r],

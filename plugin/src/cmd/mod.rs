@@ -3,11 +3,13 @@
 
 pub mod auto;
 pub mod bind;
+pub mod bind_checks;
 pub mod checks;
 pub mod completion;
 pub mod deploy;
 pub mod explain;
 pub mod hook;
+pub mod hook_ns;
 pub mod install;
 pub mod install_apply;
 pub mod install_show;

@@ -19,7 +19,7 @@ use super::{FakeGitHub, File, Repo, S, Shared, authorized, gh_error, sha_of, use
 /// Requests the graph endpoints answered, by kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct GraphRequests {
-    /// `GET …/branches/{b}` answered 200.
+    /// `GET …/branches/{b}` answered in full: 200, or 404 for a missing branch.
     pub branch_full: usize,
     /// `GET …/branches/{b}` answered 304 (conditional, unchanged).
     pub branch_not_modified: usize,
@@ -124,6 +124,7 @@ pub(super) async fn branch(
         })
     };
     let Some((sha, parents)) = found else {
+        s.lock().graph_requests.branch_full += 1;
         return gh_error(StatusCode::NOT_FOUND, "Branch not found");
     };
     let base = &s.base;

@@ -110,9 +110,13 @@ impl FakeKube {
             .unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let mut st = self.state.lock().unwrap();
-        st.log.push((method.clone(), path.clone()));
-        if let Some(h) = self.hook.lock().unwrap().as_mut() {
-            h(&mut st, &method, &path, &body);
+        // A dry run changes nothing: it is neither counted among the writes nor shown to hooks.
+        let dry_run = query.split('&').any(|kv| kv == "dryRun=All");
+        if !dry_run {
+            st.log.push((method.clone(), path.clone()));
+            if let Some(h) = self.hook.lock().unwrap().as_mut() {
+                h(&mut st, &method, &path, &body);
+            }
         }
         if st.down {
             return status(503, "ServiceUnavailable", "the API server is away");
@@ -165,6 +169,9 @@ impl FakeKube {
                 let Some(cur) = st.objects.get(&path).cloned() else {
                     return status(404, "NotFound", &path);
                 };
+                if dry_run {
+                    return reply(200, &cur);
+                }
                 let rv = &body["metadata"]["resourceVersion"];
                 if !rv.is_null() && *rv != cur["metadata"]["resourceVersion"] {
                     return status(409, "Conflict", "the object has been modified");

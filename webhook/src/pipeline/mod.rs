@@ -273,6 +273,8 @@ pub struct Deployed {
     pub image: String,
     /// Stages that failed transiently and were run again, with why.
     pub retried: Vec<String>,
+    /// Set when the image was taken over from another field manager.
+    pub took_over: Option<String>,
 }
 
 /// Read the Binding's Secrets and plan the build.
@@ -396,6 +398,7 @@ async fn run_stages(
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;
     let started = Instant::now();
     let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
+    let took_over = applied.took_over.clone();
     rep.report(StatusState::Pending, "rolling out");
     let r = verify(ctx, claimed, build, binding, rep, &applied).await;
     ctx.metrics
@@ -403,6 +406,7 @@ async fn run_stages(
     r.map(|()| Deployed {
         image,
         retried: retry.notes,
+        took_over,
     })
 }
 

@@ -84,6 +84,7 @@ fn final_statuses_say_what_happened_to_the_commit() {
     let ok = final_status(&Ok(Deployed {
         image: "r/a@sha256:1".into(),
         retried: vec![],
+        took_over: None,
     }))
     .unwrap();
     assert_eq!(ok, (StatusState::Success, "deployed r/a@sha256:1".into()));

@@ -130,7 +130,9 @@ pub async fn world_at(
         "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
         "metadata": {"name": "web"},
         "spec": {"deployment": "web", "repo": repo, "branch": "main", "image": image,
-            "registrySecret": "registry", "githubSecret": "github", "rollbackOnFailure": rollback}
+            "registrySecret": "registry", "githubSecret": "github", "rollbackOnFailure": rollback,
+            // The test created the Deployment, so its client's field manager owns the image.
+            "takeOwnership": true}
     }))
     .unwrap();
     Api::<Binding>::namespaced(client.clone(), &ns)

@@ -167,12 +167,16 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         ready_waits.push(reader.clone());
         stores.push(reader);
     }
+    // One task waits for the stores and tells the others (a store's readiness wakes only the
+    // last of several waiters: kube-runtime's DelayedInit keeps one waker).
     let r = readiness.clone();
+    let (synced_tx, synced) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         for s in ready_waits {
             let _ = s.wait_until_ready().await;
         }
         r.bindings_synced.store(true, Ordering::Relaxed);
+        let _ = synced_tx.send(true);
     });
 
     let github: Arc<github::GitHub> = Arc::new(github::GitHub::new(
@@ -236,6 +240,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         let resync = resync::Resync {
             client: client.clone(),
             defaults: ctx.defaults.clone(),
+            synced,
             bindings: stores.clone(),
             history: github,
             interval: Duration::from_secs(cfg.resync_interval_secs),

@@ -71,6 +71,9 @@ pub struct Resync {
     pub client: kube::Client,
     /// The install's default credentials, for Bindings that name no Secret.
     pub defaults: crate::pipeline::credentials::Defaults,
+    /// Becomes true once the Binding stores synced (never wait on the stores themselves: a
+    /// store wakes only one of its waiters, and `/readyz` waits too).
+    pub synced: tokio::sync::watch::Receiver<bool>,
     pub bindings: Vec<Store<Binding>>,
     pub history: Arc<dyn GitHistory>,
     pub interval: Duration,
@@ -86,8 +89,9 @@ impl Resync {
             );
             return;
         }
-        for s in &self.bindings {
-            let _ = s.wait_until_ready().await;
+        let mut synced = self.synced.clone();
+        if synced.wait_for(|s| *s).await.is_err() {
+            return;
         }
         loop {
             let all: Vec<Arc<Binding>> = self.bindings.iter().flat_map(|s| s.state()).collect();

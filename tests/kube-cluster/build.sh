@@ -215,6 +215,11 @@ write_lock
 
 # The build tree is about 2.4 GB; the cached .debs and sources can be unpacked again.
 if [ "${MOSAIC_KEEP_BUILD:-0}" != 1 ]; then rm -rf "$BUILD"; fi
-for d in "$CACHE"/build/*; do [ -e "$d" ] && [ "$d" != "$BUILD" ] && rm -rf "$d"; done
+# Keep the cache bounded: other keys' build trees and binaries (an older recipe or versions).
+for d in "$CACHE"/build/* "$CACHE"/out/*; do
+  [ -e "$d" ] || continue
+  case "$d" in "$BUILD" | "$OUT") continue ;; esac
+  rm -rf "$d"
+done
 log "built $OUT"
 emit "$OUT"

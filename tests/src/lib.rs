@@ -5,6 +5,7 @@
 //! at any real cluster (kind, k3d) instead. A stack that cannot start fails the
 //! test with the reason; nothing is skipped.
 
+pub mod cluster;
 pub mod fake_github;
 pub mod fault_proxy;
 
@@ -139,8 +140,12 @@ pub fn stack() -> &'static StackEnv {
 
 /// A client for the stack's Kubernetes API (no namespace created).
 pub async fn client() -> Client {
+    client_at(&stack().kubeconfig).await
+}
+
+/// A client for the Kubernetes API of `path` (no namespace created).
+pub async fn client_at(path: &Path) -> Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let path = &stack().kubeconfig;
     let kc =
         Kubeconfig::read_from(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
@@ -174,7 +179,12 @@ pub fn unique_name(prefix: &str) -> String {
 
 /// Connect and create a fresh namespace for one test.
 pub async fn kube() -> TestKube {
-    let client = client().await;
+    kube_at(&stack().kubeconfig).await
+}
+
+/// Connect to the cluster of `kubeconfig` and create a fresh namespace for one test.
+pub async fn kube_at(kubeconfig: &Path) -> TestKube {
+    let client = client_at(kubeconfig).await;
     let namespace = unique_name("t");
     let ns = Namespace {
         metadata: ObjectMeta {
@@ -191,7 +201,7 @@ pub async fn kube() -> TestKube {
     TestKube {
         client,
         namespace,
-        kubeconfig: stack().kubeconfig.clone(),
+        kubeconfig: kubeconfig.to_path_buf(),
     }
 }
 

@@ -1,11 +1,14 @@
 //! Shared set-up for the webhook's real-stack tests: a namespace with CRDs, Secrets, a
 //! Deployment and a Binding; the fake GitHub; the real `mosaic-webhook` binary as a child
-//! process; signed push deliveries; and a stand-in for the Deployment controller (the test API
-//! server runs none).
+//! process; signed push deliveries; a stand-in for the Deployment controller (the test API
+//! server runs none); and, for the real cluster of `scripts/cluster`, its own World and apps.
 
 #![allow(dead_code)]
 
+mod cluster;
 mod rollouts;
+#[allow(unused_imports)] // not every test uses the real cluster
+pub use cluster::*;
 #[allow(unused_imports)] // not every test uses the stand-in controller
 pub use rollouts::*;
 
@@ -79,6 +82,23 @@ pub async fn world_at(
 ) -> World {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let kube = mosaic_tests::kube().await;
+    let dep = json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "app", "image": "example.com/web:before"}]}}}
+    });
+    world_in(kube, registry_host, registry_password, rollback, dep).await
+}
+
+/// As `world_at`, in `kube`'s namespace, with Deployment `dep` (named `web`).
+pub async fn world_in(
+    kube: mosaic_tests::TestKube,
+    registry_host: Option<&str>,
+    registry_password: Option<&str>,
+    rollback: bool,
+    dep: serde_json::Value,
+) -> World {
     mosaic_tests::install_crds(&kube.client).await;
     let mut reg = mosaic_tests::registry();
     if let Some(h) = registry_host {
@@ -114,13 +134,7 @@ pub async fn world_at(
         .await
         .expect("create github Secret");
 
-    let dep: Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web"},
-        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "app", "image": "example.com/web:before"}]}}}
-    }))
-    .unwrap();
+    let dep: Deployment = serde_json::from_value(dep).expect("a Deployment");
     Api::<Deployment>::namespaced(client.clone(), &ns)
         .create(&PostParams::default(), &dep)
         .await
@@ -223,6 +237,7 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
     }
     cmd.env("RUST_LOG", "info,mosaic_webhook=debug")
         .envs(mosaic_tests::stack_vars())
+        .env("KUBECONFIG", &w.kube.kubeconfig)
         .env("MOSAIC_DOCKER_HOST", &mosaic_tests::stack().docker_host)
         .stdout(Stdio::null())
         .stderr(stderr);

@@ -4,11 +4,10 @@
 //! after "rollout complete"); an app whose readiness probe answers 404 is Failed within the grace
 //! period with the probe as the reason (fail-fast), not at the rollout deadline.
 //!
-//! NOT YET ENABLED: they need issue 18 (verification window, fail-fast, `spec.verify` on the
-//! Binding). Until it is merged the crash without a probe is reported Succeeded and the 404 waits
-//! for the deadline, so these fail. After merging issue 18, add
-//! `--test cluster_verdicts` to the cluster phase of scripts/test (next to `--test cluster`).
-//! Like `cluster.rs` they are `#[ignore]`d and run with `--ignored` on the cluster.
+//! Without the verification window the crash without a probe was reported Succeeded, and
+//! without fail-fast the 404 waited for the deadline: these tests failed on the cluster before
+//! `mosaic_core::verdict` existed. The cluster phase of scripts/test runs them; like
+//! `cluster.rs` they are `#[ignore]`d elsewhere and run with `--ignored` on the cluster.
 
 mod common;
 

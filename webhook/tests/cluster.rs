@@ -119,7 +119,7 @@ async fn cluster_explain_names_a_real_crash_loop() {
     assert_eq!(out.status.code(), Some(1), "explain exits 1 with findings");
     let human = String::from_utf8_lossy(&out.stdout);
     assert!(
-        human.contains(&pod) && human.contains("keeps crashing"),
+        human.contains(&pod) && human.contains("crash loop: container app exits with code 3"),
         "{human}"
     );
 }

@@ -77,7 +77,7 @@ async fn a_commit_that_crashes_after_the_rollout_completed_fails_and_rolls_back(
     );
     let message = st.message.clone().unwrap();
     assert!(
-        message.starts_with("container app exits with code 3 about 1 s after start"),
+        message.starts_with("crash: container app exits with code 3 about 1 s after start"),
         "{message}"
     );
     assert!(

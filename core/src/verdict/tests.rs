@@ -138,7 +138,7 @@ fn a_pod_that_crashes_after_the_rollout_completed_fails_the_verification() {
     assert!(f.after_complete);
     assert_eq!(
         f.cause(&[crashed_pod(0)], &[]),
-        "container app exits with code 3 about 1 s after start"
+        "crash: container app exits with code 3 about 1 s after start"
     );
 }
 

@@ -95,7 +95,11 @@ fn trouble_words(
                     restarted(*restarts)
                 );
             }
-            let lead = if *restarts > 0 { "crash loop: " } else { "" };
+            let lead = if *restarts > 0 {
+                "crash loop: "
+            } else {
+                "crash: "
+            };
             let after = ran_for
                 .map(|d| format!(" about {} s after start", d.as_secs().max(1)))
                 .unwrap_or_default();

@@ -477,7 +477,13 @@ impl<'a> Watch<'a> {
         };
         let events = events(&self.ctx.client, &self.ns).await;
         let cause = failure.cause(pods, &events);
-        let findings = diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        let mut findings = diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        // A crash caught at its first exit is not yet a crash loop to the explain engine.
+        if let Some(f) = failure.crash_finding(pods)
+            && !findings.iter().any(|x| x.object == f.object)
+        {
+            findings.insert(0, f);
+        }
         (cause, findings)
     }
 }

@@ -104,6 +104,52 @@ impl Failure {
     pub fn cause(&self, pods: &[Pod], events: &[k8s_openapi::api::core::v1::Event]) -> String {
         words::cause(self, pods, events)
     }
+
+    /// The crash as a finding on its pod, with the status fields it rests on: the verdict
+    /// fails at a new pod's first non-zero exit, before the kubelet's restart that makes the
+    /// explain engine call it a crash loop. `None` for other failures (explain names those).
+    pub fn crash_finding(&self, pods: &[Pod]) -> Option<crate::explain::Finding> {
+        use crate::explain::{Evidence, Finding, ObjectRef, Severity};
+        let Some(Trouble::Crashed {
+            container,
+            exit_code,
+            reason,
+            restarts,
+            ..
+        }) = &self.trouble
+        else {
+            return None;
+        };
+        let name = self.pod.clone()?;
+        let pod = pods
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(&name))?;
+        let object = ObjectRef {
+            kind: "Pod".into(),
+            namespace: pod.metadata.namespace.clone(),
+            name: name.clone(),
+        };
+        let at = format!("status.containerStatuses[name={container}]");
+        let mut f = Finding::new(
+            "pod.crash-loop",
+            Severity::Error,
+            object,
+            self.cause(pods, &[]),
+        );
+        let who = format!("Pod/{name}");
+        f.evidence = vec![
+            Evidence::field(&who, format!("{at}.restartCount"), restarts),
+            Evidence::field(&who, format!("{at}.state.terminated.exitCode"), exit_code),
+            Evidence::field(&who, format!("{at}.state.terminated.reason"), reason),
+            Evidence::note(
+                "the rollout failed at this exit: under restartPolicy Always the kubelet restarts the container with a growing back-off",
+            ),
+        ];
+        f.fix = vec![format!(
+            "Read why it exits: kubectl logs {name} -c {container} --previous (or without --previous if it has not restarted yet)"
+        )];
+        Some(f)
+    }
 }
 
 /// Judges one rollout over successive looks. It remembers only when states began (the

@@ -140,6 +140,17 @@ fn a_pod_that_crashes_after_the_rollout_completed_fails_the_verification() {
         f.cause(&[crashed_pod(0)], &[]),
         "crash: container app exits with code 3 about 1 s after start"
     );
+    let finding = f.crash_finding(&[crashed_pod(0)]).unwrap();
+    assert_eq!(
+        (finding.slug.as_str(), finding.object.name.as_str()),
+        ("pod.crash-loop", "web-7d9f-x2k4q")
+    );
+    assert!(
+        finding.evidence.iter().any(|e| e.field.as_deref()
+            == Some("status.containerStatuses[name=app].state.terminated.exitCode")
+            && e.value.as_deref() == Some("3")),
+        "{finding:?}"
+    );
 }
 
 #[test]

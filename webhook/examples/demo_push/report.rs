@@ -70,6 +70,7 @@ pub async fn success(
     let want = [
         "pending building",
         "pending rolling out",
+        "pending verifying",
         "success deployed",
     ];
     if st.len() != want.len()
@@ -79,7 +80,7 @@ pub async fn success(
             .all(|((s, d), w)| format!("{s} {d}").starts_with(w))
     {
         return Err(format!(
-            "GitHub received {}, expected pending building, pending rolling out, success",
+            "GitHub received {}, expected pending building, pending rolling out, pending verifying, success",
             chain(&st)
         ));
     }

@@ -110,13 +110,13 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Any error above must render as one line without the secret.
-    if let Err(e) = mosaic_webhook::event::PushEvent::parse(d.body) {
+    if let Err(e) = mosaic_webhook::push_event::PushEvent::parse(d.body) {
         let msg = e.to_string();
         assert!(!msg.contains("fuzz-secret"));
     }
     if let Decision::Record(builds) = decision {
         assert_eq!(event, "push");
-        let push = mosaic_webhook::event::PushEvent::parse(d.body).expect("recorded ⇒ parsed");
+        let push = mosaic_webhook::push_event::PushEvent::parse(d.body).expect("recorded ⇒ parsed");
         let branch = push
             .git_ref
             .strip_prefix("refs/heads/")

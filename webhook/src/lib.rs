@@ -1,38 +1,32 @@
-//! The in-cluster webhook server: intake (HTTP), worker (Build controller), and their wiring.
-//! Pure decisions live in `signature`, `event`, `decide`, `context`, `dockerfile`, `plan` and
-//! `claim`;
-//! IO adapters in `github`, `docker`, `registry`; the pipeline in `pipeline` and `rollout`.
+//! The in-cluster webhook server. One push, in the order it travels:
+//! - `intake/`: `server` takes the delivery, `signature` verifies it, `push_event` parses it,
+//!   `decide` (pure) answers with the Build objects to record;
+//! - `worker/`: `controller` (a kube-runtime Controller over Builds) claims a Build (`claim`)
+//!   and runs the pipeline on it, then records the outcome on the Build and its Binding
+//!   (`binding_status`, `binding_events`); `resync` records Builds no delivery announced;
+//! - `pipeline/`: the run of one Build: `stages` (fetch, build, push, verify the digest) over
+//!   `context` (tarball → build context), decided by `plan` and guarded by `latest` and
+//!   `build_cache` (latest wins), then `rollout` (apply, watch, roll back) and `report` (the
+//!   commit status); it reaches the outside only through `ports`;
+//! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`, and the
+//!   Kubernetes client (`kube_client`, `kube_retry`).
+//!
+//! `config` and `metrics` are shared by both roles; `serve` below wires them. Modules are
+//! crate-private; the few re-exported below are what the fuzz targets, integration tests and
+//! example tools call.
 
-pub mod binding_events;
-pub mod binding_status;
-pub mod build_cache;
-pub mod build_log;
-pub mod claim;
-pub mod config;
-pub mod context;
-pub mod decide;
-pub mod docker;
-pub mod dockerfile;
-pub mod error_text;
-pub mod event;
-pub mod git_history;
-pub mod github;
-pub mod http_serve;
-pub mod kube_client;
-pub mod latest;
-pub mod metrics;
-pub mod ns_secrets;
-pub mod ownership;
-pub mod pipeline;
-pub mod plan;
-pub mod registry;
-pub mod resync;
-pub mod rollout;
-pub mod server;
-pub mod signature;
-pub mod symlinks;
-pub mod transient;
-pub mod worker;
+pub(crate) mod adapters;
+pub(crate) mod config;
+pub(crate) mod intake;
+pub(crate) mod metrics;
+pub(crate) mod pipeline;
+pub(crate) mod worker;
+
+// The public surface: what fuzz/, tests/ and examples/ use.
+pub use adapters::{kube_retry, registry};
+pub use intake::{decide, push_event, signature};
+pub use pipeline::context::{self, dockerfile};
+pub use pipeline::{plan, rollout};
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -45,6 +39,10 @@ use kube::api::Api;
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use mosaic_core::resources::{Binding, Build};
 use tokio_util::sync::CancellationToken;
+
+use adapters::{docker, github, kube_client};
+use intake::{http_serve, ns_secrets, server};
+use worker::resync;
 
 pub use config::{Config, LogFormat};
 
@@ -157,7 +155,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for api in binding_apis {
         let (reader, writer) = reflector::store();
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .backoff(transient::WatchBackoff::default())
+            .backoff(kube_retry::WatchBackoff::default())
             .applied_objects();
         tokio::spawn(stream.for_each(|r| async move {
             if let Err(e) = r {

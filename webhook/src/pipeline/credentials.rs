@@ -9,9 +9,9 @@ use kube::api::Api;
 use mosaic_core::resources::BindingSpec;
 
 use super::{Ctx, Stop, fail, secret_value};
+use crate::adapters::github::Token;
+use crate::adapters::registry::{self, RegistryAuth, RegistryError};
 use crate::config::SecretRef;
-use crate::github::Token;
-use crate::registry::{self, RegistryAuth, RegistryError};
 
 /// Defaults for Bindings that name no Secret.
 #[derive(Debug, Clone, Default)]

@@ -10,12 +10,12 @@ use futures::future::BoxFuture;
 use mosaic_core::reference::RepoName;
 
 use super::ports::{ByteStream, ImageBuilder, RegistryCheck, SourceHost};
-use crate::build_log::LogTail;
-use crate::context::ContextSummary;
-use crate::docker::EngineError;
-use crate::github::{GitHubError, StatusState, Token};
-use crate::plan::BuildPlan;
-use crate::registry::{RegistryAuth, RegistryError};
+use crate::adapters::docker::EngineError;
+use crate::adapters::docker::build_log::LogTail;
+use crate::adapters::github::{GitHubError, StatusState, Token};
+use crate::adapters::registry::{RegistryAuth, RegistryError};
+use crate::pipeline::context::ContextSummary;
+use crate::pipeline::plan::BuildPlan;
 
 pub const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 

@@ -9,13 +9,18 @@
 //! so unit tests give it an in-memory fake API server (`fake_kube.rs`) instead of a
 //! trait that would have to mirror a dozen API calls.
 
-pub mod credentials;
+pub(crate) mod build_cache;
+pub mod context;
+pub(crate) mod credentials;
 #[cfg(test)]
 pub(crate) mod fake_kube;
 #[cfg(test)]
 pub(crate) mod fakes;
-pub mod ports;
+pub(crate) mod latest;
+pub mod plan;
+pub(crate) mod ports;
 mod report;
+pub mod rollout;
 mod stages;
 
 use std::sync::Arc;
@@ -29,14 +34,13 @@ use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase};
 use tokio_util::sync::CancellationToken;
 
-use crate::build_cache::BuildCache;
-use crate::claim::{ClaimError, Claimed};
-use crate::github::{StatusState, Token};
+use crate::adapters::github::{StatusState, Token};
+use crate::adapters::registry::RegistryAuth;
 use crate::metrics::Metrics;
-use crate::plan::{self, BuildPlan, plan_build, push_time};
-use crate::registry::RegistryAuth;
-use crate::rollout;
+use crate::pipeline::build_cache::BuildCache;
+use crate::worker::claim::{ClaimError, Claimed};
 use mosaic_core::verdict::Step;
+use plan::{BuildPlan, plan_build, push_time};
 use ports::{GitHistory, ImageBuilder, RegistryCheck, SourceHost};
 use report::Reporter;
 pub use report::final_status;
@@ -203,7 +207,7 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
     claimed
         .update(move |s| {
             s.phase = phase;
-            let now = Some(crate::claim::now_time());
+            let now = Some(crate::worker::claim::now_time());
             match phase {
                 BuildPhase::Pushing => s.phase_times.pushing = now,
                 BuildPhase::RollingOut => s.phase_times.rolling_out = now,
@@ -236,9 +240,11 @@ pub(crate) async fn list_siblings(
 
 /// [`list_siblings`], waiting out a briefly unreachable API server (`transient`).
 pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
-    crate::transient::retry("listing Builds", crate::transient::API_RETRY_BUDGET, || {
-        list_siblings(client, build)
-    })
+    crate::adapters::kube_retry::retry(
+        "listing Builds",
+        crate::adapters::kube_retry::API_RETRY_BUDGET,
+        || list_siblings(client, build),
+    )
     .await
     .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
 }
@@ -392,7 +398,7 @@ async fn run_stages(
     ctx.metrics.stage("push", started.elapsed().as_secs_f64());
 
     check_latest(ctx, &claimed.build().await).await?;
-    crate::latest::recheck(ctx, build).await?;
+    crate::pipeline::latest::recheck(ctx, build).await?;
     // Announce before the guarded apply in `rollout` looks at the siblings again.
     let doing = format!("rolling out {image}");
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;

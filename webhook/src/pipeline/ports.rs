@@ -11,12 +11,12 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use mosaic_core::reference::RepoName;
 
-use crate::build_log::LogTail;
-use crate::context::ContextSummary;
-use crate::docker::EngineError;
-use crate::github::{GitHubError, StatusState, Token};
-use crate::plan::BuildPlan;
-use crate::registry::{RegistryAuth, RegistryError};
+use crate::adapters::docker::EngineError;
+use crate::adapters::docker::build_log::LogTail;
+use crate::adapters::github::{GitHubError, StatusState, Token};
+use crate::adapters::registry::{RegistryAuth, RegistryError};
+use crate::pipeline::context::ContextSummary;
+use crate::pipeline::plan::BuildPlan;
 
 /// A gzip tarball as it arrives. A download that breaks off (the source hung up or stalled
 /// past its timeout) yields an error of kind `BROKE_OFF`, so it can be told from bad data.
@@ -110,5 +110,5 @@ pub trait GitHistory: Send + Sync {
         repo: &'a RepoName,
         base: &'a str,
         head: &'a str,
-    ) -> BoxFuture<'a, Result<crate::git_history::Comparison, GitHubError>>;
+    ) -> BoxFuture<'a, Result<crate::adapters::github::git_history::Comparison, GitHubError>>;
 }

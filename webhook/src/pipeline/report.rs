@@ -10,9 +10,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::github::StatusState;
+use crate::adapters::github::StatusState;
 use crate::metrics::Metrics;
-use crate::plan;
+use crate::pipeline::plan;
 
 use super::ports::SourceHost;
 use super::{Deployed, Job, Stop};

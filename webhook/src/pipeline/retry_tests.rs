@@ -8,7 +8,7 @@ use super::fakes::{FakeEngine, FakeGitHub, FakeRegistry, serving};
 use super::stages::{engine_transient, names_a_5xx, names_a_refusal};
 use super::test_world::*;
 use super::*;
-use crate::docker::EngineError;
+use crate::adapters::docker::EngineError;
 
 #[test]
 fn transient_engine_errors() {
@@ -40,9 +40,9 @@ fn transient_engine_errors() {
     )));
     assert!(engine_transient(&EngineError::Unreachable("lost".into())));
     let read = |kind, m: &str| {
-        EngineError::Context(crate::context::ContextError::Read(std::io::Error::new(
-            kind, m,
-        )))
+        EngineError::Context(crate::pipeline::context::ContextError::Read(
+            std::io::Error::new(kind, m),
+        ))
     };
     assert!(engine_transient(&read(
         super::ports::BROKE_OFF,

@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use crate::build_log::LogTail;
-use crate::context::{ContextError, ContextSummary};
-use crate::docker::EngineError;
-use crate::plan;
+use crate::adapters::docker::EngineError;
+use crate::adapters::docker::build_log::LogTail;
+use crate::pipeline::context::{ContextError, ContextSummary};
+use crate::pipeline::plan;
 
 use super::ports::{ImageBuilder, RegistryCheck, SourceHost};
 use super::{Job, Stop, fail};

@@ -1,0 +1,356 @@
+//! The tarball → build-context restreamer: reads GitHub's gzip tarball of one commit as a stream,
+//! drops the `pax_global_header`, strips the `{owner}-{repo}-{short}/` top directory, keeps only
+//! the Binding's `context` subdirectory and writes a fresh tar stream for the Docker engine.
+//! Entries that could escape the context are refused with the reason. Memory use is bounded:
+//! file contents are copied through, never collected, except the Dockerfile when labels are to
+//! be written into it (`dockerfile`, capped at 1 MiB).
+
+pub mod dockerfile;
+mod symlinks;
+
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use dockerfile::{DockerfileError, LabelLine};
+use symlinks::Links;
+
+/// Cap on a pax global header's size (git writes ~52 bytes).
+const MAX_PAX_GLOBAL: u64 = 64 * 1024;
+
+/// Where in the repository the build context and Dockerfile are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextSpec {
+    /// Context directory relative to the repository root, normalised (empty = root).
+    pub context: PathBuf,
+    /// Dockerfile path relative to the context, normalised.
+    pub dockerfile: PathBuf,
+}
+
+/// What was streamed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextSummary {
+    /// Commit id recorded in the archive's pax global header, if any.
+    pub commit: Option<String>,
+    pub entries: u64,
+    pub bytes: u64,
+}
+
+/// Why a tarball could not become a build context.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    #[error("build context {0:?} is invalid: {1}; use a relative directory inside the repository")]
+    BadContext(String, &'static str),
+    #[error("dockerfile path {0:?} is invalid: {1}; use a path relative to the build context")]
+    BadDockerfile(String, &'static str),
+    #[error("the repository tarball could not be read: {0}")]
+    Read(#[source] io::Error),
+    #[error("the build context stream was closed by the receiver: {0}")]
+    Write(#[source] io::Error),
+    #[error("tarball entry {path:?} refused: {why}")]
+    Refused { path: String, why: String },
+    #[error(
+        "the tarball has no single top-level directory (saw {0:?}); is this a GitHub repository tarball?"
+    )]
+    NoTopDir(String),
+    #[error(
+        "the tarball is for commit {found}, not the requested {expected}: refusing to build it"
+    )]
+    CommitMismatch { expected: String, found: String },
+    #[error("build context directory {0:?} does not exist at this commit")]
+    ContextMissing(String),
+    #[error("Dockerfile {0:?} does not exist in the build context at this commit")]
+    DockerfileMissing(String),
+    #[error("Dockerfile {path:?}: {source}")]
+    Dockerfile {
+        path: String,
+        source: DockerfileError,
+    },
+}
+
+/// Normalise a relative path: drop `.` components; refuse absolute paths and `..`.
+fn normalise_relative(p: &str) -> Result<PathBuf, &'static str> {
+    let mut out = PathBuf::new();
+    for c in Path::new(p).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::CurDir => {}
+            Component::ParentDir => return Err("it contains `..`"),
+            Component::RootDir | Component::Prefix(_) => return Err("it is absolute"),
+        }
+    }
+    Ok(out)
+}
+
+impl ContextSpec {
+    /// Validate a Binding's `context` and `dockerfile`.
+    pub fn new(context: &str, dockerfile: &str) -> Result<Self, ContextError> {
+        let ctx =
+            normalise_relative(context).map_err(|w| ContextError::BadContext(context.into(), w))?;
+        let df = normalise_relative(dockerfile)
+            .map_err(|w| ContextError::BadDockerfile(dockerfile.into(), w))?;
+        if df.as_os_str().is_empty() {
+            return Err(ContextError::BadDockerfile(
+                dockerfile.into(),
+                "it names no file",
+            ));
+        }
+        Ok(Self {
+            context: ctx,
+            dockerfile: df,
+        })
+    }
+}
+
+fn refused(path: &Path, why: impl Into<String>) -> ContextError {
+    ContextError::Refused {
+        path: path.display().to_string(),
+        why: why.into(),
+    }
+}
+
+/// Parse pax records (`"<len> key=value\n"`…) and return the `comment` value.
+fn pax_comment(data: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(data).ok()?;
+    text.lines().find_map(|rec| {
+        let (_, kv) = rec.split_once(' ')?;
+        kv.strip_prefix("comment=").map(str::to_string)
+    })
+}
+
+/// Split an archive path into (top directory, rest), refusing `..` and absolute paths.
+fn split_top(path: &Path) -> Result<(String, PathBuf), ContextError> {
+    let mut comps = path
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir));
+    let top = match comps.next() {
+        Some(Component::Normal(t)) => t.to_string_lossy().into_owned(),
+        Some(Component::RootDir | Component::Prefix(_)) => {
+            return Err(refused(path, "absolute path"));
+        }
+        Some(Component::ParentDir) => return Err(refused(path, "path contains `..`")),
+        _ => return Err(refused(path, "empty path")),
+    };
+    let mut rest = PathBuf::new();
+    for c in comps {
+        match c {
+            Component::Normal(n) => rest.push(n),
+            Component::ParentDir => return Err(refused(path, "path contains `..`")),
+            _ => return Err(refused(path, "absolute path")),
+        }
+    }
+    Ok((top, rest))
+}
+
+fn header_for(src: &tar::Header, kind: tar::EntryType, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(
+        src.mode()
+            .unwrap_or(if kind.is_dir() { 0o755 } else { 0o644 }),
+    );
+    h.set_mtime(src.mtime().unwrap_or(0));
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(size);
+    h
+}
+
+fn dockerfile_error(rel: &Path, source: DockerfileError) -> ContextError {
+    ContextError::Dockerfile {
+        path: rel.display().to_string(),
+        source,
+    }
+}
+
+/// Read the Dockerfile entry (at most `dockerfile::MAX_DOCKERFILE` bytes) and append `labels`.
+fn labelled_dockerfile<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &Path,
+    labels: &LabelLine,
+) -> Result<Vec<u8>, ContextError> {
+    let size = entry.size();
+    if size > dockerfile::MAX_DOCKERFILE {
+        return Err(dockerfile_error(
+            rel,
+            DockerfileError::TooLarge {
+                size,
+                limit: dockerfile::MAX_DOCKERFILE,
+            },
+        ));
+    }
+    let mut original = Vec::with_capacity(size as usize);
+    entry
+        .take(dockerfile::MAX_DOCKERFILE)
+        .read_to_end(&mut original)
+        .map_err(ContextError::Read)?;
+    dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
+}
+
+/// Stream a GitHub gzip tarball (`gz`) into a build-context tar stream (`out`).
+///
+/// `expected_commit`, when given, must equal the commit recorded in the pax global header (if
+/// the archive has one). With `labels`, the Dockerfile entry gets them appended as one `LABEL`
+/// line (`dockerfile::dockerfile_with_labels`). Returns after writing the closing tar blocks.
+pub fn restream<R: Read, W: Write>(
+    gz: R,
+    out: W,
+    spec: &ContextSpec,
+    expected_commit: Option<&str>,
+    labels: Option<&LabelLine>,
+) -> Result<ContextSummary, ContextError> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    let mut builder = tar::Builder::new(out);
+    let mut summary = ContextSummary::default();
+    let mut top: Option<String> = None;
+    let mut saw_context = spec.context.as_os_str().is_empty();
+    let mut saw_dockerfile = false;
+    let mut links = Links::default();
+
+    for entry in archive.entries().map_err(ContextError::Read)? {
+        let mut entry = entry.map_err(ContextError::Read)?;
+        let kind = entry.header().entry_type();
+        if kind == tar::EntryType::XGlobalHeader {
+            let mut data = Vec::new();
+            (&mut entry)
+                .take(MAX_PAX_GLOBAL)
+                .read_to_end(&mut data)
+                .map_err(ContextError::Read)?;
+            summary.commit = pax_comment(&data);
+            if let (Some(found), Some(expected)) = (&summary.commit, expected_commit)
+                && found != expected
+            {
+                return Err(ContextError::CommitMismatch {
+                    expected: expected.into(),
+                    found: found.clone(),
+                });
+            }
+            continue;
+        }
+        let path = entry.path().map_err(ContextError::Read)?.into_owned();
+        let (entry_top, rest) = split_top(&path)?;
+        match &top {
+            None => top = Some(entry_top),
+            Some(t) if *t == entry_top => {}
+            Some(_) => return Err(ContextError::NoTopDir(path.display().to_string())),
+        }
+        // Keep only entries under the context directory, re-rooted at it.
+        let Ok(rel) = rest.strip_prefix(&spec.context) else {
+            continue;
+        };
+        let rel = rel.to_path_buf();
+        if rel.as_os_str().is_empty() {
+            saw_context = true; // the context directory itself
+            continue;
+        }
+        saw_context = true;
+        let header = entry.header().clone();
+        if kind != tar::EntryType::Symlink {
+            links.forget(&rel);
+        }
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                let is_dockerfile = rel == spec.dockerfile;
+                if let Some(labels) = labels.filter(|_| is_dockerfile) {
+                    let text = labelled_dockerfile(&mut entry, &rel, labels)?;
+                    let size = text.len() as u64;
+                    let mut h = header_for(&header, tar::EntryType::Regular, size);
+                    builder
+                        .append_data(&mut h, &rel, &text[..])
+                        .map_err(ContextError::Write)?;
+                    summary.bytes += size;
+                } else {
+                    let size = entry.size();
+                    let mut h = header_for(&header, tar::EntryType::Regular, size);
+                    builder
+                        .append_data(&mut h, &rel, &mut entry)
+                        .map_err(ContextError::Write)?;
+                    summary.bytes += size;
+                }
+                saw_dockerfile |= is_dockerfile;
+            }
+            tar::EntryType::Directory => {
+                let mut h = header_for(&header, tar::EntryType::Directory, 0);
+                builder
+                    .append_data(&mut h, &rel, io::empty())
+                    .map_err(ContextError::Write)?;
+            }
+            tar::EntryType::Symlink => {
+                let target = entry
+                    .link_name()
+                    .map_err(ContextError::Read)?
+                    .map(|t| t.into_owned());
+                let target = target.ok_or_else(|| refused(&path, "symlink without a target"))?;
+                links
+                    .add(&rel, &target)
+                    .map_err(|e| refused(&rel, e.describe(&target)))?;
+                if labels.is_some() && rel == spec.dockerfile {
+                    return Err(dockerfile_error(&rel, DockerfileError::Link));
+                }
+                let mut h = header_for(&header, tar::EntryType::Symlink, 0);
+                builder
+                    .append_link(&mut h, &rel, &target)
+                    .map_err(ContextError::Write)?;
+                saw_dockerfile |= rel == spec.dockerfile;
+            }
+            tar::EntryType::Link => {
+                let target = entry
+                    .link_name()
+                    .map_err(ContextError::Read)?
+                    .map(|t| t.into_owned());
+                let target = target.ok_or_else(|| refused(&path, "hard link without a target"))?;
+                if labels.is_some() && rel == spec.dockerfile {
+                    return Err(dockerfile_error(&rel, DockerfileError::Link));
+                }
+                let (_, t_rest) = split_top(&target)?;
+                let t_rel = t_rest.strip_prefix(&spec.context).map_err(|_| {
+                    refused(
+                        &path,
+                        format!("hard link to {target:?} points outside the build context"),
+                    )
+                })?;
+                let mut h = header_for(&header, tar::EntryType::Link, 0);
+                builder
+                    .append_link(&mut h, &rel, t_rel)
+                    .map_err(ContextError::Write)?;
+            }
+            other => {
+                let what = match other {
+                    tar::EntryType::Char => "character device",
+                    tar::EntryType::Block => "block device",
+                    tar::EntryType::Fifo => "named pipe",
+                    _ => "unsupported entry type",
+                };
+                return Err(refused(
+                    &path,
+                    format!("{what} not allowed in a build context"),
+                ));
+            }
+        }
+        summary.entries += 1;
+    }
+    if top.is_none() {
+        return Err(ContextError::NoTopDir(String::new()));
+    }
+    links
+        .recheck()
+        .map_err(|(link, target, e)| refused(link, e.describe(target)))?;
+    if !saw_context {
+        return Err(ContextError::ContextMissing(
+            spec.context.display().to_string(),
+        ));
+    }
+    if !saw_dockerfile {
+        return Err(ContextError::DockerfileMissing(
+            spec.dockerfile.display().to_string(),
+        ));
+    }
+    builder
+        .into_inner()
+        .map_err(ContextError::Write)?
+        .flush()
+        .map_err(ContextError::Write)?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,267 @@
+//! Watching a rollout to its verdict: one look at a time at the Deployment and its new pods,
+//! judged by `mosaic_core::verdict`; on failure, the cause in words and the explain engine's
+//! findings.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{Api, ListParams};
+use kube::runtime::{WatchStreamExt, watcher};
+use mosaic_core::explain::{self, Finding};
+use mosaic_core::names;
+use mosaic_core::resources::{Binding, Build};
+use mosaic_core::verdict::{Failure, Judge, Policy, Step};
+
+use crate::adapters::kube_retry::{API_RETRY_BUDGET, is_transient, retry};
+use crate::pipeline::plan;
+use crate::pipeline::{Ctx, Stop, fail, list_siblings};
+use crate::worker::claim::Claimed;
+
+/// How often the outcome is re-read without a change to the Deployment (new pods failing show
+/// up here; the Deployment's own changes wake the loop at once through a watch).
+const POLL: Duration = Duration::from_millis(500);
+
+/// Changes to the rolled Deployment; `None` once the watch failed, leaving only the poll.
+type Changes = Option<BoxStream<'static, Result<Deployment, watcher::Error>>>;
+
+fn watch_changes(api: &Api<Deployment>, name: &str) -> Changes {
+    let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
+    Some(watcher(api.clone(), cfg).applied_objects().boxed())
+}
+
+/// Wait until the Deployment changes or `POLL` passes, whichever is first.
+async fn changed_or_poll(changes: &mut Changes) {
+    let Some(stream) = changes.as_mut() else {
+        return tokio::time::sleep(POLL).await;
+    };
+    let broken = tokio::select! {
+        ev = stream.next() => match ev {
+            Some(Ok(_)) => false,
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, "Deployment watch failed; polling instead");
+                true
+            }
+            None => true,
+        },
+        () = tokio::time::sleep(POLL) => false,
+    };
+    if broken {
+        *changes = None;
+    }
+}
+
+/// The new pods of `build`'s rollout: those of `dep` whose template names this Build.
+async fn new_pods(
+    client: &kube::Client,
+    ns: &str,
+    dep: &Deployment,
+    build: &str,
+) -> Result<Vec<Pod>, kube::Error> {
+    let selector = dep
+        .spec
+        .selector
+        .match_labels
+        .as_ref()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let pods = Api::<Pod>::namespaced(client.clone(), ns)
+        .list(&ListParams::default().labels(&selector))
+        .await?;
+    Ok(pods
+        .items
+        .into_iter()
+        .filter(|p| {
+            p.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(names::ANNOTATION_BUILD))
+                .map(String::as_str)
+                == Some(build)
+        })
+        .collect())
+}
+
+/// The Events of `ns` (for the words of a failure and the explain engine); none when they
+/// cannot be read.
+async fn events(client: &kube::Client, ns: &str) -> Vec<Event> {
+    Api::<Event>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+}
+
+/// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine.
+async fn diagnose(
+    client: &kube::Client,
+    ns: &str,
+    dep: &Deployment,
+    pods: &[Pod],
+    events: &[Event],
+) -> Vec<Finding> {
+    let mut objects = vec![serde_json::to_value(dep).unwrap_or_default()];
+    let uid = dep.metadata.uid.clone().unwrap_or_default();
+    if let Ok(rs) = Api::<ReplicaSet>::namespaced(client.clone(), ns)
+        .list(&ListParams::default())
+        .await
+    {
+        objects.extend(
+            rs.items
+                .iter()
+                .filter(|r| {
+                    r.metadata
+                        .owner_references
+                        .iter()
+                        .flatten()
+                        .any(|o| o.uid == uid)
+                })
+                .filter_map(|r| serde_json::to_value(r).ok()),
+        );
+    }
+    objects.extend(pods.iter().filter_map(|p| serde_json::to_value(p).ok()));
+    objects.extend(events.iter().filter_map(|e| serde_json::to_value(e).ok()));
+    // The verdict already decided this rollout failed: report what the young objects show.
+    let options = explain::Options {
+        now: Some(chrono::Utc::now()),
+        settle: false,
+    };
+    explain::explain(objects, &options).findings
+}
+
+/// A rollout being watched: each `next` is one look, judged by `mosaic_core::verdict`.
+pub struct Watch<'a> {
+    ctx: &'a Ctx,
+    claimed: &'a Claimed,
+    api: Api<Deployment>,
+    ns: String,
+    build: String,
+    dep_name: String,
+    judge: Judge,
+    deadline: Instant,
+    changes: Changes,
+    unreachable: bool,
+    first: bool,
+    /// The Deployment and new pods of the last look.
+    last: Option<(Deployment, Vec<Pod>)>,
+}
+
+impl<'a> Watch<'a> {
+    /// Start watching the rollout of `build` (already applied) to `binding`'s Deployment.
+    pub async fn start(
+        ctx: &'a Ctx,
+        claimed: &'a Claimed,
+        build: &Build,
+        binding: &Binding,
+    ) -> Result<Watch<'a>, Stop> {
+        let ns = build.metadata.namespace.clone().unwrap_or_default();
+        let dep_name = binding.spec.deployment.clone();
+        let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
+        let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
+            api.get(&dep_name)
+        })
+        .await
+        .map_err(|e| {
+            fail(
+                "ClusterUnreachable",
+                format!("reading Deployment {dep_name}: {e}"),
+            )
+        })?;
+        let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.verify)
+            .map_err(|e| fail("InvalidBinding", e))?;
+        let changes = watch_changes(&api, &dep_name);
+        Ok(Watch {
+            ctx,
+            claimed,
+            api,
+            ns,
+            build: build.metadata.name.clone().unwrap_or_default(),
+            dep_name,
+            judge: Judge::new(policy),
+            deadline: Instant::now() + ctx.rollout_timeout,
+            changes,
+            unreachable: false,
+            first: true,
+            last: None,
+        })
+    }
+
+    /// The policy this rollout is judged by.
+    pub fn policy(&self) -> Policy {
+        self.judge.policy()
+    }
+
+    /// Wait for a change (or the poll), then look once. A newer Build taking the Deployment
+    /// over ends the watch as superseded.
+    pub async fn next(&mut self) -> Result<Step, Stop> {
+        if !std::mem::replace(&mut self.first, false) {
+            changed_or_poll(&mut self.changes).await;
+        }
+        loop {
+            let me = self.claimed.build().await;
+            let read = async {
+                let dep = self.api.get(&self.dep_name).await?;
+                let all = list_siblings(&self.ctx.client, &me).await?;
+                let pods = new_pods(&self.ctx.client, &self.ns, &dep, &self.build).await?;
+                Ok::<_, kube::Error>((dep, all, pods))
+            };
+            let (dep, all, pods) = match read.await {
+                Ok(r) => r,
+                // An API server restarting is waited for, up to the deadline (one warning).
+                Err(e) if is_transient(&e) && Instant::now() < self.deadline => {
+                    if !std::mem::replace(&mut self.unreachable, true) {
+                        tracing::warn!(build = %self.build, error = %e, "cannot read the rollout; waiting for the API server");
+                    }
+                    tokio::time::sleep(POLL).await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(fail(
+                        "ClusterUnreachable",
+                        format!("reading the Deployment, its pods and Builds: {e}"),
+                    ));
+                }
+            };
+            if std::mem::replace(&mut self.unreachable, false) {
+                tracing::info!(build = %self.build, "the API server answers again; watching the rollout");
+            }
+            // A newer Build took the Deployment over: what happens now is its rollout, not ours.
+            if let Some(newer) = plan::deployment_taken_by(&me, &all) {
+                return Err(Stop::superseded_by(newer));
+            }
+            let now = Instant::now();
+            let mut step = self.judge.step(now, &dep, &pods);
+            if let Step::Progressing(what) = &step
+                && now >= self.deadline
+            {
+                step = Step::Failed(self.judge.timed_out(self.ctx.rollout_timeout, what, &pods));
+            }
+            self.last = Some((dep, pods));
+            return Ok(step);
+        }
+    }
+
+    /// A failed rollout's message (its root cause in words) and the explain engine's findings.
+    pub async fn describe(&mut self, failure: &Failure) -> (String, Vec<Finding>) {
+        let Some((dep, pods)) = &self.last else {
+            return (failure.cause(&[], &[]), Vec::new());
+        };
+        let events = events(&self.ctx.client, &self.ns).await;
+        let cause = failure.cause(pods, &events);
+        let mut findings = diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        // A crash caught at its first exit is not yet a crash loop to the explain engine.
+        if let Some(f) = failure.crash_finding(pods)
+            && !findings.iter().any(|x| x.object == f.object)
+        {
+            findings.insert(0, f);
+        }
+        (cause, findings)
+    }
+}

@@ -243,5 +243,4 @@ pub fn plain_http(host: &str, insecure: &[String]) -> bool {
 }
 
 #[cfg(test)]
-#[path = "install_settings_tests.rs"]
 mod tests;

@@ -13,6 +13,8 @@ pub mod permission;
 pub mod rbac;
 pub mod reference;
 pub mod resources;
+#[cfg(test)]
+mod testing;
 pub mod verdict;
 
 pub use resources::{

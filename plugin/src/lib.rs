@@ -12,6 +12,8 @@ pub mod kubeconf;
 pub mod locate;
 pub mod output;
 pub mod registry;
+#[cfg(test)]
+mod testing;
 
 use std::process::ExitCode;
 

@@ -490,5 +490,4 @@ pub fn render(changes: &[Change], revision: Option<&str>, max: usize) -> String 
 }
 
 #[cfg(test)]
-#[path = "changes_tests.rs"]
 mod tests;

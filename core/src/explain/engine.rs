@@ -233,5 +233,4 @@ fn collapse(index: &Index, found: Vec<(Finding, bool)>) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "engine_tests.rs"]
 mod tests;

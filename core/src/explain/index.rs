@@ -548,5 +548,4 @@ pub fn selector_matches(selector: &Value, labels: &Value) -> bool {
 }
 
 #[cfg(test)]
-#[path = "index_tests.rs"]
 mod tests;

@@ -85,12 +85,7 @@ mod tests {
 
     #[test]
     fn another_binding_of_the_container_is_refused_and_other_managers_are_named() {
-        let b: Binding = serde_json::from_value(serde_json::json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
-            "metadata": {"name": "web", "namespace": "team"},
-            "spec": {"deployment": "web", "repo": "a/b", "image": "r.io/a"}
-        }))
-        .unwrap();
+        let b = crate::testing::binding("team", "web", "a/b", "r.io/a");
         let one = ["app".to_string()];
         assert!(one_owner("web", "web", None, &one, std::slice::from_ref(&b)).is_ok());
         let e = one_owner("web-2", "web", Some("app"), &one, std::slice::from_ref(&b));

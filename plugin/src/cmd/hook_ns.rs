@@ -149,14 +149,10 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
 
     fn b(ns: &str, repo: &str) -> Binding {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
-            "metadata": {"name": "web", "namespace": ns},
-            "spec": {"deployment": "web", "repo": repo, "image": "r.io/a"}
-        }))
-        .unwrap()
+        testing::binding(ns, "web", repo, "r.io/a")
     }
 
     #[test]

@@ -153,58 +153,30 @@ pub async fn run(kube: &KubeArgs, args: ListArgs) -> Result<Outcome, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::api::ObjectMeta;
-    use mosaic_core::resources::{BuildTrigger, TriggerKind};
-    use mosaic_core::{BindingSpec, BuildPhase, BuildSpec, BuildStatus};
+    use crate::testing;
+    use mosaic_core::BuildPhase;
 
     fn binding(name: &str) -> Binding {
-        let mut b = Binding::new(
-            name,
-            serde_json::from_value::<BindingSpec>(serde_json::json!({
-                "deployment": name, "repo": "acme/api", "image": "registry.example.com/acme/api"
-            }))
-            .unwrap(),
-        );
-        b.metadata.namespace = Some("ns".into());
-        b
+        testing::binding("ns", name, "acme/api", "registry.example.com/acme/api")
     }
 
-    fn build(name: &str, binding: &str, phase: BuildPhase, created: i64) -> Build {
-        let mut x = Build::new(
+    /// Build `name` of `binding` in `phase`, created `minute` minutes past midnight.
+    fn build(name: &str, binding: &str, phase: BuildPhase, minute: u32) -> Build {
+        let created = format!("2026-01-01T00:{minute:02}:00Z");
+        testing::build(
+            "ns",
             name,
-            BuildSpec {
-                binding: binding.into(),
-                commit: "0123456789abcdef0123456789abcdef01234567".into(),
-                git_ref: "refs/heads/main".into(),
-                trigger: BuildTrigger {
-                    kind: TriggerKind::Push,
-                    delivery: None,
-                    pusher: None,
-                    user: None,
-                    before: None,
-                },
-            },
-        );
-        x.metadata = ObjectMeta {
-            name: Some(name.into()),
-            namespace: Some("ns".into()),
-            creation_timestamp: Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
-                k8s_openapi::jiff::Timestamp::from_second(created).unwrap(),
-            )),
-            ..Default::default()
-        };
-        x.status = Some(BuildStatus {
-            phase,
-            ..Default::default()
-        });
-        x
+            binding,
+            &created,
+            serde_json::json!({"phase": phase}),
+        )
     }
 
     #[test]
     fn rows_show_the_newest_build() {
         let builds = vec![
-            build("old", "api", BuildPhase::Failed, 100),
-            build("new", "api", BuildPhase::Building, 200),
+            build("old", "api", BuildPhase::Failed, 1),
+            build("new", "api", BuildPhase::Building, 2),
         ];
         let out = table(
             &[binding("api"), binding("web")],
@@ -228,8 +200,8 @@ mod tests {
     #[test]
     fn status_last_build_wins() {
         let builds = vec![
-            build("old", "api", BuildPhase::Failed, 100),
-            build("new", "api", BuildPhase::Building, 200),
+            build("old", "api", BuildPhase::Failed, 1),
+            build("new", "api", BuildPhase::Building, 2),
         ];
         let mut b = binding("api");
         b.status = Some(mosaic_core::BindingStatus {

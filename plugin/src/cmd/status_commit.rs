@@ -160,30 +160,23 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing;
 
     fn build(binding: &str, phase: &str, reason: &str, message: &str) -> Build {
-        serde_json::from_value(serde_json::json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
-            "metadata": {"name": format!("{binding}-0123456789ab"), "namespace": "team",
-                "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"binding": binding, "commit": "0123456789abcdef0123456789abcdef01234567",
-                "ref": "refs/heads/main", "trigger": {"type": "push"}},
-            "status": {"phase": phase, "reason": reason, "message": message,
-                "image": "r.io/a@sha256:00"}
-        }))
-        .unwrap()
+        let status = serde_json::json!({"phase": phase, "reason": reason, "message": message,
+            "image": "r.io/a@sha256:00"});
+        let name = format!("{binding}-0123456789ab");
+        testing::build("team", &name, binding, "2026-01-01T00:00:00Z", status)
     }
 
     #[test]
     fn each_fate_of_a_commit_in_words() {
-        let c = "0123456789abcdef0123456789abcdef01234567";
-        let binding: Binding = serde_json::from_value(serde_json::json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
-            "metadata": {"name": "web", "namespace": "team"},
-            "spec": {"deployment": "web", "repo": "a/b", "image": "r.io/a"},
-            "status": {"lastCommit": "fedcba9876543210fedcba9876543210fedcba98"}
-        }))
-        .unwrap();
+        let c = testing::COMMIT;
+        let mut binding = testing::binding("team", "web", "a/b", "r.io/a");
+        binding.status = Some(mosaic_core::BindingStatus {
+            last_commit: Some("fedcba9876543210fedcba9876543210fedcba98".into()),
+            ..Default::default()
+        });
         let deployed = build("web", "Succeeded", "Deployed", "deployed");
         assert_eq!(
             words(&deployed, std::slice::from_ref(&binding)),

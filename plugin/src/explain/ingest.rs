@@ -277,5 +277,4 @@ pub fn read_stdin(mut stdin: impl Read) -> Result<Vec<Value>, IngestError> {
 }
 
 #[cfg(test)]
-#[path = "ingest_tests.rs"]
 mod tests;

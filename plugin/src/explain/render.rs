@@ -260,5 +260,4 @@ pub fn tally(findings: &[Finding]) -> String {
 }
 
 #[cfg(test)]
-#[path = "render_tests.rs"]
 mod tests;

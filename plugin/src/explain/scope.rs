@@ -388,5 +388,4 @@ pub fn involves(f: &mosaic_core::explain::Finding, selected: &HashSet<ObjectRef>
 }
 
 #[cfg(test)]
-#[path = "scope_tests.rs"]
 mod tests;

@@ -274,5 +274,4 @@ fn admission(o: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "deployment_tests.rs"]
 mod tests;

@@ -281,5 +281,4 @@ fn no_disruptions(pdb: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "hpa_pdb_tests.rs"]
 mod tests;

@@ -154,7 +154,7 @@ fn broken_reference(ing: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::run;
+    use crate::testing::run;
     use serde_json::{Value, json};
 
     fn ingress(service: &str, port: Value, class: &str, secret: &str) -> Value {

@@ -210,7 +210,7 @@ fn last_job_failed(cj: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::{run, slugs};
+    use crate::testing::{run, slugs};
     use serde_json::{Value, json};
 
     fn job(cond: Option<(&str, &str)>) -> Value {

@@ -61,8 +61,6 @@ pub mod job;
 pub mod node;
 pub mod pvc;
 pub mod service;
-#[cfg(test)]
-mod testkit;
 pub mod workloads;
 
 /// Context shared by all rules.

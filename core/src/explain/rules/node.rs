@@ -173,7 +173,7 @@ fn cordoned(node: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::run;
+    use crate::testing::run;
     use serde_json::{Value, json};
 
     fn node(conditions: Value, spec: Value) -> Value {

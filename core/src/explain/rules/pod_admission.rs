@@ -110,5 +110,4 @@ fn preempted(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_admission_tests.rs"]
 mod tests;

@@ -279,5 +279,4 @@ fn mount_failed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_config_tests.rs"]
 mod tests;

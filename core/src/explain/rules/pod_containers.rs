@@ -226,5 +226,4 @@ fn oom_killed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_containers_tests.rs"]
 mod tests;

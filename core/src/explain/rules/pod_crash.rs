@@ -204,5 +204,4 @@ fn crash_loop_completed(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_crash_tests.rs"]
 mod tests;

@@ -366,5 +366,4 @@ fn never_policy(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_image_tests.rs"]
 mod tests;

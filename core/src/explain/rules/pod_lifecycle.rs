@@ -409,5 +409,4 @@ fn failed(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_lifecycle_tests.rs"]
 mod tests;

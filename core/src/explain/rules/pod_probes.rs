@@ -306,5 +306,4 @@ pub fn probe_outcome(message: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "pod_probes_tests.rs"]
 mod tests;

@@ -406,5 +406,4 @@ fn gated(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "pod_scheduling_tests.rs"]
 mod tests;

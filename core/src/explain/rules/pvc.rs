@@ -200,7 +200,7 @@ fn lost(pvc: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::run;
+    use crate::testing::run;
     use serde_json::{Value, json};
 
     fn pvc(class: Option<&str>, phase: &str) -> Value {

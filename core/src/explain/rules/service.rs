@@ -316,5 +316,4 @@ fn target_port_mismatch(svc: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "service_tests.rs"]
 mod tests;

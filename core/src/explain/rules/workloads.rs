@@ -201,7 +201,7 @@ fn daemonset_not_ready(ds: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testkit::run;
+    use crate::testing::run;
     use serde_json::json;
 
     fn sts(replicas: i64, ready: Option<i64>) -> serde_json::Value {

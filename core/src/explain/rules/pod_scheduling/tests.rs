@@ -1,5 +1,5 @@
 //! Unit tests of the rules in `pod_scheduling.rs`, each with a near miss that must not fire.
-use super::super::testkit::{event, pod, run};
+use crate::testing::{event, pod, run};
 use serde_json::json;
 
 fn pending(name: &str, msg: &str, spec: serde_json::Value) -> serde_json::Value {

@@ -2,8 +2,6 @@
 //! `kubectl-mosaic` against the test namespace, and create the Deployments,
 //! Secrets and Bindings a test needs.
 
-#![allow(dead_code)]
-
 use std::process::Output;
 
 use k8s_openapi::api::apps::v1::Deployment;

@@ -2,8 +2,7 @@
 //! kind (message and exit code), KUBECONFIG lists, a closed stdout, and completion
 //! of object names from the cluster.
 
-#[path = "support/stack.rs"]
-mod stack;
+use crate::support::stack;
 
 use kube::Api;
 use mosaic_core::Binding;

@@ -1,7 +1,7 @@
 //! Unit tests of the crash-loop rules on pods shaped as kubelet 1.36 writes them
 //! (a crash loop spends most of each back-off in `state.terminated`), each with a
 //! near miss that must not fire.
-use super::super::testkit::{run, slugs};
+use crate::testing::{run, slugs};
 use serde_json::{Value, json};
 
 /// A Deployment's pod as the API server returns it on 1.36, with one container `app`

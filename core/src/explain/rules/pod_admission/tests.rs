@@ -2,7 +2,7 @@
 //! preemption, host ports, layer transfer failures, a missing HPA target, a
 //! suspended CronJob), on objects shaped as the API server, scheduler and kubelet
 //! write them, each with a near miss.
-use super::super::testkit::{cs, event, pod, run, slugs};
+use crate::testing::{cs, event, pod, run, slugs};
 use serde_json::json;
 
 #[test]

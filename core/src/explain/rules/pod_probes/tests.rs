@@ -1,15 +1,6 @@
 //! Unit tests of the rules in `pod_probes.rs`, each with a near miss that must not fire.
-use super::super::testkit::{cs, event, pod, run, slugs};
+use crate::testing::{cs, event, pod, run, running, slugs};
 use serde_json::json;
-
-fn running(restarts: i64, last: serde_json::Value, spec: serde_json::Value) -> serde_json::Value {
-    pod(
-        "p",
-        spec,
-        json!({"phase": "Running", "containerStatuses": [
-        cs("app", json!({"running": {"startedAt": "2024-05-01T10:00:00Z"}}), json!({"terminated": last}), restarts, true)]}),
-    )
-}
 
 #[test]
 fn liveness_kills_need_probe_and_events() {

@@ -5,10 +5,7 @@
 //! scripts/test points `MOSAIC_RELEASE_DIST` at what `scripts/release` made of the static musl
 //! plugin, so the release a user installs (archive, manifest, krew install) is what is tested.
 
-#[path = "support/krew.rs"]
-mod krew;
-#[path = "support/krew_install.rs"]
-mod krew_install;
+use crate::support::{krew, krew_install};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,8 +2,7 @@
 //! refused and a never-delivered commit, it says what happened, from the Builds and Events the
 //! webhook writes (written here in the same shapes).
 
-#[path = "support/stack.rs"]
-mod stack;
+use crate::support::stack;
 
 use k8s_openapi::api::core::v1::Event;
 use kube::Api;

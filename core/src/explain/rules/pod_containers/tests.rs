@@ -1,5 +1,5 @@
 //! Unit tests of the rules in `pod_containers.rs`, each with a near miss that must not fire.
-use super::super::testkit::{cs, pod, run, slugs};
+use crate::testing::{cs, pod, run, running, slugs};
 use serde_json::json;
 
 fn looping(last: serde_json::Value, restarts: i64) -> serde_json::Value {
@@ -71,15 +71,6 @@ fn completed_without_restart_always_is_not_crash_loop_completed() {
     let mut p = looping(json!({"exitCode": 0, "reason": "Completed"}), 3);
     p["spec"]["restartPolicy"] = json!("OnFailure");
     assert!(run("pod.crash-loop.completed", vec![p]).is_empty());
-}
-
-fn running(restarts: i64, last: serde_json::Value, spec: serde_json::Value) -> serde_json::Value {
-    pod(
-        "p",
-        spec,
-        json!({"phase": "Running", "containerStatuses": [
-        cs("app", json!({"running": {"startedAt": "2024-05-01T10:00:00Z"}}), json!({"terminated": last}), restarts, true)]}),
-    )
 }
 
 #[test]

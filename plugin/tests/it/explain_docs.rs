@@ -1,10 +1,10 @@
 //! `docs/explain.md` carries the slug list generated from the engine's catalogue.
 //! This test fails when the two drift apart; `MOSAIC_BLESS=1 cargo test -p
-//! kubectl-mosaic --test explain_docs` rewrites the generated block.
+//! kubectl-mosaic --test it explain_docs` rewrites the generated block.
 
 use mosaic_core::explain::catalog;
 
-const BEGIN: &str = "<!-- BEGIN generated slug list: MOSAIC_BLESS=1 cargo test -p kubectl-mosaic --test explain_docs -->";
+const BEGIN: &str = "<!-- BEGIN generated slug list: MOSAIC_BLESS=1 cargo test -p kubectl-mosaic --test it explain_docs -->";
 const END: &str = "<!-- END generated slug list -->";
 
 fn table() -> String {
@@ -36,7 +36,7 @@ fn slug_list_is_generated_from_the_catalogue() {
             std::fs::write(&path, new).expect("rewrite docs/explain.md");
         } else {
             panic!(
-                "docs/explain.md's slug list is stale; run MOSAIC_BLESS=1 cargo test -p kubectl-mosaic --test explain_docs"
+                "docs/explain.md's slug list is stale; run MOSAIC_BLESS=1 cargo test -p kubectl-mosaic --test it explain_docs"
             );
         }
     }

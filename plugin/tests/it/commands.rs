@@ -1,8 +1,7 @@
 //! Real-stack tests of `bind`, `list`, `unbind`, `status` and `logs` on the happy
 //! path: what they write, and what they print.
 
-#[path = "support/stack.rs"]
-mod stack;
+use crate::support::stack;
 
 use kube::Api;
 use kube::api::{Patch, PatchParams};

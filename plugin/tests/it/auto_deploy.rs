@@ -2,8 +2,7 @@
 //! authenticated registry, repositories listed from a fake GitHub with
 //! pagination) and of `deploy` (branch resolution, the manual Build, `--wait`).
 
-#[path = "support/stack.rs"]
-mod stack;
+use crate::support::stack;
 
 use base64::Engine as _;
 use kube::api::{Patch, PatchParams};

@@ -1,10 +1,11 @@
-//! Test helpers for rules: build pods and events tersely, run one rule or the engine.
+//! Fakes shared by the crate's unit tests: pods, container statuses and events shaped as the
+//! API server returns them, and runners for one explain rule or the whole engine.
 
 use serde_json::{Value, json};
 
-use super::{Ctx, all};
 use crate::explain::finding::Finding;
 use crate::explain::index::Index;
+use crate::explain::rules::{Ctx, all};
 use crate::explain::{Options, explain};
 
 /// Runs only the rule `slug` over `objects` (reference time = newest timestamp).
@@ -61,4 +62,15 @@ pub fn event(pod: &str, reason: &str, message: &str, count: i64, last: &str) -> 
 pub fn cs(name: &str, state: Value, last: Value, restarts: i64, ready: bool) -> Value {
     json!({"name": name, "state": state, "lastState": last, "restartCount": restarts, "ready": ready,
            "image": "example/app:1"})
+}
+
+/// Pod `p` running container `app` again after `restarts` restarts, its last run `last`
+/// (a `terminated` state) and `spec` merged in.
+pub fn running(restarts: i64, last: Value, spec: Value) -> Value {
+    pod(
+        "p",
+        spec,
+        json!({"phase": "Running", "containerStatuses": [
+        cs("app", json!({"running": {"startedAt": "2024-05-01T10:00:00Z"}}), json!({"terminated": last}), restarts, true)]}),
+    )
 }

@@ -9,7 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::krew::{is_clean, s, selector_matches};
+use super::krew::{is_clean, s, selector_matches};
 
 const LICENSE_NAMES: &[&str] = &[
     "license",

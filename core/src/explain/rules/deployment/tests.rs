@@ -1,4 +1,4 @@
-use super::super::testkit::{cs, event, pod, run, slugs};
+use crate::testing::{cs, event, pod, run, slugs};
 use serde_json::{Value, json};
 
 fn deployment(status: Value) -> Value {

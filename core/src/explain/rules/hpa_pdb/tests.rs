@@ -1,4 +1,4 @@
-use super::super::testkit::run;
+use crate::testing::run;
 use serde_json::{Value, json};
 
 fn hpa(conditions: Value) -> Value {

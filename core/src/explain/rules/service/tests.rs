@@ -1,4 +1,4 @@
-use super::super::testkit::{run, slugs};
+use crate::testing::{run, slugs};
 use serde_json::{Value, json};
 
 fn svc(selector: Value, target_port: Value) -> Value {

@@ -1,5 +1,5 @@
 //! Unit tests of the rules in `pod_lifecycle.rs`, each with a near miss that must not fire.
-use super::super::testkit::{cs, pod, run, slugs};
+use crate::testing::{cs, pod, run, slugs};
 use serde_json::json;
 
 #[test]

@@ -1,5 +1,5 @@
 //! Unit tests of the rules in `pod_image.rs`, each with a near miss that must not fire.
-use super::super::testkit::{cs, event, pod, run, slugs};
+use crate::testing::{cs, event, pod, run, slugs};
 use serde_json::json;
 
 fn pulling(name: &str, reason: &str, msg: &str) -> serde_json::Value {

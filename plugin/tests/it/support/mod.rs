@@ -1,0 +1,7 @@
+//! What several plugin tests share: running the built `kubectl-mosaic` against a test
+//! namespace with the objects it needs (`stack`), and krew's manifest rules and install
+//! (`krew`, `krew_install`).
+
+pub mod krew;
+pub mod krew_install;
+pub mod stack;

@@ -4,10 +4,16 @@
 //! each test its own namespace. `MOSAIC_TEST_KUBECONFIG` points the Kubernetes part
 //! at any real cluster (kind, k3d) instead. A stack that cannot start fails the
 //! test with the reason; nothing is skipped.
+//!
+//! Also what the webhook's integration tests and examples share: `webhook` (a test's World,
+//! the real binary, signed deliveries, stand-in controllers) and `demo` (the push demo's and the
+//! overhead benchmark's sample app, watches and styling).
 
 pub mod cluster;
+pub mod demo;
 pub mod fake_github;
 pub mod fault_proxy;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +25,10 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+
+/// The static busybox (`busybox-static`, installed by `scripts/stack`): the only binary of the
+/// apps that tests and demos build `FROM scratch` (the local dockerd cannot pull a base image).
+pub const BUSYBOX: &str = "/bin/busybox";
 
 /// Field manager the test support uses for its own applies.
 pub const TEST_FIELD_MANAGER: &str = "mosaic-tests";

@@ -13,11 +13,7 @@
 //!
 //! `cargo run --release -p mosaic-webhook --example bench_overhead -- [RUNS]`
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
 mod report;
-#[path = "../support/mod.rs"]
-mod support;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -25,8 +21,9 @@ use std::time::{Duration, Instant};
 
 use mosaic_core::names;
 use mosaic_core::resources::{Build, BuildPhase};
+use mosaic_tests::demo::{self, Rolled, median_p90};
+use mosaic_tests::webhook;
 use report::{fmt_marks, label_steps, machine, stage_metrics, summary};
-use support::{Rolled, median_p90};
 use tokio::process::Command;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -35,7 +32,7 @@ const RUN_DEADLINE: Duration = Duration::from_secs(120);
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::one_line_errors("bench-overhead");
+    demo::one_line_errors("bench-overhead");
     let runs = match std::env::args().nth(1).map(|a| a.parse::<usize>()) {
         None => 5,
         Some(Ok(n)) if n > 0 => n,
@@ -59,8 +56,8 @@ async fn main() -> ExitCode {
 pub type Marks = BTreeMap<&'static str, f64>;
 
 struct Bench {
-    w: common::World,
-    server: common::Server,
+    w: webhook::World,
+    server: webhook::Server,
     rolled: UnboundedReceiver<Rolled>,
     builds: UnboundedReceiver<(Instant, Build)>,
     docker_config: tempfile::TempDir,
@@ -77,7 +74,7 @@ impl Bench {
         Ok(self.w.gh.commit(
             &self.w.repo,
             "main",
-            support::sample_app(&format!("{label} ({:x})", self.nonce))?,
+            demo::sample_app(&format!("{label} ({:x})", self.nonce))?,
         ))
     }
 
@@ -97,7 +94,7 @@ impl Bench {
                     return Err(format!(
                         "no rollout within {} s; {}",
                         RUN_DEADLINE.as_secs(),
-                        support::keep_log(&self.server.log, "bench-overhead", self.w.ns())
+                        demo::keep_log(&self.server.log, "bench-overhead", self.w.ns())
                     ));
                 }
             }
@@ -108,16 +105,16 @@ impl Bench {
     async fn mosaic(&mut self, label: &str) -> Result<Marks, String> {
         let sha = self.commit(label)?;
         let name = mosaic_core::resources::build_name("web", &sha);
-        let body = common::push_body(&self.w.repo, &sha);
+        let body = webhook::push_body(&self.w.repo, &sha);
         let prefix = format!("{}@sha256:", self.w.image);
         let t0 = Instant::now();
         let deadline = t0 + RUN_DEADLINE;
-        let (status, answer) = support::deliver_push(
+        let (status, answer) = demo::deliver_push(
             &self.http,
             &self.server.url,
             &format!("bench-{sha}"),
             &body,
-            common::WEBHOOK_SECRET,
+            webhook::WEBHOOK_SECRET,
         )
         .await?;
         let mut m = Marks::new();
@@ -152,7 +149,7 @@ impl Bench {
                 }
                 () = tokio::time::sleep(left) => {
                     return Err(format!("Mosaic run {label}: not rolled and finished within {} s; {}",
-                        RUN_DEADLINE.as_secs(), support::keep_log(&self.server.log, "bench-overhead", self.w.ns())));
+                        RUN_DEADLINE.as_secs(), demo::keep_log(&self.server.log, "bench-overhead", self.w.ns())));
                 }
             }
             let done = last
@@ -178,7 +175,7 @@ impl Bench {
                 "Mosaic run {label}: Build {name} ended {}: {}; {}",
                 s.phase,
                 s.message.unwrap_or_default(),
-                support::keep_log(&self.server.log, "bench-overhead", self.w.ns())
+                demo::keep_log(&self.server.log, "bench-overhead", self.w.ns())
             ));
         }
         let r = rolled.expect("loop exits with a rollout on success");
@@ -278,7 +275,7 @@ impl Bench {
             .envs(mosaic_tests::stack_vars())
             .env("DOCKER_CONFIG", self.docker_config.path())
             .env("DOCKER_BUILDKIT", "0")
-            .env("GITHUB_TOKEN", common::GITHUB_TOKEN)
+            .env("GITHUB_TOKEN", webhook::GITHUB_TOKEN)
             .stdin(std::process::Stdio::null())
             .output()
             .await
@@ -297,13 +294,13 @@ impl Bench {
 
 async fn run(runs: usize) -> Result<(), String> {
     eprintln!("==> setting up: namespace, CRDs, Secrets, Deployment web, Binding web, fake GitHub");
-    let w = common::world(None, false).await;
-    let rolled = support::standin_controller(w.deployments(), "web").await?;
+    let w = webhook::world(None, false).await;
+    let rolled = demo::standin_controller(w.deployments(), "web").await?;
     let window = std::env::var("MOSAIC_BENCH_VERIFY_WINDOW").unwrap_or_else(|_| "10s".into());
     eprintln!("==> verification window: {window}");
-    let builds = support::watch(w.builds(), Default::default()).await?;
+    let builds = demo::watch(w.builds(), Default::default()).await?;
     // Mosaic with its own defaults for heartbeat, claim TTL and rollout timeout.
-    let server = common::start(
+    let server = webhook::start(
         &w,
         "bench",
         &[

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::support::median_p90;
 use crate::{Marks, Path};
+use mosaic_tests::demo::median_p90;
 
 /// `mosaic_webhook_stage_duration_seconds` sums and counts by stage.
 pub async fn stage_metrics(url: &str) -> BTreeMap<String, (f64, f64)> {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use mosaic_core::resources::{Build, BuildPhase};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::common;
-use crate::support::{self, Played, Style};
+use mosaic_tests::demo::{self, Played, Style};
+use mosaic_tests::webhook;
 
 /// The longest the demo waits for one push's flow.
 pub const DEADLINE: Duration = Duration::from_secs(120);
@@ -70,8 +70,8 @@ fn paint_phase(out: Style, p: BuildPhase) -> String {
 /// Print stage lines until Build `name` is terminal; returns it with the phases it went
 /// through, or why it did not finish.
 pub async fn follow(
-    w: &common::World,
-    server: &common::Server,
+    w: &webhook::World,
+    server: &webhook::Server,
     st: &Stages,
     name: &str,
     sha: &str,
@@ -133,7 +133,7 @@ pub async fn follow(
                 let (phase, msg) = last.as_ref().map(|b| (phase_of(b), b.status.as_ref().and_then(|s| s.message.clone()).unwrap_or_default())).unwrap_or_default();
                 return Err(format!(
                     "Build {name} did not finish within {} s (still {phase}: {msg}); {}",
-                    DEADLINE.as_secs(), support::keep_log(&server.log, "demo-push", w.ns())));
+                    DEADLINE.as_secs(), demo::keep_log(&server.log, "demo-push", w.ns())));
             }
         }
     }

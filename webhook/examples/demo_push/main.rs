@@ -9,7 +9,7 @@
 //!      gets a `failure` status with the cause.
 //!
 //! The test API server runs no Deployment controller and no kubelet, so the demo plays them
-//! (`support::standin`) and marks their lines "(stand-in)". Stage and result lines go to stdout,
+//! (`mosaic_tests::demo::standin`) and marks their lines "(stand-in)". Stage and result lines go to stdout,
 //! set-up progress to stderr. Exits 1 with one `error:` line when a stage does not do what it
 //! should or a push takes over two minutes. With `--keep`, ends with the commands to try next.
 //!
@@ -17,12 +17,8 @@
 //! mosaic-webhook --bin mosaic-webhook`, with a stack named in the environment or startable by
 //! `scripts/stack up`).
 
-#[path = "../../tests/common/mod.rs"]
-mod common;
 mod follow;
 mod report;
-#[path = "../support/mod.rs"]
-mod support;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -32,7 +28,8 @@ use mosaic_core::resources::{Build, BuildPhase, build_name};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use follow::{Stages, short};
-use support::{Crashes, Played, Style};
+use mosaic_tests::demo::{self, Crashes, Played, Style};
+use mosaic_tests::webhook;
 
 const EXPECTED: [BuildPhase; 6] = [
     BuildPhase::Pending,
@@ -47,7 +44,7 @@ const EXIT_CODE: i32 = 1;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    support::one_line_errors("demo-push");
+    demo::one_line_errors("demo-push");
     let keep = match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
         [] => false,
         [k] if k == "--keep" => true,
@@ -67,8 +64,8 @@ async fn main() -> ExitCode {
 
 /// The demo's world: the stack namespace, the webhook, and the watches the stages come from.
 struct Demo {
-    w: common::World,
-    server: common::Server,
+    w: webhook::World,
+    server: webhook::Server,
     builds: UnboundedReceiver<(Instant, Build)>,
     played: UnboundedReceiver<Played>,
     out: Style,
@@ -79,7 +76,7 @@ async fn run(keep: bool) -> Result<(), String> {
     let say = |msg: &str| eprintln!("{}", err.bold(&format!("--> {msg}")));
 
     say("setting up a namespace: Mosaic's CRDs, Secrets, Deployment web, Binding web");
-    let w = common::world(None, true).await;
+    let w = webhook::world(None, true).await;
     eprintln!(
         "    namespace {ns}; Binding web: {repo} main -> {image} -> Deployment web (rollbackOnFailure)\n    \
          fake GitHub at {gh} serves {repo} (private): a static site served by busybox httpd",
@@ -93,7 +90,7 @@ async fn run(keep: bool) -> Result<(), String> {
         commits: crashing.clone(),
         exit_code: EXIT_CODE,
     };
-    let mut played = support::standin(w.deployments(), "web", crashes).await?;
+    let mut played = demo::standin(w.deployments(), "web", crashes).await?;
     // The Deployment's first generation, from the set-up: not part of any push.
     match tokio::time::timeout(std::time::Duration::from_secs(30), played.recv()).await {
         Ok(Some(Played::Rolled(_))) => {}
@@ -103,13 +100,13 @@ async fn run(keep: bool) -> Result<(), String> {
         "    note: the test API server runs no Deployment controller and no kubelet; the demo\n    \
          plays them and marks their lines (stand-in)"
     );
-    let server = common::start(&w, "demo", &[]).await;
+    let server = webhook::start(&w, "demo", &[]).await;
     say(&format!(
         "mosaic-webhook (the real binary) pid {} on {}",
         server.child.id(),
         server.url
     ));
-    let builds = support::watch(w.builds(), Default::default()).await?;
+    let builds = demo::watch(w.builds(), Default::default()).await?;
     let mut d = Demo {
         w,
         server,
@@ -121,7 +118,7 @@ async fn run(keep: bool) -> Result<(), String> {
     section(out, "push 1: a working commit");
     let good =
         d.w.gh
-            .commit(&d.w.repo, "main", support::sample_app("push 1")?);
+            .commit(&d.w.repo, "main", demo::sample_app("push 1")?);
     let (b, phases, _) = d.push(&good).await?;
     if phases != EXPECTED || follow::phase_of(&b) != BuildPhase::Succeeded {
         let s = b.status.unwrap_or_default();
@@ -129,7 +126,7 @@ async fn run(keep: bool) -> Result<(), String> {
             "push 1 went through {phases:?} ({}: {}), expected {EXPECTED:?}; {}",
             s.reason.unwrap_or_default(),
             s.message.unwrap_or_default(),
-            support::keep_log(&d.server.log, "demo-push", d.w.ns())
+            demo::keep_log(&d.server.log, "demo-push", d.w.ns())
         ));
     }
     let image = report::success(&d.w, &b, &good, out).await?;
@@ -140,7 +137,7 @@ async fn run(keep: bool) -> Result<(), String> {
     );
     let bad =
         d.w.gh
-            .commit(&d.w.repo, "main", support::broken_app("push 2")?);
+            .commit(&d.w.repo, "main", demo::broken_app("push 2")?);
     crashing.lock().expect("crash list").push(bad.clone());
     let (b, _, st) = d.push(&bad).await?;
     follow::settle(&st, &mut d.played).await;
@@ -167,7 +164,7 @@ impl Demo {
     /// Returns the terminal Build, the phases it went through and the stage clock.
     async fn push(&mut self, sha: &str) -> Result<(Build, Vec<BuildPhase>, Stages), String> {
         let w = &self.w;
-        let body = common::push_body(&w.repo, sha);
+        let body = webhook::push_body(&w.repo, sha);
         let delivery = format!("demo-{}", short(sha));
         // Connect first: the stamps below time the delivery, not this client's set-up.
         let http = reqwest::Client::new();
@@ -184,12 +181,12 @@ impl Demo {
             "github -> webhook",
             &format!("push refs/heads/main {} (signed)", short(sha)),
         );
-        let (status, answer) = support::deliver_push(
+        let (status, answer) = demo::deliver_push(
             &http,
             &self.server.url,
             &delivery,
             &body,
-            common::WEBHOOK_SECRET,
+            webhook::WEBHOOK_SECRET,
         )
         .await?;
         st.line(

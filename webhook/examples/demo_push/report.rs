@@ -7,12 +7,12 @@ use mosaic_core::explain::{Evidence, Finding};
 use mosaic_core::names;
 use mosaic_core::resources::{Build, BuildPhase};
 
-use crate::common;
 use crate::follow::{brief, short};
-use crate::support::Style;
+use mosaic_tests::demo::Style;
+use mosaic_tests::webhook;
 
 /// `state "description"` of each status GitHub received for `sha`, oldest first.
-fn statuses(w: &common::World, sha: &str) -> Vec<(String, String)> {
+fn statuses(w: &webhook::World, sha: &str) -> Vec<(String, String)> {
     w.gh.statuses(sha)
         .into_iter()
         .map(|c| (c.state, c.description))
@@ -25,7 +25,7 @@ fn chain(st: &[(String, String)]) -> String {
 }
 
 /// The pod template's commit annotation on Deployment web.
-async fn deployed_commit(w: &common::World) -> Result<String, String> {
+async fn deployed_commit(w: &webhook::World) -> Result<String, String> {
     let dep = w
         .deployments()
         .get("web")
@@ -43,7 +43,7 @@ async fn deployed_commit(w: &common::World) -> Result<String, String> {
 /// The working push: the digest is in the registry, Deployment web runs it, GitHub saw
 /// pending, pending, success. Returns the image.
 pub async fn success(
-    w: &common::World,
+    w: &webhook::World,
     b: &Build,
     sha: &str,
     out: Style,
@@ -53,13 +53,13 @@ pub async fn success(
     let (repo_part, digest) = image
         .split_once('@')
         .ok_or_else(|| format!("Build status.image {image:?} is not by digest"))?;
-    let served = common::registry_serves(w, digest).await;
+    let served = webhook::registry_serves(w, digest).await;
     if served != 200 {
         return Err(format!(
             "the registry answered {served} for {repo_part}@{digest}"
         ));
     }
-    let running = common::deployed_image(w).await;
+    let running = webhook::deployed_image(w).await;
     let commit = deployed_commit(w).await?;
     if running != image || commit != sha {
         return Err(format!(
@@ -133,7 +133,7 @@ fn print_finding(f: &Finding) {
 /// The breaking push: the Build failed with the crash as its cause, the Deployment is back on
 /// `previous` (the working push's digest) and GitHub saw the failure with the cause.
 pub async fn failure(
-    w: &common::World,
+    w: &webhook::World,
     b: &Build,
     sha: &str,
     previous: &str,
@@ -155,7 +155,7 @@ pub async fn failure(
         return Err(format!("no finding about the new pod in {:?}", s.findings));
     };
     print_finding(f);
-    let running = common::deployed_image(w).await;
+    let running = webhook::deployed_image(w).await;
     let commit = deployed_commit(w).await?;
     if !s.rolled_back || running != previous || commit != previous_sha {
         return Err(format!(

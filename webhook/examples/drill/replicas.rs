@@ -67,7 +67,7 @@ async fn wave(
 }
 
 async fn deliver(url: String, body: Vec<u8>, delivery: String) -> u16 {
-    let sig = mosaic_webhook::signature::sign(crate::world::SECRET.as_bytes(), &body);
+    let sig = mosaic_tests::webhook::sign(crate::world::SECRET.as_bytes(), &body);
     reqwest::Client::new()
         .post(format!("{url}/webhooks/github"))
         .header("content-type", "application/json")

@@ -336,7 +336,7 @@ impl Webhook {
     /// Deliver a push of app `i` at `sha` with delivery id `delivery`: (HTTP status, body).
     pub async fn push(&self, w: &World, i: usize, sha: &str, delivery: &str) -> (u16, String) {
         let body = w.push_body(i, sha);
-        let sig = mosaic_webhook::signature::sign(SECRET.as_bytes(), &body);
+        let sig = mosaic_tests::webhook::sign(SECRET.as_bytes(), &body);
         let r = reqwest::Client::new()
             .post(format!("{}/webhooks/github", self.url))
             .header("content-type", "application/json")

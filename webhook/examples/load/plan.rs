@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use bytes::Bytes;
-use mosaic_webhook::signature::sign;
+use mosaic_tests::webhook::sign;
 use serde_json::{Value, json};
 
 pub const SECRET: &str = "load-secret-7Qm2";

@@ -2,10 +2,8 @@
 //! Build, start it again, and check the Build finishes exactly once and the Deployment was
 //! rolled once; SIGTERM hands a Build over; an intake-only replica records, a worker builds.
 
-mod common;
-
-use common::*;
 use mosaic_core::resources::BuildPhase;
+use mosaic_tests::webhook::*;
 
 #[tokio::test]
 async fn killed_mid_build_resumes_and_finishes_exactly_once() {

@@ -2,11 +2,9 @@
 //! Build → image in the registry by digest → Deployment rolled by digest → GitHub statuses; plus
 //! redelivery, tampering, latest-wins, bad registry credentials and a failing rollout.
 
-mod common;
-
-use common::*;
 use mosaic_core::names;
 use mosaic_core::resources::BuildPhase;
+use mosaic_tests::webhook::*;
 
 #[tokio::test]
 async fn signed_push_builds_pushes_rolls_and_reports() {
@@ -142,7 +140,7 @@ async fn tampered_or_unsigned_deliveries_are_refused_and_create_nothing() {
     let server = start(&w, "flow-3", &[]).await;
     let sha = w.commit("tamper\n");
     let body = push_body(&w.repo, &sha);
-    let sig = mosaic_webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), &body);
+    let sig = sign(WEBHOOK_SECRET.as_bytes(), &body);
     let mut tampered = body.clone();
     let i = tampered.iter().position(|&c| c == b'm').unwrap();
     tampered[i] = b'n';

@@ -2,11 +2,9 @@
 //! another field manager. It fails naming the manager and leaves the Deployment untouched,
 //! until the Binding hands the field over (`spec.takeOwnership: true`), which the Build says.
 
-mod common;
-
-use common::*;
 use kube::api::{Patch, PatchParams};
 use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 
 async fn take_ownership(w: &World, on: bool) {
     let patch = serde_json::json!({"spec": {"takeOwnership": on}});

@@ -5,18 +5,16 @@
 //! Build's terminal phase and reason, that nothing was rolled by a failed Build, that the next
 //! push succeeds once the fault is gone, and that no token reaches the log.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use mosaic_core::resources::{Build, BuildPhase, build_name};
 use mosaic_tests::fault_proxy::{FaultProxy, Mode, Rule};
+use mosaic_tests::webhook::*;
 
 /// Push a new commit holding `marker`; returns the Build name.
 async fn push(w: &World, server: &Server, marker: &str) -> String {
     let sha = w.commit(marker);
-    let (status, body) = common::push(server, w, &format!("d-{marker}"), &sha).await;
+    let (status, body) = mosaic_tests::webhook::push(server, w, &format!("d-{marker}"), &sha).await;
     assert_eq!(status, 201, "{body}");
     build_name("web", &sha)
 }

@@ -1,37 +1,26 @@
-//! Shared set-up for the webhook's real-stack tests: a namespace with CRDs, Secrets, a
-//! Deployment and a Binding; the fake GitHub; the real `mosaic-webhook` binary as a child
-//! process; signed push deliveries; a stand-in for the Deployment controller (the test API
-//! server runs none); and, for the real cluster of `scripts/cluster`, its own World and apps.
-
-#![allow(dead_code)]
-
-mod cluster;
-mod rollouts;
-#[allow(unused_imports)] // not every test uses the real cluster
-pub use cluster::*;
-#[allow(unused_imports)] // not every test uses the stand-in controller
-pub use rollouts::*;
+//! One test's world: a namespace with the CRDs, the registry and GitHub Secrets, Deployment
+//! `web` and Binding `web` for the fake GitHub's `acme/<namespace>`; and what tests read back
+//! from it (Builds, the deployed image, the registry).
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use base64::Engine as _;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 use mosaic_core::resources::{Binding, Build, BuildPhase};
-use mosaic_tests::fake_github::{FakeGitHub, File};
 use serde_json::json;
+
+use crate::fake_github::{FakeGitHub, File};
 
 pub const WEBHOOK_SECRET: &str = "whsec-test-Xq7pL2vN9";
 pub const GITHUB_TOKEN: &str = "ghp_testtoken_Zr5kW8mJ3";
 
 /// One test's world.
 pub struct World {
-    pub kube: mosaic_tests::TestKube,
+    pub kube: crate::TestKube,
     pub gh: FakeGitHub,
-    pub reg: mosaic_tests::Registry,
+    pub reg: crate::Registry,
     pub repo: String,
     pub image: String,
     pub dir: tempfile::TempDir,
@@ -81,7 +70,7 @@ pub async fn world_at(
     rollback: bool,
 ) -> World {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let kube = mosaic_tests::kube().await;
+    let kube = crate::kube().await;
     let dep = json!({
         "metadata": {"name": "web"},
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
@@ -93,14 +82,14 @@ pub async fn world_at(
 
 /// As `world_at`, in `kube`'s namespace, with Deployment `dep` (named `web`).
 pub async fn world_in(
-    kube: mosaic_tests::TestKube,
+    kube: crate::TestKube,
     registry_host: Option<&str>,
     registry_password: Option<&str>,
     rollback: bool,
     dep: serde_json::Value,
 ) -> World {
-    mosaic_tests::install_crds(&kube.client).await;
-    let mut reg = mosaic_tests::registry();
+    crate::install_crds(&kube.client).await;
+    let mut reg = crate::registry();
     if let Some(h) = registry_host {
         reg.host = h.to_string();
     }
@@ -169,159 +158,10 @@ pub async fn world_in(
     }
 }
 
-/// The real `mosaic-webhook` binary, running.
-pub struct Server {
-    pub child: Child,
-    pub url: String,
-    pub log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The `mosaic-webhook` binary: cargo names it for integration tests; examples (which cargo
-/// does not tell) find it in their profile directory, where their script builds it.
-pub fn webhook_bin() -> PathBuf {
-    option_env!("CARGO_BIN_EXE_mosaic-webhook")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| mosaic_tests::bin_path("mosaic-webhook"))
-}
-
-/// Start the binary for `w` with `identity`; waits until `/readyz` answers 200.
-pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
-    let port = free_port();
-    let log = w.dir.path().join(format!("{identity}-{port}.log"));
-    let stderr = std::fs::File::create(&log).unwrap();
-    let mut cmd = Command::new(webhook_bin());
-    cmd.args([
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--namespace",
-        w.ns(),
-    ])
-    .args(["--webhook-secret-file", w.secret_file().to_str().unwrap()])
-    .args([
-        "--github-api-url",
-        &w.gh.url,
-        "--identity",
-        identity,
-        "--log-format",
-        "json",
-    ])
-    .args(extra);
-    // Short test timings, each unless `extra` gives that flag itself. No resync unless asked
-    // for: it would record a test's commits before the test delivers them.
-    for (flag, value) in [
-        ("--resync-interval", "0"),
-        ("--heartbeat", "1"),
-        ("--rollout-timeout", "60"),
-        ("--claim-ttl", "3"),
-        ("--retry-pauses", "1,2"),
-        ("--verify-window", "1s"),
-    ] {
-        if !extra.contains(&flag) {
-            cmd.args([flag, value]);
-        }
-    }
-    cmd.env("RUST_LOG", "info,mosaic_webhook=debug")
-        .envs(mosaic_tests::stack_vars())
-        .env("KUBECONFIG", &w.kube.kubeconfig)
-        .env("MOSAIC_DOCKER_HOST", &mosaic_tests::stack().docker_host)
-        .stdout(Stdio::null())
-        .stderr(stderr);
-    let child = cmd.spawn().expect("start mosaic-webhook");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        log,
-    };
-    let http = reqwest::Client::new();
-    let url = format!("{}/readyz", server.url);
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut last;
-    loop {
-        match http.get(&url).send().await {
-            Ok(r) if r.status() == 200 => break,
-            Ok(r) => last = r.text().await.unwrap_or_default(),
-            Err(e) => last = e.to_string(),
-        }
-        if std::time::Instant::now() > deadline {
-            let log = std::fs::read_to_string(&server.log).unwrap_or_default();
-            panic!("mosaic-webhook not ready after 30 s (last answer: {last})\nserver log:\n{log}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    server
-}
-
-/// A push payload (octokit's example, re-aimed) for `repo` `main` at `sha`.
-pub fn push_body(repo: &str, sha: &str) -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/push-branch.json");
-    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    v["ref"] = "refs/heads/main".into();
-    v["after"] = sha.into();
-    v["head_commit"]["id"] = sha.into();
-    v["repository"]["full_name"] = repo.into();
-    v["repository"]["html_url"] = format!("https://github.com/{repo}").into();
-    serde_json::to_vec(&v).unwrap()
-}
-
-/// Deliver `body` as event `event` with delivery id `delivery`, signed with `secret`.
-pub async fn deliver(
-    server: &Server,
-    event: &str,
-    delivery: &str,
-    body: &[u8],
-    secret: &str,
-) -> (u16, serde_json::Value) {
-    let sig = mosaic_webhook::signature::sign(secret.as_bytes(), body);
-    let resp = reqwest::Client::new()
-        .post(format!("{}/webhooks/github", server.url))
-        .header("content-type", "application/json")
-        .header("x-github-event", event)
-        .header("x-github-delivery", delivery)
-        .header("x-hub-signature-256", sig)
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("webhook answers");
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(serde_json::Value::Null))
-}
-
-/// Deliver a signed `push` of `w`'s repository at `sha` with delivery id `delivery`.
-pub async fn push(
-    server: &Server,
-    w: &World,
-    delivery: &str,
-    sha: &str,
-) -> (u16, serde_json::Value) {
-    deliver(
-        server,
-        "push",
-        delivery,
-        &push_body(&w.repo, sha),
-        WEBHOOK_SECRET,
-    )
-    .await
-}
-
 /// Wait until Build `name` reaches a terminal phase; returns it.
 pub async fn terminal(w: &World, name: &str, secs: u64) -> Build {
     let api = w.builds();
-    mosaic_tests::eventually(&format!("Build {name} to finish"), secs, || {
+    crate::eventually(&format!("Build {name} to finish"), secs, || {
         let api = api.clone();
         let name = name.to_string();
         async move {

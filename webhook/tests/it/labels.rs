@@ -2,14 +2,12 @@
 //! appended to the Dockerfile (one build step, not one per label), BuildKit as the build's
 //! `labels` option; either way the built image carries all three with the Build's values.
 
-mod common;
-
 use std::collections::HashMap;
 
 use chrono::SecondsFormat;
-use common::*;
 use mosaic_core::names;
 use mosaic_core::resources::{Build, BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 
 /// Push a fresh commit through a webhook started with `extra`; returns the commit, the
 /// Succeeded Build and the server (kept alive for its log).

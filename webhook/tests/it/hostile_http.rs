@@ -3,11 +3,9 @@
 //! cap (413), and slowloris-style slow bodies and headers, which must be cut off by the server's
 //! timeouts while good deliveries keep being answered promptly.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use mosaic_tests::webhook::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -110,7 +108,7 @@ async fn slow_bodies_time_out_and_do_not_starve_good_deliveries() {
     let server = start(&w, "hostile-slow", &["--request-timeout", "2"]).await;
     let sha = w.commit("slow\n");
     let body = push_body(&w.repo, &sha);
-    let sig = mosaic_webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), &body);
+    let sig = sign(WEBHOOK_SECRET.as_bytes(), &body);
     let head = format!(
         "{HEAD}x-hub-signature-256: {sig}\r\ncontent-length: {}\r\n\r\n",
         body.len()

@@ -1,9 +1,7 @@
 //! Real-stack test of the resync's answer to a bound branch that no longer exists: the
 //! Binding's Ready condition says so, written once, not in a hot loop.
 
-mod common;
-
-use common::*;
+use mosaic_tests::webhook::*;
 
 #[tokio::test]
 async fn a_deleted_branch_is_said_on_the_binding_once() {

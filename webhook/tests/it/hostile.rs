@@ -4,10 +4,8 @@
 //! Each is refused with a clear reason and records no Build it should not (complements
 //! `flow.rs`, which covers tampered, unsigned, sha1-prefixed and wrong-secret deliveries).
 
-mod common;
-
-use common::*;
 use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 use serde_json::{Value, json};
 
 /// POST `body` to the intake with exactly `headers`; returns (status, JSON body).
@@ -51,9 +49,9 @@ async fn malformed_signature_headers_are_refused() {
     let server = start(&w, "hostile-sig", &[]).await;
     let sha = w.commit("signatures\n");
     let body = push_body(&w.repo, &sha);
-    let good = mosaic_webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), &body);
+    let good = sign(WEBHOOK_SECRET.as_bytes(), &body);
     let hex = good.strip_prefix("sha256=").unwrap();
-    let other_body = mosaic_webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), b"{}");
+    let other_body = sign(WEBHOOK_SECRET.as_bytes(), b"{}");
     let cases: Vec<(&str, Vec<(&str, String)>)> = vec![
         (
             "upper-case prefix",
@@ -249,7 +247,7 @@ async fn payloads_whose_ref_or_commit_lie_are_refused_or_ignored() {
         (202, Some("UnsupportedEvent")),
         "{j}"
     );
-    let sig = mosaic_webhook::signature::sign(WEBHOOK_SECRET.as_bytes(), b"{}");
+    let sig = sign(WEBHOOK_SECRET.as_bytes(), b"{}");
     let (status, j) = post(&server, &[("x-hub-signature-256", &sig)], b"{}").await;
     assert_eq!(status, 400, "{j}");
     assert!(

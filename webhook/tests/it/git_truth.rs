@@ -2,13 +2,11 @@
 //! GitHub's commit graph, which each test moves as git would (push, force-push, reset). A
 //! delivery is a hint; the branch decides what deploys.
 
-mod common;
-
-use common::*;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build, BuildPhase, TriggerKind, build_name};
 use mosaic_tests::fake_github::File;
+use mosaic_tests::webhook::*;
 
 /// A signed push of `sha` whose `before` is `before`.
 async fn push_from(

@@ -1,8 +1,7 @@
-//! Shared by the push demo (`demo_push/`) and the overhead benchmark (`bench_overhead/`):
-//! the sample app, watches that hand events over with the moment they arrived, the stand-in
-//! Deployment controller and kubelet (`standin`, `kubelet`), terminal styling and one-line errors.
-
-#![allow(dead_code)]
+//! Shared by the push demo (`webhook/examples/demo_push`) and the overhead benchmark
+//! (`webhook/examples/bench_overhead`): the sample app, watches that hand events over with the
+//! moment they arrived, the stand-in Deployment controller and kubelet (`standin`, `kubelet`),
+//! terminal styling and one-line errors.
 
 mod kubelet;
 mod standin;
@@ -12,15 +11,13 @@ use std::fmt::Debug;
 use std::io::IsTerminal;
 use std::time::Instant;
 
+use crate::BUSYBOX;
+use crate::fake_github::File;
 use futures::StreamExt;
 use kube::api::Api;
 use kube::runtime::watcher;
-use mosaic_tests::fake_github::File;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
-
-/// Where the sample app's only binary comes from (`busybox-static`, installed by `scripts/stack`).
-pub const BUSYBOX: &str = "/bin/busybox";
 
 /// The sample app at one commit: a static site served by busybox httpd, `FROM scratch` (the
 /// local dockerd has no network to pull a base image). `marker` makes every commit's page differ.
@@ -215,7 +212,7 @@ pub async fn deliver_push(
         .header("x-github-delivery", delivery)
         .header(
             "x-hub-signature-256",
-            mosaic_webhook::signature::sign(secret.as_bytes(), body),
+            crate::webhook::sign(secret.as_bytes(), body),
         )
         .body(body.to_vec())
         .send()

@@ -1,15 +1,13 @@
 //! Rollout verdicts on the real stack, with the stand-in controller and kubelet shaped like the
-//! real ones (`common/rollouts.rs`): a crash after the rollout completed fails the Build and
+//! real ones (`mosaic_tests::webhook`'s `rollouts`): a crash after the rollout completed fails the Build and
 //! rolls back; unready new pods fail within the readiness grace, not at the deadline, naming
 //! the probe; a good commit succeeds only after the verification window; a slow start within
 //! the grace is no failure; `rollbackOnFailure: false` leaves the new image in place.
 
-mod common;
-
-use common::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Patch, PatchParams};
 use mosaic_core::resources::{Build, BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 use serde_json::json;
 
 /// Set the Binding's `spec.verify`.

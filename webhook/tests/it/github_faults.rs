@@ -1,10 +1,8 @@
 //! Real-stack tests of GitHub failures: a status report that fails is recorded on the Build but
 //! does not fail it; a tarball GitHub refuses fails the Build with GitHub's answer as the reason.
 
-mod common;
-
-use common::*;
 use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 
 #[tokio::test]
 async fn failed_status_reports_are_recorded_but_do_not_fail_the_build() {

@@ -2,12 +2,10 @@
 //! verified with that namespace's Secret and reaches only its Bindings; the cluster route no
 //! longer reaches a namespace with a secret of its own; a rotation needs no restart.
 
-mod common;
-
-use common::*;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use mosaic_core::resources::build_name;
+use mosaic_tests::webhook::*;
 
 /// Deliver a `push` of `repo` at `sha`, signed with `secret`, to `path`.
 async fn deliver_to(
@@ -18,7 +16,7 @@ async fn deliver_to(
     secret: &str,
 ) -> (u16, serde_json::Value) {
     let body = push_body(repo, sha);
-    let sig = mosaic_webhook::signature::sign(secret.as_bytes(), &body);
+    let sig = sign(secret.as_bytes(), &body);
     let resp = reqwest::Client::new()
         .post(format!("{}{path}", server.url))
         .header("x-github-event", "push")

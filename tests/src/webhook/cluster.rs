@@ -5,9 +5,10 @@
 
 use std::process::{Command, Output};
 
+use crate::BUSYBOX;
+use crate::fake_github::File;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
-use mosaic_tests::fake_github::File;
 use serde_json::json;
 
 use super::World;
@@ -15,8 +16,6 @@ use super::World;
 /// The pod sandbox image `scripts/cluster up` imports into the node's containerd; Deployments
 /// start on it, so that no registry is needed before the first push.
 pub const PAUSE_IMAGE: &str = "mosaic.local/pause:1";
-/// The apps' only binary (`busybox-static`, installed by `scripts/stack`).
-pub const BUSYBOX: &str = "/bin/busybox";
 /// Where the apps listen, and what their readiness probes ask for.
 pub const PORT: u16 = 8080;
 
@@ -35,7 +34,7 @@ pub enum App<'a> {
 /// with the `registry` Secret; with `probe`, container `app` has a readiness probe GET `probe`
 /// on 8080, every second.
 pub async fn cluster_world(probe: Option<&str>, rollback: bool) -> World {
-    let kube = mosaic_tests::cluster::kube().await;
+    let kube = crate::cluster::kube().await;
     let mut app = json!({"name": "app", "image": PAUSE_IMAGE, "ports": [{"containerPort": PORT}]});
     if let Some(path) = probe {
         app["readinessProbe"] = json!({"httpGet": {"path": path, "port": PORT},
@@ -110,7 +109,7 @@ pub fn spec_image(pod: &Pod) -> &str {
 /// Run the built `kubectl-mosaic explain ARGS` against `w`'s cluster. The binary is cargo's
 /// (`cargo build -p kubectl-mosaic`; scripts/test has built it by the cluster phase).
 pub fn explain(w: &World, args: &[&str]) -> Output {
-    let bin = mosaic_tests::bin_path("kubectl-mosaic");
+    let bin = crate::bin_path("kubectl-mosaic");
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build -p kubectl-mosaic` first",

@@ -9,13 +9,11 @@
 //! `mosaic_core::verdict` existed. The cluster phase of scripts/test runs them; like
 //! `cluster.rs` they are `#[ignore]`d elsewhere and run with `--ignored` on the cluster.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use kube::api::{Patch, PatchParams};
 use mosaic_core::resources::{Build, BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 
 /// The verification window asked for on the Binding (`spec.verify.window`): long enough for a
 /// 1 s crash and the kubelet's first restart to show.

@@ -5,10 +5,8 @@
 //! cluster: scripts/test's cluster phase runs them with `--ignored`, where a missing cluster
 //! fails them.
 
-mod common;
-
-use common::*;
 use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 
 #[tokio::test]
 #[ignore = "needs the real cluster: eval \"$(scripts/cluster up)\"; run by scripts/test's cluster phase"]

@@ -6,18 +6,16 @@
 //! log, all Events, every Build and the Binding, the Deployment, `/metrics`, `/readyz`, the
 //! intake's answers and every commit status the fake GitHub received. None may be found.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
 use base64::Engine as _;
-use common::*;
 use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 use serde_json::json;
 
-/// Start the binary with `RUST_LOG=trace` (common::start fixes the log level).
+/// Start the binary with `RUST_LOG=trace` (`start` fixes the log level).
 async fn start_trace(w: &World) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())

@@ -2,14 +2,12 @@
 //! a session) builds a `FROM scratch` commit, the image is pushed and served by its digest and
 //! the Deployment rolls to it; a broken Dockerfile fails the Build with BuildKit's error line.
 
-mod common;
-
-use common::*;
 use mosaic_core::resources::{BuildPhase, build_name};
 use mosaic_tests::fake_github::File;
+use mosaic_tests::webhook::*;
 
 async fn push(w: &World, server: &Server, sha: &str) -> String {
-    let (status, body) = common::push(server, w, "d-1", sha).await;
+    let (status, body) = mosaic_tests::webhook::push(server, w, "d-1", sha).await;
     assert_eq!(status, 201, "{body}");
     build_name("web", sha)
 }

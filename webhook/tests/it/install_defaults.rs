@@ -6,15 +6,13 @@
 //! - the webhook waits for the Docker engine's socket at start instead of exiting, for a
 //!   bounded time, and an intake-only replica (`--concurrency 0`) needs no engine at all.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::*;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use mosaic_core::names;
 use mosaic_core::resources::{BuildPhase, build_name};
+use mosaic_tests::webhook::*;
 use serde_json::json;
 
 /// Copy `w`'s GitHub and registry Secrets into a namespace of their own under the names

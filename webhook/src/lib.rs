@@ -5,13 +5,13 @@
 //!   and runs the pipeline on it, then records the outcome on the Build and its Binding
 //!   (`binding_status`, `binding_events`); `resync` records Builds no delivery announced;
 //! - `pipeline/`: the run of one Build: `stages` (fetch, build, push, verify the digest) over
-//!   `context` (tarball → build context), decided by `plan` and guarded by `latest` and
-//!   `build_cache` (latest wins), then `rollout` (apply, watch, roll back) and `report` (the
+//!   `context` (tarball → build context), decided by `plan` and guarded by `latest` (which
+//!   Build may run and roll), then `rollout` (apply, watch, roll back) and `report` (the
 //!   commit status); it reaches the outside only through `ports`;
 //! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`, and the
 //!   Kubernetes client (`kube_client`, `kube_retry`).
 //!
-//! `config` and `metrics` are shared by both roles; `serve` below wires them. Modules are
+//! `config`, `metrics` and `readiness` are shared by both roles; `serve` below wires them. Modules are
 //! crate-private; the few re-exported below are what the fuzz targets, integration tests and
 //! example tools call.
 
@@ -20,13 +20,15 @@ pub(crate) mod config;
 pub(crate) mod intake;
 pub(crate) mod metrics;
 pub(crate) mod pipeline;
+pub(crate) mod readiness;
 pub(crate) mod worker;
 
 // The public surface: what fuzz/, tests/ and examples/ use.
 pub use adapters::{kube_retry, registry};
 pub use intake::{decide, push_event, signature};
 pub use pipeline::context::{self, dockerfile};
-pub use pipeline::{plan, rollout};
+pub use pipeline::latest::push_time;
+pub use pipeline::rollout;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -138,7 +140,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         None => Arc::new(docker::NoEngine),
     };
     let metrics = Arc::new(metrics::Metrics::new());
-    let readiness = Arc::new(server::Readiness::default());
+    let readiness = Arc::new(readiness::Readiness::default());
     let shutdown = CancellationToken::new();
     on_signal(shutdown.clone());
 

@@ -11,7 +11,33 @@ use mosaic_core::resources::BindingSpec;
 use super::{Ctx, Stop, fail, secret_value};
 use crate::adapters::github::Token;
 use crate::adapters::registry::{self, RegistryAuth, RegistryError};
-use crate::config::SecretRef;
+
+/// A Secret named with its namespace, `NAMESPACE/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl SecretRef {
+    pub(crate) fn parse(s: &str) -> Result<SecretRef, String> {
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 253
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        };
+        match s.split_once('/') {
+            Some((ns, name)) if ok(ns) && ok(name) => Ok(SecretRef {
+                namespace: ns.into(),
+                name: name.into(),
+            }),
+            _ => Err(format!(
+                "{s:?} is not NAMESPACE/NAME of a Secret (in a pod, set POD_NAMESPACE from metadata.namespace to use $(POD_NAMESPACE))"
+            )),
+        }
+    }
+}
 
 /// Defaults for Bindings that name no Secret.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,6 @@
 //! so unit tests give it an in-memory fake API server (`fake_kube.rs`) instead of a
 //! trait that would have to mirror a dozen API calls.
 
-pub(crate) mod build_cache;
 pub mod context;
 pub(crate) mod credentials;
 #[cfg(test)]
@@ -17,7 +16,7 @@ pub(crate) mod fake_kube;
 #[cfg(test)]
 pub(crate) mod fakes;
 pub(crate) mod latest;
-pub mod plan;
+pub(crate) mod plan;
 pub(crate) mod ports;
 mod report;
 pub mod rollout;
@@ -28,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use mosaic_core::explain::Finding;
 use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase};
@@ -37,10 +36,11 @@ use tokio_util::sync::CancellationToken;
 use crate::adapters::github::{StatusState, Token};
 use crate::adapters::registry::RegistryAuth;
 use crate::metrics::Metrics;
-use crate::pipeline::build_cache::BuildCache;
 use crate::worker::claim::{ClaimError, Claimed};
+use latest::BuildCache;
+use latest::{check_latest, push_time};
 use mosaic_core::verdict::Step;
-use plan::{BuildPlan, plan_build, push_time};
+use plan::{BuildPlan, plan_build};
 use ports::{GitHistory, ImageBuilder, RegistryCheck, SourceHost};
 use report::Reporter;
 pub use report::final_status;
@@ -221,58 +221,6 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
     Ok(())
 }
 
-/// Every Build of `build`'s Binding, as the API server has them now (one request).
-pub(crate) async fn list_siblings(
-    client: &kube::Client,
-    build: &Build,
-) -> Result<Vec<Build>, kube::Error> {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let lp = ListParams::default().labels(&format!(
-        "{}={}",
-        mosaic_core::names::LABEL_BINDING,
-        build.spec.binding
-    ));
-    Api::<Build>::namespaced(client.clone(), &ns)
-        .list(&lp)
-        .await
-        .map(|l| l.items)
-}
-
-/// [`list_siblings`], waiting out a briefly unreachable API server (`transient`).
-pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
-    crate::adapters::kube_retry::retry(
-        "listing Builds",
-        crate::adapters::kube_retry::API_RETRY_BUDGET,
-        || list_siblings(client, build),
-    )
-    .await
-    .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
-}
-
-/// The newer Build of the same Binding that the watch cache shows still counting, if any. The
-/// cache can only be behind, so what it shows exists: `build` is superseded.
-pub fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Build> {
-    ctx.builds
-        .newer(build)
-        .flatten()
-        .map(|newer| Build::clone(&newer))
-}
-
-/// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache
-/// answers "superseded" without a request (the newer Build it shows exists; the cache can only
-/// be behind). "Not superseded" is confirmed by the API server, because the cache may not have
-/// seen the newest push yet, and then an older Build would build, or roll out, first.
-async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    if let Some(newer) = cached_newer(ctx, build) {
-        return Err(Stop::superseded_by(&newer));
-    }
-    let all = siblings(&ctx.client, build).await?;
-    match plan::newer_build(build, &all) {
-        Some(newer) => Err(Stop::superseded_by(newer)),
-        None => Ok(()),
-    }
-}
-
 /// Result of a successful run.
 #[derive(Debug)]
 pub struct Deployed {
@@ -398,7 +346,7 @@ async fn run_stages(
     ctx.metrics.stage("push", started.elapsed().as_secs_f64());
 
     check_latest(ctx, &claimed.build().await).await?;
-    crate::pipeline::latest::recheck(ctx, build).await?;
+    latest::recheck(ctx, build).await?;
     // Announce before the guarded apply in `rollout` looks at the siblings again.
     let doing = format!("rolling out {image}");
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;

@@ -19,8 +19,8 @@ use mosaic_core::explain::Finding;
 use mosaic_core::resources::{Build, BuildPhase};
 
 use crate::adapters::kube_retry::API_RETRY_BUDGET;
-use crate::intake::server::Readiness;
 use crate::pipeline::{Ctx, Deployed, Stop, run};
+use crate::readiness::Readiness;
 use crate::worker::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
 
 /// Errors a reconcile reports to the controller (which retries after a back-off).
@@ -116,7 +116,7 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
         return Ok(Action::await_change());
     }
     let api = Api::<Build>::namespaced(ctx.client.clone(), &ns);
-    if let Some(newer) = crate::pipeline::cached_newer(&ctx, &build) {
+    if let Some(newer) = crate::pipeline::latest::cached_newer(&ctx, &build) {
         return end_unstarted(&ctx, api, &build, Stop::superseded_by(&newer)).await;
     }
     if let Err(stop) = crate::pipeline::latest::admit(&ctx, &build).await {

@@ -16,8 +16,8 @@ use mosaic_core::resources::{Binding, Build};
 use mosaic_core::verdict::{Failure, Judge, Policy, Step};
 
 use crate::adapters::kube_retry::{API_RETRY_BUDGET, is_transient, retry};
-use crate::pipeline::plan;
-use crate::pipeline::{Ctx, Stop, fail, list_siblings};
+use crate::pipeline::latest::{self, list_siblings};
+use crate::pipeline::{Ctx, Stop, fail};
 use crate::worker::claim::Claimed;
 
 /// How often the outcome is re-read without a change to the Deployment (new pods failing show
@@ -233,7 +233,7 @@ impl<'a> Watch<'a> {
                 tracing::info!(build = %self.build, "the API server answers again; watching the rollout");
             }
             // A newer Build took the Deployment over: what happens now is its rollout, not ours.
-            if let Some(newer) = plan::deployment_taken_by(&me, &all) {
+            if let Some(newer) = latest::deployment_taken_by(&me, &all) {
                 return Err(Stop::superseded_by(newer));
             }
             let now = Instant::now();

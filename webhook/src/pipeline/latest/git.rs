@@ -16,7 +16,7 @@
 //! deploy any commit. A paused Binding builds and rolls nothing, whatever the trigger.
 //!
 //! Between Builds that passed this check, the order of their pushes still decides who rolls
-//! (`plan::newer_build`): a Build counts there only once admitted here (see `plan`), so a late
+//! (`order::newer_build`): a Build counts there only once admitted here (see `order`), so a late
 //! redelivery of an old push can no longer stand in the way of the branch head.
 
 use std::time::Duration;

@@ -8,14 +8,15 @@
 //!   `context` (tarball → build context), decided by `plan` and guarded by `latest` (which
 //!   Build may run and roll), then `rollout` (apply, watch, roll back) and `report` (the
 //!   commit status); it reaches the outside only through `ports`;
-//! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`, and the
-//!   Kubernetes client (`kube_client`, `kube_retry`).
+//! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`;
+//! - `cluster/`: the Kubernetes API, used directly by all of them: `client`, `retry`, `claim`.
 //!
 //! `config`, `metrics` and `readiness` are shared by both roles; `serve` below wires them. Modules are
 //! crate-private; the few re-exported below are what the fuzz targets, integration tests and
 //! example tools call.
 
 pub(crate) mod adapters;
+pub(crate) mod cluster;
 pub(crate) mod config;
 pub(crate) mod intake;
 pub(crate) mod metrics;
@@ -24,7 +25,8 @@ pub(crate) mod readiness;
 pub(crate) mod worker;
 
 // The public surface: what fuzz/, tests/ and examples/ use.
-pub use adapters::{kube_retry, registry};
+pub use adapters::registry;
+pub use cluster::retry::WatchBackoff;
 pub use intake::{decide, push_event, signature};
 pub use pipeline::context::{self, dockerfile};
 pub use pipeline::latest::push_time;
@@ -42,7 +44,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use mosaic_core::resources::{Binding, Build};
 use tokio_util::sync::CancellationToken;
 
-use adapters::{docker, github, kube_client};
+use adapters::{docker, github};
 use intake::{http_serve, ns_secrets, server};
 use worker::resync;
 
@@ -116,7 +118,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let secrets = cfg.secrets()?;
     let identity = cfg.identity();
-    let client = kube_client::connect()
+    let client = cluster::client::connect()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
     // The engine starts beside the webhook: wait for it (bounded) rather than exit. An
@@ -157,7 +159,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for api in binding_apis {
         let (reader, writer) = reflector::store();
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .backoff(kube_retry::WatchBackoff::default())
+            .backoff(WatchBackoff::default())
             .applied_objects();
         tokio::spawn(stream.for_each(|r| async move {
             if let Err(e) = r {

@@ -35,8 +35,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::adapters::github::{StatusState, Token};
 use crate::adapters::registry::RegistryAuth;
+use crate::cluster::claim::{ClaimError, Claimed};
 use crate::metrics::Metrics;
-use crate::worker::claim::{ClaimError, Claimed};
 use latest::BuildCache;
 use latest::{check_latest, push_time};
 use mosaic_core::verdict::Step;
@@ -207,7 +207,7 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
     claimed
         .update(move |s| {
             s.phase = phase;
-            let now = Some(crate::worker::claim::now_time());
+            let now = Some(crate::cluster::claim::now_time());
             match phase {
                 BuildPhase::Pushing => s.phase_times.pushing = now,
                 BuildPhase::RollingOut => s.phase_times.rolling_out = now,

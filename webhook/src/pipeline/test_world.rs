@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use super::fake_kube::FakeKube;
 use super::fakes::{FakeEngine, FakeGitHub, serving};
 use super::{Ctx, Deployed, Job, Stop, run};
+use crate::cluster::claim::Claimed;
 use crate::metrics::Metrics;
 use crate::pipeline::plan::plan_build;
-use crate::worker::claim::Claimed;
 
 pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 pub const NEWER: &str = "fedcba9876543210fedcba9876543210fedcba98";

@@ -14,7 +14,7 @@ fn ready_condition(ok: bool, reason: &str, message: &str, generation: Option<i64
         status: if ok { "True" } else { "False" }.into(),
         reason: reason.into(),
         message: message.chars().take(1000).collect(),
-        last_transition_time: crate::worker::claim::now_time(),
+        last_transition_time: crate::cluster::claim::now_time(),
         observed_generation: generation,
     }
 }

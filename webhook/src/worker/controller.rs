@@ -18,10 +18,10 @@ use kube::runtime::watcher;
 use mosaic_core::explain::Finding;
 use mosaic_core::resources::{Build, BuildPhase};
 
-use crate::adapters::kube_retry::API_RETRY_BUDGET;
+use crate::cluster::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
+use crate::cluster::retry::API_RETRY_BUDGET;
 use crate::pipeline::{Ctx, Deployed, Stop, run};
 use crate::readiness::Readiness;
-use crate::worker::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
 
 /// Errors a reconcile reports to the controller (which retries after a back-off).
 #[derive(Debug, thiserror::Error)]
@@ -341,7 +341,7 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
             s.message = Some(m.clone());
             s.findings = f.clone();
             s.rolled_back = rolled_back;
-            s.phase_times.finished = Some(crate::worker::claim::now_time());
+            s.phase_times.finished = Some(crate::cluster::claim::now_time());
         })
         .await?;
     ctx.metrics.phase(phase);
@@ -375,7 +375,7 @@ pub async fn run_controller(
         })
         .applied_objects();
     let controller = Controller::for_stream(trigger, store.clone())
-        .trigger_backoff(crate::adapters::kube_retry::WatchBackoff::default())
+        .trigger_backoff(crate::cluster::retry::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
     tokio::spawn(async move {
         // The store's readiness wakes only its most recent waiter (the controller's own), so

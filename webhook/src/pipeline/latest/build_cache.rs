@@ -333,7 +333,7 @@ mod tests {
                 && next(2) == 0
             {
                 b.status.as_mut().unwrap().phase_times.rolling_out =
-                    Some(crate::worker::claim::now_time());
+                    Some(crate::cluster::claim::now_time());
             }
             // The name fixes the Binding: an update keeps it, as on the API server.
             let key = (ns.to_owned(), name.clone());

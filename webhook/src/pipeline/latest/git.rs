@@ -263,9 +263,9 @@ pub async fn admit(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
 pub async fn recheck(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let api = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
-    let binding = crate::adapters::kube_retry::retry(
+    let binding = crate::cluster::retry::retry(
         "reading the Binding",
-        crate::adapters::kube_retry::API_RETRY_BUDGET,
+        crate::cluster::retry::API_RETRY_BUDGET,
         || api.get(&build.spec.binding),
     )
     .await

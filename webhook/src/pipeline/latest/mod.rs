@@ -49,9 +49,9 @@ pub(crate) async fn list_siblings(
 
 /// [`list_siblings`], waiting out a briefly unreachable API server (`transient`).
 pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
-    crate::adapters::kube_retry::retry(
+    crate::cluster::retry::retry(
         "listing Builds",
-        crate::adapters::kube_retry::API_RETRY_BUDGET,
+        crate::cluster::retry::API_RETRY_BUDGET,
         || list_siblings(client, build),
     )
     .await

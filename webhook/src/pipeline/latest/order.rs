@@ -19,7 +19,7 @@ pub fn push_time(b: &Build) -> Option<DateTime<Utc>> {
         .metadata
         .creation_timestamp
         .as_ref()
-        .map(crate::worker::claim::to_chrono);
+        .map(crate::cluster::claim::to_chrono);
     let annotated = b
         .metadata
         .annotations

@@ -7,10 +7,10 @@ use kube::api::{Api, Patch, PatchParams};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
-use crate::adapters::kube_retry::{API_RETRY_BUDGET, retry};
+use crate::cluster::claim::Claimed;
+use crate::cluster::retry::{API_RETRY_BUDGET, retry};
 use crate::pipeline::latest::{self, siblings};
 use crate::pipeline::{Ctx, Stop, fail, plan};
-use crate::worker::claim::Claimed;
 
 /// Conditional applies tried before giving up on a Deployment that keeps changing.
 const APPLY_ATTEMPTS: usize = 8;

@@ -15,10 +15,10 @@ use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 use mosaic_core::verdict::{Failure, Judge, Policy, Step};
 
-use crate::adapters::kube_retry::{API_RETRY_BUDGET, is_transient, retry};
+use crate::cluster::claim::Claimed;
+use crate::cluster::retry::{API_RETRY_BUDGET, is_transient, retry};
 use crate::pipeline::latest::{self, list_siblings};
 use crate::pipeline::{Ctx, Stop, fail};
-use crate::worker::claim::Claimed;
 
 /// How often the outcome is re-read without a change to the Deployment (new pods failing show
 /// up here; the Deployment's own changes wake the loop at once through a watch).

@@ -69,7 +69,7 @@ fn latest_wins_by_push_time() {
         Some(BuildPhase::Failed),
     );
     rolled.status.as_mut().unwrap().phase_times.rolling_out =
-        Some(crate::worker::claim::now_time());
+        Some(crate::cluster::claim::now_time());
     assert!(newer_build(&old, &[rolled]).is_some());
     // Other Bindings' builds never count.
     let mut other = new.clone();
@@ -103,7 +103,7 @@ fn only_a_newer_build_that_reached_the_deployment_takes_it_over() {
     // Stopped after announcing its rollout: its image may be running, unless it rolled back.
     let mut stopped = at(BuildPhase::Failed);
     stopped.status.as_mut().unwrap().phase_times.rolling_out =
-        Some(crate::worker::claim::now_time());
+        Some(crate::cluster::claim::now_time());
     assert!(taken(stopped.clone()).is_some());
     stopped.status.as_mut().unwrap().rolled_back = true;
     assert!(taken(stopped).is_none());

@@ -1,19 +1,21 @@
 //! The in-cluster webhook server. One push, in the order it travels:
 //! - `intake/`: `server` takes the delivery, `signature` verifies it, `push_event` parses it,
 //!   `decide` (pure) answers with the Build objects to record;
-//! - `worker/`: `controller` (a kube-runtime Controller over Builds) claims a Build (`claim`)
+//! - `worker/`: `controller` (a kube-runtime Controller over Builds) claims a Build (`cluster::claim`)
 //!   and runs the pipeline on it, then records the outcome on the Build and its Binding
 //!   (`binding_status`, `binding_events`); `resync` records Builds no delivery announced;
 //! - `pipeline/`: the run of one Build: `stages` (fetch, build, push, verify the digest) over
 //!   `context` (tarball → build context), decided by `plan` and guarded by `latest` (which
 //!   Build may run and roll), then `rollout` (apply, watch, roll back) and `report` (the
-//!   commit status); it reaches the outside only through `ports`;
+//!   commit status), sharing `types` (`Ctx`, `Work`, `Stop`); `outcome` (pure) turns the result
+//!   into the Build's status, the commit status and the Binding's patch; it reaches the outside
+//!   only through `ports`;
 //! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`;
 //! - `cluster/`: the Kubernetes API, used directly by all of them: `client`, `retry`, `claim`.
 //!
-//! `config`, `metrics` and `readiness` are shared by both roles; `serve` below wires them. Modules are
-//! crate-private; the few re-exported below are what the fuzz targets, integration tests and
-//! example tools call.
+//! `config`, `metrics` and `readiness` are shared by both roles; `serve` below wires them.
+//! Modules are crate-private; the few re-exported below are what the fuzz targets, integration
+//! tests and example tools call.
 
 pub(crate) mod adapters;
 pub(crate) mod cluster;
@@ -185,44 +187,47 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         &cfg.github_api_url,
         Duration::from_secs(cfg.github_timeout_secs),
     ));
-    let ctx = Arc::new(pipeline::Ctx {
+    let ctx = pipeline::Ctx {
         client: client.clone(),
-        builder,
-        source: github.clone(),
-        history: Some(github.clone()),
-        registry: Arc::new(
-            registry::HttpRegistry::new(
-                reqwest::Client::builder()
-                    .timeout(Duration::from_secs(30))
-                    .build()
-                    .context("HTTP client")?,
-            )
-            .plain_http(cfg.insecure_registries.clone()),
-        ),
+        ports: pipeline::Ports {
+            builder,
+            source: github.clone(),
+            history: Some(github.clone()),
+            registry: Arc::new(
+                registry::HttpRegistry::new(
+                    reqwest::Client::builder()
+                        .timeout(Duration::from_secs(30))
+                        .build()
+                        .context("HTTP client")?,
+                )
+                .plain_http(cfg.insecure_registries.clone()),
+            ),
+        },
+        limits: pipeline::Limits {
+            claim_ttl: cfg.claim_ttl(),
+            heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
+            build_timeout: Duration::from_secs(cfg.build_timeout_secs),
+            rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
+            verify: mosaic_core::verdict::Defaults {
+                window: cfg.verify_window,
+                grace: cfg.ready_grace,
+            },
+            retry_pauses: cfg
+                .retry_pauses
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+        },
         metrics: metrics.clone(),
         identity: identity.clone(),
-        claim_ttl: cfg.claim_ttl(),
-        heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
-        build_timeout: Duration::from_secs(cfg.build_timeout_secs),
-        rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
-        verify: mosaic_core::verdict::Defaults {
-            window: cfg.verify_window,
-            grace: cfg.ready_grace,
-        },
         github_web_url: cfg.github_web_url.clone(),
         shutdown: shutdown.clone(),
         builds: Default::default(),
-        retry_pauses: cfg
-            .retry_pauses
-            .iter()
-            .map(|s| Duration::from_secs(*s))
-            .collect(),
-        parked: Default::default(),
         defaults: pipeline::credentials::Defaults {
             github: cfg.default_github_secret.clone(),
             registry: cfg.default_registry_secret.clone(),
         },
-    });
+    };
     let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]
     } else {
@@ -250,10 +255,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         };
         tokio::spawn(resync.run());
     }
+    let worker = Arc::new(worker::Worker::new(ctx));
     for api in build_apis.into_iter().filter(|_| cfg.concurrency > 0) {
         workers.push(tokio::spawn(worker::run_controller(
             api,
-            ctx.clone(),
+            worker.clone(),
             cfg.concurrency,
             readiness.clone(),
         )));
@@ -283,7 +289,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.await;
     }
-    worker::record_parked(&ctx, PARKED_ON_SHUTDOWN).await;
+    worker::record_parked(&worker, PARKED_ON_SHUTDOWN).await;
     tracing::info!("stopped");
     Ok(())
 }

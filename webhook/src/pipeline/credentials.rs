@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use mosaic_core::resources::BindingSpec;
 
-use super::{Ctx, Stop, fail, secret_value};
+use super::{Ctx, Stop, fail};
 use crate::adapters::github::Token;
 use crate::adapters::registry::{self, RegistryAuth, RegistryError};
 
@@ -134,4 +134,34 @@ pub async fn registry_auth(
             format!("default Secret {}/{}: {e}", d.namespace, d.name),
         )),
     }
+}
+
+/// Read one key of a Secret in `ns`. Errors name the Secret and key, never the value.
+async fn secret_value(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+) -> Result<Vec<u8>, Stop> {
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .map_err(|e| {
+            fail(
+                "SecretUnreadable",
+                format!(
+                    "Secret {ns}/{name}: {}",
+                    mosaic_core::permission::kube_error(&e)
+                ),
+            )
+        })?;
+    s.data
+        .and_then(|mut d| d.remove(key))
+        .map(|b| b.0)
+        .ok_or_else(|| {
+            fail(
+                "SecretKeyMissing",
+                format!("Secret {ns}/{name} has no key {key:?}"),
+            )
+        })
 }

@@ -9,4 +9,4 @@ mod binding_status;
 mod controller;
 pub(crate) mod resync;
 
-pub(crate) use controller::{Outcome, Parked, record_parked, run_controller};
+pub(crate) use controller::{Worker, record_parked, run_controller};

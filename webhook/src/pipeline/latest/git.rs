@@ -207,7 +207,7 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
     if let Some(stop) = paused(binding) {
         return Err(stop);
     }
-    let Some(history) = ctx.history.as_deref() else {
+    let Some(history) = ctx.ports.history.as_deref() else {
         return Ok(());
     };
     if !checked(build) {
@@ -224,7 +224,7 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
         &repo,
         branch,
         commit,
-        &ctx.retry_pauses,
+        &ctx.limits.retry_pauses,
     )
     .await?;
     match stop_for(&v, branch, commit) {

@@ -174,7 +174,7 @@ impl<'a> Watch<'a> {
                 format!("reading Deployment {dep_name}: {e}"),
             )
         })?;
-        let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.verify)
+        let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.limits.verify)
             .map_err(|e| fail("InvalidBinding", e))?;
         let changes = watch_changes(&api, &dep_name);
         Ok(Watch {
@@ -185,7 +185,7 @@ impl<'a> Watch<'a> {
             build: build.metadata.name.clone().unwrap_or_default(),
             dep_name,
             judge: Judge::new(policy),
-            deadline: Instant::now() + ctx.rollout_timeout,
+            deadline: Instant::now() + ctx.limits.rollout_timeout,
             changes,
             unreachable: false,
             first: true,
@@ -241,7 +241,11 @@ impl<'a> Watch<'a> {
             if let Step::Progressing(what) = &step
                 && now >= self.deadline
             {
-                step = Step::Failed(self.judge.timed_out(self.ctx.rollout_timeout, what, &pods));
+                step = Step::Failed(self.judge.timed_out(
+                    self.ctx.limits.rollout_timeout,
+                    what,
+                    &pods,
+                ));
             }
             self.last = Some((dep, pods));
             return Ok(step);

@@ -6,22 +6,15 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
+use crate::adapters::docker::Builder;
 use crate::intake::signature::WebhookSecret;
+use crate::pipeline::credentials::SecretRef;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// Which of the engine's builders runs the builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Builder {
-    /// The engine's classic builder (API `version=1`).
-    Classic,
-    /// BuildKit inside the engine (API `version=2` with a session).
-    Buildkit,
 }
 
 /// Mosaic's in-cluster webhook: builds and rolls pushed commits.
@@ -199,33 +192,6 @@ fn insecure_registry(s: &str) -> Result<String, String> {
     mosaic_core::install_settings::check_registry(s)
         .map(|()| s.to_string())
         .map_err(|e| e.to_string())
-}
-
-/// A Secret named with its namespace, `NAMESPACE/NAME`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SecretRef {
-    pub namespace: String,
-    pub name: String,
-}
-
-impl SecretRef {
-    fn parse(s: &str) -> Result<SecretRef, String> {
-        let ok = |p: &str| {
-            !p.is_empty()
-                && p.len() <= 253
-                && p.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        };
-        match s.split_once('/') {
-            Some((ns, name)) if ok(ns) && ok(name) => Ok(SecretRef {
-                namespace: ns.into(),
-                name: name.into(),
-            }),
-            _ => Err(format!(
-                "{s:?} is not NAMESPACE/NAME of a Secret (in a pod, set POD_NAMESPACE from metadata.namespace to use $(POD_NAMESPACE))"
-            )),
-        }
-    }
 }
 
 /// A configuration problem, reported as one line before exiting.

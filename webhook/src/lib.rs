@@ -1,32 +1,38 @@
 //! The in-cluster webhook server. One push, in the order it travels:
 //! - `intake/`: `server` takes the delivery, `signature` verifies it, `push_event` parses it,
 //!   `decide` (pure) answers with the Build objects to record;
-//! - `worker/`: `controller` (a kube-runtime Controller over Builds) claims a Build (`claim`)
+//! - `worker/`: `controller` (a kube-runtime Controller over Builds) claims a Build (`cluster::claim`)
 //!   and runs the pipeline on it, then records the outcome on the Build and its Binding
 //!   (`binding_status`, `binding_events`); `resync` records Builds no delivery announced;
 //! - `pipeline/`: the run of one Build: `stages` (fetch, build, push, verify the digest) over
-//!   `context` (tarball → build context), decided by `plan` and guarded by `latest` and
-//!   `build_cache` (latest wins), then `rollout` (apply, watch, roll back) and `report` (the
-//!   commit status); it reaches the outside only through `ports`;
-//! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`, and the
-//!   Kubernetes client (`kube_client`, `kube_retry`).
+//!   `context` (tarball → build context), decided by `plan` and guarded by `latest` (which
+//!   Build may run and roll), then `rollout` (apply, watch, roll back) and `report` (the
+//!   commit status), sharing `types` (`Ctx`, `Work`, `Stop`); `outcome` (pure) turns the result
+//!   into the Build's status, the commit status and the Binding's patch; it reaches the outside
+//!   only through `ports`;
+//! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`;
+//! - `cluster/`: the Kubernetes API, used directly by all of them: `client`, `retry`, `claim`.
 //!
-//! `config` and `metrics` are shared by both roles; `serve` below wires them. Modules are
-//! crate-private; the few re-exported below are what the fuzz targets, integration tests and
-//! example tools call.
+//! `config`, `metrics` and `readiness` are shared by both roles; `serve` below wires them.
+//! Modules are crate-private; the few re-exported below are what the fuzz targets, integration
+//! tests and example tools call.
 
 pub(crate) mod adapters;
+pub(crate) mod cluster;
 pub(crate) mod config;
 pub(crate) mod intake;
 pub(crate) mod metrics;
 pub(crate) mod pipeline;
+pub(crate) mod readiness;
 pub(crate) mod worker;
 
 // The public surface: what fuzz/, tests/ and examples/ use.
-pub use adapters::{kube_retry, registry};
+pub use adapters::registry;
+pub use cluster::retry::WatchBackoff;
 pub use intake::{decide, push_event, signature};
 pub use pipeline::context::{self, dockerfile};
-pub use pipeline::{plan, rollout};
+pub use pipeline::latest::push_time;
+pub use pipeline::rollout;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -40,7 +46,7 @@ use kube::runtime::{WatchStreamExt, reflector, watcher};
 use mosaic_core::resources::{Binding, Build};
 use tokio_util::sync::CancellationToken;
 
-use adapters::{docker, github, kube_client};
+use adapters::{docker, github};
 use intake::{http_serve, ns_secrets, server};
 use worker::resync;
 
@@ -114,7 +120,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let secrets = cfg.secrets()?;
     let identity = cfg.identity();
-    let client = kube_client::connect()
+    let client = cluster::client::connect()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
     // The engine starts beside the webhook: wait for it (bounded) rather than exit. An
@@ -138,7 +144,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         None => Arc::new(docker::NoEngine),
     };
     let metrics = Arc::new(metrics::Metrics::new());
-    let readiness = Arc::new(server::Readiness::default());
+    let readiness = Arc::new(readiness::Readiness::default());
     let shutdown = CancellationToken::new();
     on_signal(shutdown.clone());
 
@@ -155,7 +161,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for api in binding_apis {
         let (reader, writer) = reflector::store();
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
-            .backoff(kube_retry::WatchBackoff::default())
+            .backoff(WatchBackoff::default())
             .applied_objects();
         tokio::spawn(stream.for_each(|r| async move {
             if let Err(e) = r {
@@ -181,44 +187,47 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         &cfg.github_api_url,
         Duration::from_secs(cfg.github_timeout_secs),
     ));
-    let ctx = Arc::new(pipeline::Ctx {
+    let ctx = pipeline::Ctx {
         client: client.clone(),
-        builder,
-        source: github.clone(),
-        history: Some(github.clone()),
-        registry: Arc::new(
-            registry::HttpRegistry::new(
-                reqwest::Client::builder()
-                    .timeout(Duration::from_secs(30))
-                    .build()
-                    .context("HTTP client")?,
-            )
-            .plain_http(cfg.insecure_registries.clone()),
-        ),
+        ports: pipeline::Ports {
+            builder,
+            source: github.clone(),
+            history: Some(github.clone()),
+            registry: Arc::new(
+                registry::HttpRegistry::new(
+                    reqwest::Client::builder()
+                        .timeout(Duration::from_secs(30))
+                        .build()
+                        .context("HTTP client")?,
+                )
+                .plain_http(cfg.insecure_registries.clone()),
+            ),
+        },
+        limits: pipeline::Limits {
+            claim_ttl: cfg.claim_ttl(),
+            heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
+            build_timeout: Duration::from_secs(cfg.build_timeout_secs),
+            rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
+            verify: mosaic_core::verdict::Defaults {
+                window: cfg.verify_window,
+                grace: cfg.ready_grace,
+            },
+            retry_pauses: cfg
+                .retry_pauses
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+        },
         metrics: metrics.clone(),
         identity: identity.clone(),
-        claim_ttl: cfg.claim_ttl(),
-        heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
-        build_timeout: Duration::from_secs(cfg.build_timeout_secs),
-        rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
-        verify: mosaic_core::verdict::Defaults {
-            window: cfg.verify_window,
-            grace: cfg.ready_grace,
-        },
         github_web_url: cfg.github_web_url.clone(),
         shutdown: shutdown.clone(),
         builds: Default::default(),
-        retry_pauses: cfg
-            .retry_pauses
-            .iter()
-            .map(|s| Duration::from_secs(*s))
-            .collect(),
-        parked: Default::default(),
         defaults: pipeline::credentials::Defaults {
             github: cfg.default_github_secret.clone(),
             registry: cfg.default_registry_secret.clone(),
         },
-    });
+    };
     let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]
     } else {
@@ -246,10 +255,11 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         };
         tokio::spawn(resync.run());
     }
+    let worker = Arc::new(worker::Worker::new(ctx));
     for api in build_apis.into_iter().filter(|_| cfg.concurrency > 0) {
         workers.push(tokio::spawn(worker::run_controller(
             api,
-            ctx.clone(),
+            worker.clone(),
             cfg.concurrency,
             readiness.clone(),
         )));
@@ -279,7 +289,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     for w in workers {
         let _ = w.await;
     }
-    worker::record_parked(&ctx, PARKED_ON_SHUTDOWN).await;
+    worker::record_parked(&worker, PARKED_ON_SHUTDOWN).await;
     tracing::info!("stopped");
     Ok(())
 }

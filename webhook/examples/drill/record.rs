@@ -73,7 +73,7 @@ impl Recorder {
         let st = state.clone();
         let b = tokio::spawn(async move {
             let mut s = watcher(builds, watcher::Config::default())
-                .backoff(mosaic_webhook::kube_retry::WatchBackoff::default())
+                .backoff(mosaic_webhook::WatchBackoff::default())
                 .applied_objects()
                 .boxed();
             while let Some(ev) = s.next().await {
@@ -99,7 +99,7 @@ impl Recorder {
         let st = state.clone();
         let d = tokio::spawn(async move {
             let mut s = watcher(deployments, watcher::Config::default())
-                .backoff(mosaic_webhook::kube_retry::WatchBackoff::default())
+                .backoff(mosaic_webhook::WatchBackoff::default())
                 .applied_objects()
                 .boxed();
             while let Some(ev) = s.next().await {

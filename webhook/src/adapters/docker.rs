@@ -18,18 +18,27 @@ use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptions, BuilderVersion, PushImageOptions};
 use bytes::{Bytes, BytesMut};
+use clap::ValueEnum;
 use futures::future::BoxFuture;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::adapters::registry::RegistryAuth;
-use crate::config::Builder;
 use crate::pipeline::context::dockerfile::{DockerfileError, LabelLine};
 use crate::pipeline::context::{self, ContextError, ContextSummary};
 use crate::pipeline::plan::BuildPlan;
 use crate::pipeline::ports::{ByteStream, ImageBuilder, broke_off};
 use build_log::{Failure, LogTail};
+
+/// Which of the engine's builders runs the builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Builder {
+    /// The engine's classic builder (API `version=1`).
+    Classic,
+    /// BuildKit inside the engine (API `version=2` with a session).
+    Buildkit,
+}
 
 /// Chunk size of the context stream and number of chunks in flight: bounds memory to ~512 KiB.
 const CHUNK: usize = 64 * 1024;

@@ -6,7 +6,7 @@
 //! `/metrics`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -25,6 +25,7 @@ use crate::adapters::docker::Engine;
 use crate::intake::decide::{Decision, decide};
 use crate::intake::signature::{self, WebhookSecret};
 use crate::metrics::Metrics;
+use crate::readiness::Readiness;
 
 /// GitHub caps webhook payloads at 25 MiB.
 pub const MAX_BODY: usize = 25 * 1024 * 1024;
@@ -32,13 +33,6 @@ pub const MAX_BODY: usize = 25 * 1024 * 1024;
 const DRAIN_MAX: u64 = 4 * MAX_BODY as u64;
 /// ... for at most this long.
 const DRAIN_FOR: Duration = Duration::from_secs(10);
-
-/// Readiness inputs, flipped by the watches as they sync.
-#[derive(Default)]
-pub struct Readiness {
-    pub bindings_synced: AtomicBool,
-    pub builds_synced: AtomicBool,
-}
 
 /// Everything the handlers share.
 pub struct AppState {

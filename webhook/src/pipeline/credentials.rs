@@ -8,10 +8,36 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 use mosaic_core::resources::BindingSpec;
 
-use super::{Ctx, Stop, fail, secret_value};
+use super::{Ctx, Stop, fail};
 use crate::adapters::github::Token;
 use crate::adapters::registry::{self, RegistryAuth, RegistryError};
-use crate::config::SecretRef;
+
+/// A Secret named with its namespace, `NAMESPACE/NAME`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRef {
+    pub namespace: String,
+    pub name: String,
+}
+
+impl SecretRef {
+    pub(crate) fn parse(s: &str) -> Result<SecretRef, String> {
+        let ok = |p: &str| {
+            !p.is_empty()
+                && p.len() <= 253
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        };
+        match s.split_once('/') {
+            Some((ns, name)) if ok(ns) && ok(name) => Ok(SecretRef {
+                namespace: ns.into(),
+                name: name.into(),
+            }),
+            _ => Err(format!(
+                "{s:?} is not NAMESPACE/NAME of a Secret (in a pod, set POD_NAMESPACE from metadata.namespace to use $(POD_NAMESPACE))"
+            )),
+        }
+    }
+}
 
 /// Defaults for Bindings that name no Secret.
 #[derive(Debug, Clone, Default)]
@@ -108,4 +134,34 @@ pub async fn registry_auth(
             format!("default Secret {}/{}: {e}", d.namespace, d.name),
         )),
     }
+}
+
+/// Read one key of a Secret in `ns`. Errors name the Secret and key, never the value.
+async fn secret_value(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    key: &str,
+) -> Result<Vec<u8>, Stop> {
+    let s = Api::<Secret>::namespaced(client.clone(), ns)
+        .get(name)
+        .await
+        .map_err(|e| {
+            fail(
+                "SecretUnreadable",
+                format!(
+                    "Secret {ns}/{name}: {}",
+                    mosaic_core::permission::kube_error(&e)
+                ),
+            )
+        })?;
+    s.data
+        .and_then(|mut d| d.remove(key))
+        .map(|b| b.0)
+        .ok_or_else(|| {
+            fail(
+                "SecretKeyMissing",
+                format!("Secret {ns}/{name} has no key {key:?}"),
+            )
+        })
 }

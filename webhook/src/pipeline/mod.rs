@@ -1,7 +1,9 @@
-//! One claimed Build, start to end: fetch the exact commit's tarball, build, push, verify the
-//! digest, roll the Deployment by digest, watch it, report to GitHub and record the outcome on
-//! the Build and its Binding. Stages call the adapters through the narrow traits in `ports`;
-//! decisions come from `plan`.
+//! One claimed Build, start to end (`run`): ask `latest` whether it may run, fetch the exact
+//! commit's tarball and build it, push, verify the digest (`stages`), ask `latest` again, roll
+//! the Deployment by digest and watch it (`rollout`), and report to GitHub (`report`). What it
+//! shares and returns is in `types`; `outcome` turns the result into the Build's status, the
+//! commit status and the Binding's patch, which the worker writes. Stages call the adapters
+//! through the narrow traits in `ports`; build decisions come from `plan`.
 //!
 //! Kubernetes is not behind a trait: the pipeline uses a plain `kube::Client` (Secrets, the
 //! Binding, sibling Builds, the guarded status writes of `claim`, and the Deployment in
@@ -9,7 +11,6 @@
 //! so unit tests give it an in-memory fake API server (`fake_kube.rs`) instead of a
 //! trait that would have to mirror a dozen API calls.
 
-pub(crate) mod build_cache;
 pub mod context;
 pub(crate) mod credentials;
 #[cfg(test)]
@@ -17,189 +18,30 @@ pub(crate) mod fake_kube;
 #[cfg(test)]
 pub(crate) mod fakes;
 pub(crate) mod latest;
-pub mod plan;
+pub(crate) mod outcome;
+pub(crate) mod plan;
 pub(crate) mod ports;
 mod report;
 pub mod rollout;
 mod stages;
+mod types;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams};
-use mosaic_core::explain::Finding;
+use kube::api::Api;
 use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase};
-use tokio_util::sync::CancellationToken;
-
-use crate::adapters::github::{StatusState, Token};
-use crate::adapters::registry::RegistryAuth;
-use crate::metrics::Metrics;
-use crate::pipeline::build_cache::BuildCache;
-use crate::worker::claim::{ClaimError, Claimed};
 use mosaic_core::verdict::Step;
-use plan::{BuildPlan, plan_build, push_time};
-use ports::{GitHistory, ImageBuilder, RegistryCheck, SourceHost};
+
+use crate::adapters::github::StatusState;
+use crate::cluster::claim::Claimed;
+use latest::{check_latest, push_time};
+use outcome::final_status;
+use plan::plan_build;
 use report::Reporter;
-pub use report::final_status;
-
-/// What the worker needs, shared by every Build it runs.
-pub struct Ctx {
-    pub client: kube::Client,
-    pub builder: Arc<dyn ImageBuilder>,
-    pub source: Arc<dyn SourceHost>,
-    /// Where branches are (`latest`); `None` only in tests of other concerns.
-    pub history: Option<Arc<dyn GitHistory>>,
-    pub registry: Arc<dyn RegistryCheck>,
-    pub metrics: Arc<Metrics>,
-    pub identity: String,
-    pub claim_ttl: Duration,
-    pub heartbeat: Duration,
-    pub build_timeout: Duration,
-    pub rollout_timeout: Duration,
-    /// The cluster's least verification window and readiness grace.
-    pub verify: mosaic_core::verdict::Defaults,
-    pub github_web_url: String,
-    pub shutdown: CancellationToken,
-    /// Pauses before each further try of a stage that failed transiently (`--retry-pauses`).
-    pub retry_pauses: Vec<Duration>,
-    /// Sibling Builds for latest-wins checks, from the controllers' watch caches.
-    pub builds: BuildCache,
-    /// Outcomes the worker could not record yet (API unreachable), by `namespace/name`.
-    pub parked: crate::worker::Parked,
-    /// Credentials for Bindings that name none (`--default-github-secret`, ...).
-    pub defaults: credentials::Defaults,
-}
-
-/// How a run ended early.
-#[derive(Debug)]
-pub enum Stop {
-    Failed {
-        reason: &'static str,
-        message: String,
-        findings: Vec<Finding>,
-        rolled_back: bool,
-    },
-    /// A newer Build of the same Binding wins.
-    Superseded { build: String, commit: String },
-    /// Decided without deploying (`latest`): behind the branch head, not on the branch,
-    /// already deployed, or the Binding is paused. Ends in `phase` (Superseded or Cancelled).
-    Decided {
-        phase: BuildPhase,
-        reason: &'static str,
-        message: String,
-    },
-    /// Shutting down: give the Build back.
-    Cancelled,
-    /// Another worker owns the Build now: touch nothing.
-    Lost(ClaimError),
-    /// A status write met a Kubernetes API server that stayed unreachable beyond the retry
-    /// budget. The claim is still this worker's: the worker records the stop once the API
-    /// answers again (never rebuilding the Build because of it).
-    ApiUnavailable(ClaimError),
-}
-
-impl From<ClaimError> for Stop {
-    fn from(e: ClaimError) -> Self {
-        match e {
-            ClaimError::Api(_) => Stop::ApiUnavailable(e),
-            ClaimError::Lost(..) | ClaimError::Conflict(_) => Stop::Lost(e),
-        }
-    }
-}
-
-impl Stop {
-    /// The same stop again, for a second use (one that ends a run is not copied).
-    pub fn replay(&self) -> Self {
-        match self {
-            Stop::Failed {
-                reason,
-                message,
-                findings,
-                rolled_back,
-            } => Stop::Failed {
-                reason,
-                message: message.clone(),
-                findings: findings.clone(),
-                rolled_back: *rolled_back,
-            },
-            Stop::Superseded { build, commit } => Stop::Superseded {
-                build: build.clone(),
-                commit: commit.clone(),
-            },
-            Stop::Decided {
-                phase,
-                reason,
-                message,
-            } => Stop::Decided {
-                phase: *phase,
-                reason,
-                message: message.clone(),
-            },
-            _ => Stop::Cancelled,
-        }
-    }
-
-    /// Superseded by `newer`.
-    pub fn superseded_by(newer: &Build) -> Self {
-        Stop::Superseded {
-            build: newer.metadata.name.clone().unwrap_or_default(),
-            commit: newer.spec.commit.clone(),
-        }
-    }
-}
-
-pub(crate) fn fail(reason: &'static str, message: impl std::fmt::Display) -> Stop {
-    Stop::Failed {
-        reason,
-        message: message.to_string(),
-        findings: Vec::new(),
-        rolled_back: false,
-    }
-}
-
-/// What one run knows about its commit, read once at the start.
-pub struct Job {
-    pub repo: RepoName,
-    pub commit: String,
-    /// The commit status context (`plan::status_context`).
-    pub context: String,
-    pub plan: BuildPlan,
-    pub token: Option<Token>,
-    pub auth: Option<RegistryAuth>,
-}
-
-/// Read one key of a Secret in `ns`. Errors name the Secret and key, never the value.
-pub(crate) async fn secret_value(
-    client: &kube::Client,
-    ns: &str,
-    name: &str,
-    key: &str,
-) -> Result<Vec<u8>, Stop> {
-    let s = Api::<Secret>::namespaced(client.clone(), ns)
-        .get(name)
-        .await
-        .map_err(|e| {
-            fail(
-                "SecretUnreadable",
-                format!(
-                    "Secret {ns}/{name}: {}",
-                    mosaic_core::permission::kube_error(&e)
-                ),
-            )
-        })?;
-    s.data
-        .and_then(|mut d| d.remove(key))
-        .map(|b| b.0)
-        .ok_or_else(|| {
-            fail(
-                "SecretKeyMissing",
-                format!("Secret {ns}/{name} has no key {key:?}"),
-            )
-        })
-}
+pub(crate) use types::fail;
+pub use types::{Ctx, Deployed, Limits, Ports, Stop, Work};
 
 /// Move to `phase`, recording when.
 async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -> Result<(), Stop> {
@@ -207,7 +49,7 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
     claimed
         .update(move |s| {
             s.phase = phase;
-            let now = Some(crate::worker::claim::now_time());
+            let now = Some(crate::cluster::claim::now_time());
             match phase {
                 BuildPhase::Pushing => s.phase_times.pushing = now,
                 BuildPhase::RollingOut => s.phase_times.rolling_out = now,
@@ -221,70 +63,8 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
     Ok(())
 }
 
-/// Every Build of `build`'s Binding, as the API server has them now (one request).
-pub(crate) async fn list_siblings(
-    client: &kube::Client,
-    build: &Build,
-) -> Result<Vec<Build>, kube::Error> {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let lp = ListParams::default().labels(&format!(
-        "{}={}",
-        mosaic_core::names::LABEL_BINDING,
-        build.spec.binding
-    ));
-    Api::<Build>::namespaced(client.clone(), &ns)
-        .list(&lp)
-        .await
-        .map(|l| l.items)
-}
-
-/// [`list_siblings`], waiting out a briefly unreachable API server (`transient`).
-pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
-    crate::adapters::kube_retry::retry(
-        "listing Builds",
-        crate::adapters::kube_retry::API_RETRY_BUDGET,
-        || list_siblings(client, build),
-    )
-    .await
-    .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
-}
-
-/// The newer Build of the same Binding that the watch cache shows still counting, if any. The
-/// cache can only be behind, so what it shows exists: `build` is superseded.
-pub fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Build> {
-    ctx.builds
-        .newer(build)
-        .flatten()
-        .map(|newer| Build::clone(&newer))
-}
-
-/// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache
-/// answers "superseded" without a request (the newer Build it shows exists; the cache can only
-/// be behind). "Not superseded" is confirmed by the API server, because the cache may not have
-/// seen the newest push yet, and then an older Build would build, or roll out, first.
-async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    if let Some(newer) = cached_newer(ctx, build) {
-        return Err(Stop::superseded_by(&newer));
-    }
-    let all = siblings(&ctx.client, build).await?;
-    match plan::newer_build(build, &all) {
-        Some(newer) => Err(Stop::superseded_by(newer)),
-        None => Ok(()),
-    }
-}
-
-/// Result of a successful run.
-#[derive(Debug)]
-pub struct Deployed {
-    pub image: String,
-    /// Stages that failed transiently and were run again, with why.
-    pub retried: Vec<String>,
-    /// Set when the image was taken over from another field manager.
-    pub took_over: Option<String>,
-}
-
 /// Read the Binding's Secrets and plan the build.
-async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Job, Stop> {
+async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Work, Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let spec = &binding.spec;
     let repo = RepoName::parse(&spec.repo).map_err(|e| fail("InvalidBinding", e))?;
@@ -295,7 +75,7 @@ async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Job, Sto
         plan_build(spec, &commit, &source, created).map_err(|e| fail("InvalidBinding", e))?;
     let token = credentials::token(ctx, &ns, spec).await?;
     let auth = credentials::registry_auth(ctx, &ns, spec, &plan.registry_host).await?;
-    Ok(Job {
+    Ok(Work {
         context: plan::status_context(&ns, &build.spec.binding),
         repo,
         commit,
@@ -337,7 +117,7 @@ pub async fn run(
 }
 
 /// Read the Binding and its Secrets, plan the build, and start the commit's status reporter.
-async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Job, Reporter), Stop> {
+async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporter), Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
         .get(&build.spec.binding)
@@ -349,7 +129,7 @@ async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Job, Reporter
             )
         })?;
     let job = prepare(ctx, build, &binding).await?;
-    let rep = Reporter::start(ctx.source.clone(), ctx.metrics.clone(), &job);
+    let rep = Reporter::start(ctx.ports.source.clone(), ctx.metrics.clone(), &job);
     Ok((binding, job, rep))
 }
 
@@ -368,15 +148,15 @@ async fn run_stages(
     claimed: &Claimed,
     build: &Build,
     binding: &Binding,
-    job: &Job,
+    job: &Work,
     rep: &Reporter,
 ) -> Result<Deployed, Stop> {
     let started = Instant::now();
-    let mut retry = stages::Retry::new(&ctx.retry_pauses);
+    let mut retry = stages::Retry::new(&ctx.limits.retry_pauses);
     let (built, log_tail) = stages::fetch_and_build(
-        ctx.source.as_ref(),
-        ctx.builder.as_ref(),
-        ctx.build_timeout,
+        ctx.ports.source.as_ref(),
+        ctx.ports.builder.as_ref(),
+        ctx.limits.build_timeout,
         job,
         &mut retry,
     )
@@ -391,14 +171,18 @@ async fn run_stages(
     let tag = job.plan.tag.clone();
     enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
     let started = Instant::now();
-    let image =
-        stages::push_and_verify(ctx.builder.as_ref(), ctx.registry.as_ref(), job, &mut retry)
-            .await?;
+    let image = stages::push_and_verify(
+        ctx.ports.builder.as_ref(),
+        ctx.ports.registry.as_ref(),
+        job,
+        &mut retry,
+    )
+    .await?;
     claimed.update(|s| s.image = Some(image.clone())).await?;
     ctx.metrics.stage("push", started.elapsed().as_secs_f64());
 
     check_latest(ctx, &claimed.build().await).await?;
-    crate::pipeline::latest::recheck(ctx, build).await?;
+    latest::recheck(ctx, build).await?;
     // Announce before the guarded apply in `rollout` looks at the siblings again.
     let doing = format!("rolling out {image}");
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;

@@ -12,10 +12,9 @@ use tokio::task::JoinHandle;
 
 use crate::adapters::github::StatusState;
 use crate::metrics::Metrics;
-use crate::pipeline::plan;
 
+use super::Work;
 use super::ports::SourceHost;
-use super::{Deployed, Job, Stop};
 
 /// The longest one report may take (GitHub's own timeout may be shorter).
 pub const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +27,7 @@ pub struct Reporter {
 
 impl Reporter {
     /// Start the reporting task of `job`'s commit.
-    pub fn start(source: Arc<dyn SourceHost>, metrics: Arc<Metrics>, job: &Job) -> Self {
+    pub fn start(source: Arc<dyn SourceHost>, metrics: Arc<Metrics>, job: &Work) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<(StatusState, String)>();
         let (token, repo, commit) = (job.token.clone(), job.repo.clone(), job.commit.clone());
         let context = job.context.clone();
@@ -73,26 +72,5 @@ impl Reporter {
         drop(tx);
         task.await
             .unwrap_or_else(|e| vec![format!("status reporting task: {e}")])
-    }
-}
-
-/// The last status of a commit, if the run's outcome calls for one. A superseded commit is
-/// not deployed, so it is an `error` (not a `failure` of the commit, and not a `success`).
-pub fn final_status(result: &Result<Deployed, Stop>) -> Option<(StatusState, String)> {
-    match result {
-        Ok(d) => Some((StatusState::Success, format!("deployed {}", d.image))),
-        Err(Stop::Failed { message, .. }) => Some((StatusState::Failure, message.clone())),
-        Err(Stop::Superseded { commit, .. }) => Some((
-            StatusState::Error,
-            format!("not deployed: superseded by {}", plan::short_sha(commit)),
-        )),
-        Err(Stop::Decided { message, .. }) => {
-            Some((StatusState::Error, format!("not deployed: {message}")))
-        }
-        Err(Stop::ApiUnavailable(_)) => Some((
-            StatusState::Error,
-            "not deployed: the Kubernetes API was unreachable".into(),
-        )),
-        Err(Stop::Cancelled | Stop::Lost(_)) => None,
     }
 }

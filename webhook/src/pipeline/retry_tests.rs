@@ -2,7 +2,9 @@
 //! a run that recovers (and says so), and one that gives up after three tries. Time is paused,
 //! so the pauses of about a minute pass at once.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
+use std::time::Duration;
 
 use super::fakes::{FakeEngine, FakeGitHub, FakeRegistry, serving};
 use super::stages::{engine_transient, names_a_5xx, names_a_refusal};
@@ -160,7 +162,7 @@ async fn run_with_credentials(
         );
     }
     let mut ctx = ctx(&kube, Arc::new(FakeGitHub::default()), engine);
-    ctx.registry = registry;
+    ctx.ports.registry = registry;
     let api = Api::<Build>::namespaced(ctx.client.clone(), NS);
     let build = api.get("web-old").await.unwrap();
     let claimed = Claimed::claim(api, &build, &ctx.identity).await.unwrap();

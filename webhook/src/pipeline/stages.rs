@@ -12,7 +12,7 @@ use crate::pipeline::context::{ContextError, ContextSummary};
 use crate::pipeline::plan;
 
 use super::ports::{ImageBuilder, RegistryCheck, SourceHost};
-use super::{Job, Stop, fail};
+use super::{Stop, Work, fail};
 
 /// A stage's failure, and whether running the stage again may succeed.
 struct Failure {
@@ -100,7 +100,7 @@ pub async fn fetch_and_build(
     source: &dyn SourceHost,
     builder: &dyn ImageBuilder,
     timeout: Duration,
-    job: &Job,
+    job: &Work,
     retry: &mut Retry<'_>,
 ) -> (Result<ContextSummary, Stop>, String) {
     for attempt in 1.. {
@@ -121,7 +121,7 @@ async fn fetch_and_build_once(
     source: &dyn SourceHost,
     builder: &dyn ImageBuilder,
     timeout: Duration,
-    job: &Job,
+    job: &Work,
 ) -> (Result<ContextSummary, Failure>, String) {
     let tarball = match source
         .tarball(job.token.as_ref(), &job.repo, &job.commit)
@@ -167,7 +167,7 @@ async fn fetch_and_build_once(
 /// registry that failed (dockerd after a run of 5xx answers, seen in the registry drill), so a
 /// refusal is checked against the registry itself: when it accepts the Binding's credentials,
 /// the push is tried again and the message says why.
-async fn push_failure(registry: &dyn RegistryCheck, job: &Job, e: EngineError) -> Failure {
+async fn push_failure(registry: &dyn RegistryCheck, job: &Work, e: EngineError) -> Failure {
     let transient = engine_transient(&e);
     let refused = matches!(&e, EngineError::Push { message, .. } if names_a_refusal(message));
     if let (false, true, Some(auth)) = (transient, refused, job.auth.as_ref())
@@ -199,7 +199,7 @@ pub fn names_a_refusal(message: &str) -> bool {
 pub async fn push_and_verify(
     builder: &dyn ImageBuilder,
     registry: &dyn RegistryCheck,
-    job: &Job,
+    job: &Work,
     retry: &mut Retry<'_>,
 ) -> Result<String, Stop> {
     let plan = &job.plan;

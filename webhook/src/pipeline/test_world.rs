@@ -13,10 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::fake_kube::FakeKube;
 use super::fakes::{FakeEngine, FakeGitHub, serving};
-use super::{Ctx, Deployed, Job, Stop, run};
+use super::{Ctx, Deployed, Limits, Ports, Stop, Work, run};
+use crate::cluster::claim::Claimed;
 use crate::metrics::Metrics;
 use crate::pipeline::plan::plan_build;
-use crate::worker::claim::Claimed;
 
 pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 pub const NEWER: &str = "fedcba9876543210fedcba9876543210fedcba98";
@@ -26,12 +26,12 @@ pub const DEPLOYMENTS: &str = "/apis/apps/v1/namespaces/team/deployments";
 
 pub const LONG: Duration = Duration::from_secs(60);
 
-pub fn job() -> Job {
+pub fn job() -> Work {
     let spec = serde_json::from_value(
         json!({"deployment": "web", "repo": "acme/app", "image": "127.0.0.1:5000/team/web"}),
     )
     .unwrap();
-    Job {
+    Work {
         repo: RepoName::parse("acme/app").unwrap(),
         commit: SHA.into(),
         context: "mosaic/team/web".into(),
@@ -92,27 +92,30 @@ pub fn cluster() -> FakeKube {
 pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx {
     Ctx {
         client: kube.client(),
-        builder: engine,
-        source: gh,
-        history: None,
-        registry: Arc::new(serving()),
+        ports: Ports {
+            builder: engine,
+            source: gh,
+            history: None,
+            registry: Arc::new(serving()),
+        },
+        limits: Limits {
+            claim_ttl: LONG,
+            heartbeat: LONG,
+            build_timeout: LONG,
+            rollout_timeout: LONG,
+            // No verification window here: the real-stack tests (tests/verdicts.rs) cover it.
+            verify: mosaic_core::verdict::Defaults {
+                window: Duration::ZERO,
+                grace: LONG,
+            },
+            retry_pauses: vec![Duration::from_secs(15), Duration::from_secs(45)],
+        },
         metrics: Arc::new(Metrics::new()),
         identity: "me".into(),
-        claim_ttl: LONG,
-        heartbeat: LONG,
-        build_timeout: LONG,
-        rollout_timeout: LONG,
-        // No verification window here: the real-stack tests (tests/verdicts.rs) cover it.
-        verify: mosaic_core::verdict::Defaults {
-            window: Duration::ZERO,
-            grace: LONG,
-        },
         github_web_url: "https://github.com".into(),
         shutdown: CancellationToken::new(),
-        parked: Default::default(),
         defaults: Default::default(),
         builds: Default::default(),
-        retry_pauses: vec![Duration::from_secs(15), Duration::from_secs(45)],
     }
 }
 

@@ -1,6 +1,8 @@
 //! Unit tests of the pipeline with in-memory fakes: GitHub, the engine and the registry behind
 //! the `ports` traits, and a fake API server behind `kube::Client` for whole runs.
 
+use std::sync::Arc;
+
 use http::Method;
 
 use super::fakes::{DIGEST, FakeEngine, FakeGitHub, FakeRegistry, serving};
@@ -69,26 +71,6 @@ async fn a_digest_the_registry_does_not_serve_fails_the_push() {
     );
     let ok = stages::push_and_verify(&engine, &serving(), &job(), &mut once()).await;
     assert_eq!(ok.unwrap(), format!("127.0.0.1:5000/team/web@{DIGEST}"));
-}
-
-#[test]
-fn final_statuses_say_what_happened_to_the_commit() {
-    let (state, text) = final_status(&Err(Stop::Superseded {
-        build: "web-fedcba987654".into(),
-        commit: NEWER.into(),
-    }))
-    .unwrap();
-    assert_eq!(state, StatusState::Error);
-    assert_eq!(text, "not deployed: superseded by fedcba987654");
-    assert!(plan::status_description(&text).len() <= plan::STATUS_DESCRIPTION_MAX);
-    let ok = final_status(&Ok(Deployed {
-        image: "r/a@sha256:1".into(),
-        retried: vec![],
-        took_over: None,
-    }))
-    .unwrap();
-    assert_eq!(ok, (StatusState::Success, "deployed r/a@sha256:1".into()));
-    assert!(final_status(&Err(Stop::Cancelled)).is_none());
 }
 
 #[tokio::test]

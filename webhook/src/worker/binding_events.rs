@@ -14,7 +14,7 @@ use mosaic_core::resources::{Binding, Build};
 pub fn event(build: &Build, uid: Option<String>, reason: &str, message: &str) -> Event {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let name = build.metadata.name.clone().unwrap_or_default();
-    let now = crate::worker::claim::now_time();
+    let now = crate::cluster::claim::now_time();
     Event {
         metadata: ObjectMeta {
             // One Event per Build and reason: writing it twice is a harmless conflict.

@@ -15,13 +15,12 @@ use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
-use mosaic_core::explain::Finding;
 use mosaic_core::resources::{Build, BuildPhase};
 
-use crate::adapters::kube_retry::API_RETRY_BUDGET;
-use crate::intake::server::Readiness;
-use crate::pipeline::{Ctx, Deployed, Stop, run};
-use crate::worker::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
+use crate::cluster::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
+use crate::pipeline::outcome::{Next, Outcome, next_step};
+use crate::pipeline::{Ctx, Stop, run};
+use crate::readiness::Readiness;
 
 /// Errors a reconcile reports to the controller (which retries after a back-off).
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +29,22 @@ pub enum WorkerError {
     Claim(#[from] ClaimError),
     #[error("Kubernetes API: {}", mosaic_core::permission::kube_error(.0))]
     Api(#[from] kube::Error),
+}
+
+/// What a worker's reconciles share: the pipeline's context, and the outcomes it has not been
+/// able to record yet.
+pub struct Worker {
+    pub ctx: Ctx,
+    pub parked: Parked,
+}
+
+impl Worker {
+    pub fn new(ctx: Ctx) -> Self {
+        Worker {
+            ctx,
+            parked: Parked::default(),
+        }
+    }
 }
 
 /// Outcomes a worker could not record because the Kubernetes API server was unreachable, by
@@ -63,10 +78,11 @@ impl Parked {
 /// the outcomes kept while the API server was unreachable. Each one that still cannot be written
 /// is logged with its outcome (its Build is taken over and run again once its claim expires).
 /// Returns how many were not recorded.
-pub async fn record_parked(ctx: &Ctx, within: Duration) -> usize {
+pub async fn record_parked(worker: &Worker, within: Duration) -> usize {
+    let ctx = &worker.ctx;
     let deadline = tokio::time::Instant::now() + within;
     let mut unrecorded = 0;
-    for (key, (claimed, outcome)) in ctx.parked.drain() {
+    for (key, (claimed, outcome)) in worker.parked.drain() {
         let error = match tokio::time::timeout_at(deadline, finish(ctx, &claimed, &outcome)).await {
             Ok(Ok(())) => {
                 tracing::info!(build = %key, phase = %outcome.phase, "shutting down: recorded the outcome kept while the Kubernetes API server was unreachable");
@@ -91,18 +107,19 @@ pub async fn record_parked(ctx: &Ctx, within: Duration) -> usize {
 /// How long a parked outcome waits before the next try to record it.
 const RECORD_RETRY: Duration = Duration::from_secs(5);
 
-async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerError> {
+async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, WorkerError> {
+    let ctx = &worker.ctx;
     let name = build.metadata.name.clone().unwrap_or_default();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let key = format!("{ns}/{name}");
-    if let Some((claimed, outcome)) = ctx.parked.take(&key) {
+    if let Some((claimed, outcome)) = worker.parked.take(&key) {
         tracing::info!(build = %name, namespace = %ns, "recording the outcome kept while the Kubernetes API server was unreachable");
-        return record(&ctx, key, claimed, outcome).await;
+        return record(&worker, key, claimed, outcome).await;
     }
     match claim_check(
         build.status.as_ref(),
         &ctx.identity,
-        ctx.claim_ttl,
+        ctx.limits.claim_ttl,
         Utc::now(),
     ) {
         ClaimCheck::Done => return Ok(Action::await_change()),
@@ -116,11 +133,11 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
         return Ok(Action::await_change());
     }
     let api = Api::<Build>::namespaced(ctx.client.clone(), &ns);
-    if let Some(newer) = crate::pipeline::cached_newer(&ctx, &build) {
-        return end_unstarted(&ctx, api, &build, Stop::superseded_by(&newer)).await;
+    if let Some(newer) = crate::pipeline::latest::cached_newer(ctx, &build) {
+        return end_unstarted(ctx, api, &build, Stop::superseded_by(&newer)).await;
     }
-    if let Err(stop) = crate::pipeline::latest::admit(&ctx, &build).await {
-        return end_unstarted(&ctx, api, &build, stop).await;
+    if let Err(stop) = crate::pipeline::latest::admit(ctx, &build).await {
+        return end_unstarted(ctx, api, &build, stop).await;
     }
     let claimed = match Claimed::claim(api, &build, &ctx.identity).await {
         Ok(c) => c,
@@ -129,15 +146,15 @@ async fn reconcile(build: Arc<Build>, ctx: Arc<Ctx>) -> Result<Action, WorkerErr
     };
     ctx.metrics.phase(BuildPhase::Building);
     tracing::info!(build = %name, namespace = %ns, commit = %build.spec.commit, "build claimed");
-    let heartbeat = claimed.heartbeat(ctx.heartbeat);
+    let heartbeat = claimed.heartbeat(ctx.limits.heartbeat);
     let mut report_errors = Vec::new();
     let result = tokio::select! {
-        r = run(&ctx, &claimed, &mut report_errors) => r,
+        r = run(ctx, &claimed, &mut report_errors) => r,
         () = ctx.shutdown.cancelled() => Err(Stop::Cancelled),
     };
     heartbeat.abort();
     match next_step(result, &report_errors, &build.spec.commit) {
-        Next::Record(outcome) => record(&ctx, key, claimed, outcome).await,
+        Next::Record(outcome) => record(&worker, key, claimed, outcome).await,
         Next::Leave(e) => {
             tracing::warn!(build = %name, error = %e, "claim lost; leaving the build to its new owner");
             Ok(Action::await_change())
@@ -164,15 +181,7 @@ async fn end_unstarted(
     let Next::Record(outcome) = next_step(Err(stop.replay()), &[], &build.spec.commit) else {
         return Ok(Action::await_change());
     };
-    let ended = Claimed::claim_as(api, build, &ctx.identity, |s, now| {
-        s.phase = outcome.phase;
-        s.reason = Some(outcome.reason.clone());
-        s.message = Some(outcome.message.clone());
-        s.findings = Vec::new();
-        s.rolled_back = false;
-        s.phase_times.finished = Some(now);
-    })
-    .await;
+    let ended = Claimed::claim_as(api, build, &ctx.identity, |s, now| outcome.write(s, now)).await;
     let claimed = match ended {
         Ok(c) => c,
         Err(ClaimError::Conflict(_)) => return Ok(Action::requeue(Duration::from_millis(200))),
@@ -202,12 +211,12 @@ async fn end_unstarted(
 /// Write `outcome`; if the API server is unreachable, keep it (and the claim) and try again
 /// later rather than leaving the Build to be claimed and built again.
 async fn record(
-    ctx: &Ctx,
+    worker: &Worker,
     key: String,
     claimed: Claimed,
     outcome: Outcome,
 ) -> Result<Action, WorkerError> {
-    match finish(ctx, &claimed, &outcome).await {
+    match finish(&worker.ctx, &claimed, &outcome).await {
         Ok(()) => Ok(Action::await_change()),
         Err(ClaimError::Api(e)) if !is_not_found(&e) => {
             tracing::warn!(
@@ -216,7 +225,7 @@ async fn record(
                 retry_in = ?RECORD_RETRY,
                 "Kubernetes API server unreachable: cannot record the build's outcome; keeping it (not rebuilding) and trying again"
             );
-            ctx.parked.park(key, claimed, outcome);
+            worker.parked.park(key, claimed, outcome);
             Ok(Action::requeue(RECORD_RETRY))
         }
         Err(e) => Err(e.into()),
@@ -227,91 +236,6 @@ fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 404 && s.reason == "NotFound")
 }
 
-/// What a finished run writes on its Build.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    pub(crate) phase: BuildPhase,
-    pub(crate) reason: String,
-    pub(crate) message: String,
-    pub(crate) findings: Vec<Finding>,
-    pub(crate) rolled_back: bool,
-}
-
-/// What the worker does with a run's result.
-#[derive(Debug)]
-enum Next {
-    /// Write this terminal status.
-    Record(Outcome),
-    /// Another worker owns the Build: touch nothing.
-    Leave(ClaimError),
-    /// Shutting down: give the Build back.
-    Release,
-}
-
-/// The terminal status a run's result calls for; failed status reports are noted in the
-/// message. A run stopped by an unreachable API server ends Failed, and is not run again.
-fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commit: &str) -> Next {
-    let note = if report_errors.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " (GitHub status report failed: {})",
-            report_errors.join("; ")
-        )
-    };
-    let outcome = |phase, reason: &str, message: String| Outcome {
-        phase,
-        reason: reason.to_string(),
-        message: format!("{message}{note}"),
-        findings: vec![],
-        rolled_back: false,
-    };
-    Next::Record(match result {
-        Ok(d) => {
-            let mut text = format!("deployed {}", d.image);
-            if let Some(t) = &d.took_over {
-                text = format!("{text}; {t}");
-            }
-            if !d.retried.is_empty() {
-                text = format!("{text} (retried after: {})", d.retried.join("; "));
-            }
-            outcome(BuildPhase::Succeeded, "Deployed", text)
-        }
-        Err(Stop::Superseded { build: newer, .. }) => outcome(
-            BuildPhase::Superseded,
-            "Superseded",
-            format!("a newer push ({newer}) wins"),
-        ),
-        Err(Stop::Decided {
-            phase,
-            reason,
-            message,
-        }) => outcome(phase, reason, message),
-        Err(Stop::Failed {
-            reason,
-            message,
-            findings,
-            rolled_back,
-        }) => Outcome {
-            findings,
-            rolled_back,
-            ..outcome(BuildPhase::Failed, reason, message)
-        },
-        Err(Stop::ApiUnavailable(e)) => outcome(
-            BuildPhase::Failed,
-            "ClusterUnreachable",
-            format!(
-                "stopped: the Kubernetes API server was unreachable for more than {}s while \
-                 recording progress ({e}); not rebuilt, so that no build runs twice: push again \
-                 or run `kubectl mosaic deploy --ref {commit}`",
-                API_RETRY_BUDGET.as_secs()
-            ),
-        ),
-        Err(Stop::Lost(e)) => return Next::Leave(e),
-        Err(Stop::Cancelled) => return Next::Release,
-    })
-}
-
 /// Write the Binding's status, then the terminal status (guarded by the claim). The terminal
 /// write comes last because it is what tells a reader (and another worker) that the run is
 /// over, so everything it implies is in place by then; if it fails, the outcome is parked and
@@ -320,36 +244,22 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
     let build = claimed.build().await;
     let name = build.metadata.name.clone().unwrap_or_default();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let Outcome {
-        phase,
-        reason,
-        message,
-        findings,
-        rolled_back,
-    } = outcome.clone();
+    let (phase, reason) = (outcome.phase, &outcome.reason);
     // Superseded and Cancelled say nothing about the Binding's health; an Event says why.
     if matches!(phase, BuildPhase::Superseded | BuildPhase::Cancelled) {
-        crate::worker::binding_events::note(&ctx.client, &build, &reason, &message).await;
+        crate::worker::binding_events::note(&ctx.client, &build, reason, &outcome.message).await;
     } else {
         crate::worker::binding_status::record(&ctx.client, &build, outcome).await;
     }
-    let (r, m, f) = (reason.clone(), message, findings);
     claimed
-        .update(move |s| {
-            s.phase = phase;
-            s.reason = Some(r.clone());
-            s.message = Some(m.clone());
-            s.findings = f.clone();
-            s.rolled_back = rolled_back;
-            s.phase_times.finished = Some(crate::worker::claim::now_time());
-        })
+        .update(|s| outcome.write(s, crate::cluster::claim::now_time()))
         .await?;
     ctx.metrics.phase(phase);
     tracing::info!(build = %name, namespace = %ns, phase = %phase, reason, "build finished");
     Ok(())
 }
 
-fn error_policy(build: Arc<Build>, err: &WorkerError, _ctx: Arc<Ctx>) -> Action {
+fn error_policy(build: Arc<Build>, err: &WorkerError, _worker: Arc<Worker>) -> Action {
     tracing::warn!(
         build = build.metadata.name.as_deref().unwrap_or_default(),
         error = %err,
@@ -361,13 +271,13 @@ fn error_policy(build: Arc<Build>, err: &WorkerError, _ctx: Arc<Ctx>) -> Action 
 /// Run one controller over `api` until shutdown; flips `builds_synced` once the watch is ready.
 pub async fn run_controller(
     api: Api<Build>,
-    ctx: Arc<Ctx>,
+    worker: Arc<Worker>,
     concurrency: u16,
     readiness: Arc<Readiness>,
 ) {
     // Controller::new's own watch, with the sibling index fed from the same events as the store.
     let (store, writer) = kube::runtime::reflector::store();
-    let index = ctx.builds.add(store.clone());
+    let index = worker.ctx.builds.add(store.clone());
     let trigger = kube::runtime::reflector(writer, watcher(api, watcher::Config::default()))
         .map_ok(move |event| {
             index.apply(&event);
@@ -375,7 +285,7 @@ pub async fn run_controller(
         })
         .applied_objects();
     let controller = Controller::for_stream(trigger, store.clone())
-        .trigger_backoff(crate::adapters::kube_retry::WatchBackoff::default())
+        .trigger_backoff(crate::cluster::retry::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
     tokio::spawn(async move {
         // The store's readiness wakes only its most recent waiter (the controller's own), so
@@ -386,10 +296,10 @@ pub async fn run_controller(
         {}
         readiness.builds_synced.store(true, Ordering::Relaxed);
     });
-    let shutdown = ctx.shutdown.clone();
+    let shutdown = worker.ctx.shutdown.clone();
     controller
         .graceful_shutdown_on(async move { shutdown.cancelled().await })
-        .run(reconcile, error_policy, ctx)
+        .run(reconcile, error_policy, worker)
         .for_each(|r| async move {
             if let Err(e) = r {
                 tracing::debug!(error = %e, "controller event");

@@ -146,7 +146,7 @@ impl Resync {
         let patch = serde_json::json!({"status": {"conditions": [{
             "type": "Ready", "status": "False", "reason": BRANCH_NOT_FOUND,
             "message": format!("branch {} does not exist in {repo}: nothing can deploy until it does (or the Binding names another branch)", b.spec.branch),
-            "lastTransitionTime": crate::worker::claim::now_time(),
+            "lastTransitionTime": crate::cluster::claim::now_time(),
             "observedGeneration": b.metadata.generation,
         }]}});
         if let Err(e) = Api::<Binding>::namespaced(self.client.clone(), &ns)

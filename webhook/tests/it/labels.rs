@@ -35,7 +35,7 @@ async fn image_labels(b: &Build) -> HashMap<String, String> {
 
 /// The three labels Mosaic must have put on the image of `b` for commit `sha` of `w.repo`.
 fn expected_labels(w: &World, sha: &str, b: &Build) -> HashMap<String, String> {
-    let created = mosaic_webhook::plan::push_time(b).expect("Build has a push time");
+    let created = mosaic_webhook::push_time(b).expect("Build has a push time");
     HashMap::from([
         (names::OCI_LABEL_REVISION.to_string(), sha.to_string()),
         (

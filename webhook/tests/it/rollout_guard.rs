@@ -1,6 +1,6 @@
 //! Real-stack test of the rollout guard's foundation: the API server refuses a server-side
 //! apply whose body carries a resourceVersion the Deployment no longer has, so an older
-//! Build's apply cannot land after a newer one's (see `plan::deployment_taken_by`).
+//! Build's apply cannot land after a newer one's (see `latest::deployment_taken_by`).
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, PostParams};

@@ -1,5 +1,5 @@
 //! Applying an image to a Deployment and applying the previous template back, both under the
-//! latest-wins guard (`plan::deployment_taken_by`): read the Deployment, list the Builds, apply
+//! latest-wins guard (`latest::deployment_taken_by`): read the Deployment, list the Builds, apply
 //! conditionally on the resourceVersion read first.
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -7,10 +7,10 @@ use kube::api::{Api, Patch, PatchParams};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
-use crate::adapters::kube_retry::{API_RETRY_BUDGET, retry};
-use crate::pipeline::plan;
-use crate::pipeline::{Ctx, Stop, fail, siblings};
-use crate::worker::claim::Claimed;
+use crate::cluster::claim::Claimed;
+use crate::cluster::retry::{API_RETRY_BUDGET, retry};
+use crate::pipeline::latest::{self, siblings};
+use crate::pipeline::{Ctx, Stop, fail, plan};
 
 /// Conditional applies tried before giving up on a Deployment that keeps changing.
 const APPLY_ATTEMPTS: usize = 8;
@@ -72,7 +72,7 @@ enum Guarded {
 type Blocker = for<'a> fn(&Build, &'a [Build]) -> Option<&'a Build>;
 
 /// Apply `image` unless `blocker` finds a newer Build in the way. The order matters (see
-/// `plan::deployment_taken_by`): read the Deployment, then list the Builds, then apply
+/// `latest::deployment_taken_by`): read the Deployment, then list the Builds, then apply
 /// conditionally on the resourceVersion read first; on a conflict start again.
 #[allow(clippy::too_many_arguments)]
 async fn guarded_apply(
@@ -216,7 +216,7 @@ pub async fn apply(
         build: Some(bname.as_str()),
     };
     let latest: Blocker =
-        |me, all| plan::newer_build(me, all).or_else(|| plan::deployment_taken_by(me, all));
+        |me, all| latest::newer_build(me, all).or_else(|| latest::deployment_taken_by(me, all));
     match guarded_apply(
         ctx, claimed, &api, dep_name, &container, image, marks, latest,
     )
@@ -251,7 +251,7 @@ pub async fn roll_back(
         commit: prev.commit.as_deref(),
         build: prev.build.as_deref(),
     };
-    let taken: Blocker = plan::deployment_taken_by;
+    let taken: Blocker = latest::deployment_taken_by;
     let c = &applied.container;
     match guarded_apply(ctx, claimed, &api, dep_name, c, &prev.image, marks, taken).await {
         Ok(Guarded::Applied) => {

@@ -1,7 +1,7 @@
 //! Rolling a Deployment to a digest, in three separate steps:
 //! - `apply`: server-side apply of only the container image and the commit and Build
 //!   annotations (field manager `mosaic-webhook`, forced, conditional on the resourceVersion
-//!   read before the latest-wins check: see `plan::deployment_taken_by`);
+//!   read before the latest-wins check: see `latest::deployment_taken_by`);
 //! - `Watch`: one look at the rollout at a time, judged by `mosaic_core::verdict` (the one
 //!   place that decides Succeeded and Failed) from the Deployment and its new pods, until a
 //!   verdict, a newer Build taking the Deployment over, or `--rollout-timeout` (an API server

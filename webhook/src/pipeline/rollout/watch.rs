@@ -15,10 +15,10 @@ use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 use mosaic_core::verdict::{Failure, Judge, Policy, Step};
 
-use crate::adapters::kube_retry::{API_RETRY_BUDGET, is_transient, retry};
-use crate::pipeline::plan;
-use crate::pipeline::{Ctx, Stop, fail, list_siblings};
-use crate::worker::claim::Claimed;
+use crate::cluster::claim::Claimed;
+use crate::cluster::retry::{API_RETRY_BUDGET, is_transient, retry};
+use crate::pipeline::latest::{self, list_siblings};
+use crate::pipeline::{Ctx, Stop, fail};
 
 /// How often the outcome is re-read without a change to the Deployment (new pods failing show
 /// up here; the Deployment's own changes wake the loop at once through a watch).
@@ -174,7 +174,7 @@ impl<'a> Watch<'a> {
                 format!("reading Deployment {dep_name}: {e}"),
             )
         })?;
-        let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.verify)
+        let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.limits.verify)
             .map_err(|e| fail("InvalidBinding", e))?;
         let changes = watch_changes(&api, &dep_name);
         Ok(Watch {
@@ -185,7 +185,7 @@ impl<'a> Watch<'a> {
             build: build.metadata.name.clone().unwrap_or_default(),
             dep_name,
             judge: Judge::new(policy),
-            deadline: Instant::now() + ctx.rollout_timeout,
+            deadline: Instant::now() + ctx.limits.rollout_timeout,
             changes,
             unreachable: false,
             first: true,
@@ -233,7 +233,7 @@ impl<'a> Watch<'a> {
                 tracing::info!(build = %self.build, "the API server answers again; watching the rollout");
             }
             // A newer Build took the Deployment over: what happens now is its rollout, not ours.
-            if let Some(newer) = plan::deployment_taken_by(&me, &all) {
+            if let Some(newer) = latest::deployment_taken_by(&me, &all) {
                 return Err(Stop::superseded_by(newer));
             }
             let now = Instant::now();
@@ -241,7 +241,11 @@ impl<'a> Watch<'a> {
             if let Step::Progressing(what) = &step
                 && now >= self.deadline
             {
-                step = Step::Failed(self.judge.timed_out(self.ctx.rollout_timeout, what, &pods));
+                step = Step::Failed(self.judge.timed_out(
+                    self.ctx.limits.rollout_timeout,
+                    what,
+                    &pods,
+                ));
             }
             self.last = Some((dep, pods));
             return Ok(step);

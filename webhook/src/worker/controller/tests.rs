@@ -40,7 +40,7 @@ async fn an_outage_at_the_terminal_write_keeps_the_outcome_and_never_rebuilds() 
     outage_at(&kube, "Succeeded");
     let engine = Arc::new(FakeEngine::default());
     let gh = Arc::new(FakeGitHub::default());
-    let ctx = Arc::new(ctx(&kube, gh.clone(), engine.clone()));
+    let ctx = Arc::new(Worker::new(ctx(&kube, gh.clone(), engine.clone())));
     let action = reconcile(get(&kube).await, ctx.clone()).await.unwrap();
     assert_eq!(action, Action::requeue(RECORD_RETRY));
     kube.state.lock().unwrap().down = false;
@@ -71,14 +71,14 @@ async fn an_outage_at_the_terminal_write_keeps_the_outcome_and_never_rebuilds() 
 }
 
 /// A Build run to success whose terminal write met an outage: its outcome is kept (parked).
-async fn kept_after_an_outage() -> (FakeKube, Arc<Ctx>) {
+async fn kept_after_an_outage() -> (FakeKube, Arc<Worker>) {
     let kube = cluster();
     outage_at(&kube, "Succeeded");
-    let ctx = Arc::new(ctx(
+    let ctx = Arc::new(Worker::new(ctx(
         &kube,
         Arc::new(FakeGitHub::default()),
         Arc::new(FakeEngine::default()),
-    ));
+    )));
     reconcile(get(&kube).await, ctx.clone()).await.unwrap();
     (kube, ctx)
 }
@@ -111,7 +111,7 @@ async fn an_outage_mid_run_fails_the_build_once_and_never_builds_it_again() {
     outage_at(&kube, "Pushing");
     let engine = Arc::new(FakeEngine::default());
     let gh = Arc::new(FakeGitHub::default());
-    let ctx = Arc::new(ctx(&kube, gh.clone(), engine.clone()));
+    let ctx = Arc::new(Worker::new(ctx(&kube, gh.clone(), engine.clone())));
     let action = reconcile(get(&kube).await, ctx.clone()).await.unwrap();
     assert_eq!(action, Action::requeue(RECORD_RETRY));
     // Still away at the next try: kept, and tried again later.
@@ -155,50 +155,11 @@ async fn get_while_down(kube: &FakeKube) -> Arc<Build> {
     Arc::new(serde_json::from_value(obj).unwrap())
 }
 
-#[test]
-fn a_lost_claim_is_left_alone_and_an_unreachable_api_is_not_a_lost_claim() {
-    let lost = Stop::from(ClaimError::Lost("b".into(), "other".into()));
-    assert!(matches!(
-        next_step(Err(lost), &[], SHA),
-        Next::Leave(ClaimError::Lost(..))
-    ));
-    let away = Stop::from(ClaimError::Api(kube::Error::Service("refused".into())));
-    match next_step(Err(away), &["GitHub answered 500".into()], SHA) {
-        Next::Record(o) => {
-            assert_eq!(
-                (o.phase, o.reason.as_str()),
-                (BuildPhase::Failed, "ClusterUnreachable")
-            );
-            assert!(
-                o.message
-                    .ends_with("(GitHub status report failed: GitHub answered 500)")
-            );
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-#[test]
-fn a_deploy_after_a_retried_stage_says_so() {
-    let d = Deployed {
-        image: "r/web@sha256:1".into(),
-        retried: vec!["build: connection to the Docker engine lost: reset".into()],
-        took_over: None,
-    };
-    match next_step(Ok(d), &[], SHA) {
-        Next::Record(o) => assert_eq!(
-            o.message,
-            "deployed r/web@sha256:1 (retried after: build: connection to the Docker engine lost: reset)"
-        ),
-        other => panic!("{other:?}"),
-    }
-}
-
 /// The phases written to `web-old`'s status, in order.
 type Writes = Arc<Mutex<Vec<String>>>;
 
 /// A cluster and a watch cache that both hold `web-old` and the newer push `web-new`.
-fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Ctx>, Arc<FakeGitHub>, Writes) {
+fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Worker>, Arc<FakeGitHub>, Writes) {
     use kube::runtime::reflector::store;
     use kube::runtime::watcher::Event;
     let kube = cluster();
@@ -226,7 +187,7 @@ fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Ctx>, Arc<FakeGitHub>, Wri
         writer.apply_watcher_event(e);
         index.apply(e);
     }
-    (kube, Arc::new(c), gh, writes)
+    (kube, Arc::new(Worker::new(c)), gh, writes)
 }
 
 #[tokio::test]

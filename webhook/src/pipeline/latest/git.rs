@@ -16,7 +16,7 @@
 //! deploy any commit. A paused Binding builds and rolls nothing, whatever the trigger.
 //!
 //! Between Builds that passed this check, the order of their pushes still decides who rolls
-//! (`plan::newer_build`): a Build counts there only once admitted here (see `plan`), so a late
+//! (`order::newer_build`): a Build counts there only once admitted here (see `order`), so a late
 //! redelivery of an old push can no longer stand in the way of the branch head.
 
 use std::time::Duration;
@@ -207,7 +207,7 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
     if let Some(stop) = paused(binding) {
         return Err(stop);
     }
-    let Some(history) = ctx.history.as_deref() else {
+    let Some(history) = ctx.ports.history.as_deref() else {
         return Ok(());
     };
     if !checked(build) {
@@ -224,7 +224,7 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
         &repo,
         branch,
         commit,
-        &ctx.retry_pauses,
+        &ctx.limits.retry_pauses,
     )
     .await?;
     match stop_for(&v, branch, commit) {
@@ -263,9 +263,9 @@ pub async fn admit(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
 pub async fn recheck(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let api = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
-    let binding = crate::adapters::kube_retry::retry(
+    let binding = crate::cluster::retry::retry(
         "reading the Binding",
-        crate::adapters::kube_retry::API_RETRY_BUDGET,
+        crate::cluster::retry::API_RETRY_BUDGET,
         || api.get(&build.spec.binding),
     )
     .await

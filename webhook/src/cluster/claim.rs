@@ -12,7 +12,7 @@ use kube::api::{Api, PostParams};
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 use tokio::sync::Mutex;
 
-use crate::adapters::kube_retry::{API_RETRY_BUDGET, retry};
+use crate::cluster::retry::{API_RETRY_BUDGET, retry};
 
 /// The current time as a Kubernetes `Time`.
 pub fn now_time() -> Time {

@@ -12,8 +12,8 @@
 //!
 //! A cache lags the API server, by seconds when the controller is busy (seen in the replicas
 //! drill). So it may only say "superseded": a newer Build it shows exists. "Not superseded"
-//! is confirmed against the API server (`pipeline::check_latest`), and the rollout's guarded
-//! apply (`rollout.rs`) reads the API server too.
+//! is confirmed against the API server (`check_latest`), and the rollout's guarded
+//! apply (`rollout::apply`) reads the API server too.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
@@ -25,7 +25,7 @@ use kube::runtime::watcher::Event;
 use mosaic_core::names::LABEL_BINDING;
 use mosaic_core::resources::Build;
 
-use crate::pipeline::plan;
+use super::order::{order_key, supersedes};
 
 /// The Build caches of every controller this process runs (one per watched namespace, or one
 /// for all namespaces), each with its sibling index. Empty until the controllers start; then
@@ -64,17 +64,17 @@ impl BuildCache {
             index.find_newer(ns, &build.spec.binding, &order(build), |name| {
                 store
                     .get(&ObjectRef::new(name).within(ns))
-                    .filter(|b| same_binding(b, build) && plan::supersedes(b, build))
+                    .filter(|b| same_binding(b, build) && supersedes(b, build))
             }),
         )
     }
 }
 
-/// A Build's place in latest-wins order (see `plan::order_key`).
+/// A Build's place in latest-wins order (see `order_key`).
 type Order = (Option<DateTime<Utc>>, String);
 
 fn order(b: &Build) -> Order {
-    let (at, name) = plan::order_key(b);
+    let (at, name) = order_key(b);
     (at, name.unwrap_or_default())
 }
 
@@ -253,7 +253,7 @@ mod tests {
             let siblings: Vec<Arc<Build>> = store.state_filter(|s| {
                 s.metadata.namespace == b.metadata.namespace && same_binding(s, b)
             });
-            plan::newer_build(b, &siblings).and_then(|n| n.metadata.name.clone())
+            crate::pipeline::latest::newer_build(b, &siblings).and_then(|n| n.metadata.name.clone())
         }
     }
 
@@ -333,7 +333,7 @@ mod tests {
                 && next(2) == 0
             {
                 b.status.as_mut().unwrap().phase_times.rolling_out =
-                    Some(crate::worker::claim::now_time());
+                    Some(crate::cluster::claim::now_time());
             }
             // The name fixes the Binding: an update keeps it, as on the API server.
             let key = (ns.to_owned(), name.clone());

@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod changes;
+pub mod cron;
 mod engine;
 pub mod event;
 pub mod finding;

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use mosaic_core::explain::rules::node_facts::pod_unschedulable;
 use mosaic_core::explain::{Index, Obj, ObjectRef, selector_matches};
 use serde_json::Value;
 
@@ -250,6 +251,14 @@ impl<'a> Walk<'a> {
                     }
                 }
             }
+            "Node" => {
+                // The pods left Pending with unschedulable nodes are the evidence of a cordon.
+                self.context.extend(
+                    ix.of_kind("Pod")
+                        .filter(|p| pod_unschedulable(&p.value))
+                        .map(|p| p.id),
+                );
+            }
             _ => {}
         }
     }
@@ -262,6 +271,10 @@ impl<'a> Walk<'a> {
             .and_then(|n| ix.get("Node", None, n))
         {
             self.visit(node, false);
+        }
+        if pod_unschedulable(&pod.value) {
+            // The scheduler names no node; every node's taints and cordon may be the cause.
+            self.context.extend(ix.of_kind("Node").map(|n| n.id));
         }
         let claims: Vec<&str> = pod_claims(pod).collect();
         for c in claims {

@@ -86,12 +86,16 @@ pub fn cordoned_evidence(ix: &Index) -> Vec<Evidence> {
         .collect()
 }
 
-/// Pods the scheduler could not place (PodScheduled=False, Unschedulable).
+/// Whether the scheduler could not place a pod (no node, PodScheduled=False with
+/// reason Unschedulable), from the raw object.
+pub fn pod_unschedulable(pod: &Value) -> bool {
+    str_at(pod, "spec.nodeName").is_none_or(str::is_empty)
+        && crate::explain::value::condition(pod, "PodScheduled").is_some_and(|c| {
+            str_at(c, "status") == Some("False") && str_at(c, "reason") == Some("Unschedulable")
+        })
+}
+
+/// Pods the scheduler could not place.
 pub fn unschedulable_pods(ix: &Index) -> impl Iterator<Item = &Obj> {
-    ix.of_kind("Pod").filter(|p| {
-        p.str("spec.nodeName").is_none_or(str::is_empty)
-            && p.condition("PodScheduled").is_some_and(|c| {
-                str_at(c, "status") == Some("False") && str_at(c, "reason") == Some("Unschedulable")
-            })
-    })
+    ix.of_kind("Pod").filter(|p| pod_unschedulable(&p.value))
 }

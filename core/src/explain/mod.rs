@@ -16,6 +16,7 @@ pub mod index;
 pub mod rules;
 pub mod shape;
 pub mod value;
+mod what_changed;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

@@ -168,6 +168,12 @@ impl<'a> Walk<'a> {
                 for c in ix.children(obj).filter(|c| c.kind == "Pod") {
                     self.visit(c, services);
                 }
+                // Its revisions: "what changed" compares their pod templates.
+                self.context.extend(
+                    ix.children(obj)
+                        .filter(|c| c.kind == "ControllerRevision")
+                        .map(|c| c.id),
+                );
                 self.visit_scalers(obj);
             }
             "Pod" => self.visit_pod(obj, services),

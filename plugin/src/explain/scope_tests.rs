@@ -177,3 +177,30 @@ fn an_unschedulable_pod_brings_every_node_as_context() {
     let sel = select(objs, &parse_target("node/n2").unwrap(), None).unwrap();
     assert!(names(&sel.objects).contains(&"Pod/api-2-a".to_string()));
 }
+
+#[test]
+fn a_statefulset_brings_its_revisions_as_context() {
+    let sts = meta("StatefulSet", "db", "s1", None);
+    let cr = meta(
+        "ControllerRevision",
+        "db-7f9c6d5b8",
+        "c1",
+        Some(("StatefulSet", "db", "s1")),
+    );
+    let other = meta("ControllerRevision", "web-1", "c2", None);
+    let sel = select(
+        vec![sts, cr, other],
+        &parse_target("sts/db").unwrap(),
+        Some("ns"),
+    )
+    .unwrap();
+    let got = names(&sel.objects);
+    assert!(
+        got.contains(&"ControllerRevision/db-7f9c6d5b8".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        !got.contains(&"ControllerRevision/web-1".to_string()),
+        "{got:?}"
+    );
+}

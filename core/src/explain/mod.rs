@@ -13,6 +13,7 @@ mod engine;
 pub mod event;
 pub mod finding;
 pub mod index;
+pub mod probe;
 pub mod rules;
 pub mod shape;
 pub mod value;

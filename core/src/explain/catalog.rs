@@ -476,6 +476,14 @@ const MODES: &[Mode] = &[
         time_dependent: false,
     },
     Mode {
+        slug: "cronjob.missed-schedules",
+        title: "CronJob misses its scheduled runs",
+        kinds: &["CronJob"],
+        explanation: "Start times of the schedule passed and no Job was created for them: a run still active under concurrencyPolicy Forbid, a startingDeadlineSeconds the controller could not meet, or a controller that is down or whose clock is wrong.",
+        supersedes: &[],
+        time_dependent: true,
+    },
+    Mode {
         slug: "hpa.missing-requests",
         title: "HorizontalPodAutoscaler cannot compute utilization because target pods have no resource requests",
         kinds: &["HorizontalPodAutoscaler"],
@@ -613,7 +621,7 @@ mod tests {
     #[test]
     fn slugs_are_unique_and_supersedes_point_at_known_slugs() {
         let all = catalog();
-        assert_eq!(all.len(), 65);
+        assert_eq!(all.len(), 66);
         for (i, m) in all.iter().enumerate() {
             assert!(
                 all[i + 1..].iter().all(|o| o.slug != m.slug),

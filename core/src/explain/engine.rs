@@ -8,7 +8,7 @@ use super::Report;
 use super::finding::{Evidence, Finding, ObjectRef};
 use super::index::{Index, Obj, selector_matches};
 use super::rules::{self, Ctx};
-use super::{catalog, changes};
+use super::{catalog, what_changed};
 
 /// Runs every rule over an already built index.
 pub fn explain_index(index: &Index, ctx: &Ctx) -> Report {
@@ -54,7 +54,7 @@ pub fn explain_index(index: &Index, ctx: &Ctx) -> Report {
     }
     let mut findings = collapse(index, found);
     link_roots(&mut findings);
-    what_changed(index, &mut findings);
+    what_changed::add(index, &mut findings);
     Report {
         findings,
         notes: index.notes(),
@@ -101,81 +101,6 @@ const TERMINAL: &[&str] = &[
     "cronjob.last-job-failed",
     "deployment.progress-deadline",
 ];
-
-/// "What changed since the last healthy revision": for each Deployment with findings
-/// on it or in the chain of its newest ReplicaSet, compares that ReplicaSet's pod
-/// template with the older one that has available pods (else the previous revision)
-/// and adds the differences, ranked by the findings' slugs, as evidence.
-fn what_changed(index: &Index, findings: &mut [Finding]) {
-    let mut by_dep: HashMap<&ObjectRef, Vec<usize>> = HashMap::new();
-    for (i, f) in findings.iter().enumerate() {
-        if let Some(d) = f
-            .chain
-            .iter()
-            .chain(std::iter::once(&f.object))
-            .find(|r| r.kind == "Deployment")
-        {
-            by_dep.entry(d).or_default().push(i);
-        }
-    }
-    let mut added: Vec<(Vec<usize>, Evidence)> = Vec::new();
-    for (d, hits) in by_dep {
-        let Some(dep) = index.get("Deployment", d.namespace.as_deref(), &d.name) else {
-            continue;
-        };
-        let Some(new) = rules::deployment::newest_replicaset(index, dep) else {
-            continue;
-        };
-        let new_ref = new.object_ref();
-        let hits: Vec<usize> = hits
-            .into_iter()
-            .filter(|&i| findings[i].object == *d || findings[i].chain.contains(&new_ref))
-            .collect();
-        let rev = |o: &Obj| {
-            o.get("metadata.annotations")
-                .and_then(|a| a.get("deployment.kubernetes.io/revision"))
-                .and_then(|r| r.as_str())
-                .map(str::to_string)
-        };
-        let num = |o: &Obj| rev(o).and_then(|r| r.parse::<i64>().ok());
-        let older = index
-            .children(dep)
-            .filter(|c| c.kind == "ReplicaSet" && c.id != new.id && num(c) < num(new))
-            .max_by_key(|c| {
-                (
-                    c.get("status.availableReplicas")
-                        .and_then(|v| v.as_i64())
-                        .unwrap_or(0)
-                        > 0,
-                    num(c),
-                )
-            });
-        let (Some(old), false) = (older, hits.is_empty()) else {
-            continue;
-        };
-        let (Some(before), Some(after)) = (old.get("spec.template"), new.get("spec.template"))
-        else {
-            continue;
-        };
-        let slugs: Vec<&str> = hits.iter().map(|&i| findings[i].slug.as_str()).collect();
-        let ranked = changes::rank(changes::changes(before, after), &slugs);
-        let text = changes::render(&ranked, rev(old).as_deref(), 4);
-        added.push((
-            hits,
-            Evidence {
-                object: Some(new.display()),
-                field: Some("spec.template".to_string()),
-                note: Some(text),
-                ..Evidence::default()
-            },
-        ));
-    }
-    for (hits, ev) in added {
-        for i in hits {
-            findings[i].evidence.push(ev.clone());
-        }
-    }
-}
 
 /// Root cause first: drops a symptom finding on object X when a cause (non-symptom)
 /// finding sits on an object whose chain passes through X, or on a Pod that X (a

@@ -19,6 +19,7 @@ pub const KNOWN_KINDS: &[&str] = &[
     "Deployment",
     "StatefulSet",
     "DaemonSet",
+    "ControllerRevision",
     "Job",
     "CronJob",
     "ReplicationController",

@@ -8,13 +8,16 @@
 
 pub mod catalog;
 pub mod changes;
+pub mod cron;
 mod engine;
 pub mod event;
 pub mod finding;
 pub mod index;
+pub mod probe;
 pub mod rules;
 pub mod shape;
 pub mod value;
+mod what_changed;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;

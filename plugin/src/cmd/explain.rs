@@ -6,11 +6,13 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
+use mosaic_core::explain::probe;
 use mosaic_core::explain::{self, Finding, Severity, catalog};
 use serde_json::Value;
 
 use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
+use crate::explain::probe::Ran;
 use crate::explain::render::{self, Format};
 use crate::explain::scope::{self, Target};
 use crate::explain::{ingest, live};
@@ -43,6 +45,15 @@ pub struct ExplainArgs {
     /// Reference time for time-dependent checks, RFC 3339 (default: now when live; the newest timestamp in the input with -f).
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
+    /// With svc/NAME or ingress/NAME: check the Service from inside the cluster with a short-lived cURL pod (DNS, ClusterIP, each endpoint), deleted afterwards.
+    #[arg(long)]
+    pub probe: bool,
+    /// The image of the probe pod (needs sh and curl); name a mirror where the default cannot be pulled.
+    #[arg(long, value_name = "IMAGE", default_value = probe::DEFAULT_IMAGE)]
+    pub probe_image: String,
+    /// How long the probe pod may take, from creation to its last check (30s, 2m).
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub probe_timeout: String,
 }
 
 /// `--fail-on` levels.
@@ -88,8 +99,14 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
                 })
         })
         .transpose()?;
+    let probing = args
+        .probe
+        .then(|| probe_target(target.as_ref(), &args))
+        .transpose()?;
+    let mut client = None;
     let (objects, namespace, mut notes, now) = if args.filename.is_empty() {
-        let (objects, namespace, notes) = gather_live(kube, target.as_ref()).await?;
+        let (objects, namespace, notes, c) = gather_live(kube, target.as_ref()).await?;
+        client = Some(c);
         (objects, namespace, notes, now.or_else(|| Some(Utc::now())))
     } else {
         let objects = read_offline(&args.filename)?;
@@ -100,8 +117,26 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
         };
         (objects, namespace, Vec::new(), now)
     };
-    let (findings, engine_notes) = analyse(objects, target.as_ref(), namespace.as_deref(), now)?;
+    let for_probe = probing.as_ref().map(|_| objects.clone());
+    let (mut findings, engine_notes) =
+        analyse(objects, target.as_ref(), namespace.as_deref(), now)?;
     notes.extend(engine_notes);
+    if let (Some(timeout), Some(objects), Some(client), Some(t)) =
+        (probing, for_probe, client.as_ref(), target.as_ref())
+    {
+        let ns = namespace.as_deref().unwrap_or("default");
+        let services = probed_services(&objects, t, ns);
+        for name in services {
+            let ix = explain::Index::build(objects.clone());
+            let Some(svc) = ix.get("Service", Some(ns), &name) else {
+                continue;
+            };
+            let checks = explain::probe::plan(svc, &ix);
+            let ran =
+                crate::explain::probe::run(client, ns, &checks, &args.probe_image, timeout).await?;
+            attach_probe(&mut findings, &mut notes, &name, ran, timeout);
+        }
+    }
     emit(&findings, &notes, &args);
     Ok(if args.fail_on.trips(&findings) {
         Outcome::Findings
@@ -113,7 +148,7 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
 async fn gather_live(
     kube: &KubeArgs,
     target: Option<&Target>,
-) -> Result<(Vec<Value>, Option<String>, Vec<String>), Error> {
+) -> Result<(Vec<Value>, Option<String>, Vec<String>, kube::Client), Error> {
     let cluster = kubeconf::connect(kube).await?;
     let cluster_scoped = target.is_some_and(|t| !t.kind.namespaced);
     if kube.all_namespaces && target.is_some_and(|t| t.name.is_some() && t.kind.namespaced) {
@@ -127,11 +162,11 @@ async fn gather_live(
         Some(cluster.namespace.clone())
     };
     let fetch = live::KubeFetch {
-        client: cluster.client,
+        client: cluster.client.clone(),
     };
     let g = live::gather(&fetch, namespace.as_deref()).await?;
     tracing::debug!(objects = g.objects.len(), namespace = ?namespace, "gathered");
-    Ok((g.objects, namespace, g.notes))
+    Ok((g.objects, namespace, g.notes, cluster.client))
 }
 
 fn read_offline(paths: &[PathBuf]) -> Result<Vec<Value>, Error> {
@@ -266,5 +301,104 @@ fn list_modes(format: Format) -> Result<String, Error> {
                 serde_yaml::to_string(&doc).map_err(|e| Error::Other(e.to_string()))
             }
         }
+    }
+}
+
+/// `--probe` is for one named Service or Ingress, live; returns its timeout.
+fn probe_target(target: Option<&Target>, args: &ExplainArgs) -> Result<std::time::Duration, Error> {
+    if !args.filename.is_empty() {
+        return Err(Error::Usage(
+            "--probe checks a live cluster from inside; it cannot run with -f".into(),
+        ));
+    }
+    match target {
+        Some(t) if t.name.is_some() && matches!(t.kind.kind, "Service" | "Ingress") => {
+            crate::cmd::install::parse_duration(&args.probe_timeout)
+        }
+        _ => Err(Error::Usage(
+            "--probe needs one Service or Ingress: explain svc/NAME --probe or explain ingress/NAME --probe".into(),
+        )),
+    }
+}
+
+/// The Services a probe checks: the one named, or the backends of the Ingress named.
+fn probed_services(objects: &[Value], t: &Target, ns: &str) -> Vec<String> {
+    let name = t.name.clone().unwrap_or_default();
+    if t.kind.kind == "Service" {
+        return vec![name];
+    }
+    let ix = explain::Index::build(objects.to_vec());
+    let Some(ing) = ix.get("Ingress", Some(ns), &name) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = ing
+        .arr("spec.rules")
+        .iter()
+        .flat_map(|r| {
+            r.pointer("/http/paths")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .chain(
+            ing.get("spec.defaultBackend")
+                .cloned()
+                .map(|b| serde_json::json!({"backend": b})),
+        )
+        .filter_map(|p| {
+            p.pointer("/backend/service/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Puts a probe's results where they belong: as evidence on the Service's
+/// findings (a wrong target port shown by the probe makes the mismatch certain),
+/// else as notes.
+fn attach_probe(
+    findings: &mut [Finding],
+    notes: &mut Vec<String>,
+    svc: &str,
+    ran: Ran,
+    timeout: std::time::Duration,
+) {
+    let outcomes = match ran {
+        Ran::Done(o) => o,
+        Ran::Skipped(why) => return notes.push(why),
+        Ran::TimedOut(why) => {
+            return notes.push(format!(
+                "the probe of Service {svc} did not finish within {} s ({why}); its pod was deleted",
+                timeout.as_secs()
+            ));
+        }
+    };
+    let evidence = probe::evidence(svc, &outcomes);
+    let verdict = probe::verdict(&outcomes);
+    let mut attached = false;
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.object.kind == "Service" && f.object.name == svc)
+    {
+        if f.slug == "service.target-port-mismatch"
+            && verdict
+                .as_deref()
+                .is_some_and(|v| v.contains("targetPort is wrong"))
+        {
+            f.confidence = explain::Confidence::Certain;
+            f.possible = false;
+        }
+        f.evidence.extend(evidence.iter().cloned());
+        attached = true;
+    }
+    if !attached {
+        match &verdict {
+            Some(v) => notes.push(format!("probe of Service {svc}: {v}")),
+            None => notes.push(format!("probe of Service {svc}: every layer answers")),
+        }
+        notes.extend(outcomes.iter().map(|o| format!("probe: {}", o.describe())));
     }
 }

@@ -11,6 +11,8 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::Value;
 use tokio::task::JoinSet;
 
+use mosaic_core::explain::rules::node_facts::pod_unschedulable;
+
 use super::kinds::{self, KINDS, KindInfo};
 use crate::error::Error;
 
@@ -86,15 +88,44 @@ pub async fn gather<F: Fetch>(fetch: &F, namespace: Option<&str>) -> Result<Gath
         }
     }
     if namespace.is_some() {
-        fetch_referenced(fetch, &mut out, "Node", pod_node).await?;
+        nodes_for_namespace(fetch, &mut out).await?;
     }
     fetch_referenced(fetch, &mut out, "PersistentVolume", claim_volume).await?;
     Ok(out)
 }
 
+/// The Nodes one namespace needs: every Node when a pod could not be scheduled
+/// (the scheduler names none, yet their taints, cordons and capacity are the
+/// cause), else the nodes the pods run on and are nominated for. A refused list
+/// becomes a note saying what it costs, and the pods' own nodes are read instead.
+async fn nodes_for_namespace<F: Fetch>(fetch: &F, out: &mut Gathered) -> Result<(), Error> {
+    if out
+        .objects
+        .iter()
+        .any(|o| o.get("kind").and_then(Value::as_str) == Some("Pod") && pod_unschedulable(o))
+    {
+        let node = kinds::by_kind("Node").expect("Node is a known kind");
+        match fetch.list(node, None).await? {
+            Listed::Items(items) => {
+                out.objects.extend(items);
+                return Ok(());
+            }
+            Listed::NotServed => {}
+            Listed::Refused(why) => out.notes.push(format!(
+                "could not list nodes: {why}; a pod here cannot be scheduled, and without the nodes its cause is read from the scheduler's message alone (taints and cordons unnamed). Grant list on nodes to see them"
+            )),
+        }
+    }
+    fetch_referenced(fetch, out, "Node", pod_node).await
+}
+
 fn pod_node(o: &Value) -> Option<String> {
     (o.get("kind")?.as_str()? == "Pod").then_some(())?;
-    Some(o.pointer("/spec/nodeName")?.as_str()?.to_string()).filter(|s| !s.is_empty())
+    o.pointer("/spec/nodeName")
+        .or_else(|| o.pointer("/status/nominatedNodeName"))?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn claim_volume(o: &Value) -> Option<String> {
@@ -214,6 +245,7 @@ mod tests {
     #[derive(Clone, Default)]
     struct Fake {
         calls: Arc<std::sync::Mutex<Vec<String>>>,
+        nodes_refused: bool,
     }
 
     impl Fetch for Fake {
@@ -227,6 +259,16 @@ mod tests {
                 .unwrap()
                 .push(format!("list {} {:?}", info.plural, namespace));
             Ok(match info.kind {
+                "Pod" if namespace.as_deref() == Some("pending") => Listed::Items(vec![json!({
+                    "kind": "Pod", "metadata": {"name": "p", "namespace": "pending"}, "spec": {},
+                    "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+                        "reason": "Unschedulable", "message": "0/2 nodes are available: 2 node(s) had untolerated taint(s)."}]}
+                })]),
+                "Node" if self.nodes_refused => Listed::Refused("nodes is forbidden: User \"dev\" cannot list resource \"nodes\" in API group \"\" at the cluster scope (403 Forbidden)".into()),
+                "Node" => Listed::Items(vec![
+                    json!({"kind": "Node", "metadata": {"name": "n1"}}),
+                    json!({"kind": "Node", "metadata": {"name": "n2"}}),
+                ]),
                 "Pod" => Listed::Items(vec![
                     json!({"kind": "Pod", "metadata": {"name": "a"}, "spec": {"nodeName": "n1"}}),
                     json!({"kind": "Pod", "metadata": {"name": "b"}, "spec": {"nodeName": "n1"}}),
@@ -284,6 +326,40 @@ mod tests {
         assert!(
             !calls.iter().any(|c| c.starts_with("list nodes")),
             "nodes are fetched by name in one namespace"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unschedulable_pod_brings_every_node() {
+        let fake = Fake::default();
+        let g = gather(&fake, Some("pending")).await.unwrap();
+        let nodes: Vec<&str> = g
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Node")
+            .map(|o| o["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(nodes, ["n1", "n2"]);
+        assert!(
+            fake.calls
+                .lock()
+                .unwrap()
+                .contains(&"list nodes None".to_string())
+        );
+        // Without the right to list nodes: a note that says what is missing and why.
+        let refused = Fake {
+            nodes_refused: true,
+            ..Fake::default()
+        };
+        let g = gather(&refused, Some("pending")).await.unwrap();
+        assert!(
+            g.notes.iter().any(
+                |n| n.starts_with("could not list nodes: nodes is forbidden")
+                    && n.contains("cannot be scheduled")
+                    && n.contains("Grant list on nodes")
+            ),
+            "{:?}",
+            g.notes
         );
     }
 

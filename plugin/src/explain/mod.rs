@@ -5,5 +5,6 @@
 pub mod ingest;
 pub mod kinds;
 pub mod live;
+pub mod probe;
 pub mod render;
 pub mod scope;

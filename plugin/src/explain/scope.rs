@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use mosaic_core::explain::rules::node_facts::pod_unschedulable;
 use mosaic_core::explain::{Index, Obj, ObjectRef, selector_matches};
 use serde_json::Value;
 
@@ -167,6 +168,12 @@ impl<'a> Walk<'a> {
                 for c in ix.children(obj).filter(|c| c.kind == "Pod") {
                     self.visit(c, services);
                 }
+                // Its revisions: "what changed" compares their pod templates.
+                self.context.extend(
+                    ix.children(obj)
+                        .filter(|c| c.kind == "ControllerRevision")
+                        .map(|c| c.id),
+                );
                 self.visit_scalers(obj);
             }
             "Pod" => self.visit_pod(obj, services),
@@ -250,6 +257,14 @@ impl<'a> Walk<'a> {
                     }
                 }
             }
+            "Node" => {
+                // The pods left Pending with unschedulable nodes are the evidence of a cordon.
+                self.context.extend(
+                    ix.of_kind("Pod")
+                        .filter(|p| pod_unschedulable(&p.value))
+                        .map(|p| p.id),
+                );
+            }
             _ => {}
         }
     }
@@ -262,6 +277,10 @@ impl<'a> Walk<'a> {
             .and_then(|n| ix.get("Node", None, n))
         {
             self.visit(node, false);
+        }
+        if pod_unschedulable(&pod.value) {
+            // The scheduler names no node; every node's taints and cordon may be the cause.
+            self.context.extend(ix.of_kind("Node").map(|n| n.id));
         }
         let claims: Vec<&str> = pod_claims(pod).collect();
         for c in claims {

@@ -29,47 +29,7 @@ pub const RULES: &[Rule] = &[
         symptom: false,
         check: last_job_failed,
     },
-    Rule {
-        slug: "cronjob.suspended",
-        kinds: &["CronJob"],
-        symptom: false,
-        check: suspended,
-    },
 ];
-
-/// `spec.suspend: true`: information (it is often deliberate), with the last run.
-fn suspended(cj: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
-    if cj.get("spec.suspend").and_then(|v| v.as_bool()) != Some(true) {
-        return vec![];
-    }
-    let mut f = Finding::new(
-        "cronjob.suspended",
-        Severity::Info,
-        cj.object_ref(),
-        format!(
-            "CronJob {} is suspended: it starts no Jobs on its schedule {:?}.",
-            cj.name,
-            cj.str("spec.schedule").unwrap_or("?")
-        ),
-    )
-    .evidence(cj.field("spec.suspend", true));
-    match cj.str("status.lastScheduleTime") {
-        Some(t) => f = f.evidence(cj.field("status.lastScheduleTime", t)),
-        None => {
-            f = f.evidence(Evidence::note(
-                "it has never run (no status.lastScheduleTime)",
-            ))
-        }
-    }
-    vec![
-        f.fix(format!(
-            "Resume it when intended: kubectl patch cronjob {}{} -p '{{\"spec\":{{\"suspend\":false}}}}'",
-            cj.name,
-            cj.ns_flag()
-        ))
-        .learn("A suspended CronJob keeps its schedule but starts nothing; Kubernetes records no event for the runs it skips. When resumed, runs missed within startingDeadlineSeconds may start at once."),
-    ]
-}
 
 fn failed_reason(job: &Obj) -> Option<&str> {
     (cond_status(job, "Failed") == Some("True"))

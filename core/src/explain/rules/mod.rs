@@ -54,11 +54,13 @@ pub mod pod_lifecycle;
 pub mod pod_probes;
 pub mod pod_scheduling;
 // Non-Pod rules.
+pub mod cronjob;
 pub mod deployment;
 pub mod hpa_pdb;
 pub mod ingress;
 pub mod job;
 pub mod node;
+pub mod node_facts;
 pub mod pvc;
 pub mod service;
 pub mod workloads;
@@ -155,6 +157,7 @@ pub fn all() -> &'static [Rule] {
             deployment::RULES,
             workloads::RULES,
             job::RULES,
+            cronjob::RULES,
             hpa_pdb::RULES,
             service::RULES,
             ingress::RULES,

@@ -1,5 +1,6 @@
 //! Node rules: NotReady/Unknown, resource pressure, and cordoned nodes.
 
+use super::node_facts;
 use super::workloads::{cond_evidence, cond_status, describe, newest_events};
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
@@ -146,22 +147,50 @@ fn pressure(node: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     ]
 }
 
-fn cordoned(node: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
+fn cordoned(node: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     let flag = bool_at(&node.value, "spec.unschedulable") == Some(true);
     let taint = taint_evidence(node, &["node.kubernetes.io/unschedulable"]);
     if !flag && taint.is_empty() {
         return vec![];
     }
+    // Pods left Pending because no node would take them, cordons included.
+    let pending: Vec<String> = node_facts::unschedulable_pods(ix)
+        .filter(|p| {
+            p.condition("PodScheduled")
+                .and_then(|c| str_at(c, "message"))
+                .is_some_and(|m| {
+                    m.contains("were unschedulable")
+                        || m.contains("node.kubernetes.io/unschedulable")
+                })
+        })
+        .map(|p| format!("{}/{}", p.namespace.as_deref().unwrap_or(""), p.name))
+        .collect();
+    let tail = match pending.len() {
+        0 => String::new(),
+        1 => format!("; pod {} is Pending because of it", pending[0]),
+        n => format!("; {n} pods are Pending because of it"),
+    };
     let mut f = Finding::new(
         "node.cordoned",
         Severity::Warning,
         node.object_ref(),
         format!(
-            "Node {} is cordoned: new pods are not scheduled on it.",
+            "Node {} is cordoned: new pods are not scheduled on it{tail}.",
             node.name
         ),
     )
     .evidence_all(taint);
+    if !pending.is_empty() {
+        f = f.evidence(Evidence::note(format!(
+            "Pods Pending, the scheduler reporting unschedulable nodes: {}",
+            pending
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     if flag {
         f = f.evidence(node.field("spec.unschedulable", true));
     }

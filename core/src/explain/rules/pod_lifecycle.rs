@@ -320,12 +320,51 @@ fn stuck_terminating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     let node_ready = node_obj
         .and_then(|n| n.condition("Ready"))
         .and_then(|c| str_at(c, "status"));
+    // What holds it: its containers have stopped (the kubelet is done) and finalizers
+    // remain, or its node cannot confirm the shutdown, or the containers still run.
+    let sts = statuses(pod);
+    let running = sts.iter().any(|c| c.running());
+    let why = match (node_ready, finalizers.is_empty(), running) {
+        (Some(s), _, _) if s != "True" => format!(
+            ": its node {} is {}, so the kubelet cannot confirm that the containers stopped",
+            node.unwrap_or("?"),
+            if s == "Unknown" {
+                "unreachable"
+            } else {
+                "NotReady"
+            }
+        ),
+        (_, false, false) if !sts.is_empty() => format!(
+            ": its containers have stopped, and the finalizer{} {} still hold{} the object until the controller that owns {} removes {}",
+            if finalizers.len() == 1 { "" } else { "s" },
+            finalizers.join(", "),
+            if finalizers.len() == 1 { "s" } else { "" },
+            if finalizers.len() == 1 { "it" } else { "them" },
+            if finalizers.len() == 1 { "it" } else { "them" },
+        ),
+        (_, false, true) => format!(
+            ": a container still runs, and the finalizer{} {} will hold the object after it stops",
+            if finalizers.len() == 1 { "" } else { "s" },
+            finalizers.join(", ")
+        ),
+        (_, true, true) => {
+            ": a container still runs past the grace period (the kubelet could not stop it)"
+                .to_string()
+        }
+        (_, false, false) => format!(
+            ": the finalizer{} {} hold{} it",
+            if finalizers.len() == 1 { "" } else { "s" },
+            finalizers.join(", "),
+            if finalizers.len() == 1 { "s" } else { "" },
+        ),
+        (_, true, false) => String::new(),
+    };
     let mut f = finding(
         "pod.stuck-terminating",
         Severity::Warning,
         pod,
         format!(
-            "Pod {} should have been gone {} ago but is still terminating.",
+            "Pod {} should have been gone {} ago but is still terminating{why}.",
             pod.name,
             human_duration(over)
         ),
@@ -352,7 +391,16 @@ fn stuck_terminating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     ));
     vec![
         f.fix("If the node is gone or NotReady, the kubelet cannot confirm the shutdown: fix or remove the node.")
-            .fix("If a finalizer blocks it, find the controller that owns the finalizer.")
+            .fix(if finalizers.is_empty() {
+                "If a finalizer blocks it, find the controller that owns the finalizer.".to_string()
+            } else {
+                format!(
+                    "Find the controller that owns {} and why it has not finished; only if it is gone for good: kubectl patch pod {}{} --type=merge -p '{{\"metadata\":{{\"finalizers\":null}}}}'",
+                    finalizers.join(", "),
+                    pod.name,
+                    pod.ns_flag()
+                )
+            })
             .fix(format!("As a last resort: kubectl delete pod {}{} --grace-period=0 --force", pod.name, pod.ns_flag())),
     ]
 }

@@ -4,6 +4,7 @@
 use regex::Regex;
 use serde_json::Value;
 
+use super::node_facts;
 use super::pod::{describe, finding, learn, phase};
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
@@ -173,13 +174,26 @@ fn taints(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         let taint = re!(r"taints? \{([^}]*)\}")
             .captures(&v.message)
             .map(|c| c[1].to_string());
-        let which = taint.map(|t| format!(" {{{t}}}")).unwrap_or_default();
+        // Current schedulers do not name the taint; the Nodes in the input do.
+        let mut on_nodes: Vec<String> = ix
+            .of_kind("Node")
+            .flat_map(|n| node_facts::untolerated(pod, n))
+            .map(node_facts::taint_text)
+            .collect();
+        on_nodes.sort();
+        on_nodes.dedup();
+        let which = match taint {
+            Some(t) => format!(" {{{t}}}"),
+            None if !on_nodes.is_empty() => format!(" ({})", on_nodes.join(", ")),
+            None => String::new(),
+        };
         finding(
             "pod.unschedulable.taints",
             Severity::Error,
             pod,
             format!("Pod {} cannot be scheduled: the nodes carry taints{which} that the pod does not tolerate.", pod.name),
         )
+        .evidence_all(node_facts::untolerated_evidence(pod, ix))
         .fix("List the taints: kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints")
         .fix("Add a matching spec.tolerations entry to the pod template, or remove the taint: kubectl taint nodes NODE KEY-")
     })
@@ -360,15 +374,26 @@ fn unbound_pvc(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
 fn cordoned(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     let re = re!(r"node\(s\) were unschedulable|node\.kubernetes\.io/unschedulable");
     when(pod, ix, re, |_| {
+        let names: Vec<&str> = ix
+            .of_kind("Node")
+            .filter(|n| node_facts::cordoned(n))
+            .map(|n| n.name.as_str())
+            .collect();
+        let which = if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        };
         finding(
             "pod.unschedulable.nodes-cordoned",
             Severity::Error,
             pod,
             format!(
-                "Pod {} cannot be scheduled: the candidate nodes are cordoned.",
+                "Pod {} cannot be scheduled: the candidate nodes are cordoned{which}.",
                 pod.name
             ),
         )
+        .evidence_all(node_facts::cordoned_evidence(ix))
         .fix("Find cordoned nodes: kubectl get nodes (STATUS shows SchedulingDisabled)")
         .fix("When maintenance is done: kubectl uncordon NODE")
     })

@@ -147,3 +147,60 @@ fn target_parsing() {
             .contains("unknown resource type \"widget\"")
     );
 }
+
+#[test]
+fn an_unschedulable_pod_brings_every_node_as_context() {
+    let mut objs = world();
+    let pending = objs
+        .iter_mut()
+        .find(|o| o["metadata"]["name"] == "api-2-a")
+        .unwrap();
+    pending["spec"] = json!({});
+    pending["status"] = json!({"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+        "reason": "Unschedulable", "message": "0/2 nodes are available: 2 node(s) were unschedulable."}]});
+    let sel = select(
+        objs.clone(),
+        &parse_target("deploy/api").unwrap(),
+        Some("ns"),
+    )
+    .unwrap();
+    let got = names(&sel.objects);
+    assert!(
+        got.contains(&"Node/n1".to_string()) && got.contains(&"Node/n2".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        !sel.involved.iter().any(|r| r.kind == "Node"),
+        "nodes are context, their own findings are not the deployment's"
+    );
+    // Explaining a node brings the pods left Pending as context for its cordon.
+    let sel = select(objs, &parse_target("node/n2").unwrap(), None).unwrap();
+    assert!(names(&sel.objects).contains(&"Pod/api-2-a".to_string()));
+}
+
+#[test]
+fn a_statefulset_brings_its_revisions_as_context() {
+    let sts = meta("StatefulSet", "db", "s1", None);
+    let cr = meta(
+        "ControllerRevision",
+        "db-7f9c6d5b8",
+        "c1",
+        Some(("StatefulSet", "db", "s1")),
+    );
+    let other = meta("ControllerRevision", "web-1", "c2", None);
+    let sel = select(
+        vec![sts, cr, other],
+        &parse_target("sts/db").unwrap(),
+        Some("ns"),
+    )
+    .unwrap();
+    let got = names(&sel.objects);
+    assert!(
+        got.contains(&"ControllerRevision/db-7f9c6d5b8".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        !got.contains(&"ControllerRevision/web-1".to_string()),
+        "{got:?}"
+    );
+}

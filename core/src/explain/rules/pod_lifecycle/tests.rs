@@ -185,3 +185,61 @@ fn quiet_pods_are_exactly_the_obviously_healthy_ones() {
     let q: Vec<bool> = ix.objects().iter().map(quiet).collect();
     assert_eq!(q, [true, false, false]);
 }
+
+/// A pod deleted at 10:00 with a 30 s grace (the API server sets deletionTimestamp to
+/// the deletion time plus the grace), observed at 10:30.
+fn deleted(finalizers: &[&str], state: serde_json::Value) -> Vec<serde_json::Value> {
+    let mut p = pod(
+        "p",
+        json!({"nodeName": "n", "terminationGracePeriodSeconds": 30}),
+        json!({"phase": "Running", "containerStatuses": [cs("app", state, json!({}), 0, false)]}),
+    );
+    p["metadata"]["deletionTimestamp"] = json!("2024-05-01T10:00:30Z");
+    p["metadata"]["deletionGracePeriodSeconds"] = json!(30);
+    p["metadata"]["finalizers"] = json!(finalizers);
+    let node = json!({"apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": "n", "creationTimestamp": "2024-04-01T00:00:00Z"},
+        "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                   "lastHeartbeatTime": "2024-05-01T10:30:00Z"}]}});
+    vec![p, node]
+}
+
+#[test]
+fn stuck_terminating_names_the_finalizer_that_holds_it() {
+    let stopped = json!({"terminated": {"exitCode": 0, "reason": "Completed",
+        "startedAt": "2024-05-01T09:00:00Z", "finishedAt": "2024-05-01T10:00:05Z"}});
+    let f = run(
+        "pod.stuck-terminating",
+        deleted(&["example.com/cleanup"], stopped.clone()),
+    );
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].summary.contains(
+            "its containers have stopped, and the finalizer example.com/cleanup still holds the object"
+        ),
+        "{}",
+        f[0].summary
+    );
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.field.as_deref() == Some("metadata.finalizers")
+                && e.value.as_deref() == Some("example.com/cleanup"))
+    );
+    assert!(
+        f[0].fix
+            .iter()
+            .any(|x| x.contains("owns example.com/cleanup")),
+        "{:?}",
+        f[0].fix
+    );
+    // Still running past its grace, no finalizer: the kubelet could not stop it.
+    let running = json!({"running": {"startedAt": "2024-05-01T09:00:00Z"}});
+    let f = run("pod.stuck-terminating", deleted(&[], running));
+    assert!(
+        f[0].summary
+            .contains("a container still runs past the grace period"),
+        "{}",
+        f[0].summary
+    );
+}

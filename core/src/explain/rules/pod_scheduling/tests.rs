@@ -165,3 +165,79 @@ fn autoscaler_scale_up_lowers_severity() {
     let f = run("pod.unschedulable.insufficient-resources", vec![p]);
     assert_eq!(f[0].severity, crate::explain::Severity::Error);
 }
+
+/// Two nodes as the API server serves them: one carrying the control-plane taint, one
+/// cordoned by `kubectl cordon` (the flag plus the taint the node controller adds).
+fn nodes() -> Vec<serde_json::Value> {
+    let node = |name: &str, spec: serde_json::Value| {
+        json!({"apiVersion": "v1", "kind": "Node",
+               "metadata": {"name": name, "uid": format!("uid-{name}"), "creationTimestamp": "2024-04-01T00:00:00Z"},
+               "spec": spec,
+               "status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                          "message": "kubelet is posting ready status", "lastHeartbeatTime": "2024-05-01T10:04:00Z"}]}})
+    };
+    vec![
+        node(
+            "cp",
+            json!({"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]}),
+        ),
+        node(
+            "w1",
+            json!({"unschedulable": true, "taints": [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule",
+                    "timeAdded": "2024-05-01T09:00:00Z"}]}),
+        ),
+    ]
+}
+
+const MSG_136: &str = "0/2 nodes are available: 1 node(s) had untolerated taint(s), 1 node(s) were unschedulable. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.";
+
+#[test]
+fn untolerated_taints_are_read_from_the_nodes() {
+    let mut objs = nodes();
+    objs.push(pending("p", MSG_136, json!({})));
+    let f = run("pod.unschedulable.taints", objs.clone());
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0].summary
+            .contains("node-role.kubernetes.io/control-plane:NoSchedule"),
+        "{}",
+        f[0].summary
+    );
+    assert!(
+        f[0].evidence
+            .iter()
+            .any(|e| e.object.as_deref() == Some("Node/cp")
+                && e.value.as_deref() == Some("node-role.kubernetes.io/control-plane:NoSchedule"))
+    );
+    // A pod that tolerates the taint: the node is not listed against it.
+    objs.pop();
+    objs.push(pending(
+        "q",
+        MSG_136,
+        json!({"tolerations": [{"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}),
+    ));
+    let f = run("pod.unschedulable.taints", objs);
+    assert!(
+        !f[0]
+            .evidence
+            .iter()
+            .any(|e| e.object.as_deref() == Some("Node/cp")),
+        "{:?}",
+        f[0].evidence
+    );
+}
+
+#[test]
+fn cordoned_nodes_are_named_on_the_pod_and_the_node() {
+    let mut objs = nodes();
+    objs.push(pending("p", MSG_136, json!({})));
+    let f = run("pod.unschedulable.nodes-cordoned", objs.clone());
+    assert!(f[0].summary.contains("cordoned (w1)"), "{}", f[0].summary);
+    let n = run("node.cordoned", objs);
+    assert_eq!(n.len(), 1, "only w1 is cordoned");
+    assert!(
+        n[0].summary.contains("pod ns/p is Pending because of it"),
+        "{}",
+        n[0].summary
+    );
+}

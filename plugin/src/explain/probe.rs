@@ -1,0 +1,202 @@
+//! `explain svc/NAME --probe`, the cluster half: checks with SelfSubjectAccessReviews
+//! that the user may create and delete pods and read their logs, removes probe pods
+//! an earlier, killed run left behind (found by the probe label, once finished or
+//! past their deadline), starts the probe pod, waits for it to finish (or the
+//! timeout, or Ctrl-C), reads its log and always deletes it. The checks and their
+//! reading are `mosaic_core::explain::probe`.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
+use kube::runtime::wait::await_condition;
+use mosaic_core::explain::probe::{self, Check, LABEL, Outcome};
+
+use crate::error::Error;
+
+/// How a probe ended.
+#[derive(Debug)]
+pub enum Ran {
+    /// The probe pod finished; the outcomes of its checks.
+    Done(Vec<Outcome>),
+    /// Not started: the reason (a missing permission), to show as a note.
+    Skipped(String),
+    /// Started but did not finish in time (never scheduled, image not pulled, …):
+    /// what the pod showed last. The pod was deleted.
+    TimedOut(String),
+}
+
+/// The permissions the probe needs, as (verb, subresource, what to say).
+const NEEDS: &[(&str, &str, &str)] = &[
+    ("create", "", "create pods"),
+    ("delete", "", "delete pods"),
+    ("get", "log", "get pods/log"),
+];
+
+/// The permissions the user lacks in `namespace`, by name; empty when all are
+/// granted or the server cannot answer the question (it then decides on create).
+pub async fn missing_permissions(client: &Client, namespace: &str) -> Result<Vec<String>, Error> {
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    let mut missing = Vec::new();
+    for (verb, sub, label) in NEEDS {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(namespace.to_string()),
+                    verb: Some(verb.to_string()),
+                    resource: Some("pods".into()),
+                    subresource: (!sub.is_empty()).then(|| sub.to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        match api.create(&PostParams::default(), &review).await {
+            Ok(r) if r.status.as_ref().is_some_and(|s| s.allowed) => {}
+            Ok(_) => missing.push(label.to_string()),
+            // Not served (a minimal API server): nothing to ask; creating will tell.
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(missing)
+}
+
+/// Deletes probe pods of earlier runs that are finished or past their deadline
+/// (a running probe of someone else's concurrent run is left alone). Returns how many.
+pub async fn remove_leftovers(pods: &Api<Pod>) -> Result<usize, Error> {
+    let list = pods
+        .list(&ListParams::default().labels(&format!("{LABEL}=true")))
+        .await?;
+    let now = Utc::now();
+    let mut removed = 0;
+    for p in list.items {
+        let finished = p
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .is_some_and(|ph| ph == "Succeeded" || ph == "Failed");
+        let deadline = p
+            .spec
+            .as_ref()
+            .and_then(|s| s.active_deadline_seconds)
+            .unwrap_or(0);
+        let overdue = p
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .is_some_and(|t| now.timestamp() - t.0.as_second() > deadline + 30);
+        if (finished || overdue)
+            && let Some(name) = p.metadata.name.as_deref()
+        {
+            delete(pods, name).await;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+async fn delete(pods: &Api<Pod>, name: &str) {
+    let dp = DeleteParams {
+        grace_period_seconds: Some(0),
+        ..DeleteParams::default()
+    };
+    if let Err(e) = pods.delete(name, &dp).await {
+        tracing::warn!(pod = name, error = %e, "could not delete the probe pod");
+    }
+}
+
+/// Runs `checks` from a probe pod in `namespace`.
+pub async fn run(
+    client: &Client,
+    namespace: &str,
+    checks: &[Check],
+    image: &str,
+    timeout: Duration,
+) -> Result<Ran, Error> {
+    let missing = missing_permissions(client, namespace).await?;
+    if !missing.is_empty() {
+        return Ok(Ran::Skipped(format!(
+            "the probe did not run: you may not {} in namespace {namespace}; it needs create and delete on pods and get on pods/log there",
+            missing.join(", ")
+        )));
+    }
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let removed = remove_leftovers(&pods).await?;
+    if removed > 0 {
+        eprintln!("note: removed {removed} probe pod(s) left behind by an earlier run");
+    }
+    let per_check = 2;
+    let deadline = (timeout.as_secs() as i64).max(10);
+    let name = format!("mosaic-probe-{}", Utc::now().format("%H%M%S%3f"));
+    let manifest = probe::pod(
+        &name,
+        namespace,
+        image,
+        &probe::script(checks, per_check),
+        deadline,
+    );
+    let pod: Pod = serde_json::from_value(manifest)
+        .map_err(|e| Error::Other(format!("probe pod manifest: {e}")))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    eprintln!(
+        "probing from pod {name} (image {image}, up to {} s)",
+        timeout.as_secs()
+    );
+    let finished = await_condition(pods.clone(), &name, |p: Option<&Pod>| {
+        p.and_then(|p| p.status.as_ref()?.phase.as_deref())
+            .is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+    });
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(timeout, finished) => match r {
+            Ok(Ok(_)) => {
+                let log = pods
+                    .logs(&name, &LogParams { container: Some("probe".into()), ..LogParams::default() })
+                    .await;
+                match log {
+                    Ok(text) => Ok(Ran::Done(probe::parse(checks, &text))),
+                    Err(e) => Err(Error::from(e)),
+                }
+            }
+            Ok(Err(e)) => Err(Error::Other(format!("watching the probe pod: {e}"))),
+            Err(_) => Ok(Ran::TimedOut(last_state(&pods, &name).await)),
+        },
+        _ = tokio::signal::ctrl_c() => {
+            delete(&pods, &name).await;
+            return Err(Error::Other("interrupted; the probe pod was deleted".into()));
+        }
+    };
+    delete(&pods, &name).await;
+    outcome
+}
+
+/// What a pod that did not finish shows: its phase and the reason it waits.
+async fn last_state(pods: &Api<Pod>, name: &str) -> String {
+    let Ok(p) = pods.get(name).await else {
+        return "the probe pod could not be read".into();
+    };
+    let st = p.status.unwrap_or_default();
+    let waiting = st
+        .container_statuses
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|c| c.state?.waiting?.reason);
+    let unscheduled = st
+        .conditions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+        .map(|c| c.message.unwrap_or_default());
+    match (st.phase.as_deref(), waiting, unscheduled) {
+        (_, Some(w), _) => format!("its container was waiting: {w}"),
+        (_, _, Some(m)) if !m.is_empty() => format!("it was not scheduled: {m}"),
+        (Some(ph), _, _) => format!("it was still {ph}"),
+        (None, _, _) => "no node had started it (phase not set)".into(),
+    }
+}

@@ -365,5 +365,4 @@ pub fn pod(name: &str, namespace: &str, image: &str, script: &str, deadline_seco
 }
 
 #[cfg(test)]
-#[path = "probe_tests.rs"]
 mod tests;

@@ -186,5 +186,4 @@ fn in_revision(index: &Index, owner: &Obj, new: &Revision, f: &Finding) -> bool 
 }
 
 #[cfg(test)]
-#[path = "what_changed_tests.rs"]
 mod tests;

@@ -8,6 +8,8 @@ mod environment;
 mod explain_cli;
 mod explain_docs;
 mod explain_live;
+mod explain_nodes;
+mod explain_probe;
 mod forbidden;
 mod hook;
 mod hook_ns;

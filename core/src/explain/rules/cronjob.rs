@@ -271,5 +271,4 @@ fn missed_schedules(cj: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
 }
 
 #[cfg(test)]
-#[path = "cronjob_tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 //! CronJobs as the batch/v1 API serves them (status written by the CronJob controller),
 //! and the controller's Warning Events about missed start times.
 
-use super::super::testkit::{run, slugs};
+use crate::testing::{run, slugs};
 use crate::explain::{Confidence, Options, explain};
 use serde_json::{Value, json};
 

@@ -235,8 +235,5 @@ pub fn apply(s: &Settings, d: &mut Deployment) {
         );
 }
 
-/// Moved to [`crate::registry_auth`]; kept until the webhook's registry adapter uses it there.
-pub use crate::registry_auth::plain_http;
-
 #[cfg(test)]
 mod tests;

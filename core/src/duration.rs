@@ -54,6 +54,22 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
+/// A command-line duration as kubectl reads one: a bare number is seconds (`--timeout 90`),
+/// anything else as [`parse`]. `0` is zero: a caller for which zero means "no limit" uses
+/// [`parse_limit`].
+pub fn parse_flag(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<u64>() {
+        Ok(secs) => Ok(Duration::from_secs(secs)),
+        Err(_) => parse(s),
+    }
+}
+
+/// A limit given on the command line (`--request-timeout`, `deploy --timeout`), read as
+/// [`parse_flag`]; `0` means there is none, as kubectl's `--request-timeout=0`.
+pub fn parse_limit(s: &str) -> Result<Option<Duration>, String> {
+    parse_flag(s).map(|d| (!d.is_zero()).then_some(d))
+}
+
 /// Write `d` the way `parse` reads it, in whole seconds when it has no fraction (`90s`).
 pub fn format(d: Duration) -> String {
     if d.subsec_millis() == 0 {
@@ -98,6 +114,23 @@ mod tests {
         }
         for s in ["30", "s", "", "1 m"] {
             assert!(!re.is_match(s) && parse(s).is_err(), "{s}");
+        }
+    }
+
+    #[test]
+    fn flags_take_bare_seconds_and_limits_take_zero_as_none() {
+        assert_eq!(parse_flag("12"), Ok(Duration::from_secs(12)));
+        assert_eq!(parse_flag("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_flag("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_flag("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_flag("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_limit("0"), Ok(None));
+        assert_eq!(parse_limit("0s"), Ok(None));
+        assert_eq!(parse_limit("30s"), Ok(Some(Duration::from_secs(30))));
+        assert_eq!(parse_limit("2m"), Ok(Some(Duration::from_secs(120))));
+        for bad in ["5d", "m", "abc", "-1", ""] {
+            assert!(parse_flag(bad).unwrap_err().contains("e.g. 30s"), "{bad}");
+            assert!(parse_limit(bad).is_err(), "{bad}");
         }
     }
 

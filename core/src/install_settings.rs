@@ -235,12 +235,5 @@ pub fn apply(s: &Settings, d: &mut Deployment) {
         );
 }
 
-/// Is `host` (`HOST[:PORT]`, as an image reference names it) reached over plain HTTP: a
-/// loopback address (as Docker allows), or one of the `insecure` registries.
-pub fn plain_http(host: &str, insecure: &[String]) -> bool {
-    let h = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    h == "localhost" || h.starts_with("127.") || h == "[::1]" || insecure.iter().any(|r| r == host)
-}
-
 #[cfg(test)]
 mod tests;

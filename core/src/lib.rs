@@ -2,21 +2,27 @@
 //! component agrees on, and pure decision logic (explain engine, matching,
 //! build planning). Nothing in this crate performs IO.
 
+pub mod build_reason;
 pub mod duration;
+pub mod error_chain;
 pub mod explain;
 pub mod install;
 pub mod install_settings;
 pub mod manifests;
 pub mod matching;
 pub mod names;
+pub mod new_build;
 pub mod permission;
 pub mod rbac;
 pub mod reference;
+pub mod registry_auth;
 pub mod resources;
 #[cfg(test)]
 mod testing;
 pub mod verdict;
 
+pub use build_reason::BuildReason;
+pub use new_build::CommitRef;
 pub use resources::{
     Binding, BindingSpec, BindingStatus, Build, BuildPhase, BuildSpec, BuildStatus,
 };

@@ -25,8 +25,6 @@ pub const FIELD_MANAGER: &str = "mosaic";
 pub const ANNOTATION_COMMIT: &str = "mosaic.nectar.dev/commit";
 /// Annotation on the pod template: the Build that rolled the Deployment.
 pub const ANNOTATION_BUILD: &str = "mosaic.nectar.dev/build";
-/// Annotation on a Build: the image the Deployment ran before the rollout (for rollback).
-pub const ANNOTATION_PREVIOUS_IMAGE: &str = "mosaic.nectar.dev/previous-image";
 /// Annotation on a Build: when its push was received (RFC 3339, nanoseconds). Orders Builds of
 /// one Binding for latest-wins; Builds without it fall back to their creation time.
 pub const ANNOTATION_PUSHED_AT: &str = "mosaic.nectar.dev/pushed-at";
@@ -76,6 +74,11 @@ pub const GITHUB_SECRET_NAME: &str = "mosaic-github";
 pub const GITHUB_TOKEN_KEY: &str = "token";
 /// `kubernetes.io/dockerconfigjson` Secret (in the install namespace) with the registry credentials `install` stores.
 pub const REGISTRY_SECRET_NAME: &str = "mosaic-registry";
+/// Key of the registry credentials in a `kubernetes.io/dockerconfigjson` Secret (install's
+/// default, a Binding's `registrySecret`, a Deployment's image pull Secrets).
+pub const REGISTRY_CONFIG_KEY: &str = ".dockerconfigjson";
+/// Type of a Secret holding registry credentials under [`REGISTRY_CONFIG_KEY`].
+pub const REGISTRY_SECRET_TYPE: &str = "kubernetes.io/dockerconfigjson";
 /// Image repository of the webhook; the tag is the workspace version.
 pub const WEBHOOK_IMAGE_REPOSITORY: &str = "ghcr.io/nectar-dev/mosaic-webhook";
 /// Numeric user and group the webhook image and Deployment run as.

@@ -4,6 +4,7 @@
 //! `uninstall` make about them (API resource per kind, registry secret content,
 //! webhook readiness). No IO here.
 
+use kube::ResourceExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Deserialize;
 
@@ -96,7 +97,7 @@ impl Item {
         format!(
             "{}/{}",
             self.kind.resource.kind.to_ascii_lowercase(),
-            self.object.metadata.name.as_deref().unwrap_or_default()
+            self.object.name_any()
         )
     }
 

@@ -1,10 +1,11 @@
-//! Command-line surface: global kubectl-style flags and the subcommands.
+//! The command list: the subcommands and their one-line help. Each command's flags live with
+//! the command (`cmd/*`), kubectl's connection flags in `kubeconf`, GitHub's in `github`;
+//! `lib.rs` dispatches.
 
-use std::path::PathBuf;
-
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use crate::cmd;
+use crate::kubeconf::KubeArgs;
 
 /// Mosaic: push-to-deploy, root-cause analysis and teaching for Kubernetes.
 ///
@@ -24,63 +25,6 @@ pub struct Cli {
     pub kube: KubeArgs,
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// kubectl's connection flags, accepted by every command that talks to a cluster.
-#[derive(Args, Debug, Clone, Default)]
-pub struct KubeArgs {
-    /// Path to the kubeconfig file to use.
-    #[arg(
-        help_heading = "Kubernetes options",
-        long,
-        global = true,
-        value_name = "PATH"
-    )]
-    pub kubeconfig: Option<PathBuf>,
-    /// The name of the kubeconfig context to use.
-    #[arg(help_heading = "Kubernetes options", long, global = true)]
-    pub context: Option<String>,
-    /// The name of the kubeconfig cluster to use.
-    #[arg(help_heading = "Kubernetes options", long, global = true)]
-    pub cluster: Option<String>,
-    /// The name of the kubeconfig user to use.
-    #[arg(help_heading = "Kubernetes options", long, global = true)]
-    pub user: Option<String>,
-    /// Namespace scope for this request (default: the context's namespace).
-    #[arg(help_heading = "Kubernetes options", short = 'n', long, global = true)]
-    pub namespace: Option<String>,
-    /// Act across all namespaces.
-    #[arg(help_heading = "Kubernetes options", short = 'A', long, global = true)]
-    pub all_namespaces: bool,
-    /// Username to impersonate for the operation.
-    #[arg(
-        help_heading = "Kubernetes options",
-        long = "as",
-        global = true,
-        value_name = "USER"
-    )]
-    pub as_user: Option<String>,
-    /// Time to wait for a single server request, e.g. 30s, 1m (0 = no timeout).
-    #[arg(
-        help_heading = "Kubernetes options",
-        long,
-        global = true,
-        value_name = "DURATION"
-    )]
-    pub request_timeout: Option<String>,
-}
-
-/// The GitHub API endpoint and credentials (token from `GITHUB_TOKEN`).
-#[derive(Args, Debug, Clone, Default)]
-pub struct GitHubArgs {
-    /// GitHub API base URL, for GitHub Enterprise (default: https://api.github.com).
-    #[arg(
-        help_heading = "GitHub options",
-        long,
-        env = "MOSAIC_GITHUB_API_URL",
-        value_name = "URL"
-    )]
-    pub github_api_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

@@ -63,22 +63,10 @@ impl From<kube::Error> for Error {
                     .unwrap_or_else(|| format!("{} ({} {})", s.message, s.code, s.reason)),
             ),
             kube::Error::Api(s) => Self::Kube(format!("{} ({} {})", s.message, s.code, s.reason)),
-            _ => Self::Kube(format!("cannot reach the Kubernetes API: {}", chain(&e))),
+            _ => Self::Kube(format!(
+                "cannot reach the Kubernetes API: {}",
+                mosaic_core::error_chain::chain(&e)
+            )),
         }
     }
-}
-
-/// An error and its sources on one line, e.g. "client error (Connect): tcp connect error: Connection refused".
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let t = s.to_string();
-        if !out.contains(&t) {
-            out.push_str(": ");
-            out.push_str(&t);
-        }
-        cur = s.source();
-    }
-    out
 }

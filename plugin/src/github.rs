@@ -4,11 +4,24 @@
 
 use std::future::Future;
 
+use clap::Args;
 use octocrab::{Octocrab, Page};
 use serde::Deserialize;
 
-use crate::cli::GitHubArgs;
 use crate::error::Error;
+
+/// The GitHub API endpoint and credentials (token from `GITHUB_TOKEN`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct GitHubArgs {
+    /// GitHub API base URL, for GitHub Enterprise (default: https://api.github.com).
+    #[arg(
+        help_heading = "GitHub options",
+        long,
+        env = "MOSAIC_GITHUB_API_URL",
+        value_name = "URL"
+    )]
+    pub github_api_url: Option<String>,
+}
 
 /// Environment variable holding the GitHub token.
 pub const TOKEN_ENV: &str = "GITHUB_TOKEN";
@@ -89,7 +102,7 @@ impl GitHub {
             _ => Error::Other(format!(
                 "cannot reach GitHub at {} for {what}: {}",
                 self.api_url,
-                crate::error::chain(&e)
+                mosaic_core::error_chain::chain(&e)
             )),
         }
     }

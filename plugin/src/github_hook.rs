@@ -151,7 +151,7 @@ impl GitHubHooks {
             }
             _ => Error::Other(format!(
                 "GitHub: cannot {what} for {repo}: {}",
-                crate::error::chain(&e)
+                mosaic_core::error_chain::chain(&e)
             )),
         }
     }

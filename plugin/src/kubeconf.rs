@@ -5,11 +5,55 @@
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 
-use crate::cli::KubeArgs;
 use crate::error::Error;
+
+/// kubectl's connection flags, accepted by every command that talks to a cluster.
+#[derive(Args, Debug, Clone, Default)]
+pub struct KubeArgs {
+    /// Path to the kubeconfig file to use.
+    #[arg(
+        help_heading = "Kubernetes options",
+        long,
+        global = true,
+        value_name = "PATH"
+    )]
+    pub kubeconfig: Option<PathBuf>,
+    /// The name of the kubeconfig context to use.
+    #[arg(help_heading = "Kubernetes options", long, global = true)]
+    pub context: Option<String>,
+    /// The name of the kubeconfig cluster to use.
+    #[arg(help_heading = "Kubernetes options", long, global = true)]
+    pub cluster: Option<String>,
+    /// The name of the kubeconfig user to use.
+    #[arg(help_heading = "Kubernetes options", long, global = true)]
+    pub user: Option<String>,
+    /// Namespace scope for this request (default: the context's namespace).
+    #[arg(help_heading = "Kubernetes options", short = 'n', long, global = true)]
+    pub namespace: Option<String>,
+    /// Act across all namespaces.
+    #[arg(help_heading = "Kubernetes options", short = 'A', long, global = true)]
+    pub all_namespaces: bool,
+    /// Username to impersonate for the operation.
+    #[arg(
+        help_heading = "Kubernetes options",
+        long = "as",
+        global = true,
+        value_name = "USER"
+    )]
+    pub as_user: Option<String>,
+    /// Time to wait for a single server request, e.g. 30s, 1m (0 = no timeout).
+    #[arg(
+        help_heading = "Kubernetes options",
+        long,
+        global = true,
+        value_name = "DURATION"
+    )]
+    pub request_timeout: Option<String>,
+}
 
 /// A connected client plus the namespace to use by default.
 pub struct Cluster {
@@ -81,7 +125,7 @@ fn read(p: &Path) -> Result<Option<Kubeconfig>, Error> {
         Error::Config(format!(
             "cannot read kubeconfig {}: {}",
             p.display(),
-            crate::error::chain(&e)
+            mosaic_core::error_chain::chain(&e)
         ))
     })
 }
@@ -113,28 +157,6 @@ pub fn load_kubeconfig(src: &Source) -> Result<Option<Kubeconfig>, Error> {
     }
 }
 
-pub fn parse_duration(s: &str) -> Result<Option<std::time::Duration>, Error> {
-    let bad = || {
-        Error::Usage(format!(
-            "invalid duration {s:?}: use a duration such as 30s, 1m or 0"
-        ))
-    };
-    if s == "0" {
-        return Ok(None);
-    }
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or((s, "s"), |i| (&s[..i], &s[i..]));
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(bad()),
-    };
-    Ok(Some(std::time::Duration::from_secs(secs)))
-}
-
 /// Build a client from the flags. Errors are one line saying what to do.
 pub async fn connect(args: &KubeArgs) -> Result<Cluster, Error> {
     let opts = KubeConfigOptions {
@@ -162,7 +184,10 @@ pub async fn connect(args: &KubeArgs) -> Result<Cluster, Error> {
         Some(kc) => Config::from_custom_kubeconfig(kc, &opts)
             .await
             .map_err(|e| {
-                Error::Config(format!("invalid kubeconfig: {}", crate::error::chain(&e)))
+                Error::Config(format!(
+                    "invalid kubeconfig: {}",
+                    mosaic_core::error_chain::chain(&e)
+                ))
             })?,
         None if flags_given => {
             return Err(Error::Config(
@@ -177,7 +202,8 @@ pub async fn connect(args: &KubeArgs) -> Result<Cluster, Error> {
         })?,
     };
     if let Some(t) = &args.request_timeout {
-        let d = parse_duration(t)?;
+        let d = mosaic_core::duration::parse_limit(t)
+            .map_err(|e| Error::Usage(format!("--request-timeout: {e}")))?;
         config.read_timeout = d;
         config.write_timeout = d;
         config.connect_timeout = d;
@@ -272,20 +298,5 @@ mod tests {
             "{e}"
         );
         assert_eq!(e.exit_code(), 1);
-    }
-
-    #[test]
-    fn timeouts() {
-        assert_eq!(parse_duration("0").unwrap(), None);
-        assert_eq!(
-            parse_duration("30s").unwrap(),
-            Some(std::time::Duration::from_secs(30))
-        );
-        assert_eq!(
-            parse_duration("2m").unwrap(),
-            Some(std::time::Duration::from_secs(120))
-        );
-        assert!(parse_duration("abc").is_err());
-        assert!(parse_duration("5d").is_err());
     }
 }

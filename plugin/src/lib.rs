@@ -17,7 +17,7 @@ mod testing;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 pub use cli::{Cli, Command};
 pub use error::{Error, Outcome};
@@ -59,6 +59,26 @@ fn init_tracing() {
     }
 }
 
+/// Run the parsed command.
+pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
+    let kube = &cli.kube;
+    match cli.command {
+        Command::Bind(args) => cmd::bind::run(kube, args).await,
+        Command::Unbind(args) => cmd::unbind::run(kube, args).await,
+        Command::List(args) => cmd::list::run(kube, args).await,
+        Command::Status(args) => cmd::status::run(kube, args).await,
+        Command::Deploy(args) => cmd::deploy::run(kube, args).await,
+        Command::Logs(args) => cmd::logs::run(kube, args).await,
+        Command::Explain(args) => cmd::explain::run(kube, args).await,
+        Command::Install(args) => cmd::install::run(kube, args).await,
+        Command::Uninstall(args) => cmd::uninstall::run(kube, args).await,
+        Command::Hook(args) => cmd::hook::run(kube, args).await,
+        Command::Version(args) => cmd::version::run(kube, args).await,
+        Command::Completion(args) => cmd::completion::run(Cli::command(), args),
+        Command::Complete(args) => cmd::completion::complete(&Cli::command(), kube, args).await,
+    }
+}
+
 /// Parse arguments, run the command and decide the exit code.
 pub fn run() -> ExitCode {
     install_panic_hook();
@@ -82,7 +102,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(cmd::dispatch(cli)) {
+    match rt.block_on(dispatch(cli)) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Findings) => ExitCode::from(1),
         Err(e) => {

@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use mosaic_core::reference::ImageRef;
+use mosaic_core::registry_auth::{
+    Challenge, DockerConfig, MANIFEST_ACCEPT, RegistryAuth, api_base, repository_path,
+    token_from_response,
+};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, WWW_AUTHENTICATE};
-use serde::Deserialize;
 
 /// Why labels could not be read (callers skip quietly; shown with RUST_LOG=debug).
 #[derive(Debug, thiserror::Error)]
@@ -22,59 +24,19 @@ pub enum RegistryError {
     Decode(String),
 }
 
-/// Registry credentials by host.
-#[derive(Debug, Clone, Default)]
+/// Registry credentials from several dockerconfigjson documents; the earlier document with
+/// usable credentials for a host wins.
+#[derive(Default)]
 pub struct Credentials {
-    by_host: BTreeMap<String, (String, String)>,
-}
-
-/// Docker Hub's many spellings, as one host.
-fn canonical_host(h: &str) -> String {
-    let h = h
-        .trim_start_matches("https://")
-        .trim_start_matches("http://");
-    let h = h.split('/').next().unwrap_or(h);
-    match h {
-        "index.docker.io" | "registry-1.docker.io" | "docker.io" | "registry.hub.docker.com" => {
-            "docker.io".into()
-        }
-        other => other.to_string(),
-    }
+    configs: Vec<DockerConfig>,
 }
 
 impl Credentials {
-    /// Add the `auths` of a dockerconfigjson document; earlier entries win.
+    /// Add a dockerconfigjson document (one that does not parse is skipped: labels are a hint).
     pub fn add_docker_config(&mut self, json: &[u8]) {
-        #[derive(Deserialize)]
-        struct Entry {
-            auth: Option<String>,
-            username: Option<String>,
-            password: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct Config {
-            #[serde(default)]
-            auths: BTreeMap<String, Entry>,
-        }
-        let Ok(c) = serde_json::from_slice::<Config>(json) else {
-            return;
-        };
-        for (host, e) in c.auths {
-            let pair = match (e.username, e.password, e.auth) {
-                (Some(u), Some(p), _) => Some((u, p)),
-                (_, _, Some(a)) => base64::engine::general_purpose::STANDARD
-                    .decode(a.trim())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|s| {
-                        s.split_once(':')
-                            .map(|(u, p)| (u.to_string(), p.to_string()))
-                    }),
-                _ => None,
-            };
-            if let Some(pair) = pair {
-                self.by_host.entry(canonical_host(&host)).or_insert(pair);
-            }
+        match DockerConfig::parse(json) {
+            Ok(c) => self.configs.push(c),
+            Err(e) => tracing::debug!(error = %e, "skipping registry credentials"),
         }
     }
 
@@ -90,87 +52,13 @@ impl Credentials {
         }
     }
 
-    /// Add a user and password for a host.
-    pub fn insert(&mut self, host: &str, user: &str, password: &str) {
-        self.by_host
-            .entry(canonical_host(host))
-            .or_insert((user.into(), password.into()));
-    }
-
-    pub fn get(&self, host: &str) -> Option<&(String, String)> {
-        self.by_host.get(&canonical_host(host))
+    /// The credentials for `host`, if any document has usable ones.
+    pub fn get(&self, host: &str) -> Option<RegistryAuth> {
+        self.configs
+            .iter()
+            .find_map(|c| c.credentials_for(host).ok())
     }
 }
-
-/// An authentication challenge from `WWW-Authenticate`.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Challenge {
-    Basic,
-    Bearer {
-        realm: String,
-        service: Option<String>,
-        scope: Option<String>,
-    },
-}
-
-/// Parse `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` (or `Basic …`).
-pub fn parse_challenge(h: &str) -> Option<Challenge> {
-    let (scheme, rest) = h.trim().split_once(' ').unwrap_or((h.trim(), ""));
-    if scheme.eq_ignore_ascii_case("basic") {
-        return Some(Challenge::Basic);
-    }
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return None;
-    }
-    let mut params = BTreeMap::new();
-    let mut s = rest;
-    while let Some((k, after)) = s.split_once('=') {
-        let k = k.trim().trim_start_matches(',').trim().to_ascii_lowercase();
-        let (v, next) = if let Some(q) = after.strip_prefix('"') {
-            let end = q.find('"').unwrap_or(q.len());
-            (q[..end].to_string(), q.get(end + 1..).unwrap_or(""))
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (after[..end].trim().to_string(), &after[end..])
-        };
-        params.insert(k, v);
-        s = next;
-    }
-    Some(Challenge::Bearer {
-        realm: params.remove("realm")?,
-        service: params.remove("service"),
-        scope: params.remove("scope"),
-    })
-}
-
-/// Base URL of a registry: plain HTTP for loopback hosts (as Docker allows), HTTPS otherwise.
-pub fn registry_base(host: &str) -> String {
-    let h = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.bytes().all(|c| c.is_ascii_digit()) {
-            h
-        } else {
-            host
-        }
-    });
-    if h == "localhost" || h.starts_with("127.") || h == "[::1]" {
-        format!("http://{host}")
-    } else if host == "docker.io" {
-        "https://registry-1.docker.io".into()
-    } else {
-        format!("https://{host}")
-    }
-}
-
-/// The repository path as the registry knows it (`library/` for Docker Hub official images).
-pub fn registry_path(img: &ImageRef) -> String {
-    if img.registry_host() == "docker.io" && !img.path.contains('/') {
-        format!("library/{}", img.path)
-    } else {
-        img.path.clone()
-    }
-}
-
-const MANIFEST_TYPES: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// Choose the manifest to read from an index: linux/amd64, else the first non-attestation entry.
 pub fn pick_from_index(index: &serde_json::Value) -> Option<String> {
@@ -221,7 +109,7 @@ impl Registry {
         }
         rq.send()
             .await
-            .map_err(|e| RegistryError::Http(crate::error::chain(&e)))
+            .map_err(|e| RegistryError::Http(mosaic_core::error_chain::chain(&e)))
     }
 
     /// The Authorization header to use after a 401, if the challenge can be met.
@@ -230,49 +118,29 @@ impl Registry {
         host: &str,
         challenge: &str,
     ) -> Result<Option<String>, RegistryError> {
-        let creds = self.creds.get(host);
-        let basic = creds.map(|(u, p)| {
-            format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-            )
-        });
-        match parse_challenge(challenge) {
-            Some(Challenge::Basic) => Ok(basic),
-            Some(Challenge::Bearer {
-                realm,
-                service,
-                scope,
-            }) => {
-                let mut url = reqwest::Url::parse(&realm)
-                    .map_err(|e| RegistryError::Decode(e.to_string()))?;
-                {
-                    let mut q = url.query_pairs_mut();
-                    if let Some(s) = &service {
-                        q.append_pair("service", s);
-                    }
-                    if let Some(s) = &scope {
-                        q.append_pair("scope", s);
-                    }
-                }
-                let r = self
-                    .get(url.as_str(), "application/json", basic.as_deref())
-                    .await?;
-                if !r.status().is_success() {
-                    return Err(RegistryError::Status(r.status().as_u16(), "token".into()));
-                }
-                let v: serde_json::Value = r
-                    .json()
-                    .await
-                    .map_err(|e| RegistryError::Decode(e.to_string()))?;
-                let t = v
-                    .get("token")
-                    .or_else(|| v.get("access_token"))
-                    .and_then(|t| t.as_str());
-                Ok(t.map(|t| format!("Bearer {t}")))
-            }
-            None => Ok(None),
+        let basic = self.creds.get(host).map(|a| a.basic_authorization());
+        let Some(challenge) = Challenge::parse(challenge) else {
+            return Ok(None);
+        };
+        let Challenge::Bearer { realm, .. } = &challenge else {
+            return Ok(basic);
+        };
+        let url = reqwest::Url::parse_with_params(realm, challenge.token_query())
+            .map_err(|e| RegistryError::Decode(e.to_string()))?;
+        let r = self
+            .get(url.as_str(), "application/json", basic.as_deref())
+            .await?;
+        if !r.status().is_success() {
+            return Err(RegistryError::Status(
+                r.status().as_u16(),
+                "its token service".into(),
+            ));
         }
+        let body = r
+            .bytes()
+            .await
+            .map_err(|e| RegistryError::Http(mosaic_core::error_chain::chain(&e)))?;
+        Ok(token_from_response(&body).map(|t| format!("Bearer {t}")))
     }
 
     async fn get_json(
@@ -307,8 +175,8 @@ impl Registry {
     /// The config labels of an image (tag `latest` when the reference names none).
     pub async fn labels(&self, img: &ImageRef) -> Result<BTreeMap<String, String>, RegistryError> {
         let host = img.registry_host().to_string();
-        let base = registry_base(&host);
-        let path = registry_path(img);
+        let base = api_base(&host, &[]);
+        let path = repository_path(img);
         let reference = img
             .digest
             .clone()
@@ -319,7 +187,7 @@ impl Registry {
             .get_json(
                 &host,
                 &format!("{base}/v2/{path}/manifests/{reference}"),
-                MANIFEST_TYPES,
+                MANIFEST_ACCEPT,
                 &mut auth,
             )
             .await?;
@@ -330,7 +198,7 @@ impl Registry {
                 .get_json(
                     &host,
                     &format!("{base}/v2/{path}/manifests/{d}"),
-                    MANIFEST_TYPES,
+                    MANIFEST_ACCEPT,
                     &mut auth,
                 )
                 .await?;
@@ -364,56 +232,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn challenges() {
-        assert_eq!(
-            parse_challenge(
-                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull""#
-            ),
-            Some(Challenge::Bearer {
-                realm: "https://auth.docker.io/token".into(),
-                service: Some("registry.docker.io".into()),
-                scope: Some("repository:library/nginx:pull".into()),
-            })
-        );
-        assert_eq!(
-            parse_challenge(r#"Basic realm="Registry Realm""#),
-            Some(Challenge::Basic)
-        );
-        assert_eq!(parse_challenge("Negotiate"), None);
-    }
-
-    #[test]
-    fn docker_config_auths() {
+    fn credentials_come_from_the_first_document_with_usable_ones() {
         let mut c = Credentials::default();
-        c.add_docker_config(
-            br#"{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}, "127.0.0.1:5000": {"username": "a", "password": "b"}}}"#,
-        );
-        assert_eq!(
-            c.get("docker.io"),
-            Some(&("u".to_string(), "p".to_string()))
-        );
-        assert_eq!(
-            c.get("127.0.0.1:5000"),
-            Some(&("a".to_string(), "b".to_string()))
-        );
         c.add_docker_config(b"not json");
-        assert_eq!(c.get("ghcr.io"), None);
-    }
-
-    #[test]
-    fn hosts_and_paths() {
-        assert_eq!(registry_base("127.0.0.1:5000"), "http://127.0.0.1:5000");
-        assert_eq!(registry_base("localhost"), "http://localhost");
-        assert_eq!(registry_base("ghcr.io"), "https://ghcr.io");
-        assert_eq!(registry_base("docker.io"), "https://registry-1.docker.io");
-        assert_eq!(
-            registry_path(&ImageRef::parse("nginx:1").unwrap()),
-            "library/nginx"
+        c.add_docker_config(
+            br#"{"auths": {"https://index.docker.io/v1/": {"auth": "dTpw"}, "ghcr.io": {"auth": "!!!"}}}"#,
         );
-        assert_eq!(
-            registry_path(&ImageRef::parse("ghcr.io/a/b").unwrap()),
-            "a/b"
+        c.add_docker_config(
+            br#"{"auths": {"docker.io": {"username": "late", "password": "x"}, "ghcr.io": {"username": "a", "password": "b"}}}"#,
         );
+        let user = |h| c.get(h).map(|a| a.username);
+        assert_eq!(user("docker.io").as_deref(), Some("u"));
+        assert_eq!(user("ghcr.io").as_deref(), Some("a"));
+        assert_eq!(user("quay.io"), None);
     }
 
     #[test]

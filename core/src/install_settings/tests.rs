@@ -118,17 +118,6 @@ fn bad_settings_are_named() {
 }
 
 #[test]
-fn plain_http_is_loopback_or_listed() {
-    let listed = vec!["registry.kube-system.svc:5000".to_string()];
-    assert!(plain_http("127.0.0.1:5000", &[]));
-    assert!(plain_http("localhost", &[]));
-    assert!(plain_http("[::1]:5000", &[]));
-    assert!(plain_http("registry.kube-system.svc:5000", &listed));
-    assert!(!plain_http("registry.kube-system.svc:5001", &listed));
-    assert!(!plain_http("ghcr.io", &listed));
-}
-
-#[test]
 fn rows_fill_in_the_defaults() {
     let rows = Settings::default().rows();
     assert!(rows.iter().all(|(_, _, default)| *default));

@@ -23,8 +23,10 @@ mod words;
 
 use std::time::{Duration, Instant};
 
+use crate::BuildReason;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
 
 pub use policy::{Defaults, Policy};
 pub use progress::{Rollout, rollout_state};
@@ -68,15 +70,20 @@ pub enum FailureKind {
 impl FailureKind {
     /// The Build's `reason` for this failure.
     pub fn reason(self) -> &'static str {
+        self.build_reason().as_str()
+    }
+
+    /// The Build reason for this kind of failure.
+    pub fn build_reason(self) -> BuildReason {
         match self {
-            Self::Crashed => "RolloutCrashed",
-            Self::CannotStart => "RolloutCannotStart",
-            Self::PodFailed => "RolloutPodFailed",
-            Self::NotReady => "RolloutNotReady",
-            Self::Unschedulable => "RolloutUnschedulable",
-            Self::ReplicaFailure => "RolloutReplicaFailure",
-            Self::ProgressDeadline => "ProgressDeadlineExceeded",
-            Self::Timeout => "RolloutTimeout",
+            Self::Crashed => BuildReason::RolloutCrashed,
+            Self::CannotStart => BuildReason::RolloutCannotStart,
+            Self::PodFailed => BuildReason::RolloutPodFailed,
+            Self::NotReady => BuildReason::RolloutNotReady,
+            Self::Unschedulable => BuildReason::RolloutUnschedulable,
+            Self::ReplicaFailure => BuildReason::RolloutReplicaFailure,
+            Self::ProgressDeadline => BuildReason::ProgressDeadlineExceeded,
+            Self::Timeout => BuildReason::RolloutTimeout,
         }
     }
 }
@@ -185,7 +192,7 @@ impl Judge {
         let troubles: Vec<(String, Trouble)> = new_pods
             .iter()
             .filter_map(|p| {
-                let name = p.metadata.name.clone().unwrap_or_default();
+                let name = p.name_any();
                 pod_trouble(p).map(|t| (name, t))
             })
             .collect();
@@ -258,7 +265,7 @@ impl Judge {
     pub fn timed_out(&self, timeout: Duration, what: &str, new_pods: &[Pod]) -> Failure {
         let trouble = new_pods
             .iter()
-            .find_map(|p| pod_trouble(p).map(|t| (p.metadata.name.clone().unwrap_or_default(), t)));
+            .find_map(|p| pod_trouble(p).map(|t| (p.name_any(), t)));
         self.failure(
             FailureKind::Timeout,
             trouble.as_ref().map(|(p, t)| (p, t)),

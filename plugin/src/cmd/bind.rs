@@ -4,20 +4,22 @@
 use clap::Args;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
-use kube::api::{ListParams, ObjectMeta, Patch, PatchParams};
-use mosaic_core::names::FIELD_MANAGER_PLUGIN;
+use kube::api::ListParams;
+use kube::{Api, ResourceExt};
+use mosaic_core::Binding;
 use mosaic_core::reference::{ImageRef, RepoName};
-use mosaic_core::{Binding, BindingSpec};
 
-use crate::cli::{GitHubArgs, KubeArgs};
+use super::auto::AutoArgs;
+pub use super::binding_write::{BindRequest, apply_binding};
 use crate::error::{Error, Outcome};
+use crate::github::GitHubArgs;
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::{self, Format, ObjectFormat};
 
 pub use super::checks::{
-    ContainerChoice, GITHUB_SECRET_KEY, REGISTRY_SECRET_TYPE, check_github_secret,
-    check_registry_secret, choose_container, validate_branch, validate_repo_path,
+    ContainerChoice, check_github_secret, check_registry_secret, choose_container, validate_branch,
+    validate_repo_path,
 };
 
 #[derive(Args, Debug)]
@@ -72,41 +74,10 @@ pub struct BindArgs {
     #[arg(short = 'o', long, value_enum)]
     pub output: Option<ObjectFormat>,
 
-    /// Propose bindings for every Deployment in scope (-n or -A) from image labels and repo names.
-    #[arg(help_heading = "Options for --auto", long)]
-    pub auto: bool,
-    /// With --auto: the GitHub user or organization whose repositories to match against.
-    #[arg(help_heading = "Options for --auto", long, requires = "auto")]
-    pub owner: Option<String>,
-    /// With --auto: apply every proposal at or above the threshold without asking.
-    #[arg(
-        help_heading = "Options for --auto",
-        long,
-        short = 'y',
-        requires = "auto"
-    )]
-    pub yes: bool,
-    /// With --auto: the lowest confidence (0 to 1) applied by --yes.
-    #[arg(help_heading = "Options for --auto", long, requires = "auto", default_value_t = mosaic_core::matching::DEFAULT_THRESHOLD)]
-    pub threshold: f64,
+    #[command(flatten)]
+    pub propose: AutoArgs,
     #[command(flatten)]
     pub github: GitHubArgs,
-}
-
-/// Everything `bind` needs, already checked for syntax.
-#[derive(Debug, Clone)]
-pub struct BindRequest {
-    pub deployment: String,
-    pub repo: RepoName,
-    pub image: ImageRef,
-    pub branch: String,
-    pub container: Option<String>,
-    pub dockerfile: String,
-    pub context: String,
-    pub registry_secret: Option<String>,
-    pub github_secret: Option<String>,
-    pub rollback: bool,
-    pub verify: Option<mosaic_core::resources::VerifySpec>,
 }
 
 impl BindRequest {
@@ -160,34 +131,6 @@ impl BindRequest {
             github_secret: args.github_secret.clone(),
             rollback: !args.no_rollback,
         })
-    }
-
-    /// The Binding object for this request.
-    pub fn to_binding(&self, name: &str, namespace: &str, container: Option<String>) -> Binding {
-        let mut b = Binding::new(
-            name,
-            BindingSpec {
-                deployment: self.deployment.clone(),
-                container,
-                repo: self.repo.to_string(),
-                branch: self.branch.clone(),
-                image: self.image.repository(),
-                dockerfile: self.dockerfile.clone(),
-                context: self.context.clone(),
-                registry_secret: self.registry_secret.clone(),
-                github_secret: self.github_secret.clone(),
-                rollback_on_failure: self.rollback,
-                paused: false,
-                verify: self.verify.clone(),
-                take_ownership: false,
-            },
-        );
-        b.metadata = ObjectMeta {
-            name: Some(name.into()),
-            namespace: Some(namespace.into()),
-            ..Default::default()
-        };
-        b
     }
 }
 
@@ -249,25 +192,15 @@ pub async fn validated_binding(
     Ok(req.to_binding(&choice.binding_name, namespace, choice.container))
 }
 
-/// Server-side apply a Binding; returns the stored object and whether it was new.
-pub async fn apply_binding(client: &kube::Client, b: &Binding) -> Result<(Binding, bool), Error> {
-    let ns = b.metadata.namespace.as_deref().unwrap_or("default");
-    let name = b.metadata.name.as_deref().unwrap_or_default();
-    let api: Api<Binding> = Api::namespaced(client.clone(), ns);
-    let existed = api.get_opt(name).await?.is_some();
-    let pp = PatchParams::apply(FIELD_MANAGER_PLUGIN).force();
-    let stored = api.patch(name, &pp, &Patch::Apply(b)).await?;
-    Ok((stored, !existed))
-}
-
 pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
-    if args.auto {
-        return super::auto::run(kube, args).await;
+    if args.propose.auto {
+        return super::auto::run(kube, &args.propose, args.dry_run, args.output, &args.github)
+            .await;
     }
     let req = BindRequest::from_args(&args)?;
     let cluster = kubeconf::connect(kube).await?;
     let binding = validated_binding(&cluster.client, &cluster.namespace, &req).await?;
-    let name = binding.metadata.name.clone().unwrap_or_default();
+    let name = binding.name_any();
     if args.dry_run {
         print!(
             "{}",

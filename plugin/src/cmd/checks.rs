@@ -3,13 +3,10 @@
 //! and the Secrets named by `--registry-secret` and `--github-secret`.
 
 use k8s_openapi::api::core::v1::Secret;
+use mosaic_core::names::{GITHUB_TOKEN_KEY, REGISTRY_SECRET_TYPE};
 
 use crate::error::Error;
 
-/// The type a `--registry-secret` must have.
-pub const REGISTRY_SECRET_TYPE: &str = "kubernetes.io/dockerconfigjson";
-/// The key a `--github-secret` must hold.
-pub const GITHUB_SECRET_KEY: &str = "token";
 /// The container a Binding targets and the Binding's name, decided from the pod's containers.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ContainerChoice {
@@ -118,13 +115,13 @@ pub fn check_github_secret(
     let has = s
         .data
         .as_ref()
-        .is_some_and(|d| d.contains_key(GITHUB_SECRET_KEY))
+        .is_some_and(|d| d.contains_key(GITHUB_TOKEN_KEY))
         || s.string_data
             .as_ref()
-            .is_some_and(|d| d.contains_key(GITHUB_SECRET_KEY));
+            .is_some_and(|d| d.contains_key(GITHUB_TOKEN_KEY));
     if !has {
         return Err(Error::Input(format!(
-            "secret {name:?} has no key {GITHUB_SECRET_KEY:?}: --github-secret needs the GitHub token under the key {GITHUB_SECRET_KEY} (`kubectl create secret generic {name} --from-literal=token=…`)"
+            "secret {name:?} has no key {GITHUB_TOKEN_KEY:?}: --github-secret needs the GitHub token under the key {GITHUB_TOKEN_KEY} (`kubectl create secret generic {name} --from-literal=token=…`)"
         )));
     }
     Ok(())
@@ -215,7 +212,10 @@ mod tests {
         let e = check_github_secret("gh", "ns", Some(&opaque)).unwrap_err();
         assert!(e.to_string().contains("has no key \"token\""), "{e}");
         let mut data = std::collections::BTreeMap::new();
-        data.insert("token".to_string(), k8s_openapi::ByteString(b"x".to_vec()));
+        data.insert(
+            GITHUB_TOKEN_KEY.to_string(),
+            k8s_openapi::ByteString(b"x".to_vec()),
+        );
         let with = Secret {
             data: Some(data),
             ..Default::default()

@@ -2,11 +2,11 @@
 //! hidden `__complete` command behind `kubectl_complete-mosaic`, which kubectl
 //! runs to complete `kubectl mosaic <TAB>`.
 
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 use clap_complete::Shell;
 
-use crate::cli::{Cli, KubeArgs};
 use crate::error::{Error, Outcome};
+use crate::kubeconf::KubeArgs;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum CompletionShell {
@@ -33,21 +33,21 @@ pub struct CompleteArgs {
 }
 
 /// The completion script for a shell, for the `kubectl-mosaic` binary.
-pub fn script(shell: CompletionShell) -> Vec<u8> {
+pub fn script(mut root: clap::Command, shell: CompletionShell) -> Vec<u8> {
     let shell = match shell {
         CompletionShell::Bash => Shell::Bash,
         CompletionShell::Zsh => Shell::Zsh,
         CompletionShell::Fish => Shell::Fish,
     };
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "kubectl-mosaic", &mut out);
+    clap_complete::generate(shell, &mut root, "kubectl-mosaic", &mut out);
     out
 }
 
-pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
+pub fn run(root: clap::Command, args: CompletionArgs) -> Result<Outcome, Error> {
     use std::io::Write;
     std::io::stdout()
-        .write_all(&script(args.shell))
+        .write_all(&script(root, args.shell))
         .map_err(|e| Error::Other(format!("cannot write the completion script: {e}")))?;
     Ok(Outcome::Success)
 }
@@ -56,13 +56,12 @@ pub fn run(args: CompletionArgs) -> Result<Outcome, Error> {
 const NO_FILE_COMP: &str = ":4";
 
 /// Completion candidates (`value\tdescription` lines, then a `:N` directive) for the words typed so far.
-pub fn candidates(words: &[String]) -> Vec<String> {
-    let root = Cli::command();
+pub fn candidates(root: &clap::Command, words: &[String]) -> Vec<String> {
     let (current, done) = match words.split_last() {
         Some((c, d)) => (c.as_str(), d),
         None => ("", &[][..]),
     };
-    let mut cmd = &root;
+    let mut cmd = root;
     for w in done {
         if w.starts_with('-') {
             continue;
@@ -263,7 +262,11 @@ async fn object_names(
     Ok(names)
 }
 
-pub async fn complete(kube: &KubeArgs, args: CompleteArgs) -> Result<Outcome, Error> {
+pub async fn complete(
+    root: &clap::Command,
+    kube: &KubeArgs,
+    args: CompleteArgs,
+) -> Result<Outcome, Error> {
     if let Some(which) = names_for(&args.words) {
         let current = args.words.last().map(String::as_str).unwrap_or("");
         // Completion must never fail loudly: without a cluster, offer nothing.
@@ -280,7 +283,7 @@ pub async fn complete(kube: &KubeArgs, args: CompleteArgs) -> Result<Outcome, Er
         println!("{NO_FILE_COMP}");
         return Ok(Outcome::Success);
     }
-    for c in candidates(&args.words) {
+    for c in candidates(root, &args.words) {
         println!("{c}");
     }
     Ok(Outcome::Success)
@@ -289,6 +292,8 @@ pub async fn complete(kube: &KubeArgs, args: CompleteArgs) -> Result<Outcome, Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Cli;
+    use clap::CommandFactory;
 
     fn words(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -333,7 +338,7 @@ mod tests {
             (CompletionShell::Zsh, "#compdef kubectl-mosaic"),
             (CompletionShell::Fish, "complete -c kubectl-mosaic"),
         ] {
-            let s = String::from_utf8(script(shell)).unwrap();
+            let s = String::from_utf8(script(Cli::command(), shell)).unwrap();
             assert!(s.contains(marker), "{shell:?}");
             assert!(
                 s.contains("unbind") && s.contains("registry-secret"),
@@ -344,11 +349,11 @@ mod tests {
 
     #[test]
     fn completes_subcommands_flags_and_values() {
-        let c = candidates(&words(&[""]));
+        let c = candidates(&Cli::command(), &words(&[""]));
         assert!(c.iter().any(|l| l.starts_with("bind\t")), "{c:?}");
         assert!(!c.iter().any(|l| l.starts_with("__complete")), "{c:?}");
         assert_eq!(c.last().unwrap(), ":4");
-        let c = candidates(&words(&["de"]));
+        let c = candidates(&Cli::command(), &words(&["de"]));
         assert_eq!(
             c,
             vec![
@@ -356,20 +361,20 @@ mod tests {
                 ":4".into()
             ]
         );
-        let c = candidates(&words(&["bind", "--re"]));
+        let c = candidates(&Cli::command(), &words(&["bind", "--re"]));
         assert!(c.iter().any(|l| l.starts_with("--repo\t")), "{c:?}");
         assert!(
             c.iter().any(|l| l.starts_with("--registry-secret\t")),
             "{c:?}"
         );
-        let c = candidates(&words(&["list", "-o", ""]));
+        let c = candidates(&Cli::command(), &words(&["list", "-o", ""]));
         assert!(
             c.contains(&"json".to_string()) && c.contains(&"wide".to_string()),
             "{c:?}"
         );
-        let c = candidates(&words(&["completion", "z"]));
+        let c = candidates(&Cli::command(), &words(&["completion", "z"]));
         assert_eq!(c, vec!["zsh".to_string(), ":4".into()]);
-        let c = candidates(&words(&["list", "--kubec"]));
+        let c = candidates(&Cli::command(), &words(&["list", "--kubec"]));
         assert!(c.iter().any(|l| l.starts_with("--kubeconfig\t")), "{c:?}");
     }
 }

@@ -5,16 +5,17 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{ObjectMeta, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
-use mosaic_core::names::{FIELD_MANAGER_PLUGIN, LABEL_BINDING, LABEL_COMMIT, LABEL_MANAGED_BY};
-use mosaic_core::resources::{BuildTrigger, TriggerKind, build_name};
-use mosaic_core::{Binding, Build, BuildPhase, BuildSpec};
+use mosaic_core::names::FIELD_MANAGER_PLUGIN;
+use mosaic_core::resources::{BuildTrigger, build_name};
+use mosaic_core::{Binding, Build, BuildPhase, CommitRef};
 
-use crate::cli::{GitHubArgs, KubeArgs};
 use crate::error::{Error, Outcome};
+use crate::github::GitHubArgs;
 use crate::github::{GitHub, GitHubApi, TOKEN_ENV};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::{self, ObjectFormat};
 
 #[derive(Args, Debug)]
@@ -33,7 +34,7 @@ pub struct DeployArgs {
     /// Follow the build until it finishes; exit non-zero if it does not succeed.
     #[arg(long)]
     pub wait: bool,
-    /// With --wait: how long to wait, e.g. 10m.
+    /// With --wait: how long to wait, e.g. 10m (0: no limit).
     #[arg(long, default_value = "30m", value_name = "DURATION")]
     pub timeout: String,
     /// Output format: json or yaml (the created Build).
@@ -70,46 +71,23 @@ pub fn classify_ref(r: &str) -> RefChoice {
     RefChoice::Named { lookup, full_ref }
 }
 
-/// The manual Build for a binding and commit.
+/// The manual Build of `commit` for `binding`, named `name` (the commit's Build name, or that
+/// with a suffix when an earlier Build of the commit has ended).
 pub fn manual_build(
     binding: &Binding,
     name: &str,
-    commit: &str,
-    git_ref: &str,
+    commit: CommitRef<'_>,
     user: Option<String>,
-) -> Build {
-    let mut b = Build::new(
-        name,
-        BuildSpec {
-            binding: binding.name_any(),
-            commit: commit.to_string(),
-            git_ref: git_ref.to_string(),
-            trigger: BuildTrigger {
-                kind: TriggerKind::Manual,
-                delivery: None,
-                pusher: None,
-                user,
-                before: None,
-            },
-        },
-    );
-    b.metadata = ObjectMeta {
-        name: Some(name.to_string()),
-        namespace: binding.namespace(),
-        labels: Some(
-            [
-                (LABEL_BINDING.to_string(), binding.name_any()),
-                (LABEL_COMMIT.to_string(), commit.to_string()),
-                (
-                    LABEL_MANAGED_BY.to_string(),
-                    FIELD_MANAGER_PLUGIN.to_string(),
-                ),
-            ]
-            .into(),
-        ),
-        ..Default::default()
-    };
-    b
+) -> Result<Build, Error> {
+    let mut b =
+        Build::for_commit(binding, commit, BuildTrigger::manual(user)).ok_or_else(|| {
+            Error::Other(format!(
+                "binding {} has no namespace: read it from the cluster",
+                binding.name_any()
+            ))
+        })?;
+    b.metadata.name = Some(name.to_string());
+    Ok(b)
 }
 
 /// Base-36 text of a number (short, DNS-safe suffixes).
@@ -137,13 +115,14 @@ async fn github_token(client: &kube::Client, binding: &Binding) -> Option<String
     let name = binding.spec.github_secret.as_deref()?;
     let api: Api<Secret> = Api::namespaced(client.clone(), &binding.namespace()?);
     let s = api.get_opt(name).await.ok()??;
-    let bytes = s.data?.remove(crate::cmd::bind::GITHUB_SECRET_KEY)?.0;
+    let bytes = s.data?.remove(mosaic_core::names::GITHUB_TOKEN_KEY)?.0;
     String::from_utf8(bytes).ok().map(|t| t.trim().to_string())
 }
 
 pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
     let deployment = super::parse_deployment_target(&args.target)?;
-    let timeout = crate::kubeconf::parse_duration(&args.timeout)?;
+    let timeout = mosaic_core::duration::parse_limit(&args.timeout)
+        .map_err(|e| Error::Usage(format!("--timeout: {e}")))?;
     let cluster = kubeconf::connect(kube).await?;
     let bindings: Api<Binding> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let binding = super::one_binding_for(
@@ -188,7 +167,11 @@ pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
         }
         name = format!("{name}-{}", base36(output::now_secs().unsigned_abs()));
     }
-    let build = manual_build(&binding, &name, &commit, &git_ref, cluster.user.clone());
+    let commit = CommitRef {
+        sha: &commit,
+        git_ref: &git_ref,
+    };
+    let build = manual_build(&binding, &name, commit, cluster.user.clone())?;
     let stored = builds
         .patch(
             &name,
@@ -281,29 +264,41 @@ mod tests {
     }
 
     #[test]
-    fn manual_builds_carry_labels_and_user() {
-        let mut binding = Binding::new(
-            "api",
-            serde_json::from_value(serde_json::json!({"deployment": "api", "repo": "acme/api", "image": "r.example.com/api"}))
-                .unwrap(),
-        );
-        binding.metadata.namespace = Some("ns".into());
+    fn manual_builds_carry_labels_user_and_owner() {
+        // A Binding as the API server returns it.
+        let binding: Binding = serde_json::from_value(serde_json::json!({
+            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
+            "metadata": {"name": "api", "namespace": "ns", "uid": "uid-api", "resourceVersion": "3"},
+            "spec": {"deployment": "api", "repo": "acme/api", "image": "r.example.com/api"}}))
+        .unwrap();
         let c = "0123456789abcdef0123456789abcdef01234567";
+        let commit = CommitRef {
+            sha: c,
+            git_ref: "refs/heads/main",
+        };
         let b = manual_build(
             &binding,
-            "api-0123456789ab",
-            c,
-            "refs/heads/main",
+            "api-0123456789ab-x1",
+            commit,
             Some("alice".into()),
-        );
-        assert_eq!(b.spec.trigger.kind, TriggerKind::Manual);
-        assert_eq!(b.spec.trigger.user.as_deref(), Some("alice"));
+        )
+        .unwrap();
+        assert_eq!(b.name_any(), "api-0123456789ab-x1");
         assert_eq!(
-            b.labels().get(LABEL_BINDING).map(String::as_str),
-            Some("api")
+            b.spec.trigger.kind,
+            mosaic_core::resources::TriggerKind::Manual
         );
-        assert_eq!(b.labels().get(LABEL_COMMIT).map(String::as_str), Some(c));
+        assert_eq!(b.spec.trigger.user.as_deref(), Some("alice"));
+        assert_eq!(b.spec.git_ref, "refs/heads/main");
+        let labels = b.labels();
+        assert_eq!(labels[mosaic_core::names::LABEL_BINDING], "api");
+        assert_eq!(labels[mosaic_core::names::LABEL_COMMIT], c);
+        assert_eq!(
+            labels[mosaic_core::names::LABEL_MANAGED_BY],
+            FIELD_MANAGER_PLUGIN
+        );
         assert_eq!(b.namespace().as_deref(), Some("ns"));
+        assert_eq!(b.owner_references()[0].uid, "uid-api");
     }
 
     #[test]

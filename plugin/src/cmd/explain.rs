@@ -10,13 +10,13 @@ use mosaic_core::explain::probe;
 use mosaic_core::explain::{self, Finding, Severity, catalog};
 use serde_json::Value;
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::explain::probe::Ran;
 use crate::explain::render::{self, Format};
 use crate::explain::scope::{self, Target};
 use crate::explain::{ingest, live};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 
 #[derive(Args, Debug)]
 #[command(

@@ -10,10 +10,11 @@ use kube::api::{Api, ListParams};
 
 use mosaic_core::{Binding, names};
 
-use crate::cli::{GitHubArgs, KubeArgs};
 use crate::error::{Error, Outcome};
+use crate::github::GitHubArgs;
 use crate::github_hook::{self, Action, GitHubHooks, HookApi};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 
 #[derive(Args, Debug)]
 pub struct HookArgs {

@@ -21,9 +21,9 @@ use mosaic_core::names;
 use super::install_apply::{self, Applied, apply, apply_secret, ensure_webhook_secret, secret};
 use super::install_show;
 use crate::bundle::{self, Item};
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::Format;
 
 #[derive(Args, Debug)]
@@ -84,20 +84,6 @@ pub fn install_namespace(kube: &KubeArgs) -> String {
     kube.namespace
         .clone()
         .unwrap_or_else(|| names::SYSTEM_NAMESPACE.to_string())
-}
-
-/// `30s`, `5m`, `1h` or a bare number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, Error> {
-    let bad = || Error::Usage(format!("invalid duration {s:?}: use e.g. 90s, 5m or 1h"));
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let n: u64 = s[..split].parse().map_err(|_| bad())?;
-    let secs = match &s[split..] {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(bad()),
-    };
-    Ok(Duration::from_secs(secs))
 }
 
 /// Credentials read from the user's sources, validated before the cluster is touched.
@@ -211,7 +197,8 @@ fn settings_for(remembered: Option<&Settings>, flags: &Settings, reset: bool) ->
 
 pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     let namespace = install_namespace(kube);
-    let timeout = parse_duration(&args.timeout)?;
+    let timeout = mosaic_core::duration::parse_flag(&args.timeout)
+        .map_err(|e| Error::Usage(format!("--timeout: {e}")))?;
     if args.output.is_some() && !args.dry_run && !args.show {
         return Err(Error::Usage(
             "-o is only for --dry-run or --show: add --dry-run to print the manifests".into(),
@@ -298,8 +285,8 @@ async fn store_credentials(
         let s = secret(
             namespace,
             names::REGISTRY_SECRET_NAME,
-            "kubernetes.io/dockerconfigjson",
-            ".dockerconfigjson",
+            names::REGISTRY_SECRET_TYPE,
+            names::REGISTRY_CONFIG_KEY,
             config,
         );
         eprintln!(
@@ -314,15 +301,6 @@ async fn store_credentials(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-        assert_eq!(parse_duration("12").unwrap(), Duration::from_secs(12));
-        assert!(parse_duration("5d").is_err());
-        assert!(parse_duration("m").is_err());
-    }
 
     #[test]
     fn namespace_defaults_to_mosaic_system_not_the_context() {

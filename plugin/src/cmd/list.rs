@@ -5,9 +5,9 @@ use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use mosaic_core::{Binding, Build};
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::{self, Format, Table};
 
 #[derive(Args, Debug)]

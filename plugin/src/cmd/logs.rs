@@ -4,9 +4,9 @@ use clap::Args;
 use kube::Api;
 use mosaic_core::Build;
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 
 #[derive(Args, Debug)]
 pub struct LogsArgs {

@@ -1,9 +1,10 @@
-//! Subcommand implementations, dispatch, and the helpers they share
+//! Subcommand implementations and the helpers they share
 //! (`deployment/NAME` targets, finding a Deployment's Binding).
 
 pub mod auto;
 pub mod bind;
 pub mod bind_checks;
+pub mod binding_write;
 pub mod checks;
 pub mod completion;
 pub mod deploy;
@@ -26,27 +27,7 @@ use kube::Api;
 use kube::api::ListParams;
 use mosaic_core::Binding;
 
-use crate::cli::{Cli, Command};
-use crate::error::{Error, Outcome};
-
-/// Run the parsed command.
-pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
-    match cli.command {
-        Command::Bind(args) => bind::run(&cli.kube, args).await,
-        Command::Unbind(args) => unbind::run(&cli.kube, args).await,
-        Command::List(args) => list::run(&cli.kube, args).await,
-        Command::Status(args) => status::run(&cli.kube, args).await,
-        Command::Deploy(args) => deploy::run(&cli.kube, args).await,
-        Command::Logs(args) => logs::run(&cli.kube, args).await,
-        Command::Explain(args) => explain::run(&cli.kube, args).await,
-        Command::Install(args) => install::run(&cli.kube, args).await,
-        Command::Uninstall(args) => uninstall::run(&cli.kube, args).await,
-        Command::Hook(args) => hook::run(&cli.kube, args).await,
-        Command::Version(args) => version::run(&cli.kube, args).await,
-        Command::Completion(args) => completion::run(args),
-        Command::Complete(args) => completion::complete(&cli.kube, args).await,
-    }
-}
+use crate::error::Error;
 
 /// Parse `deployment/NAME` (also `deploy/`, `deployments/`, `deployment.apps/`, or a bare NAME).
 pub fn parse_deployment_target(s: &str) -> Result<String, Error> {

@@ -9,7 +9,7 @@ use mosaic_core::matching::{Proposal, Workload};
 use mosaic_core::names::{DEFAULT_BRANCH, DEFAULT_CONTEXT, DEFAULT_DOCKERFILE};
 use mosaic_core::reference::{ImageRef, RepoName};
 
-use super::bind::BindRequest;
+use super::binding_write::BindRequest;
 use crate::output::Table;
 
 /// One row of the proposal table.

@@ -9,11 +9,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 use mosaic_core::names::LABEL_BINDING;
-use mosaic_core::{Binding, Build, BuildPhase};
+use mosaic_core::verdict::Rollout;
+use mosaic_core::{Binding, Build, BuildPhase, BuildStatus};
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::{self, ObjectFormat, Table};
 
 /// How many builds `status` shows per binding.
@@ -51,7 +52,7 @@ pub struct StatusReport<'a> {
 pub fn plain_http_registry(binding: &Binding, plain: &[String]) -> Option<String> {
     let r = mosaic_core::reference::ImageRef::parse(&binding.spec.image).ok()?;
     let host = r.registry_host();
-    mosaic_core::install_settings::plain_http(host, plain).then(|| host.to_string())
+    mosaic_core::registry_auth::plain_http(host, plain).then(|| host.to_string())
 }
 
 /// The report for one binding (pure): rollout in words and the newest builds first.
@@ -84,45 +85,57 @@ pub fn report<'a>(
     }
 }
 
-/// A Deployment's rollout state in words, following `kubectl rollout status`.
+/// A Deployment's rollout state in words, following `kubectl rollout status`. Whether it
+/// failed or completed is decided once, in core, as the webhook decides it; this only words it.
 pub fn rollout_words(d: &Deployment) -> String {
-    let spec_replicas = d.spec.replicas.unwrap_or(1);
+    match mosaic_core::verdict::rollout_state(d) {
+        Rollout::Failed { reason, message } => {
+            let what = match reason.as_str() {
+                "ProgressDeadlineExceeded" => "progress deadline exceeded",
+                other => other,
+            };
+            let message = if message.is_empty() {
+                "no message"
+            } else {
+                message.as_str()
+            };
+            format!("failed: {what} ({message})")
+        }
+        Rollout::Complete => {
+            let n = d.spec.replicas.unwrap_or(1);
+            format!("complete: {n} of {n} replicas up to date and available")
+        }
+        Rollout::Waiting(what) => waiting_words(d).unwrap_or(format!("rolling out: {what}")),
+    }
+}
+
+/// What a rollout that is still going waits for, in `kubectl rollout status`'s order.
+fn waiting_words(d: &Deployment) -> Option<String> {
     let Some(st) = d.status.as_ref() else {
-        return "waiting for the Deployment controller to report status".into();
+        return Some("waiting for the Deployment controller to report status".into());
     };
-    let generation = d.metadata.generation.unwrap_or(0);
-    if st.observed_generation.unwrap_or(0) < generation {
-        return "waiting for the Deployment controller to observe the new spec".into();
+    if st.observed_generation.unwrap_or(0) < d.metadata.generation.unwrap_or(0) {
+        return Some("waiting for the Deployment controller to observe the new spec".into());
     }
-    // Failed or not is decided once, in core, as the webhook decides it.
-    if let mosaic_core::verdict::Rollout::Failed { reason, message } =
-        mosaic_core::verdict::rollout_state(d)
-    {
-        let what = match reason.as_str() {
-            "ProgressDeadlineExceeded" => "progress deadline exceeded".to_string(),
-            other => other.to_string(),
-        };
-        let message = if message.is_empty() {
-            "no message"
-        } else {
-            message.as_str()
-        };
-        return format!("failed: {what} ({message})");
-    }
+    let spec_replicas = d.spec.replicas.unwrap_or(1);
     let updated = st.updated_replicas.unwrap_or(0);
     let replicas = st.replicas.unwrap_or(0);
     let available = st.available_replicas.unwrap_or(0);
     if updated < spec_replicas {
-        format!("rolling out: {updated} of {spec_replicas} new replicas updated")
+        Some(format!(
+            "rolling out: {updated} of {spec_replicas} new replicas updated"
+        ))
     } else if replicas > updated {
-        format!(
+        Some(format!(
             "rolling out: {} old replicas pending termination",
             replicas - updated
-        )
+        ))
     } else if available < updated {
-        format!("rolling out: {available} of {updated} updated replicas available")
+        Some(format!(
+            "rolling out: {available} of {updated} updated replicas available"
+        ))
     } else {
-        format!("complete: {spec_replicas} of {spec_replicas} replicas up to date and available")
+        None
     }
 }
 
@@ -152,7 +165,25 @@ pub fn render(
     now: i64,
     plain: &[String],
 ) -> String {
+    let r = report(binding, deployment, builds, plain);
     let mut out = String::new();
+    write_binding(&mut out, &r);
+    if r.builds.is_empty() {
+        let _ = writeln!(out, "Builds:      <none>");
+        return out;
+    }
+    write_builds(&mut out, &r.builds, now);
+    if let Some(failed) = r.builds.first().and_then(|b| b.status.as_ref())
+        && failed.phase == BuildPhase::Failed
+    {
+        write_failure(&mut out, failed);
+    }
+    out
+}
+
+/// The Binding, what it deploys, and the rollout.
+fn write_binding(out: &mut String, r: &StatusReport<'_>) {
+    let binding = r.binding;
     let st = binding.status.clone().unwrap_or_default();
     let ns = binding.namespace().unwrap_or_default();
     let _ = writeln!(out, "Binding:     {} (namespace {ns})", binding.name_any());
@@ -169,7 +200,7 @@ pub fn render(
         binding.spec.repo, binding.spec.branch
     );
     let _ = writeln!(out, "Image:       {}", binding.spec.image);
-    if let Some(host) = plain_http_registry(binding, plain) {
+    if let Some(host) = &r.plain_http_registry {
         let _ = writeln!(
             out,
             "Registry:    {host} over plain HTTP (unencrypted; install --insecure-registry or loopback)"
@@ -191,33 +222,17 @@ pub fn render(
         "Deployed:    {}",
         output::or_none(st.last_image.as_deref())
     );
-    let rollout = match deployment {
-        Some(d) => rollout_words(d),
-        None => format!("deployment/{} not found", binding.spec.deployment),
-    };
-    let _ = writeln!(out, "Rollout:     {rollout}");
-    let mut mine: Vec<&Build> = builds
-        .iter()
-        .filter(|b| b.spec.binding == binding.name_any())
-        .collect();
-    mine.sort_by_key(|b| {
-        std::cmp::Reverse(
-            b.metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| t.0.as_second()),
-        )
-    });
-    if mine.is_empty() {
-        let _ = writeln!(out, "Builds:      <none>");
-        return out;
-    }
+    let _ = writeln!(out, "Rollout:     {}", r.rollout);
+}
+
+/// The recent Builds as a table, newest first.
+fn write_builds(out: &mut String, builds: &[&Build], now: i64) {
     let _ = writeln!(out, "Builds:");
     let mut t = Table::new(
         &["name", "commit", "trigger", "phase", "duration", "age"],
         false,
     );
-    for b in mine.iter().take(RECENT_BUILDS) {
+    for b in builds {
         let s = b.status.clone().unwrap_or_default();
         let trigger = match (&b.spec.trigger.user, &b.spec.trigger.pusher) {
             (Some(u), _) => format!("manual by {u}"),
@@ -236,41 +251,37 @@ pub fn render(
     for line in t.render().lines() {
         let _ = writeln!(out, "  {line}");
     }
-    if let Some(failed) = mine.first().filter(|b| {
-        b.status
-            .as_ref()
-            .is_some_and(|s| s.phase == BuildPhase::Failed)
-    }) {
-        let s = failed.status.clone().unwrap_or_default();
-        let why = [s.reason.as_deref(), s.message.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(": ");
-        let _ = writeln!(out, "Last build failed: {}", output::escape_terminal(&why));
-        if s.rolled_back {
-            let _ = writeln!(
-                out,
-                "  rolled back to {}",
-                output::or_none(s.previous_image.as_deref())
-            );
-        }
-        for f in &s.findings {
-            let _ = writeln!(
-                out,
-                "  {:?} {} {}/{}: {}",
-                f.severity,
-                f.slug,
-                f.object.kind,
-                f.object.name,
-                output::escape_terminal(&f.summary)
-            );
-            for fix in &f.fix {
-                let _ = writeln!(out, "    fix: {}", output::escape_terminal(fix));
-            }
+}
+
+/// Why the newest Build failed: its reason and message, the rollback, and the findings.
+fn write_failure(out: &mut String, s: &BuildStatus) {
+    let why = [s.reason.as_deref(), s.message.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ");
+    let _ = writeln!(out, "Last build failed: {}", output::escape_terminal(&why));
+    if s.rolled_back {
+        let _ = writeln!(
+            out,
+            "  rolled back to {}",
+            output::or_none(s.previous_image.as_deref())
+        );
+    }
+    for f in &s.findings {
+        let _ = writeln!(
+            out,
+            "  {:?} {} {}/{}: {}",
+            f.severity,
+            f.slug,
+            f.object.kind,
+            f.object.name,
+            output::escape_terminal(&f.summary)
+        );
+        for fix in &f.fix {
+            let _ = writeln!(out, "    fix: {}", output::escape_terminal(fix));
         }
     }
-    out
 }
 
 pub async fn run(kube: &KubeArgs, args: StatusArgs) -> Result<Outcome, Error> {

@@ -11,9 +11,9 @@ use kube::{Api, ResourceExt};
 use mosaic_core::names::LABEL_COMMIT;
 use mosaic_core::{Binding, Build, BuildPhase};
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::{self, ObjectFormat};
 
 /// A commit as typed: 7 to 40 hex digits, lower-cased.

@@ -1,13 +1,13 @@
 //! `kubectl mosaic unbind`: delete the Binding of a Deployment (the Deployment is untouched).
 
 use clap::Args;
-use kube::Api;
 use kube::api::DeleteParams;
+use kube::{Api, ResourceExt};
 use mosaic_core::Binding;
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 
 #[derive(Args, Debug)]
 pub struct UnbindArgs {
@@ -29,7 +29,7 @@ pub async fn run(kube: &KubeArgs, args: UnbindArgs) -> Result<Outcome, Error> {
         args.container.as_deref(),
     )
     .await?;
-    let name = b.metadata.name.clone().unwrap_or_default();
+    let name = b.name_any();
     api.delete(&name, &DeleteParams::default()).await?;
     println!("binding.mosaic.nectar.dev/{name} deleted");
     Ok(Outcome::Success)

@@ -9,9 +9,9 @@ use kube::api::{Api, DeleteParams, ListParams};
 use mosaic_core::{Binding, names};
 
 use crate::bundle::Item;
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 
 #[derive(Args, Debug)]
 pub struct UninstallArgs {

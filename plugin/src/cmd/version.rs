@@ -6,9 +6,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use mosaic_core::names::WEBHOOK_NAME;
 use serde::Serialize;
 
-use crate::cli::KubeArgs;
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
+use crate::kubeconf::KubeArgs;
 use crate::output::{self, ObjectFormat};
 
 /// The plugin's version, `vX.Y.Z`.

@@ -364,6 +364,17 @@ async fn deploy_resolves_the_branch_and_creates_a_manual_build() {
         b.labels().get(mosaic_core::names::LABEL_COMMIT),
         Some(&main)
     );
+    // Owned by its Binding, as the webhook's Builds are: deleted with it.
+    let binding: Api<mosaic_core::Binding> = Api::namespaced(k.client.clone(), &k.namespace);
+    let owner = &b.owner_references()[0];
+    assert_eq!(
+        (owner.kind.as_str(), owner.name.as_str(), Some(&owner.uid)),
+        (
+            "Binding",
+            "api",
+            binding.get("api").await.unwrap().uid().as_ref()
+        )
+    );
 
     // The same commit while its build is still running: no second build.
     let r = mosaic(&k, &["deploy", "deployment/api", "--ref", &main], &env).await;

@@ -160,7 +160,7 @@ pub struct Engine {
 fn unreachable(e: bollard::errors::Error) -> EngineError {
     EngineError::Unreachable(format!(
         "Docker engine unreachable: {}",
-        crate::adapters::error_text::chain(&e)
+        mosaic_core::error_chain::chain(&e)
     ))
 }
 
@@ -318,7 +318,7 @@ impl Engine {
         let mut digest = None;
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| match e {
-                e if is_transport(&e) => lost(&crate::adapters::error_text::chain(&e)),
+                e if is_transport(&e) => lost(&mosaic_core::error_chain::chain(&e)),
                 bollard::errors::Error::DockerStreamError { error } => fail(error),
                 other => fail(other.to_string()),
             })?;

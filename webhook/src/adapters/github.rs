@@ -149,7 +149,7 @@ fn describe(e: &octocrab::Error) -> (Option<u16>, String) {
         octocrab::Error::GitHub { source, .. } => {
             (Some(source.status_code.as_u16()), source.message.clone())
         }
-        other => (None, one_line(&crate::adapters::error_text::chain(other))),
+        other => (None, one_line(&mosaic_core::error_chain::chain(other))),
     }
 }
 

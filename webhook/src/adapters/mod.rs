@@ -5,6 +5,5 @@
 //! behind a port: see `cluster`.
 
 pub(crate) mod docker;
-pub(crate) mod error_text;
 pub(crate) mod github;
 pub mod registry;

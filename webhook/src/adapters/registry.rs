@@ -1,41 +1,19 @@
-//! Registry access: picking push credentials for a registry host out of a
-//! `kubernetes.io/dockerconfigjson` Secret (pure), and checking that a registry really serves
-//! a manifest digest (`HEAD /v2/<repo>/manifests/<digest>`, with Basic or token auth), retried
-//! with backoff while the registry answers 5xx or cannot be reached.
+//! The registry over HTTP: checking that a registry really serves a manifest digest
+//! (`HEAD /v2/<repo>/manifests/<digest>`, with Basic or token auth), retried with backoff while
+//! the registry answers 5xx or cannot be reached, and whether it accepts credentials. What the
+//! credentials are, where the API is and what a challenge asks for is `mosaic_core::registry_auth`.
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures::future::BoxFuture;
-use serde::Deserialize;
+pub use mosaic_core::registry_auth::RegistryAuth;
+use mosaic_core::registry_auth::{Challenge, MANIFEST_ACCEPT, api_base, token_from_response};
 
 use crate::pipeline::ports::RegistryCheck;
 
-/// Credentials for one registry. The password never appears in `Debug` output.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RegistryAuth {
-    pub host: String,
-    pub username: String,
-    pub password: String,
-}
-
-impl std::fmt::Debug for RegistryAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "RegistryAuth {{ host: {:?}, username: {:?}, password: <redacted> }}",
-            self.host, self.username
-        )
-    }
-}
-
-/// Why credentials or a digest check failed. No variant carries a secret.
+/// Why a digest check or a credential check failed. No variant carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("registry secret is not a valid .dockerconfigjson: {0}")]
-    BadConfig(String),
-    #[error("registry secret has no credentials for {0}; add an `auths` entry for that host")]
-    NoCredentials(String),
     #[error("registry {host} does not serve {reference} (HTTP {status})")]
     NotServed {
         host: String,
@@ -70,99 +48,6 @@ fn transient(e: &RegistryError) -> bool {
         _ => false,
     }
 }
-
-#[derive(Deserialize)]
-struct DockerConfig {
-    #[serde(default)]
-    auths: std::collections::HashMap<String, AuthEntry>,
-}
-
-#[derive(Deserialize)]
-struct AuthEntry {
-    #[serde(default)]
-    auth: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
-    #[serde(default)]
-    password: Option<String>,
-}
-
-/// Normalise an `auths` key (`https://host/v1/`, `host`) to a bare host[:port].
-fn key_host(key: &str) -> &str {
-    let k = key
-        .strip_prefix("https://")
-        .or_else(|| key.strip_prefix("http://"))
-        .unwrap_or(key);
-    let k = k.split('/').next().unwrap_or(k);
-    if k == "index.docker.io" || k == "registry-1.docker.io" {
-        "docker.io"
-    } else {
-        k
-    }
-}
-
-/// Credentials for `host` from a `.dockerconfigjson` document.
-pub fn credentials_for(dockerconfigjson: &[u8], host: &str) -> Result<RegistryAuth, RegistryError> {
-    let cfg: DockerConfig = serde_json::from_slice(dockerconfigjson)
-        .map_err(|e| RegistryError::BadConfig(e.to_string()))?;
-    let entry = cfg
-        .auths
-        .iter()
-        .find(|(k, _)| key_host(k) == host)
-        .map(|(_, v)| v)
-        .ok_or_else(|| RegistryError::NoCredentials(host.to_string()))?;
-    let (username, password) = match (&entry.username, &entry.password, &entry.auth) {
-        (Some(u), Some(p), _) => (u.clone(), p.clone()),
-        (_, _, Some(a)) => {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(a.trim())
-                .map_err(|_| RegistryError::BadConfig(format!("auth for {host} is not base64")))?;
-            let text = String::from_utf8(raw)
-                .map_err(|_| RegistryError::BadConfig(format!("auth for {host} is not UTF-8")))?;
-            let (u, p) = text.split_once(':').ok_or_else(|| {
-                RegistryError::BadConfig(format!("auth for {host} is not user:password"))
-            })?;
-            (u.to_string(), p.to_string())
-        }
-        _ => {
-            return Err(RegistryError::BadConfig(format!(
-                "entry for {host} has neither auth nor username/password"
-            )));
-        }
-    };
-    Ok(RegistryAuth {
-        host: host.to_string(),
-        username,
-        password,
-    })
-}
-
-/// Base URL of a registry's API: plain HTTP for loopback (as Docker allows) and the
-/// `--insecure-registry` hosts, HTTPS otherwise.
-fn api_base(host: &str, plain: &[String]) -> String {
-    let insecure = mosaic_core::install_settings::plain_http(host, plain);
-    let host = if host == "docker.io" {
-        "registry-1.docker.io"
-    } else {
-        host
-    };
-    format!("{}://{host}", if insecure { "http" } else { "https" })
-}
-
-/// Parse `Bearer realm="…",service="…",scope="…"`.
-fn bearer_params(header: &str) -> Option<Vec<(String, String)>> {
-    let rest = header.strip_prefix("Bearer ")?;
-    Some(
-        rest.split(',')
-            .filter_map(|kv| kv.trim().split_once('='))
-            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
-            .collect(),
-    )
-}
-
-const MANIFEST_ACCEPT: &str = "application/vnd.docker.distribution.manifest.v2+json, \
-    application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, \
-    application/vnd.oci.image.index.v1+json";
 
 /// Check that `host` serves `path@digest`, authenticating with `auth` (Basic, or a token from
 /// the realm a `Bearer` challenge names). Transient failures are retried with backoff.
@@ -239,7 +124,7 @@ async fn verify_once(
 }
 
 /// When `resp` is a 401 with a `Bearer` challenge: a token from the realm it names, asked for
-/// with `auth` (Basic) and the challenge's other parameters. `None` for any other answer.
+/// with `auth` (Basic) and the challenge's service and scope. `None` for any other answer.
 async fn bearer_token(
     http: &reqwest::Client,
     auth: Option<&RegistryAuth>,
@@ -250,27 +135,18 @@ async fn bearer_token(
         host: host.to_string(),
         message: e.to_string(),
     };
-    let Some(params) = (resp.status() == 401)
+    let Some(challenge) = (resp.status() == 401)
         .then(|| resp.headers().get("www-authenticate"))
         .flatten()
         .and_then(|v| v.to_str().ok())
-        .and_then(bearer_params)
+        .and_then(Challenge::parse)
     else {
         return Ok(None);
     };
-    let Some(realm) = params
-        .iter()
-        .find(|(k, _)| k == "realm")
-        .map(|(_, v)| v.clone())
-    else {
+    let Challenge::Bearer { realm, .. } = &challenge else {
         return Ok(None);
     };
-    let query: Vec<_> = params
-        .iter()
-        .filter(|(k, _)| k != "realm")
-        .cloned()
-        .collect();
-    let url = reqwest::Url::parse_with_params(&realm, &query).map_err(|e| {
+    let url = reqwest::Url::parse_with_params(realm, challenge.token_query()).map_err(|e| {
         RegistryError::Unreachable {
             host: host.to_string(),
             message: format!("bad token realm {realm:?}: {e}"),
@@ -288,13 +164,14 @@ async fn bearer_token(
             status: answer.status().as_u16(),
         });
     }
-    #[derive(Deserialize)]
-    struct Token {
-        #[serde(alias = "access_token")]
-        token: String,
-    }
-    let tok: Token = answer.json().await.map_err(unreachable)?;
-    Ok(Some(tok.token))
+    let status = answer.status().as_u16();
+    let body = answer.bytes().await.map_err(unreachable)?;
+    token_from_response(&body)
+        .map(Some)
+        .ok_or_else(|| RegistryError::Unreachable {
+            host: host.to_string(),
+            message: format!("its token service answered HTTP {status} without a token"),
+        })
 }
 
 /// Does `host` accept `auth` (`GET /v2/` with Basic, or with a token from the realm a `Bearer`

@@ -3,10 +3,8 @@
 //! deterministically from (binding, commit) so redeliveries create nothing new). Pure.
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
-use kube::Resource;
-use mosaic_core::names;
-use mosaic_core::resources::{Binding, Build, BuildSpec, BuildTrigger, TriggerKind, build_name};
+use mosaic_core::CommitRef;
+use mosaic_core::resources::{Binding, Build, BuildTrigger};
 
 use crate::intake::push_event::{PayloadError, PushEvent, RefKind};
 
@@ -156,79 +154,30 @@ pub fn repush_name(b: &Build) -> Option<String> {
     Some(format!("{base}-from-{before}"))
 }
 
-/// The Build for one Binding and push. `None` when the Binding lacks a name or namespace.
+/// The Build for one Binding and push, stamped with `pushed_at`. `None` when the Binding lacks
+/// a name or namespace.
 fn build_for(
     binding: &Binding,
     push: &PushEvent,
     delivery: Option<&str>,
     pushed_at: &str,
 ) -> Option<Build> {
-    let trigger = BuildTrigger {
-        kind: TriggerKind::Push,
-        delivery: delivery.map(str::to_string),
-        pusher: push.pusher.as_ref().map(|p| p.name.clone()),
-        user: None,
-        before: push.before.clone(),
+    let trigger = BuildTrigger::push(
+        delivery.map(str::to_string),
+        push.pusher.as_ref().map(|p| p.name.clone()),
+        push.before.clone(),
+    );
+    let commit = CommitRef {
+        sha: &push.after,
+        git_ref: &push.git_ref,
     };
-    new_build(binding, &push.after, &push.git_ref, trigger, pushed_at)
-}
-
-/// A Build of `commit` for `binding`, named `build_name(binding, commit)`, labelled, owned by
-/// the Binding and stamped with `pushed_at`. `None` when the Binding lacks a name or namespace.
-pub fn new_build(
-    binding: &Binding,
-    commit: &str,
-    git_ref: &str,
-    trigger: BuildTrigger,
-    pushed_at: &str,
-) -> Option<Build> {
-    let bname = binding.metadata.name.clone()?;
-    let ns = binding.metadata.namespace.clone()?;
-    let mut build = Build::new(
-        &build_name(&bname, commit),
-        BuildSpec {
-            binding: bname.clone(),
-            commit: commit.to_string(),
-            git_ref: git_ref.to_string(),
-            trigger,
-        },
-    );
-    let meta = &mut build.metadata;
-    meta.namespace = Some(ns);
-    meta.labels = Some(
-        [
-            (names::LABEL_BINDING.to_string(), bname.clone()),
-            (names::LABEL_COMMIT.to_string(), commit.to_string()),
-            (
-                names::LABEL_MANAGED_BY.to_string(),
-                names::WEBHOOK_NAME.to_string(),
-            ),
-        ]
-        .into(),
-    );
-    meta.annotations = Some(
-        [(
-            names::ANNOTATION_PUSHED_AT.to_string(),
-            pushed_at.to_string(),
-        )]
-        .into(),
-    );
-    if let Some(uid) = &binding.metadata.uid {
-        meta.owner_references = Some(vec![OwnerReference {
-            api_version: Binding::api_version(&()).into_owned(),
-            kind: Binding::kind(&()).into_owned(),
-            name: bname,
-            uid: uid.clone(),
-            controller: Some(true),
-            block_owner_deletion: None,
-        }]);
-    }
-    Some(build)
+    Build::for_commit(binding, commit, trigger).map(|b| b.pushed_at(pushed_at))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mosaic_core::names;
     use mosaic_core::resources::BindingSpec;
 
     fn data(name: &str) -> Vec<u8> {

@@ -22,8 +22,6 @@ pub struct PushEvent {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Repository {
     pub full_name: String,
-    #[serde(default)]
-    pub html_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -68,14 +66,6 @@ impl PushEvent {
             RefKind::Other(&self.git_ref)
         }
     }
-
-    /// Repository web URL, for the OCI `source` label.
-    pub fn source_url(&self) -> String {
-        self.repository
-            .html_url
-            .clone()
-            .unwrap_or_else(|| format!("https://github.com/{}", self.repository.full_name))
-    }
 }
 
 #[cfg(test)]
@@ -93,7 +83,6 @@ mod tests {
         assert_eq!(b.after, "6113728f27ae82c7b1a177c8d03f9e96e0adf246");
         assert_eq!(b.repository.full_name, "Codertocat/Hello-World");
         assert_eq!(b.pusher.as_ref().unwrap().name, "Codertocat");
-        assert_eq!(b.source_url(), "https://github.com/Codertocat/Hello-World");
         let t = PushEvent::parse(&data("push-tag.json")).unwrap();
         assert_eq!(t.ref_kind(), RefKind::Tag("simple-tag"));
         let d = PushEvent::parse(&data("push-tag-deleted.json")).unwrap();

@@ -6,11 +6,13 @@
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use mosaic_core::names::{GITHUB_TOKEN_KEY, REGISTRY_CONFIG_KEY};
+use mosaic_core::registry_auth::{CredentialsError, credentials_for};
 use mosaic_core::resources::BindingSpec;
 
 use super::{Ctx, Stop, fail};
 use crate::adapters::github::Token;
-use crate::adapters::registry::{self, RegistryAuth, RegistryError};
+use crate::adapters::registry::RegistryAuth;
 
 /// A Secret named with its namespace, `NAMESPACE/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,13 +96,13 @@ pub async fn github_token(
     spec: &BindingSpec,
 ) -> Result<Option<Token>, Stop> {
     if let Some(s) = &spec.github_secret {
-        let v = secret_value(client, ns, s, "token").await?;
+        let v = secret_value(client, ns, s, GITHUB_TOKEN_KEY).await?;
         return token_of(v, ns, s).map(Some);
     }
     let Some(d) = &defaults.github else {
         return Ok(None);
     };
-    match default_value(client, d, "token").await? {
+    match default_value(client, d, GITHUB_TOKEN_KEY).await? {
         Some(v) => token_of(v, &d.namespace, &d.name).map(Some),
         None => Ok(None),
     }
@@ -115,20 +117,20 @@ pub async fn registry_auth(
     host: &str,
 ) -> Result<Option<RegistryAuth>, Stop> {
     if let Some(s) = &spec.registry_secret {
-        let cfg = secret_value(&ctx.client, ns, s, ".dockerconfigjson").await?;
-        return registry::credentials_for(&cfg, host)
+        let cfg = secret_value(&ctx.client, ns, s, REGISTRY_CONFIG_KEY).await?;
+        return credentials_for(&cfg, host)
             .map(Some)
             .map_err(|e| fail("RegistryCredentials", format!("Secret {ns}/{s}: {e}")));
     }
     let Some(d) = &ctx.defaults.registry else {
         return Ok(None);
     };
-    let Some(cfg) = default_value(&ctx.client, d, ".dockerconfigjson").await? else {
+    let Some(cfg) = default_value(&ctx.client, d, REGISTRY_CONFIG_KEY).await? else {
         return Ok(None);
     };
-    match registry::credentials_for(&cfg, host) {
+    match credentials_for(&cfg, host) {
         Ok(a) => Ok(Some(a)),
-        Err(RegistryError::NoCredentials(_)) => Ok(None),
+        Err(CredentialsError::NoCredentials(_)) => Ok(None),
         Err(e) => Err(fail(
             "RegistryCredentials",
             format!("default Secret {}/{}: {e}", d.namespace, d.name),

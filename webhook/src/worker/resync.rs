@@ -12,11 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::SecondsFormat;
+use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::reflector::Store;
+use mosaic_core::CommitRef;
 use mosaic_core::names;
 use mosaic_core::reference::RepoName;
-use mosaic_core::resources::{Binding, Build, BuildPhase, BuildTrigger, TriggerKind};
+use mosaic_core::resources::{Binding, Build, BuildPhase, BuildTrigger};
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::github::GitHubError;
@@ -216,20 +218,17 @@ impl Resync {
             return Ok(());
         };
         let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
-        let trigger = BuildTrigger {
-            kind: TriggerKind::Resync,
-            delivery: None,
-            pusher: None,
-            user: None,
-            before: last.map(str::to_string),
-        };
         let git_ref = format!("refs/heads/{branch}");
-        let Some(mut build) = crate::intake::decide::new_build(b, &head, &git_ref, trigger, &now)
+        let commit = CommitRef {
+            sha: &head,
+            git_ref: &git_ref,
+        };
+        let trigger = BuildTrigger::resync(last.map(str::to_string));
+        let Some(mut build) = Build::for_commit(b, commit, trigger).map(|b| b.pushed_at(&now))
         else {
             return Ok(());
         };
-        let base = build.metadata.name.clone().unwrap_or_default();
-        build.metadata.name = Some(resync_name(&base, n));
+        build.metadata.name = Some(resync_name(&build.name_any(), n));
         match api.create(&PostParams::default(), &build).await {
             Ok(_) => tracing::info!(
                 binding = %name, namespace = %ns, %head, build = build.metadata.name.as_deref().unwrap_or_default(),

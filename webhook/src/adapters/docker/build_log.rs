@@ -94,7 +94,7 @@ where
                 }
             }
             Err(e) if crate::adapters::docker::is_transport(&e) => {
-                let msg = crate::adapters::error_text::chain(&e);
+                let msg = mosaic_core::error_chain::chain(&e);
                 tail.push(&msg);
                 return Some(Failure::Lost(msg));
             }

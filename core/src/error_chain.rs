@@ -1,5 +1,6 @@
-//! One line from an error and its `source()` chain: adapters (octocrab, bollard, hyper) put the
-//! cause ("operation timed out", "connection reset") in a source, not in their own message.
+//! One line from an error and its `source()` chain, for every message Mosaic shows or records:
+//! clients (kube, reqwest, octocrab, bollard, hyper) put the cause ("operation timed out",
+//! "connection refused") in a source, not in their own message.
 
 use std::error::Error;
 
@@ -31,9 +32,24 @@ mod tests {
     #[error("Service Error: {0}")]
     struct Repeats(#[source] std::io::Error);
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Two(#[source] Outer);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("")]
+    struct Empty;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("wrapped")]
+    struct WrapsEmpty(#[source] Empty);
+
+    fn timed_out() -> std::io::Error {
+        std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out")
+    }
+
     #[test]
     fn sources_reach_the_line_once() {
-        let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "operation timed out");
         assert_eq!(
             chain(&Outer(timed_out())),
             "client error (SendRequest): operation timed out"
@@ -42,5 +58,15 @@ mod tests {
             chain(&Repeats(timed_out())),
             "Service Error: operation timed out"
         );
+        assert_eq!(
+            chain(&Two(Outer(timed_out()))),
+            "error sending request: client error (SendRequest): operation timed out"
+        );
+    }
+
+    #[test]
+    fn empty_sources_add_nothing() {
+        assert_eq!(chain(&WrapsEmpty(Empty)), "wrapped");
+        assert_eq!(chain(&timed_out()), "operation timed out");
     }
 }

@@ -4,11 +4,14 @@
 
 pub mod duration;
 pub mod explain;
+pub mod history;
 pub mod install;
+pub mod install_pods;
 pub mod install_settings;
 pub mod manifests;
 pub mod matching;
 pub mod names;
+pub mod netpol;
 pub mod permission;
 pub mod rbac;
 pub mod reference;

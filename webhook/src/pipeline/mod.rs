@@ -71,6 +71,8 @@ pub struct Ctx {
     pub parked: crate::worker::Parked,
     /// Credentials for Bindings that name none (`--default-github-secret`, ...).
     pub defaults: credentials::Defaults,
+    /// Finished Builds kept per Binding when its `spec.history` says nothing.
+    pub keep: mosaic_core::history::Defaults,
 }
 
 /// How a run ended early.

@@ -111,6 +111,7 @@ pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx
         shutdown: CancellationToken::new(),
         parked: Default::default(),
         defaults: Default::default(),
+        keep: Default::default(),
         builds: Default::default(),
         retry_pauses: vec![Duration::from_secs(15), Duration::from_secs(45)],
     }

@@ -1,14 +1,18 @@
 //! What a user chooses at `kubectl mosaic install`: the images (for mirrors and air-gapped
-//! clusters), the GitHub endpoints (GitHub Enterprise) and the registries reached over plain
-//! HTTP. A choice left unset is the release default. The settings are written onto the
-//! webhook Deployment ([`apply`]), remembered there in one annotation ([`remembered`]) so a
-//! later `install` keeps them, and validated here once for every caller.
+//! clusters), the GitHub endpoints (GitHub Enterprise), the registries reached over plain
+//! HTTP, the number of builders, the namespaces whose Secrets may be read and the builders'
+//! egress. A choice left unset is the release default. The settings are written onto the
+//! Deployments ([`apply`]), remembered on them in one annotation ([`remembered`]) so a later
+//! `install` keeps them, and validated here once for every caller.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;
 use serde::{Deserialize, Serialize};
 
 use crate::install::{ENGINE_CONTAINER, WEBHOOK_CONTAINER};
+use crate::names;
+use crate::netpol::{self, Egress};
+use crate::rbac::SecretScope;
 
 /// Annotation on the webhook Deployment holding the settings `install` applied, as JSON.
 pub const ANNOTATION_SETTINGS: &str = "mosaic.nectar.dev/install-settings";
@@ -37,6 +41,22 @@ pub struct Settings {
     /// Registries reached over plain HTTP, `HOST[:PORT]` (`--insecure-registry`, repeatable).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub insecure_registries: Vec<String>,
+    /// Replicas of the builder Deployment (`--builders`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builders: Option<i32>,
+    /// The only namespaces watched and whose Secrets may be read (`--namespaces`); empty:
+    /// every namespace, with a cluster-wide Secret grant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    /// The API server's addresses the builders may reach (`--api-server-cidr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_server_cidrs: Vec<String>,
+    /// Ports the builders may reach outside the denied ranges (`--builder-egress-port`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress_ports: Vec<u16>,
+    /// Ranges the builders may not reach (`--builder-deny-cidr`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny_cidrs: Vec<String>,
 }
 
 /// A setting that cannot be used, with what to give instead.
@@ -54,6 +74,25 @@ pub enum SettingError {
         "--insecure-registry {0:?} is not HOST or HOST:PORT: give the registry's address as images name it, e.g. registry.kube-system.svc:5000 (no scheme, no path)"
     )]
     Registry(String),
+    #[error("--builders {0} is out of range: give 0 to 100")]
+    Builders(i32),
+    #[error(
+        "--namespaces {0:?} is not a namespace name: give lower-case names separated by commas, e.g. shop,billing"
+    )]
+    Namespace(String),
+    #[error("--{flag} {value:?} is not a CIDR: give ADDRESS/PREFIX, e.g. 10.0.0.1/32")]
+    Cidr { flag: &'static str, value: String },
+    #[error("--builder-egress-port 0 is not a port: give 1 to 65535")]
+    Port,
+}
+
+fn namespace_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
 }
 
 fn image_ok(s: &str) -> bool {
@@ -113,11 +152,57 @@ impl Settings {
         }
         self.insecure_registries
             .iter()
-            .try_for_each(|r| check_registry(r))
+            .try_for_each(|r| check_registry(r))?;
+        if let Some(n) = self.builders.filter(|n| !(0..=100).contains(n)) {
+            return Err(SettingError::Builders(n));
+        }
+        if let Some(n) = self.namespaces.iter().find(|n| !namespace_ok(n)) {
+            return Err(SettingError::Namespace(n.clone()));
+        }
+        for (flag, list) in [
+            ("api-server-cidr", &self.api_server_cidrs),
+            ("builder-deny-cidr", &self.deny_cidrs),
+        ] {
+            if let Some(c) = list.iter().find(|c| !netpol::cidr_ok(c)) {
+                return Err(SettingError::Cidr {
+                    flag,
+                    value: c.clone(),
+                });
+            }
+        }
+        if self.egress_ports.contains(&0) {
+            return Err(SettingError::Port);
+        }
+        Ok(())
+    }
+
+    /// The builders' egress as chosen.
+    pub fn egress(&self) -> Egress {
+        Egress {
+            api_server: self.api_server_cidrs.clone(),
+            ports: self.egress_ports.clone(),
+            deny: self.deny_cidrs.clone(),
+        }
+    }
+
+    /// Where Secrets may be read.
+    pub fn secret_scope(&self) -> SecretScope {
+        if self.namespaces.is_empty() {
+            SecretScope::ClusterWide
+        } else {
+            SecretScope::Namespaces(self.namespaces.clone())
+        }
     }
 
     /// Each setting as (install flag, value in effect, whether it is the release default).
     pub fn rows(&self) -> Vec<(&'static str, String, bool)> {
+        let list = |flag, v: &[String], default: &str| {
+            if v.is_empty() {
+                (flag, default.to_string(), true)
+            } else {
+                (flag, v.join(", "), false)
+            }
+        };
         let one = |flag, v: &Option<String>, default: String| match v {
             Some(v) => (flag, v.clone(), false),
             None => (flag, default, true),
@@ -139,15 +224,43 @@ impl Settings {
                 &self.github_web_url,
                 DEFAULT_GITHUB_WEB_URL.into(),
             ),
-            if self.insecure_registries.is_empty() {
-                ("--insecure-registry", "(none)".into(), true)
-            } else {
-                (
-                    "--insecure-registry",
-                    self.insecure_registries.join(", "),
-                    false,
-                )
+            list("--insecure-registry", &self.insecure_registries, "(none)"),
+            match self.builders {
+                Some(n) => ("--builders", n.to_string(), false),
+                None => (
+                    "--builders",
+                    crate::install::BUILDER_REPLICAS.to_string(),
+                    true,
+                ),
             },
+            list(
+                "--namespaces",
+                &self.namespaces,
+                "(all: Secrets readable cluster-wide)",
+            ),
+            list(
+                "--api-server-cidr",
+                &self.api_server_cidrs,
+                &netpol::FALLBACK_API_SERVER.join(", "),
+            ),
+            list(
+                "--builder-egress-port",
+                &self
+                    .egress_ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>(),
+                &netpol::DEFAULT_PORTS
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            list(
+                "--builder-deny-cidr",
+                &self.deny_cidrs,
+                &netpol::DEFAULT_DENY.join(", "),
+            ),
         ]
     }
 
@@ -155,21 +268,27 @@ impl Settings {
     /// replaces the remembered list (duplicates dropped, order kept).
     pub fn overridden_by(&self, flags: &Settings) -> Settings {
         let pick = |new: &Option<String>, old: &Option<String>| new.clone().or(old.clone());
-        let mut insecure = if flags.insecure_registries.is_empty() {
-            self.insecure_registries.clone()
-        } else {
-            flags.insecure_registries.clone()
-        };
-        let mut seen = std::collections::HashSet::new();
-        insecure.retain(|r| seen.insert(r.clone()));
         Settings {
             image: pick(&flags.image, &self.image),
             engine_image: pick(&flags.engine_image, &self.engine_image),
             github_api_url: pick(&flags.github_api_url, &self.github_api_url),
             github_web_url: pick(&flags.github_web_url, &self.github_web_url),
-            insecure_registries: insecure,
+            insecure_registries: replaced(&flags.insecure_registries, &self.insecure_registries),
+            builders: flags.builders.or(self.builders),
+            namespaces: replaced(&flags.namespaces, &self.namespaces),
+            api_server_cidrs: replaced(&flags.api_server_cidrs, &self.api_server_cidrs),
+            egress_ports: replaced(&flags.egress_ports, &self.egress_ports),
+            deny_cidrs: replaced(&flags.deny_cidrs, &self.deny_cidrs),
         }
     }
+}
+
+/// `given` when any, else `old`; duplicates dropped, order kept.
+fn replaced<T: Clone + Eq + std::hash::Hash>(given: &[T], old: &[T]) -> Vec<T> {
+    let mut out = if given.is_empty() { old } else { given }.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.clone()));
+    out
 }
 
 /// The settings a Deployment was installed with (its annotation); `None` when it carries none
@@ -193,10 +312,16 @@ fn push_args(c: &mut Container, args: impl IntoIterator<Item = String>) {
     c.args.get_or_insert_with(Vec::new).extend(args);
 }
 
-/// Write `s` onto the webhook Deployment as generated by [`crate::install::deployment`]:
-/// images, the webhook's GitHub and plain-HTTP flags, the engine's `--insecure-registry`
-/// arguments, and the annotation that remembers them.
+/// Write `s` onto a Deployment as generated by [`crate::install::intake_deployment`] or
+/// [`crate::install::builder_deployment`]: images, the webhook's GitHub, plain-HTTP and
+/// namespace flags, the engine's `--insecure-registry` arguments, the builders' replicas, and
+/// the annotation that remembers them.
 pub fn apply(s: &Settings, d: &mut Deployment) {
+    if d.metadata.name.as_deref() == Some(names::BUILDER_NAME)
+        && let Some(n) = s.builders
+    {
+        d.spec.replicas = Some(n);
+    }
     let insecure = |c: &mut Container| {
         push_args(
             c,
@@ -219,6 +344,9 @@ pub fn apply(s: &Settings, d: &mut Deployment) {
                 .filter_map(|(f, v)| v.as_ref().map(|v| format!("{f}={v}"))),
         );
         insecure(c);
+        if !s.namespaces.is_empty() {
+            push_args(c, [format!("--namespace={}", s.namespaces.join(","))]);
+        }
     }
     if let Some(c) = container(d, ENGINE_CONTAINER) {
         if let Some(i) = &s.engine_image {

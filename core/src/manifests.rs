@@ -4,6 +4,7 @@
 
 use kube::CustomResourceExt;
 
+use crate::rbac::Part;
 use crate::{Binding, Build, install, rbac};
 
 /// Header of every generated file.
@@ -58,57 +59,104 @@ pub fn namespace_yaml() -> String {
     out
 }
 
-/// `manifests/rbac.yaml`: the ServiceAccount, the ClusterRole generated from
-/// [`rbac::WEBHOOK_RULES`] (with each rule's reason) and its binding.
+/// `manifests/rbac.yaml`: per part (intake, builder) the ServiceAccount, the ClusterRole
+/// generated from its table in [`rbac`] (with each rule's reason) and its binding.
 pub fn rbac_yaml() -> String {
     let mut out = String::from(GENERATED_HEADER);
-    out.push_str(&document(
-        "The identity the webhook runs as.",
-        &install::service_account(),
-    ));
-    let mut why = String::from(
-        "Exactly what the webhook calls (core/src/rbac.rs WEBHOOK_RULES), no wildcards:\n",
-    );
-    for r in rbac::WEBHOOK_RULES {
-        why.push_str(&format!("  {}: {}\n", rbac::describe(r), r.why));
+    for part in Part::ALL {
+        let (who, table) = match part {
+            Part::Intake => (
+                "The intake's identity: it verifies deliveries and records Builds.",
+                "INTAKE_RULES",
+            ),
+            Part::Builder => (
+                "The builders' identity: they claim and run Builds.",
+                "BUILDER_RULES",
+            ),
+        };
+        out.push_str(&document(
+            &format!("{who} Its token is mounted only where a container calls the API."),
+            &install::service_account(part),
+        ));
+        let mut why = format!(
+            "Exactly what the {} calls (core/src/rbac.rs {table}), no wildcards:\n",
+            part.component()
+        );
+        for r in part.rules() {
+            let only = if r.resource_names.is_empty() {
+                String::new()
+            } else {
+                format!(" (only {})", r.resource_names.join(", "))
+            };
+            why.push_str(&format!("  {}{only}: {}\n", rbac::describe(r), r.why));
+        }
+        why.push_str(
+            "Secrets are granted cluster-wide here; `kubectl mosaic install --namespaces a,b`\n\
+             grants them by Roles in those namespaces instead.",
+        );
+        out.push_str(&document(
+            &why,
+            &rbac::cluster_role(part, &rbac::SecretScope::ClusterWide),
+        ));
+        out.push_str(&document(
+            &format!(
+                "Grants the role above to the {}'s ServiceAccount.",
+                part.component()
+            ),
+            &install::cluster_role_binding(part),
+        ));
     }
-    out.push_str(&document(&why, &rbac::webhook_cluster_role()));
-    out.push_str(&document(
-        "Grants the role above to the webhook's ServiceAccount.",
-        &install::cluster_role_binding(),
-    ));
     out
 }
 
-/// `manifests/webhook.yaml`: Deployment, Service, PodDisruptionBudget, NetworkPolicy.
+/// `manifests/webhook.yaml`: the intake (Deployment, Service, PodDisruptionBudget,
+/// NetworkPolicy) and the builders (Deployment, NetworkPolicy).
 pub fn webhook_yaml() -> String {
     let mut out = String::from(GENERATED_HEADER);
     out.push_str(&document(
-        "The webhook: receives GitHub pushes, builds, pushes and rolls out.\n\
-         Two containers per pod:\n\
-         - `webhook` runs as a non-root numeric user with a read-only root filesystem,\n\
-         \x20 all capabilities dropped and the RuntimeDefault seccomp profile.\n\
-         - `docker` is a Docker engine (docker:dind) and the ONLY privileged part of Mosaic:\n\
-         \x20 building images needs it. It listens on no network port. The two containers share\n\
-         \x20 only the `docker-socket` emptyDir, which holds the engine's socket (read-only in the\n\
-         \x20 webhook); the engine's runtime folder and its image layers (`docker-data`) are its own.\n\
-         \x20 The webhook waits for the socket at start (--engine-wait) instead of exiting.\n\
+        "The intake: verifies GitHub deliveries (HMAC) and records one Build per matching Binding.\n\
+         It runs with --concurrency=0: no Docker engine, no socket, no credentials, and its\n\
+         /readyz waits only for the Binding watch. One container, as a non-root numeric user with\n\
+         a read-only root filesystem, all capabilities dropped and the RuntimeDefault seccomp\n\
+         profile. The API token is projected into it (automountServiceAccountToken: false).\n\
          The webhook secret is read from the Secret mounted as a file; create it with\n\
-         `kubectl mosaic install` (or see README.md, Install). Bindings that name no Secret use\n\
-         the Secrets mosaic-github and mosaic-registry of this namespace, when they exist.",
-        &install::deployment(),
+         `kubectl mosaic install` (or see README.md, Install).",
+        &install::intake_deployment(),
     ));
     out.push_str(&document(
-        "Routes to the webhook pods' `http` port.",
+        "Routes deliveries to the intake pods' `http` port.",
         &install::service(),
     ));
     out.push_str(&document(
-        "Keeps one webhook pod running through node drains.",
+        "Keeps one intake pod running through node drains.",
         &install::pod_disruption_budget(),
     ));
     out.push_str(&document(
-        "Admits traffic to the webhook pods on the webhook port only.",
-        &install::network_policy(),
+        "Admits traffic to the intake pods on the webhook port only.",
+        &install::intake_network_policy(),
+    ));
+    out.push_str(&document(
+        "The builders: claim Builds (the API server is the queue, the claims are the locks),\n\
+         build, push, roll out. Replicas: `kubectl mosaic install --builders N`. Two containers:\n\
+         - `webhook`, unprivileged as in the intake; the only container given the API token.\n\
+         - `docker` is a Docker engine (docker:dind) and the ONLY privileged part of Mosaic:\n\
+         \x20 building images needs it. It listens on no network port and has no API token. The\n\
+         \x20 two containers share only the `docker-socket` emptyDir, which holds the engine's\n\
+         \x20 socket (read-only in the webhook); the engine's runtime folder and its image layers\n\
+         \x20 (`docker-data`, size-limited) are its own. The webhook waits for the socket at start.\n\
+         Bindings that name no Secret use the Secrets mosaic-github and mosaic-registry of this\n\
+         namespace, when they exist. Images are referenced by tag: pin them by digest with\n\
+         `install --image …@sha256:… --engine-image …@sha256:…`.",
+        &install::builder_deployment(),
+    ));
+    out.push_str(&document(
+        "What the builder pods (and so every RUN step of a build) may reach: DNS, the API\n\
+         server, and HTTPS/HTTP outside link-local (metadata), loopback and the private ranges\n\
+         pod and Service CIDRs come from. The API server rule here is the private ranges on\n\
+         443/6443, because its address is not known before install; `kubectl mosaic install`\n\
+         narrows it to the addresses of endpoints/kubernetes (--api-server-cidr to choose).\n\
+         Enforced only where the cluster's network plugin enforces NetworkPolicies.",
+        &install::builder_network_policy(&crate::netpol::Egress::default()),
     ));
     out
 }

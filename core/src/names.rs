@@ -44,10 +44,22 @@ pub const OCI_LABEL_CREATED: &str = "org.opencontainers.image.created";
 
 /// Namespace the webhook is installed into by default.
 pub const SYSTEM_NAMESPACE: &str = "mosaic-system";
-/// Name of the webhook Deployment, Service and ServiceAccount.
+/// Name of the webhook program: its Service (routing to the intake), Event source and the
+/// `app.kubernetes.io/name` label shared by every installed object.
 pub const WEBHOOK_NAME: &str = "mosaic-webhook";
+/// Name of the intake Deployment, ServiceAccount and ClusterRole: verifies deliveries and
+/// records Builds; no engine, no credentials.
+pub const INTAKE_NAME: &str = "mosaic-intake";
+/// Name of the builder Deployment, ServiceAccount and ClusterRole: claims and runs Builds with
+/// its Docker engine sidecar.
+pub const BUILDER_NAME: &str = "mosaic-builder";
 /// Name of the Secret holding the GitHub webhook secret(s).
 pub const WEBHOOK_SECRET_NAME: &str = "mosaic-webhook-secret";
+/// Delivery bodies the intake holds at once, all deliveries together, in MiB (its
+/// `--max-inflight-mib` default; the intake's memory limit follows from it).
+pub const INTAKE_INFLIGHT_MIB: u64 = 64;
+/// Deliveries the intake handles at once (its `--max-requests` default).
+pub const INTAKE_MAX_REQUESTS: u16 = 64;
 /// Port the webhook listens on.
 pub const WEBHOOK_PORT: u16 = 8080;
 /// Path GitHub delivers to.

@@ -1,6 +1,6 @@
 //! Permission errors people can act on: turns the API server's 403 message into
 //! one line naming who was refused which verb on which resource in which
-//! namespace, and the row of the RBAC table ([`crate::rbac::WEBHOOK_RULES`])
+//! namespace, and the row of the RBAC tables ([`crate::rbac::BUILDER_RULES`], [`crate::rbac::INTAKE_RULES`])
 //! that grants it in `manifests/rbac.yaml` (or that none does).
 
 use std::sync::LazyLock;
@@ -76,11 +76,13 @@ fn can_i(r: &Refusal) -> String {
     cmd
 }
 
-/// Whether `user` is the webhook's own ServiceAccount (in any namespace).
+/// Whether `user` is one of Mosaic's own ServiceAccounts (in any namespace).
 fn is_webhook(user: Option<&str>) -> bool {
     user.and_then(|u| u.strip_prefix("system:serviceaccount:"))
         .and_then(|rest| rest.split_once(':'))
-        .is_some_and(|(_, name)| name == names::WEBHOOK_NAME)
+        .is_some_and(|(_, name)| {
+            [names::WEBHOOK_NAME, names::INTAKE_NAME, names::BUILDER_NAME].contains(&name)
+        })
 }
 
 /// One line explaining a refusal: who, what, where, and the rule that grants it.
@@ -96,17 +98,17 @@ pub fn describe(r: &Refusal) -> String {
     };
     let what = qualified(&r.api_group, &r.resource);
     let head = format!("forbidden: {who} may not {} {what} {place}", r.verb);
-    match rbac::rule_for(rbac::WEBHOOK_RULES, &r.api_group, &r.resource, &r.verb) {
-        Some(rule) if is_webhook(r.user.as_deref()) => format!(
+    match rbac::granting_rule(&r.api_group, &r.resource, &r.verb) {
+        Some((part, rule)) if is_webhook(r.user.as_deref()) => format!(
             "{head}; Mosaic's ClusterRole {} grants it in manifests/rbac.yaml (rule {:?}: {}), \
              so that role or its binding is missing or changed: re-apply it with \
              `kubectl mosaic install` or `kubectl apply -k manifests/`, then check with `{}`",
-            names::WEBHOOK_NAME,
+            part.name(),
             rbac::describe(rule),
             rule.why,
             can_i(r)
         ),
-        Some(rule) => format!(
+        Some((_, rule)) => format!(
             "{head}; Mosaic's webhook holds this permission through manifests/rbac.yaml (rule {:?}), \
              but {who} does not: ask a cluster admin to grant it, and check with `{}`",
             rbac::describe(rule),
@@ -141,7 +143,7 @@ pub fn kube_error(e: &kube::Error) -> String {
 mod tests {
     use super::*;
 
-    const SA: &str = "system:serviceaccount:mosaic-system:mosaic-webhook";
+    const SA: &str = "system:serviceaccount:mosaic-system:mosaic-builder";
 
     #[test]
     fn parses_namespaced_subresource_and_cluster_scope() {
@@ -171,7 +173,11 @@ mod tests {
         );
         let line = explain(&m).unwrap();
         assert!(
-            line.contains(r#"ServiceAccount "system:serviceaccount:mosaic-system:mosaic-webhook""#),
+            line.contains(r#"ServiceAccount "system:serviceaccount:mosaic-system:mosaic-builder""#),
+            "{line}"
+        );
+        assert!(
+            line.contains("ClusterRole mosaic-builder grants it"),
             "{line}"
         );
         assert!(
@@ -193,9 +199,9 @@ mod tests {
 
     #[test]
     fn a_user_and_an_ungranted_permission_are_told_apart() {
-        let user = explain(r#"bindings.mosaic.nectar.dev is forbidden: User "alice" cannot create resource "bindings" in API group "mosaic.nectar.dev" in the namespace "shop""#).unwrap();
+        let user = explain(r#"bindings.mosaic.nectar.dev is forbidden: User "alice" cannot list resource "bindings" in API group "mosaic.nectar.dev" in the namespace "shop""#).unwrap();
         assert!(
-            user.contains("user \"alice\" may not create bindings.mosaic.nectar.dev"),
+            user.contains("user \"alice\" may not list bindings.mosaic.nectar.dev"),
             "{user}"
         );
         assert!(user.contains("but user \"alice\" does not"), "{user}");

@@ -1,16 +1,20 @@
-//! The webhook's permissions as code: one table of every (API group, resource,
-//! verbs) the in-cluster webhook calls, each with the reason. The ClusterRole in
-//! `manifests/rbac.yaml` is generated from it, a test fails when the manifests
-//! grant more or less, and permission errors name the row that grants the call.
+//! Mosaic's permissions as code: one table per part (the intake, the builders) of every
+//! (API group, resource, verbs) it calls, each with the reason. The ClusterRoles in
+//! `manifests/rbac.yaml` are generated from them, a test fails when the manifests grant more
+//! or less, the audit test (`webhook/tests/audit.rs`) fails when a part never uses a grant or
+//! makes a call the table does not grant, and permission errors name the row that grants a
+//! call. Secrets are granted cluster-wide, or, with `install --namespaces`, by a Role in each
+//! opted-in namespace ([`secret_roles`]).
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule};
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role, RoleBinding, RoleRef, Subject};
 use kube::api::ObjectMeta;
 
 use crate::names;
 
-/// One row of the table: the webhook may `verbs` on `resource` of `api_group`.
+/// One row of a table: the part may `verbs` on `resource` of `api_group` (only the objects
+/// named `resource_names`, when any are).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     /// API group (`""` is the core group).
@@ -19,91 +23,156 @@ pub struct Rule {
     pub resource: &'static str,
     /// Verbs granted, in Kubernetes' spelling.
     pub verbs: &'static [&'static str],
-    /// Why the webhook needs it (rendered into the manifest as a comment).
+    /// Object names the grant is limited to; empty: any name.
+    pub resource_names: &'static [&'static str],
+    /// Why the part needs it (rendered into the manifest as a comment).
     pub why: &'static str,
 }
 
-const READ: &[&str] = &["get", "list", "watch"];
-const FULL: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete",
-];
-const STATUS: &[&str] = &["get", "update", "patch"];
+/// The two parts Mosaic runs as, each with its own ServiceAccount and ClusterRole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// Verifies GitHub deliveries and records Builds (`mosaic-intake`).
+    Intake,
+    /// Claims and runs Builds with its Docker engine (`mosaic-builder`).
+    Builder,
+}
 
-/// Everything the webhook calls. No wildcards; nothing else.
-pub const WEBHOOK_RULES: &[Rule] = &[
+impl Part {
+    /// Both parts.
+    pub const ALL: [Part; 2] = [Part::Intake, Part::Builder];
+
+    /// The name of its Deployment, ServiceAccount, ClusterRole and bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Intake => names::INTAKE_NAME,
+            Part::Builder => names::BUILDER_NAME,
+        }
+    }
+
+    /// `intake` or `builder` (the `app.kubernetes.io/component` label).
+    pub fn component(self) -> &'static str {
+        match self {
+            Part::Intake => "intake",
+            Part::Builder => "builder",
+        }
+    }
+
+    /// Its table.
+    pub fn rules(self) -> &'static [Rule] {
+        match self {
+            Part::Intake => INTAKE_RULES,
+            Part::Builder => BUILDER_RULES,
+        }
+    }
+}
+
+/// Everything the intake (`--concurrency 0`) calls. No engine, no credentials.
+pub const INTAKE_RULES: &[Rule] = &[
     Rule {
-        api_group: "apps",
-        resource: "deployments",
-        verbs: &["get", "list", "watch", "patch"],
-        why: "read bound Deployments; roll them to the built digest (server-side apply of the image only) and back on failure",
+        api_group: names::API_GROUP,
+        resource: "bindings",
+        verbs: &["list", "watch"],
+        resource_names: &[],
+        why: "match deliveries to Bindings (a watch cache)",
     },
     Rule {
-        api_group: "apps",
-        resource: "replicasets",
-        verbs: READ,
-        why: "follow a rollout and explain why it failed",
-    },
-    Rule {
-        api_group: "",
-        resource: "pods",
-        verbs: READ,
-        why: "explain failed rollouts from the new pods' states",
-    },
-    Rule {
-        api_group: "",
-        resource: "pods/log",
-        verbs: &["get"],
-        why: "quote a crashing container's last lines in findings",
-    },
-    Rule {
-        api_group: "",
-        resource: "events",
-        verbs: &["get", "list", "watch", "create"],
-        why: "explain failed rollouts (scheduling, image pulls, probes); tell a Binding why a push did not deploy",
-    },
-    Rule {
-        api_group: "",
-        resource: "services",
-        verbs: READ,
-        why: "explain rollouts whose Service selects no ready pod",
-    },
-    Rule {
-        api_group: "",
-        resource: "endpoints",
-        verbs: READ,
-        why: "explain rollouts whose Service selects no ready pod",
+        api_group: names::API_GROUP,
+        resource: "builds",
+        verbs: &["create", "get"],
+        resource_names: &[],
+        why: "record one Build per push and Binding; read a Build whose name is taken, to tell a redelivery from another commit",
     },
     Rule {
         api_group: "",
         resource: "secrets",
         verbs: &["get"],
-        why: "read the GitHub token and registry credentials a Binding names (githubSecret, registrySecret), the install's defaults (mosaic-github, mosaic-registry) and a namespace's webhook secret (mosaic-webhook-secret); get by name only, never list or watch",
+        resource_names: &[names::WEBHOOK_SECRET_NAME],
+        why: "verify deliveries to /webhooks/github/<namespace> with that namespace's key; only Secrets of this name",
+    },
+];
+
+/// Everything a builder calls. No wildcards; nothing else.
+pub const BUILDER_RULES: &[Rule] = &[
+    Rule {
+        api_group: "apps",
+        resource: "deployments",
+        verbs: &["get", "list", "watch", "patch"],
+        resource_names: &[],
+        why: "read bound Deployments; roll them to the built digest (server-side apply of the image only) and back on failure; watch the rollout",
+    },
+    Rule {
+        api_group: "apps",
+        resource: "replicasets",
+        verbs: &["list"],
+        resource_names: &[],
+        why: "explain a failed rollout",
+    },
+    Rule {
+        api_group: "",
+        resource: "pods",
+        verbs: &["list"],
+        resource_names: &[],
+        why: "judge a rollout and explain its failure from the new pods' states",
+    },
+    Rule {
+        api_group: "",
+        resource: "events",
+        verbs: &["list", "create"],
+        resource_names: &[],
+        why: "explain failed rollouts (scheduling, image pulls, probes); tell a Binding why a push did not deploy",
+    },
+    Rule {
+        api_group: "",
+        resource: "secrets",
+        verbs: &["get"],
+        resource_names: &[],
+        why: "read the GitHub token and registry credentials a Binding names (githubSecret, registrySecret) and the install's defaults (mosaic-github, mosaic-registry); get by name only, never list or watch",
     },
     Rule {
         api_group: names::API_GROUP,
         resource: "bindings",
-        verbs: FULL,
-        why: "match pushes to Bindings",
+        verbs: &["get", "list", "watch"],
+        resource_names: &[],
+        why: "read the Binding of a Build, again just before applying",
     },
     Rule {
         api_group: names::API_GROUP,
         resource: "bindings/status",
-        verbs: STATUS,
-        why: "record the last deployed commit, image and conditions",
+        verbs: &["patch"],
+        resource_names: &[],
+        why: "record the last deployed commit, image and conditions; the branch heads the resync read",
     },
     Rule {
         api_group: names::API_GROUP,
         resource: "builds",
-        verbs: FULL,
-        why: "create one Build per push and Binding; clean up old ones",
+        verbs: &["get", "list", "watch", "create", "delete"],
+        resource_names: &[],
+        why: "claim Builds from a watch cache; list a Binding's Builds (latest wins); record Builds for heads the resync finds; delete finished ones beyond the Binding's history limits",
     },
     Rule {
         api_group: names::API_GROUP,
         resource: "builds/status",
-        verbs: STATUS,
-        why: "claim builds and record their phase, digest, log tail and findings",
+        verbs: &["update"],
+        resource_names: &[],
+        why: "claim Builds (a resourceVersion-guarded update) and record their phase, digest, log tail and findings",
     },
 ];
+
+/// Where Secrets may be read: everywhere (the default), or only in the namespaces that opted
+/// in (`install --namespaces a,b`) plus the install namespace's default credentials.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SecretScope {
+    /// One cluster-wide grant in each ClusterRole.
+    #[default]
+    ClusterWide,
+    /// Roles in these namespaces instead.
+    Namespaces(Vec<String>),
+}
+
+fn is_secret_row(r: &Rule) -> bool {
+    r.api_group.is_empty() && r.resource == "secrets"
+}
 
 /// One granted permission: (API group, resource, verb).
 pub type Grant = (String, String, String);
@@ -155,22 +224,107 @@ pub fn policy_rules(rules: &[Rule]) -> Vec<PolicyRule> {
             api_groups: Some(vec![r.api_group.to_string()]),
             resources: Some(vec![r.resource.to_string()]),
             verbs: r.verbs.iter().map(|v| v.to_string()).collect(),
+            resource_names: (!r.resource_names.is_empty())
+                .then(|| r.resource_names.iter().map(|n| n.to_string()).collect()),
             ..Default::default()
         })
         .collect()
 }
 
-/// The webhook's ClusterRole, generated from [`WEBHOOK_RULES`].
-pub fn webhook_cluster_role() -> ClusterRole {
+/// The ClusterRole of `part`, generated from its table; without its Secret row when Secrets
+/// are granted per namespace.
+pub fn cluster_role(part: Part, scope: &SecretScope) -> ClusterRole {
+    let rows: Vec<Rule> = part
+        .rules()
+        .iter()
+        .filter(|r| *scope == SecretScope::ClusterWide || !is_secret_row(r))
+        .copied()
+        .collect();
     ClusterRole {
         metadata: ObjectMeta {
-            name: Some(names::WEBHOOK_NAME.to_string()),
-            labels: Some(crate::install::labels()),
+            name: Some(part.name().to_string()),
+            labels: Some(crate::install::part_labels(part)),
             ..Default::default()
         },
-        rules: Some(policy_rules(WEBHOOK_RULES)),
+        rules: Some(policy_rules(&rows)),
         ..Default::default()
     }
+}
+
+fn secret_role(
+    part: Part,
+    namespace: &str,
+    install_namespace: &str,
+    resource_names: &[&str],
+) -> (Role, RoleBinding) {
+    let name = format!("{}-secrets", part.name());
+    let meta = || ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(namespace.to_string()),
+        labels: Some(crate::install::part_labels(part)),
+        ..Default::default()
+    };
+    let role = Role {
+        metadata: meta(),
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec![String::new()]),
+            resources: Some(vec!["secrets".into()]),
+            verbs: vec!["get".into()],
+            resource_names: (!resource_names.is_empty())
+                .then(|| resource_names.iter().map(|n| n.to_string()).collect()),
+            ..Default::default()
+        }]),
+    };
+    let binding = RoleBinding {
+        metadata: meta(),
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: name.clone(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: part.name().into(),
+            namespace: Some(install_namespace.into()),
+            ..Default::default()
+        }]),
+    };
+    (role, binding)
+}
+
+/// With `install --namespaces a,b`: the Roles (and their bindings) that replace the
+/// cluster-wide Secret grants. In each opted-in namespace the builder may get any Secret (the
+/// ones its Bindings name) and the intake the namespace's webhook key; in the install namespace
+/// the builder may get the default credentials only.
+pub fn secret_roles(install_namespace: &str, namespaces: &[String]) -> Vec<(Role, RoleBinding)> {
+    let mut out = Vec::new();
+    for ns in namespaces {
+        for part in Part::ALL {
+            let row = part
+                .rules()
+                .iter()
+                .find(|r| is_secret_row(r))
+                .expect("each part reads Secrets");
+            out.push(secret_role(part, ns, install_namespace, row.resource_names));
+        }
+    }
+    if !namespaces.iter().any(|n| n == install_namespace) {
+        out.push(secret_role(
+            Part::Builder,
+            install_namespace,
+            install_namespace,
+            &[names::GITHUB_SECRET_NAME, names::REGISTRY_SECRET_NAME],
+        ));
+    }
+    out
+}
+
+/// The row of either table that grants `verb` on `resource` in `api_group`, with its part.
+pub fn granting_rule(api_group: &str, resource: &str, verb: &str) -> Option<(Part, &'static Rule)> {
+    Part::ALL
+        .iter()
+        .rev()
+        .find_map(|p| rule_for(p.rules(), api_group, resource, verb).map(|r| (*p, r)))
 }
 
 /// The row of `rules` that grants `verb` on `resource` (`res` or `res/sub`) in `api_group`.
@@ -196,64 +350,4 @@ pub fn describe(rule: &Rule) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_wildcards_and_no_duplicate_rows() {
-        let mut seen = BTreeSet::new();
-        for r in WEBHOOK_RULES {
-            assert!(
-                !r.api_group.contains('*') && !r.resource.contains('*'),
-                "{r:?}"
-            );
-            assert!(r.verbs.iter().all(|v| *v != "*"), "{r:?}");
-            assert!(
-                seen.insert((r.api_group, r.resource)),
-                "duplicate row {r:?}"
-            );
-            assert!(!r.why.is_empty(), "{r:?} has no reason");
-        }
-    }
-
-    #[test]
-    fn secrets_are_get_only_and_deployments_are_never_created_or_deleted() {
-        let g = table_grants(WEBHOOK_RULES);
-        let secrets: Vec<_> = g.iter().filter(|(_, r, _)| r == "secrets").collect();
-        assert_eq!(secrets, [&("".into(), "secrets".into(), "get".into())]);
-        for v in ["create", "delete", "update"] {
-            assert!(
-                !g.contains(&("apps".into(), "deployments".into(), v.into())),
-                "{v}"
-            );
-        }
-    }
-
-    #[test]
-    fn rendered_rules_grant_exactly_the_table() {
-        assert_eq!(
-            policy_grants(&policy_rules(WEBHOOK_RULES)),
-            table_grants(WEBHOOK_RULES)
-        );
-        let wild = PolicyRule {
-            api_groups: Some(vec!["*".into()]),
-            resources: Some(vec!["*".into()]),
-            verbs: vec!["*".into()],
-            ..Default::default()
-        };
-        assert!(policy_grants(&[wild]).contains(&("*".into(), "*".into(), "*".into())));
-    }
-
-    #[test]
-    fn finds_the_granting_row() {
-        let r = rule_for(WEBHOOK_RULES, "", "pods/log", "get").unwrap();
-        assert_eq!(describe(r), "core pods/log [get]");
-        assert!(rule_for(WEBHOOK_RULES, "", "pods/log", "list").is_none());
-        assert!(rule_for(WEBHOOK_RULES, "apps", "deployments", "delete").is_none());
-        let b = rule_for(WEBHOOK_RULES, names::API_GROUP, "builds/status", "patch").unwrap();
-        assert_eq!(
-            describe(b),
-            "mosaic.nectar.dev builds/status [get update patch]"
-        );
-    }
-}
+mod tests;

@@ -87,6 +87,25 @@ pub struct BindingSpec {
     /// kubectl) when it owns it. Without it such a Build fails, naming the manager.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub take_ownership: bool,
+    /// How many finished Builds of this Binding to keep; the rest are deleted by the builder
+    /// that finishes a newer one. Unset: the webhook's `--history-succeeded`/`--history-failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistorySpec>,
+}
+
+/// How many finished Builds of a Binding are kept (like a CronJob's `successfulJobsHistoryLimit`
+/// and `failedJobsHistoryLimit`).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistorySpec {
+    /// Succeeded Builds to keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub succeeded: Option<u32>,
+    /// Builds that ended any other way (failed, superseded, cancelled) to keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub failed: Option<u32>,
 }
 
 /// How a rollout is judged (durations as Kubernetes writes them: `30s`, `1m30s`). Unset fields

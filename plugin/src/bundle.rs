@@ -8,8 +8,6 @@ use kube::ResourceExt;
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
 use serde::Deserialize;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use mosaic_core::install_settings::{self, Settings};
 use mosaic_core::names;
 
 /// The files `kubectl apply -k manifests/` applies, in apply order, embedded at build time.
@@ -51,6 +49,8 @@ pub fn kind_of(api_version: &str, kind: &str) -> Option<Kind> {
         }
         ("rbac.authorization.k8s.io/v1", "ClusterRole") => ("clusterroles", false),
         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => ("clusterrolebindings", false),
+        ("rbac.authorization.k8s.io/v1", "Role") => ("roles", true),
+        ("rbac.authorization.k8s.io/v1", "RoleBinding") => ("rolebindings", true),
         ("apps/v1", "Deployment") => ("deployments", true),
         ("policy/v1", "PodDisruptionBudget") => ("poddisruptionbudgets", true),
         ("networking.k8s.io/v1", "NetworkPolicy") => ("networkpolicies", true),
@@ -159,22 +159,6 @@ fn retarget(object: &mut DynamicObject, kind: &Kind, namespace: &str) {
     }
 }
 
-/// Write the install settings onto the bundle's webhook Deployment (images, GitHub URLs,
-/// plain-HTTP registries, the annotation remembering them): [`install_settings::apply`].
-pub fn set_settings(items: &mut [Item], settings: &Settings) -> Result<(), BundleError> {
-    for item in items
-        .iter_mut()
-        .filter(|i| i.kind.resource.kind == "Deployment")
-    {
-        let value = serde_json::to_value(&item.object).map_err(BundleError::Shape)?;
-        let mut d: Deployment = serde_json::from_value(value).map_err(BundleError::Shape)?;
-        install_settings::apply(settings, &mut d);
-        let value = serde_json::to_value(&d).map_err(BundleError::Shape)?;
-        item.object = serde_json::from_value(value).map_err(BundleError::Shape)?;
-    }
-    Ok(())
-}
-
 /// Why a registry credentials file cannot become a pull/push Secret.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RegistryFileError {
@@ -225,7 +209,10 @@ pub fn webhook_progress(d: &k8s_openapi::api::apps::v1::Deployment) -> (bool, St
     let ready = observed >= generation && updated >= want && available >= want;
     (
         ready,
-        format!("{available} of {want} webhook replicas available ({updated} updated)"),
+        format!(
+            "{available} of {want} {} replicas available ({updated} updated)",
+            d.metadata.name.as_deref().unwrap_or("webhook")
+        ),
     )
 }
 
@@ -302,7 +289,7 @@ mod tests {
         assert!(
             items
                 .iter()
-                .any(|i| i.display() == "deployment/mosaic-webhook")
+                .any(|i| i.display() == "deployment/mosaic-intake")
         );
         assert_eq!(
             items
@@ -320,53 +307,6 @@ mod tests {
                 .name(),
             names::SYSTEM_NAMESPACE
         );
-    }
-
-    #[test]
-    fn settings_reach_the_deployment_and_nothing_else() {
-        let plain = objects("ops").unwrap();
-        let mut items = plain.clone();
-        let settings = Settings {
-            image: Some("registry.local/mosaic-webhook:dev".into()),
-            engine_image: Some("registry.local/docker:28-dind".into()),
-            github_api_url: Some("https://ghe.example/api/v3".into()),
-            insecure_registries: vec!["registry.kube-system.svc:5000".into()],
-            ..Default::default()
-        };
-        set_settings(&mut items, &settings).unwrap();
-        let d = items
-            .iter()
-            .find(|i| i.kind.resource.kind == "Deployment")
-            .unwrap();
-        let containers = &d.object.data["spec"]["template"]["spec"]["containers"];
-        assert_eq!(containers[0]["name"], "webhook");
-        assert_eq!(containers[0]["image"], "registry.local/mosaic-webhook:dev");
-        assert_eq!(containers[1]["image"], "registry.local/docker:28-dind");
-        let web_args = containers[0]["args"].to_string();
-        assert!(
-            web_args.contains("--github-api-url=https://ghe.example/api/v3")
-                && web_args.contains("--insecure-registry=registry.kube-system.svc:5000"),
-            "{web_args}"
-        );
-        assert!(
-            containers[1]["args"]
-                .to_string()
-                .contains("--insecure-registry=registry.kube-system.svc:5000")
-        );
-        assert_eq!(
-            d.object.metadata.namespace.as_deref(),
-            Some("ops"),
-            "the namespace stays"
-        );
-        // Every other object is untouched.
-        for (a, b) in items.iter().zip(&plain) {
-            if a.kind.resource.kind != "Deployment" {
-                assert_eq!(
-                    serde_json::to_value(&a.object).unwrap(),
-                    serde_json::to_value(&b.object).unwrap()
-                );
-            }
-        }
     }
 
     #[test]
@@ -402,7 +342,7 @@ mod tests {
             .unwrap();
         let (ready, line) = webhook_progress(&d);
         assert!(!ready);
-        assert_eq!(line, "1 of 2 webhook replicas available (2 updated)");
+        assert_eq!(line, "1 of 2 w replicas available (2 updated)");
         d.status.as_mut().unwrap().available_replicas = Some(2);
         assert!(webhook_progress(&d).0);
         d.metadata.generation = Some(3);

@@ -2,6 +2,7 @@
 //! `run` is the one place where exit codes are decided.
 
 pub mod bundle;
+pub mod bundle_settings;
 pub mod cli;
 pub mod cmd;
 pub mod error;

@@ -6,11 +6,11 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, ListParams};
 
 use mosaic_core::install_settings;
-use mosaic_core::names::{SYSTEM_NAMESPACE, WEBHOOK_NAME};
+use mosaic_core::names::{INTAKE_NAME, SYSTEM_NAMESPACE};
 
 use crate::error::Error;
 
-/// The label selector that finds the webhook Deployment wherever it was installed.
+/// The label selector that finds the intake Deployment wherever it was installed.
 pub fn selector() -> String {
     mosaic_core::install::selector_labels()
         .iter()
@@ -19,7 +19,8 @@ pub fn selector() -> String {
         .join(",")
 }
 
-/// The webhook Deployment: in `namespace` when given, else the first found by label (the
+/// The intake Deployment (which carries the install settings and the webhook version): in
+/// `namespace` when given, else the first found by label (the
 /// oldest, when several are installed), else `mosaic-system`.
 pub async fn webhook(
     client: &kube::Client,
@@ -27,7 +28,7 @@ pub async fn webhook(
 ) -> Result<Option<Deployment>, Error> {
     if let Some(ns) = namespace {
         let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-        return Ok(api.get_opt(WEBHOOK_NAME).await?);
+        return Ok(api.get_opt(INTAKE_NAME).await?);
     }
     let all: Api<Deployment> = Api::all(client.clone());
     match all.list(&ListParams::default().labels(&selector())).await {
@@ -35,14 +36,14 @@ pub async fn webhook(
             let mut found: Vec<Deployment> = list
                 .items
                 .into_iter()
-                .filter(|d| d.metadata.name.as_deref() == Some(WEBHOOK_NAME))
+                .filter(|d| d.metadata.name.as_deref() == Some(INTAKE_NAME))
                 .collect();
             found.sort_by_key(|d| d.metadata.creation_timestamp.as_ref().map(|t| t.0));
             Ok(found.into_iter().next())
         }
         Err(kube::Error::Api(e)) if e.code == 403 => {
             let api: Api<Deployment> = Api::namespaced(client.clone(), SYSTEM_NAMESPACE);
-            Ok(api.get_opt(WEBHOOK_NAME).await?)
+            Ok(api.get_opt(INTAKE_NAME).await?)
         }
         Err(e) => Err(e.into()),
     }
@@ -72,7 +73,7 @@ mod tests {
 
     #[test]
     fn the_selector_matches_the_installed_deployment() {
-        let d = mosaic_core::install::deployment();
+        let d = mosaic_core::install::intake_deployment();
         let labels = d.metadata.labels.unwrap();
         for term in selector().split(',') {
             let (k, v) = term.split_once('=').unwrap();

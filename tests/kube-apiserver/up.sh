@@ -4,6 +4,9 @@
 #   DIR/etcd/                 etcd data (wiped on every start)
 #   DIR/pki/                  CA, serving and client (O=system:masters) certs, all X.509 v3
 #   DIR/etcd.log, DIR/apiserver.log
+#   DIR/audit.log             the audit log (JSON lines, level Metadata, every request: user,
+#                             impersonated user, verb, resource, namespace, name, response
+#                             code), policy in DIR/audit-policy.yaml; rotated at 100 MB
 #   DIR/etcd.pid, DIR/apiserver.pid
 #   DIR/kubeconfig            context "mosaic-test", namespace default, embedded certs
 #
@@ -103,10 +106,20 @@ stop_started() {
 
 CURL=(curl -sf --max-time 2 --cacert "$PKI/ca.crt" --cert "$PKI/client.crt" --key "$PKI/client.key")
 
+# Every request at level Metadata (no bodies: Secrets never reach the log), once, when its
+# response started or completed.
+cat >"$DIR/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+EOF
+
 # A start attempt fails early if a port got taken between choosing and binding.
 start_once() {
   read -r ETCD_CLIENT ETCD_PEER API_PORT < <(free_ports 3)
-  rm -rf "$DIR/etcd"
+  rm -rf "$DIR/etcd" "$DIR"/audit*.log
   : >"$DIR/etcd.log"
   : >"$DIR/apiserver.log"
   setsid "$ETCD" --name mosaic --data-dir "$DIR/etcd" --unsafe-no-fsync \
@@ -119,7 +132,9 @@ start_once() {
   setsid "$APISERVER" --etcd-servers "http://127.0.0.1:$ETCD_CLIENT" \
     --bind-address 127.0.0.1 --secure-port "$API_PORT" --cert-dir "$PKI" \
     --tls-cert-file "$PKI/server.crt" --tls-private-key-file "$PKI/server.key" \
-    --client-ca-file "$PKI/ca.crt" </dev/null >"$DIR/apiserver.log" 2>&1 &
+    --client-ca-file "$PKI/ca.crt" \
+    --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$DIR/audit.log" \
+    --audit-log-maxsize 100 --audit-log-maxbackup 1 </dev/null >"$DIR/apiserver.log" 2>&1 &
   echo $! >"$DIR/apiserver.pid"
 
   local deadline=$((SECONDS + READY_TIMEOUT))

@@ -87,6 +87,43 @@ pub struct Config {
         default_value_t = 1800
     )]
     pub build_timeout_secs: u64,
+    /// Succeeded Builds kept per Binding when its `spec.history` names no number; older ones
+    /// are deleted by the builder that finishes a newer one.
+    #[arg(long = "history-succeeded", value_name = "N", env = "MOSAIC_HISTORY_SUCCEEDED", default_value_t = mosaic_core::history::DEFAULT_KEEP)]
+    pub history_succeeded: u32,
+    /// Builds that ended any other way (failed, superseded, cancelled) kept per Binding when its
+    /// `spec.history` names no number.
+    #[arg(long = "history-failed", value_name = "N", env = "MOSAIC_HISTORY_FAILED", default_value_t = mosaic_core::history::DEFAULT_KEEP)]
+    pub history_failed: u32,
+    /// Deliveries handled at once; beyond it the intake answers 503 with Retry-After.
+    #[arg(
+        long = "max-requests",
+        value_name = "N",
+        env = "MOSAIC_MAX_REQUESTS",
+        default_value_t = mosaic_core::names::INTAKE_MAX_REQUESTS,
+        value_parser = clap::value_parser!(u16).range(1..)
+    )]
+    pub max_requests: u16,
+    /// MiB of delivery bodies held at once, all deliveries together; beyond it the intake
+    /// answers 503 with Retry-After (the intake's memory limit follows from it: README).
+    #[arg(
+        long = "max-inflight-mib",
+        value_name = "MIB",
+        env = "MOSAIC_MAX_INFLIGHT_MIB",
+        default_value_t = mosaic_core::names::INTAKE_INFLIGHT_MIB,
+        value_parser = clap::value_parser!(u64).range(1..=4096)
+    )]
+    pub max_inflight_mib: u64,
+    /// Seconds one image push may take (a registry that accepts the connection and then
+    /// stalls): beyond it the push fails as transient and is tried again.
+    #[arg(
+        long = "push-timeout",
+        value_name = "SECS",
+        env = "MOSAIC_PUSH_TIMEOUT",
+        default_value_t = 600,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub push_timeout_secs: u64,
     /// Seconds a rollout may take before it counts as failed.
     #[arg(
         long = "rollout-timeout",

@@ -136,7 +136,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
                 Duration::from_secs(cfg.engine_wait_secs),
             )
             .await
-            .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?,
+            .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?
+            .with_push_timeout(Duration::from_secs(cfg.push_timeout_secs)),
         )
     };
     let builder: Arc<dyn pipeline::ports::ImageBuilder> = match &engine {
@@ -217,6 +218,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
                 .iter()
                 .map(|s| Duration::from_secs(*s))
                 .collect(),
+            keep: mosaic_core::history::Defaults {
+                succeeded: cfg.history_succeeded,
+                failed: cfg.history_failed,
+            },
         },
         metrics: metrics.clone(),
         identity: identity.clone(),
@@ -273,6 +278,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         metrics,
         readiness,
         engine,
+        budget: crate::intake::budget::Budget::new(
+            usize::from(cfg.max_requests),
+            cfg.max_inflight_mib as usize * 1024 * 1024,
+        ),
     });
     let app = server::router(state, Duration::from_secs(cfg.request_timeout_secs));
     let listener = tokio::net::TcpListener::bind(cfg.listen)

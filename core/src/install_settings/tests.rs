@@ -23,12 +23,17 @@ fn all() -> Settings {
             "registry.kube-system.svc:5000".into(),
             "10.0.0.5:5000".into(),
         ],
+        builders: Some(3),
+        namespaces: vec!["shop".into(), "billing".into()],
+        api_server_cidrs: vec!["172.18.0.2/32".into()],
+        egress_ports: vec![443, 5000],
+        deny_cidrs: vec!["169.254.0.0/16".into()],
     }
 }
 
 #[test]
 fn every_setting_reaches_the_containers_and_is_remembered() {
-    let mut d = install::deployment();
+    let mut d = install::builder_deployment();
     let s = all();
     apply(&s, &mut d);
     assert_eq!(
@@ -48,13 +53,25 @@ fn every_setting_reaches_the_containers_and_is_remembered() {
     let engine = args(&d, ENGINE_CONTAINER);
     assert_eq!(engine[0], "dockerd");
     assert!(engine.contains(&"--insecure-registry=10.0.0.5:5000".to_string()));
-    assert_eq!(remembered(&d), Some(s));
+    assert!(web.contains(&"--namespace=shop,billing".to_string()));
+    assert_eq!(d.spec.replicas, Some(3));
+    assert_eq!(remembered(&d), Some(s.clone()));
+    // The intake takes the namespaces too, never the builders' replica count.
+    let mut i = install::intake_deployment();
+    apply(&s, &mut i);
+    assert_eq!(i.spec.replicas, Some(install::INTAKE_REPLICAS));
+    assert!(args(&i, WEBHOOK_CONTAINER).contains(&"--namespace=shop,billing".to_string()));
+    assert_eq!(
+        s.secret_scope(),
+        crate::rbac::SecretScope::Namespaces(s.namespaces.clone())
+    );
+    assert_eq!(s.egress().ports, [443, 5000]);
 }
 
 #[test]
 fn defaults_change_nothing_but_the_annotation() {
-    let mut d = install::deployment();
-    let plain = install::deployment();
+    let mut d = install::builder_deployment();
+    let plain = install::builder_deployment();
     apply(&Settings::default(), &mut d);
     assert_eq!(d.spec, plain.spec);
     assert_eq!(image(&d, ENGINE_CONTAINER), DOCKER_IMAGE);
@@ -107,6 +124,46 @@ fn bad_settings_are_named() {
             ..Default::default()
         });
         assert!(e.contains("HOST:PORT"), "{r}: {e}");
+    }
+    for (s, flag) in [
+        (
+            Settings {
+                builders: Some(-1),
+                ..Default::default()
+            },
+            "--builders -1",
+        ),
+        (
+            Settings {
+                namespaces: vec!["Shop".into()],
+                ..Default::default()
+            },
+            "--namespaces \"Shop\"",
+        ),
+        (
+            Settings {
+                api_server_cidrs: vec!["10.0.0.1".into()],
+                ..Default::default()
+            },
+            "--api-server-cidr \"10.0.0.1\" is not a CIDR",
+        ),
+        (
+            Settings {
+                deny_cidrs: vec!["x/8".into()],
+                ..Default::default()
+            },
+            "--builder-deny-cidr",
+        ),
+        (
+            Settings {
+                egress_ports: vec![0],
+                ..Default::default()
+            },
+            "--builder-egress-port 0",
+        ),
+    ] {
+        let e = bad(s);
+        assert!(e.starts_with(flag), "{e}");
     }
     for r in ["r", "r.ns.svc:5000", "10.0.0.5:5000", "[::1]:5000"] {
         let s = Settings {

@@ -1,11 +1,12 @@
-//! The committed manifests grant the webhook exactly what the RBAC table in
-//! core/src/rbac.rs lists: no more, no less, no wildcards, and only to the
-//! webhook's ServiceAccount.
+//! The committed manifests grant each part (intake, builder) exactly what its RBAC table in
+//! core/src/rbac.rs lists: no more, no less, no wildcards, and only to that part's
+//! ServiceAccount, which its Deployment runs as.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use mosaic_core::rbac::Part;
 use mosaic_core::{names, rbac};
 use serde::Deserialize;
 
@@ -40,39 +41,55 @@ fn kind(v: &serde_yaml::Value) -> &str {
 }
 
 #[test]
-fn manifests_grant_exactly_the_rbac_table() {
+fn manifests_grant_exactly_the_rbac_tables() {
     let docs = all_documents();
-    let mut rules: Vec<PolicyRule> = Vec::new();
     let mut roles = Vec::new();
     for (file, v) in &docs {
-        match kind(v) {
-            "ClusterRole" | "Role" => {
-                let role: ClusterRole = serde_yaml::from_value(v.clone())
-                    .unwrap_or_else(|e| panic!("{file}: bad role: {e}"));
-                assert!(
-                    role.aggregation_rule.is_none(),
-                    "{file}: aggregated roles grant unknown rules"
-                );
-                roles.push(role.metadata.name.clone().unwrap_or_default());
-                rules.extend(role.rules.unwrap_or_default());
-            }
-            _ => {}
+        if matches!(kind(v), "ClusterRole" | "Role") {
+            let role: ClusterRole = serde_yaml::from_value(v.clone())
+                .unwrap_or_else(|e| panic!("{file}: bad role: {e}"));
+            assert!(
+                role.aggregation_rule.is_none(),
+                "{file}: aggregated roles grant unknown rules"
+            );
+            roles.push(role);
         }
     }
-    assert_eq!(roles, [names::WEBHOOK_NAME], "one role, the webhook's");
-    let granted = rbac::policy_grants(&rules);
-    let table = rbac::table_grants(rbac::WEBHOOK_RULES);
-    let extra: BTreeSet<_> = granted.difference(&table).collect();
-    let missing: BTreeSet<_> = table.difference(&granted).collect();
-    assert!(
-        extra.is_empty() && missing.is_empty(),
-        "manifests grant more than the table: {extra:?}; less than the table: {missing:?}; \
-         run `cargo xtask gen`"
+    let names: Vec<String> = roles
+        .iter()
+        .map(|r| r.metadata.name.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        names,
+        [names::INTAKE_NAME, names::BUILDER_NAME],
+        "one role per part"
     );
+    for (role, part) in roles.iter().zip(Part::ALL) {
+        let rules = role.rules.clone().unwrap_or_default();
+        let granted = rbac::policy_grants(&rules);
+        let table = rbac::table_grants(part.rules());
+        let extra: BTreeSet<_> = granted.difference(&table).collect();
+        let missing: BTreeSet<_> = table.difference(&granted).collect();
+        assert!(
+            extra.is_empty() && missing.is_empty(),
+            "{}: manifests grant more than the table: {extra:?}; less than the table: {missing:?}; \
+             run `cargo xtask gen`",
+            part.name()
+        );
+        // A row limited to some names stays limited in the manifest.
+        for r in part.rules().iter().filter(|r| !r.resource_names.is_empty()) {
+            let rendered = rules
+                .iter()
+                .find(|p| p.resources.as_deref() == Some(&[r.resource.to_string()][..]))
+                .unwrap();
+            let want: Vec<String> = r.resource_names.iter().map(|n| n.to_string()).collect();
+            assert_eq!(rendered.resource_names.as_ref(), Some(&want));
+        }
+    }
 }
 
 #[test]
-fn the_role_is_bound_only_to_the_webhook_service_account() {
+fn each_role_is_bound_only_to_its_own_service_account() {
     let docs = all_documents();
     let bindings: Vec<ClusterRoleBinding> = docs
         .iter()
@@ -81,25 +98,28 @@ fn the_role_is_bound_only_to_the_webhook_service_account() {
             serde_yaml::from_value(v.clone()).unwrap_or_else(|e| panic!("{f}: bad binding: {e}"))
         })
         .collect();
-    assert_eq!(bindings.len(), 1);
-    let b = &bindings[0];
-    assert_eq!(b.role_ref.kind, "ClusterRole");
-    assert_eq!(b.role_ref.name, names::WEBHOOK_NAME);
-    let subjects = b.subjects.clone().unwrap_or_default();
-    assert_eq!(subjects.len(), 1);
-    assert_eq!(subjects[0].kind, "ServiceAccount");
-    assert_eq!(subjects[0].name, names::WEBHOOK_NAME);
-    assert_eq!(
-        subjects[0].namespace.as_deref(),
-        Some(names::SYSTEM_NAMESPACE)
-    );
-    // The Deployment runs as that ServiceAccount.
-    let dep = docs
-        .iter()
-        .find(|(_, v)| kind(v) == "Deployment")
-        .expect("a Deployment");
-    let sa = &dep.1["spec"]["template"]["spec"]["serviceAccountName"];
-    assert_eq!(sa.as_str(), Some(names::WEBHOOK_NAME));
+    assert_eq!(bindings.len(), 2);
+    for (b, part) in bindings.iter().zip(Part::ALL) {
+        assert_eq!(b.role_ref.kind, "ClusterRole");
+        assert_eq!(b.role_ref.name, part.name());
+        let subjects = b.subjects.clone().unwrap_or_default();
+        assert_eq!(subjects.len(), 1);
+        assert_eq!(subjects[0].kind, "ServiceAccount");
+        assert_eq!(subjects[0].name, part.name());
+        assert_eq!(
+            subjects[0].namespace.as_deref(),
+            Some(names::SYSTEM_NAMESPACE)
+        );
+        // The part's Deployment runs as that ServiceAccount.
+        let dep = docs
+            .iter()
+            .find(|(_, v)| {
+                kind(v) == "Deployment" && v["metadata"]["name"].as_str() == Some(part.name())
+            })
+            .unwrap_or_else(|| panic!("a Deployment {}", part.name()));
+        let sa = &dep.1["spec"]["template"]["spec"]["serviceAccountName"];
+        assert_eq!(sa.as_str(), Some(part.name()));
+    }
 }
 
 #[test]

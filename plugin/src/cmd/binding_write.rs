@@ -45,6 +45,7 @@ impl BindRequest {
                 paused: false,
                 verify: self.verify.clone(),
                 take_ownership: false,
+                history: None,
             },
         );
         b.metadata = ObjectMeta {

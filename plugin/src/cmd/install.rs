@@ -17,6 +17,7 @@ use kube::api::Api;
 
 use mosaic_core::install_settings::Settings;
 use mosaic_core::names;
+use mosaic_core::netpol::Egress;
 
 use super::install_apply::{self, Applied, apply, apply_secret, ensure_webhook_secret, secret};
 use super::install_show;
@@ -53,6 +54,24 @@ pub struct InstallArgs {
     /// digest check. Replaces the remembered list.
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     pub insecure_registries: Vec<String>,
+    /// Replicas of the builder Deployment (each builds with its own Docker engine; default 2).
+    #[arg(long, value_name = "N")]
+    pub builders: Option<i32>,
+    /// Watch only these namespaces, and read Secrets only there (Roles in each, plus the
+    /// default credentials of the install namespace), instead of a cluster-wide Secret grant.
+    #[arg(long, value_name = "NS,NS", value_delimiter = ',')]
+    pub namespaces: Vec<String>,
+    /// The API server's address the builders may reach, as a CIDR (repeatable; default: the
+    /// addresses of endpoints/kubernetes, else the private ranges on ports 443 and 6443).
+    #[arg(long = "api-server-cidr", value_name = "CIDR")]
+    pub api_server_cidrs: Vec<String>,
+    /// A port builds may reach outside the denied ranges (repeatable; default 443 and 80).
+    #[arg(long = "builder-egress-port", value_name = "PORT")]
+    pub egress_ports: Vec<u16>,
+    /// A range builds may not reach (repeatable; replaces the default: link-local, loopback
+    /// and the private ranges).
+    #[arg(long = "builder-deny-cidr", value_name = "CIDR")]
+    pub deny_cidrs: Vec<String>,
     /// Forget the settings remembered from earlier installs: what the flags do not give
     /// returns to the release default.
     #[arg(long)]
@@ -70,7 +89,7 @@ pub struct InstallArgs {
     /// With --dry-run: print the objects as yaml or json; with --show, the settings.
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT")]
     pub output: Option<Format>,
-    /// Wait until every webhook replica is available.
+    /// Wait until every intake and builder replica is available.
     #[arg(long, action = ArgAction::Set, default_value_t = true, value_name = "BOOL")]
     pub wait: bool,
     /// How long to wait for the webhook, e.g. 90s, 5m.
@@ -128,35 +147,43 @@ fn bundle_objects(namespace: &str) -> Result<Vec<Item>, Error> {
     bundle::objects(namespace).map_err(|e| Error::Other(e.to_string()))
 }
 
-/// Wait until every webhook replica is available, printing progress on stderr when it changes.
+/// Wait until every intake and builder replica is available, printing progress on stderr
+/// when it changes.
 async fn wait_ready(client: &Client, namespace: &str, timeout: Duration) -> Result<(), Error> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let deadline = Instant::now() + timeout;
     let mut last = String::new();
     loop {
-        let line = match api.get_opt(names::WEBHOOK_NAME).await? {
-            Some(d) => {
-                let (ready, line) = bundle::webhook_progress(&d);
-                if ready {
-                    eprintln!("webhook ready: {line}");
-                    return Ok(());
+        let mut lines = Vec::new();
+        let mut all_ready = true;
+        for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+            match api.get_opt(name).await? {
+                Some(d) => {
+                    let (ready, line) = bundle::webhook_progress(&d);
+                    all_ready &= ready;
+                    lines.push(line);
                 }
-                line
+                None => {
+                    all_ready = false;
+                    lines.push(format!("deployment/{name} does not exist yet"));
+                }
             }
-            None => "the webhook Deployment does not exist yet".to_string(),
-        };
+        }
+        let line = lines.join("; ");
+        if all_ready {
+            eprintln!("webhook ready: {line}");
+            return Ok(());
+        }
         if line != last {
-            eprintln!(
-                "waiting for deployment/{} in {namespace}: {line}",
-                names::WEBHOOK_NAME
-            );
+            eprintln!("waiting for Mosaic in {namespace}: {line}");
             last = line;
         }
         if Instant::now() >= deadline {
             return Err(Error::Other(format!(
-                "the webhook was not ready within {}s ({last}); see why with `kubectl mosaic explain deployment/{} -n {namespace}`, or rerun with --wait=false",
+                "Mosaic was not ready within {}s ({last}); see why with `kubectl mosaic explain deployment/{} -n {namespace}` (or deployment/{}), or rerun with --wait=false",
                 timeout.as_secs(),
-                names::WEBHOOK_NAME
+                names::BUILDER_NAME,
+                names::INTAKE_NAME
             )));
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -183,6 +210,11 @@ pub fn flag_settings(args: &InstallArgs) -> Settings {
         github_api_url: args.github_api_url.clone(),
         github_web_url: args.github_web_url.clone(),
         insecure_registries: args.insecure_registries.clone(),
+        builders: args.builders,
+        namespaces: args.namespaces.clone(),
+        api_server_cidrs: args.api_server_cidrs.clone(),
+        egress_ports: args.egress_ports.clone(),
+        deny_cidrs: args.deny_cidrs.clone(),
     }
 }
 
@@ -212,14 +244,14 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     }
     let mut items = bundle_objects(&namespace)?;
     if args.dry_run {
-        set_settings(&mut items, &flags)?;
+        set_settings(&mut items, &flags, &flags.egress(), &namespace)?;
         return install_show::dry_run(&items, &args, &namespace);
     }
     let sources = read_sources(&args)?;
     let cluster = kubeconf::connect(kube).await?;
     let client = cluster.client;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), &namespace);
-    let remembered = match deployments.get_opt(names::WEBHOOK_NAME).await {
+    let remembered = match deployments.get_opt(names::INTAKE_NAME).await {
         Ok(d) => d
             .as_ref()
             .and_then(mosaic_core::install_settings::remembered),
@@ -231,7 +263,8 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     settings
         .validate()
         .map_err(|e| Error::Input(format!("remembered setting: {e}; rerun with --reset")))?;
-    set_settings(&mut items, &settings)?;
+    let egress = super::install_egress::egress(&client, &settings).await;
+    set_settings(&mut items, &settings, &egress, &namespace)?;
     let mut conflicts = Vec::new();
     for item in &items {
         match apply(&client, item, args.force_conflicts).await? {
@@ -256,8 +289,14 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     Ok(Outcome::Success)
 }
 
-fn set_settings(items: &mut [Item], settings: &Settings) -> Result<(), Error> {
-    bundle::set_settings(items, settings).map_err(|e| Error::Other(e.to_string()))
+fn set_settings(
+    items: &mut Vec<Item>,
+    settings: &Settings,
+    egress: &Egress,
+    namespace: &str,
+) -> Result<(), Error> {
+    crate::bundle_settings::set_settings(items, settings, egress, namespace)
+        .map_err(|e| Error::Other(e.to_string()))
 }
 
 /// Store the GitHub token and registry credentials given by flag (the webhook's defaults
@@ -322,6 +361,11 @@ mod tests {
             github_api_url: None,
             github_web_url: None,
             insecure_registries: Vec::new(),
+            builders: None,
+            namespaces: Vec::new(),
+            api_server_cidrs: Vec::new(),
+            egress_ports: Vec::new(),
+            deny_cidrs: Vec::new(),
             reset: false,
             show: false,
             force_conflicts: false,

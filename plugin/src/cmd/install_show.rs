@@ -14,14 +14,14 @@ use crate::bundle::Item;
 use crate::error::{Error, Outcome};
 use crate::output::{self, Format};
 
-/// The webhook Deployment in `namespace` and the settings it remembers (`None` when it was
+/// The intake Deployment in `namespace` and the settings it remembers (`None` when it was
 /// not installed by `install`, or by an older one).
 pub async fn installed(
     client: &Client,
     namespace: &str,
 ) -> Result<Option<(Deployment, Option<Settings>)>, Error> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    Ok(api.get_opt(names::WEBHOOK_NAME).await?.map(|d| {
+    Ok(api.get_opt(names::INTAKE_NAME).await?.map(|d| {
         let s = install_settings::remembered(&d);
         (d, s)
     }))
@@ -40,6 +40,14 @@ pub fn settings_text(s: &Settings) -> String {
         .collect()
 }
 
+fn kept<T: Clone>(remembered: &[T], flags: &[T]) -> Vec<T> {
+    if flags.is_empty() {
+        remembered.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 /// Lines naming each remembered setting a new install keeps because no flag replaced it.
 pub fn kept_lines(remembered: &Settings, flags: &Settings) -> Vec<String> {
     let kept = Settings {
@@ -56,11 +64,12 @@ pub fn kept_lines(remembered: &Settings, flags: &Settings) -> Vec<String> {
             .github_web_url
             .clone()
             .filter(|_| flags.github_web_url.is_none()),
-        insecure_registries: if flags.insecure_registries.is_empty() {
-            remembered.insecure_registries.clone()
-        } else {
-            Vec::new()
-        },
+        insecure_registries: kept(&remembered.insecure_registries, &flags.insecure_registries),
+        builders: remembered.builders.filter(|_| flags.builders.is_none()),
+        namespaces: kept(&remembered.namespaces, &flags.namespaces),
+        api_server_cidrs: kept(&remembered.api_server_cidrs, &flags.api_server_cidrs),
+        egress_ports: kept(&remembered.egress_ports, &flags.egress_ports),
+        deny_cidrs: kept(&remembered.deny_cidrs, &flags.deny_cidrs),
     };
     kept.rows()
         .into_iter()
@@ -80,7 +89,7 @@ pub async fn show(
     let Some((_, remembered)) = installed(client, namespace).await? else {
         return Err(Error::NotFound(format!(
             "Mosaic is not installed in namespace {namespace} (no deployment/{}): install it with `kubectl mosaic install -n {namespace}`",
-            names::WEBHOOK_NAME
+            names::INTAKE_NAME
         )));
     };
     let known = remembered.is_some();
@@ -96,12 +105,12 @@ pub async fn show(
             let head = if known {
                 format!(
                     "deployment/{} in {namespace} runs with (a later install keeps these unless its flags replace them):\n",
-                    names::WEBHOOK_NAME
+                    names::INTAKE_NAME
                 )
             } else {
                 format!(
                     "deployment/{} in {namespace} carries no install settings (applied by kubectl apply -k, or an older install); the release defaults:\n",
-                    names::WEBHOOK_NAME
+                    names::INTAKE_NAME
                 )
             };
             stdout(&format!("{head}{}", settings_text(&s)))?;

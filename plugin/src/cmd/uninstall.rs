@@ -1,6 +1,7 @@
 //! `kubectl mosaic uninstall`: deletes what `install` created, newest first. The
 //! CRDs stay (deleting them would delete every Binding and Build), and so does
-//! the namespace while Bindings live in it, unless `--all`.
+//! the namespace while Bindings live in it, unless `--all`. The Roles `install --namespaces`
+//! made in other namespaces go too.
 
 use clap::Args;
 use k8s_openapi::api::core::v1::Secret;
@@ -45,9 +46,14 @@ async fn delete(api: &Api<kube::api::DynamicObject>, item: &Item) -> Result<(), 
 
 pub async fn run(kube: &KubeArgs, args: UninstallArgs) -> Result<Outcome, Error> {
     let namespace = super::install::install_namespace(kube);
-    let items = crate::bundle::objects(&namespace).map_err(|e| Error::Other(e.to_string()))?;
+    let mut items = crate::bundle::objects(&namespace).map_err(|e| Error::Other(e.to_string()))?;
     let cluster = kubeconf::connect(kube).await?;
     let client = cluster.client;
+    // The Roles `install --namespaces` made in other namespaces, remembered on the intake.
+    if let Some((_, Some(s))) = super::install_show::installed(&client, &namespace).await? {
+        crate::bundle_settings::set_settings(&mut items, &s, &s.egress(), &namespace)
+            .map_err(|e| Error::Other(e.to_string()))?;
+    }
 
     let bindings: Api<Binding> = Api::namespaced(client.clone(), &namespace);
     let bindings_here = match bindings.list(&ListParams::default().limit(1)).await {

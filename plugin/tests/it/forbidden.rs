@@ -181,7 +181,7 @@ async fn a_user_is_told_what_was_refused_and_which_rule_grants_it() {
 async fn the_webhook_service_account_is_pointed_at_its_cluster_role() {
     let dir = tempfile::tempdir().unwrap();
     let kc = forbidding_api(
-        "system:serviceaccount:mosaic-system:mosaic-webhook",
+        "system:serviceaccount:mosaic-system:mosaic-builder",
         dir.path(),
     )
     .await;
@@ -190,12 +190,12 @@ async fn the_webhook_service_account_is_pointed_at_its_cluster_role() {
     assert_eq!(list.status.code(), Some(1), "{err}");
     assert!(
         err.contains(
-            "ServiceAccount \"system:serviceaccount:mosaic-system:mosaic-webhook\" may not list"
+            "ServiceAccount \"system:serviceaccount:mosaic-system:mosaic-builder\" may not list"
         ),
         "{err}"
     );
     assert!(
-        err.contains("Mosaic's ClusterRole mosaic-webhook grants it in manifests/rbac.yaml"),
+        err.contains("Mosaic's ClusterRole mosaic-builder grants it in manifests/rbac.yaml"),
         "{err}"
     );
     assert!(err.contains("kubectl mosaic install"), "{err}");

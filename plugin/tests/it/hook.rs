@@ -47,6 +47,7 @@ fn binding(name: &str, repo: &str) -> Binding {
             paused: false,
             verify: None,
             take_ownership: false,
+            history: None,
         },
     )
 }

@@ -86,33 +86,34 @@ fn contents(
 /// that as a change made by other means instead of taking it over.
 async fn forget_other_installs(client: &Client) {
     let crb: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(client.clone());
-    match crb.delete(names::WEBHOOK_NAME, &Default::default()).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(e)) if e.code == 404 => {}
-        Err(e) => panic!("delete the ClusterRoleBinding: {e}"),
+    for name in [names::WEBHOOK_NAME, names::INTAKE_NAME, names::BUILDER_NAME] {
+        match crb.delete(name, &Default::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => panic!("delete the ClusterRoleBinding {name}: {e}"),
+        }
     }
 }
 
-/// What a Deployment controller would report once every replica is up.
+/// What a Deployment controller would report once every replica of the intake and the
+/// builders is up.
 async fn mark_webhook_ready(client: &Client, ns: &str) {
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let d = mosaic_tests::eventually("install to create the webhook Deployment", 60, || {
-        let api = api.clone();
-        async move { api.get_opt(names::WEBHOOK_NAME).await.ok().flatten() }
-    })
-    .await;
-    let generation = d.metadata.generation.unwrap_or(1);
-    let status = serde_json::json!({"status": {
-        "observedGeneration": generation, "replicas": 2, "updatedReplicas": 2,
-        "readyReplicas": 2, "availableReplicas": 2
-    }});
-    api.patch_status(
-        names::WEBHOOK_NAME,
-        &PatchParams::default(),
-        &Patch::Merge(&status),
-    )
-    .await
-    .expect("patch Deployment status");
+    for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        let d = mosaic_tests::eventually("install to create the Deployments", 60, || {
+            let api = api.clone();
+            async move { api.get_opt(name).await.ok().flatten() }
+        })
+        .await;
+        let generation = d.metadata.generation.unwrap_or(1);
+        let status = serde_json::json!({"status": {
+            "observedGeneration": generation, "replicas": 2, "updatedReplicas": 2,
+            "readyReplicas": 2, "availableReplicas": 2
+        }});
+        api.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .expect("patch Deployment status");
+    }
 }
 
 #[tokio::test]
@@ -151,9 +152,10 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
     );
     let (out, err) = (text(&first.stdout), text(&first.stderr));
     assert!(first.status.success(), "install failed: {err}");
-    assert!(err.contains("deployment/mosaic-webhook created"), "{err}");
+    assert!(err.contains("deployment/mosaic-intake created"), "{err}");
+    assert!(err.contains("deployment/mosaic-builder created"), "{err}");
     assert!(
-        err.contains("webhook ready: 2 of 2 webhook replicas available"),
+        err.contains("webhook ready: 2 of 2 mosaic-intake replicas available (2 updated); 2 of 2 mosaic-builder replicas available"),
         "{err}"
     );
     assert!(
@@ -186,30 +188,22 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
         reg,
         serde_json::json!({"auths": {"registry.example": {"auth": "dTpw"}}})
     );
-    // The webhook runs the image asked for.
+    // Both parts run the image asked for.
     let d: Api<Deployment> = Api::namespaced(k.client.clone(), ns);
-    let pod = d
-        .get(names::WEBHOOK_NAME)
-        .await
-        .unwrap()
-        .spec
-        .template
-        .spec
-        .unwrap();
-    assert_eq!(
-        pod.containers[0].image.as_deref(),
-        Some("registry.example/mosaic-webhook:test")
-    );
-    // The ClusterRoleBinding follows the namespace.
+    for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        let pod = d.get(name).await.unwrap().spec.template.spec.unwrap();
+        assert_eq!(
+            pod.containers[0].image.as_deref(),
+            Some("registry.example/mosaic-webhook:test")
+        );
+    }
+    // Each ClusterRoleBinding follows the namespace.
     let crb: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(k.client.clone());
-    let subject = crb
-        .get(names::WEBHOOK_NAME)
-        .await
-        .unwrap()
-        .subjects
-        .unwrap()
-        .remove(0);
-    assert_eq!(subject.namespace.as_deref(), Some(ns));
+    for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        let subject = crb.get(name).await.unwrap().subjects.unwrap().remove(0);
+        assert_eq!(subject.namespace.as_deref(), Some(ns));
+        assert_eq!(subject.name, name);
+    }
 
     // Second run: a no-op, down to every resourceVersion, and it says so.
     let before = snapshot(&k.client, ns).await;
@@ -246,6 +240,7 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
             paused: false,
             verify: None,
             take_ownership: false,
+            history: None,
         },
     );
     bindings
@@ -259,18 +254,14 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
         text(&un.stderr)
     );
     assert!(
-        text(&un.stdout).contains("deployment/mosaic-webhook deleted"),
+        text(&un.stdout).contains("deployment/mosaic-builder deleted"),
         "{}",
         text(&un.stdout)
     );
     let deployments: Api<Deployment> = Api::namespaced(k.client.clone(), ns);
-    assert!(
-        deployments
-            .get_opt(names::WEBHOOK_NAME)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        assert!(deployments.get_opt(name).await.unwrap().is_none());
+    }
     assert!(
         secrets
             .get_opt(names::WEBHOOK_SECRET_NAME)
@@ -278,7 +269,7 @@ async fn install_waits_is_idempotent_and_uninstall_keeps_bindings() {
             .unwrap()
             .is_none()
     );
-    assert!(crb.get_opt(names::WEBHOOK_NAME).await.unwrap().is_none());
+    assert!(crb.get_opt(names::BUILDER_NAME).await.unwrap().is_none());
     assert!(
         bindings.get_opt("api").await.unwrap().is_some(),
         "the user's Binding was deleted"
@@ -321,10 +312,14 @@ async fn kubectl_apply_k_applies_the_manifests() {
         for obj in [
             "namespace/mosaic-system",
             "customresourcedefinition.apiextensions.k8s.io/bindings.mosaic.nectar.dev",
-            "clusterrole.rbac.authorization.k8s.io/mosaic-webhook",
-            "deployment.apps/mosaic-webhook",
-            "poddisruptionbudget.policy/mosaic-webhook",
-            "networkpolicy.networking.k8s.io/mosaic-webhook",
+            "clusterrole.rbac.authorization.k8s.io/mosaic-intake",
+            "clusterrole.rbac.authorization.k8s.io/mosaic-builder",
+            "deployment.apps/mosaic-intake",
+            "deployment.apps/mosaic-builder",
+            "service/mosaic-webhook",
+            "poddisruptionbudget.policy/mosaic-intake",
+            "networkpolicy.networking.k8s.io/mosaic-intake",
+            "networkpolicy.networking.k8s.io/mosaic-builder",
         ] {
             assert!(
                 stdout.contains(obj),
@@ -361,6 +356,8 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
         plain,
         "--insecure-registry",
         "10.0.0.5:5000",
+        "--builders",
+        "3",
     ];
 
     // --dry-run -o yaml shows them, with no cluster.
@@ -374,6 +371,7 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
         format!("--github-api-url={api_url}"),
         format!("--insecure-registry={plain}"),
         "--insecure-registry=10.0.0.5:5000".to_string(),
+        "replicas: 3".to_string(),
     ] {
         assert!(yaml.contains(&want), "{want} not in the dry run:\n{yaml}");
     }
@@ -384,7 +382,8 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
     let first = plugin(&k.kubeconfig, &args, &[]).await;
     assert!(first.status.success(), "{}", text(&first.stderr));
     let deployments: Api<Deployment> = Api::namespaced(k.client.clone(), ns);
-    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    let d = deployments.get(names::BUILDER_NAME).await.unwrap();
+    assert_eq!(d.spec.replicas, Some(3), "--builders 3");
     let engine_c = container(&d, "docker");
     assert_eq!(engine_c.image.as_deref(), Some(engine));
     let engine_args = engine_c.args.clone().unwrap();
@@ -414,7 +413,7 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
     let again = plugin(&k.kubeconfig, &args, &[]).await;
     assert!(again.status.success(), "{}", text(&again.stderr));
     assert!(
-        text(&again.stderr).contains("deployment/mosaic-webhook unchanged"),
+        text(&again.stderr).contains("deployment/mosaic-builder unchanged"),
         "{}",
         text(&again.stderr)
     );
@@ -427,7 +426,7 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
         )),
         "{err}"
     );
-    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    let d = deployments.get(names::BUILDER_NAME).await.unwrap();
     assert_eq!(d.metadata.resource_version, rv, "{err}");
 
     // --show names them.
@@ -503,18 +502,18 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
             {"name": "docker", "image": "other.example/docker:29-dind"}]}}}
     });
     deployments
-        .patch(names::WEBHOOK_NAME, &by_hand, &Patch::Strategic(&patch))
+        .patch(names::BUILDER_NAME, &by_hand, &Patch::Strategic(&patch))
         .await
         .expect("hand patch");
     let conflicted = plugin(&k.kubeconfig, &["install", "-n", ns, "--wait=false"], &[]).await;
     let err = text(&conflicted.stderr);
     assert_eq!(conflicted.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("deployment/mosaic-webhook not applied") && err.contains("kubectl-edit"),
+        err.contains("deployment/mosaic-builder not applied") && err.contains("kubectl-edit"),
         "{err}"
     );
     assert!(err.contains("--force-conflicts"), "{err}");
-    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    let d = deployments.get(names::BUILDER_NAME).await.unwrap();
     assert_eq!(
         container(&d, "docker").image.as_deref(),
         Some("other.example/docker:29-dind"),
@@ -528,7 +527,7 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
     )
     .await;
     assert!(forced.status.success(), "{}", text(&forced.stderr));
-    let d = deployments.get(names::WEBHOOK_NAME).await.unwrap();
+    let d = deployments.get(names::BUILDER_NAME).await.unwrap();
     assert_eq!(container(&d, "docker").image.as_deref(), Some(engine));
     assert_eq!(
         d.metadata.annotations.unwrap().get("team.example/owner"),
@@ -537,4 +536,90 @@ async fn install_settings_reach_the_objects_are_kept_and_hand_changes_are_report
 
     let un = plugin(&k.kubeconfig, &["uninstall", "-n", ns], &[]).await;
     assert!(un.status.success(), "{}", text(&un.stderr));
+}
+
+#[tokio::test]
+async fn install_namespaces_grants_secrets_by_roles_only_there() {
+    let _one = CLUSTER_SCOPED.lock().await;
+    let k = mosaic_tests::kube().await;
+    let team = mosaic_tests::kube().await;
+    forget_other_installs(&k.client).await;
+    let ns = k.namespace.as_str();
+    let args = [
+        "install",
+        "-n",
+        ns,
+        "--wait=false",
+        "--namespaces",
+        team.namespace.as_str(),
+    ];
+    let out = plugin(&k.kubeconfig, &args, &[]).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    use k8s_openapi::api::rbac::v1::{ClusterRole, Role, RoleBinding};
+    let roles: Api<ClusterRole> = Api::all(k.client.clone());
+    for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        let r = roles.get(name).await.unwrap();
+        assert!(
+            r.rules
+                .unwrap_or_default()
+                .iter()
+                .all(|r| r.resources.as_deref() != Some(&["secrets".to_string()][..])),
+            "{name} still grants Secrets cluster-wide"
+        );
+    }
+    let in_team: Api<Role> = Api::namespaced(k.client.clone(), &team.namespace);
+    let builder = in_team.get("mosaic-builder-secrets").await.unwrap();
+    assert_eq!(builder.rules.unwrap()[0].verbs, ["get"]);
+    let intake = in_team.get("mosaic-intake-secrets").await.unwrap();
+    assert_eq!(
+        intake.rules.unwrap()[0].resource_names,
+        Some(vec![names::WEBHOOK_SECRET_NAME.to_string()])
+    );
+    let binding: Api<RoleBinding> = Api::namespaced(k.client.clone(), &team.namespace);
+    let subject = binding
+        .get("mosaic-builder-secrets")
+        .await
+        .unwrap()
+        .subjects
+        .unwrap()
+        .remove(0);
+    assert_eq!(
+        (subject.name.as_str(), subject.namespace.as_deref()),
+        (names::BUILDER_NAME, Some(ns))
+    );
+    let defaults: Api<Role> = Api::namespaced(k.client.clone(), ns);
+    assert_eq!(
+        defaults
+            .get("mosaic-builder-secrets")
+            .await
+            .unwrap()
+            .rules
+            .unwrap()[0]
+            .resource_names,
+        Some(vec![
+            names::GITHUB_SECRET_NAME.to_string(),
+            names::REGISTRY_SECRET_NAME.to_string()
+        ])
+    );
+    // Both parts watch only that namespace.
+    let deployments: Api<Deployment> = Api::namespaced(k.client.clone(), ns);
+    for name in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        let d = deployments.get(name).await.unwrap();
+        let args = container(&d, "webhook").args.clone().unwrap();
+        assert!(
+            args.contains(&format!("--namespace={}", team.namespace)),
+            "{args:?}"
+        );
+    }
+    // Uninstall removes the Roles in the opted-in namespace too.
+    let un = plugin(&k.kubeconfig, &["uninstall", "-n", ns], &[]).await;
+    assert!(un.status.success(), "{}", text(&un.stderr));
+    assert!(
+        in_team
+            .get_opt("mosaic-builder-secrets")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

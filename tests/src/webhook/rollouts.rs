@@ -52,7 +52,7 @@ pub fn deployment_controller(w: &World, mode: Rollouts) -> tokio::task::JoinHand
 }
 
 /// As `deployment_controller`, with the behaviour chosen by the template's commit annotation.
-fn deployment_controller_by(
+pub fn deployment_controller_by(
     w: &World,
     mode_of: impl Fn(Option<&str>) -> Rollouts + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {

@@ -38,6 +38,17 @@ pub fn webhook_bin() -> PathBuf {
 
 /// Start the binary for `w` with `identity`; waits until `/readyz` answers 200.
 pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
+    start_with(w, identity, extra, &w.kube.kubeconfig).await
+}
+
+/// As `start`, talking to the API server with `kubeconfig` (e.g. one that impersonates a
+/// ServiceAccount).
+pub async fn start_with(
+    w: &World,
+    identity: &str,
+    extra: &[&str],
+    kubeconfig: &std::path::Path,
+) -> Server {
     let port = free_port();
     let log = w.dir.path().join(format!("{identity}-{port}.log"));
     let stderr = std::fs::File::create(&log).unwrap();
@@ -74,7 +85,7 @@ pub async fn start(w: &World, identity: &str, extra: &[&str]) -> Server {
     }
     cmd.env("RUST_LOG", "info,mosaic_webhook=debug")
         .envs(crate::stack_vars())
-        .env("KUBECONFIG", &w.kube.kubeconfig)
+        .env("KUBECONFIG", kubeconfig)
         .env("MOSAIC_DOCKER_HOST", &crate::stack().docker_host)
         .stdout(Stdio::null())
         .stderr(stderr);

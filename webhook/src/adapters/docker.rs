@@ -155,7 +155,12 @@ static SESSIONS: AtomicU64 = AtomicU64::new(0);
 pub struct Engine {
     docker: Docker,
     builder: Builder,
+    /// The deadline of one push (`--push-timeout`).
+    push_timeout: Duration,
 }
+
+/// The deadline of one push unless `--push-timeout` says otherwise.
+pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn unreachable(e: bollard::errors::Error) -> EngineError {
     EngineError::Unreachable(format!(
@@ -175,7 +180,18 @@ impl Engine {
             Docker::connect_with_http(&h, timeout_secs, bollard::API_DEFAULT_VERSION)
                 .map_err(unreachable)?
         };
-        Ok(Self { docker, builder })
+        Ok(Self {
+            docker,
+            builder,
+            push_timeout: DEFAULT_PUSH_TIMEOUT,
+        })
+    }
+
+    /// This engine with pushes that give up after `d` (a registry that accepts the connection and
+    /// then stalls): the push fails as the engine being unavailable, and is tried again.
+    pub fn with_push_timeout(mut self, d: Duration) -> Self {
+        self.push_timeout = d;
+        self
     }
 
     /// Connect to `host` (`unix:///path` or `tcp://…`/`http://…`) and negotiate the API version.
@@ -186,7 +202,7 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let e = Self::unconnected(host, timeout_secs, builder)?;
         let docker = e.docker.negotiate_version().await.map_err(unreachable)?;
-        Ok(Self { docker, builder })
+        Ok(Self { docker, ..e })
     }
 
     /// [`Engine::connect`], trying again for up to `wait` while the engine is not there yet (it
@@ -278,6 +294,9 @@ impl Engine {
             labels: option,
             rm: true,
             forcerm: true,
+            // Every base image is pulled, with this Build's credentials: an image another
+            // Binding built on this engine is not taken from its cache.
+            pull: Some("1".into()),
             version: match self.builder {
                 Builder::Classic => BuilderVersion::BuilderV1,
                 Builder::Buildkit => BuilderVersion::BuilderBuildKit,
@@ -298,8 +317,35 @@ impl Engine {
         build_outcome(context, failure)
     }
 
-    /// Push `repository:tag` and return the manifest digest the engine reports.
+    /// Push `repository:tag` within the push deadline and return the manifest digest the engine
+    /// reports; the pushed image is then removed from the engine (the registry holds it).
     pub async fn push(
+        &self,
+        repository: &str,
+        tag: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String, EngineError> {
+        let full = format!("{repository}:{tag}");
+        let digest = tokio::time::timeout(self.push_timeout, self.push_once(repository, tag, auth))
+            .await
+            .map_err(|_| {
+                EngineError::Unreachable(format!(
+                    "the push of {full} did not finish within {} s (--push-timeout): the registry or the engine stalled",
+                    self.push_timeout.as_secs()
+                ))
+            })??;
+        let rm = bollard::query_parameters::RemoveImageOptions {
+            force: false,
+            noprune: false,
+            ..Default::default()
+        };
+        if let Err(e) = self.docker.remove_image(&full, Some(rm), None).await {
+            tracing::warn!(image = %full, error = %e, "could not remove the pushed image from the engine");
+        }
+        Ok(digest)
+    }
+
+    async fn push_once(
         &self,
         repository: &str,
         tag: &str,

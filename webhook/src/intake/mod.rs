@@ -3,6 +3,7 @@
 //! `push_event` parses the push, and `decide` (pure) answers with the Builds to record, one per
 //! matching Binding, named from (binding, commit). It never builds: the worker picks the Builds up.
 
+pub(crate) mod budget;
 pub mod decide;
 pub(crate) mod http_serve;
 pub(crate) mod ns_secrets;

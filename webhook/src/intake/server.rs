@@ -22,8 +22,9 @@ use mosaic_core::resources::{Binding, Build};
 use serde_json::json;
 
 use crate::adapters::docker::Engine;
+use crate::intake::budget::{Budget, Busy, RETRY_AFTER_SECS, Ticket};
 use crate::intake::decide::{Decision, decide};
-use crate::intake::signature::{self, WebhookSecret};
+use crate::intake::signature::{self, Verifier, WebhookSecret};
 use crate::metrics::Metrics;
 use crate::readiness::Readiness;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub engine: Option<Engine>,
     /// Each namespace's own webhook secret.
     pub ns_secrets: crate::intake::ns_secrets::NamespaceSecrets,
+    /// How many deliveries, and how many of their body bytes, are handled at once.
+    pub budget: Budget,
 }
 
 /// The router. Every answer the intake gives, including the body cap (413) and the request
@@ -89,37 +92,101 @@ fn too_large() -> Response {
     )
 }
 
-/// The raw body, capped at [`MAX_BODY`]: an announced `Content-Length` above the cap is refused
-/// before a byte is read.
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
-    let announced = headers
+/// Read and drop what the client still sends, for a while, after an answer given before its
+/// body was read: a client that writes the whole body before it reads then sees the answer
+/// instead of a broken pipe. Absurd sizes are not drained: the connection just closes.
+fn drain(headers: &HeaderMap, body: Body) {
+    if announced(headers).is_some_and(|n| n > DRAIN_MAX) {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut body = body.into_data_stream();
+        let drain = async { while futures::StreamExt::next(&mut body).await.is_some() {} };
+        let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
+    });
+}
+
+fn announced(headers: &HeaderMap) -> Option<u64> {
+    headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = announced.filter(|&n| n > MAX_BODY as u64) {
-        // Answer at once, but keep reading (and dropping) what the client still sends, for a
-        // while: a client that writes the whole body before it reads then sees the 413 instead
-        // of a broken pipe. Absurd sizes are not drained: the connection just closes.
-        if n <= DRAIN_MAX {
-            tokio::spawn(async move {
-                let mut body = body.into_data_stream();
-                let drain = async { while futures::StreamExt::next(&mut body).await.is_some() {} };
-                let _ = tokio::time::timeout(DRAIN_FOR, drain).await;
-            });
-        }
-        return Err(too_large());
+        .and_then(|v| v.parse::<u64>().ok())
+}
+
+/// 503 with `Retry-After`: the intake is at one of its bounds.
+fn busy(why: Busy) -> Response {
+    let mut r = reply(
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({"error": why.to_string()}),
+    );
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+    );
+    r
+}
+
+/// Why the body was not taken: the answer, and the metrics word for it.
+type Refused = (Response, &'static str);
+
+/// The raw body, verified against `keys` while it streams in and counted against the shared
+/// budget as it arrives: an announced `Content-Length` above [`MAX_BODY`] (413), a missing or
+/// malformed signature (401) and an announced size above what the budget has left (503) are
+/// refused before a byte is read; a body that does not match the signature is dropped as soon
+/// as it ends.
+async fn read_verified(
+    headers: &HeaderMap,
+    body: Body,
+    keys: &[WebhookSecret],
+    ticket: &mut Ticket,
+) -> Result<Bytes, Refused> {
+    let announced = announced(headers);
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        drain(headers, body);
+        return Err((too_large(), "too_large"));
     }
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
-        if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
-        {
-            too_large()
-        } else {
-            reply(
+    let sig = headers
+        .get(signature::SIGNATURE_HEADER)
+        .map(|v| v.as_bytes());
+    let mut verifier = match Verifier::new(keys, sig) {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::warn!(error = %e, "webhook refused");
+            drain(headers, body);
+            let r = reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
+            return Err((r, "unauthorized"));
+        }
+    };
+    if let Some(n) = announced
+        && let Err(why) = ticket.hold(n as usize)
+    {
+        drain(headers, body);
+        return Err((busy(why), "busy"));
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0) as usize);
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        let chunk = chunk.map_err(|e| {
+            let r = reply(
                 StatusCode::BAD_REQUEST,
                 json!({"error": format!("could not read the body: {e}; redeliver")}),
-            )
+            );
+            (r, "bad_request")
+        })?;
+        if buf.len() + chunk.len() > MAX_BODY {
+            return Err((too_large(), "too_large"));
         }
-    })
+        let beyond = (buf.len() + chunk.len()).saturating_sub(ticket.held());
+        ticket.hold(beyond).map_err(|why| (busy(why), "busy"))?;
+        verifier.update(&chunk);
+        buf.extend_from_slice(&chunk);
+    }
+    if let Err(e) = verifier.finish() {
+        tracing::warn!(error = %e, "webhook refused");
+        let r = reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
+        return Err((r, "unauthorized"));
+    }
+    Ok(buf.freeze())
 }
 
 fn reply(status: StatusCode, body: serde_json::Value) -> Response {
@@ -152,16 +219,12 @@ async fn webhook_ns(
 }
 
 async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope) -> Response {
-    let body = match read_body(&headers, body).await {
-        Ok(b) => b,
-        Err(r) => {
-            let too_large = r.status() == StatusCode::PAYLOAD_TOO_LARGE;
-            st.metrics.request(if too_large {
-                "too_large"
-            } else {
-                "bad_request"
-            });
-            return r;
+    let mut ticket = match st.budget.admit() {
+        Ok(t) => t,
+        Err(why) => {
+            st.metrics.request("busy");
+            drain(&headers, body);
+            return busy(why);
         }
     };
     let keys = match &scope {
@@ -170,18 +233,18 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
             Ok(k) => k,
             Err((code, error)) => {
                 st.metrics.request("unauthorized");
+                drain(&headers, body);
                 return reply(code, json!({ "error": error }));
             }
         },
     };
-    let sig = headers
-        .get(signature::SIGNATURE_HEADER)
-        .map(|v| v.as_bytes());
-    if let Err(e) = signature::verify(&keys, sig, &body) {
-        st.metrics.request("unauthorized");
-        tracing::warn!(error = %e, "webhook refused");
-        return reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
-    }
+    let body = match read_verified(&headers, body, &keys, &mut ticket).await {
+        Ok(b) => b,
+        Err((r, word)) => {
+            st.metrics.request(word);
+            return r;
+        }
+    };
     let Some(event) = header(&headers, "x-github-event") else {
         st.metrics.request("bad_request");
         return reply(

@@ -1,5 +1,7 @@
 //! GitHub webhook signatures: `X-Hub-Signature-256` = `sha256=` + hex HMAC-SHA256 of the raw
-//! body. Verified in constant time against one or more secrets (two during a rotation).
+//! body. Verified in constant time against one or more secrets (two during a rotation), while the
+//! body streams in ([`Verifier`]): a missing or malformed header is refused before any byte of
+//! the body is read.
 
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -50,32 +52,61 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
     format!("{PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
 }
 
-/// Verify `header` over the raw `body` against every secret. Each comparison is constant-time
-/// (`Mac::verify_slice`); every secret is always tried so timing does not reveal which matched.
+/// The HMACs of a body under every secret, fed chunk by chunk as the body arrives.
+pub struct Verifier {
+    macs: Vec<HmacSha256>,
+    expected: [u8; HEX_LEN / 2],
+}
+
+impl Verifier {
+    /// Start verifying against `header`; a missing or malformed header is refused at once.
+    pub fn new(secrets: &[WebhookSecret], header: Option<&[u8]>) -> Result<Self, SignatureError> {
+        let header = header.ok_or(SignatureError::Missing)?;
+        let hex_part = header
+            .strip_prefix(PREFIX.as_bytes())
+            .filter(|h| h.len() == HEX_LEN)
+            .ok_or(SignatureError::Malformed)?;
+        let mut expected = [0u8; HEX_LEN / 2];
+        hex::decode_to_slice(hex_part, &mut expected).map_err(|_| SignatureError::Malformed)?;
+        let macs = secrets
+            .iter()
+            .map(|s| HmacSha256::new_from_slice(&s.0).expect("HMAC accepts keys of any length"))
+            .collect();
+        Ok(Self { macs, expected })
+    }
+
+    /// Feed the next bytes of the body.
+    pub fn update(&mut self, chunk: &[u8]) {
+        for mac in &mut self.macs {
+            mac.update(chunk);
+        }
+    }
+
+    /// The verdict over everything fed. Each comparison is constant-time
+    /// (`Mac::verify_slice`); every secret is always tried so timing does not reveal which
+    /// matched.
+    pub fn finish(self) -> Result<(), SignatureError> {
+        let mut ok = false;
+        for mac in self.macs {
+            ok |= mac.verify_slice(&self.expected).is_ok();
+        }
+        if ok {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
+}
+
+/// Verify `header` over the raw `body` against every secret (see [`Verifier`]).
 pub fn verify(
     secrets: &[WebhookSecret],
     header: Option<&[u8]>,
     body: &[u8],
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?;
-    let hex_part = header
-        .strip_prefix(PREFIX.as_bytes())
-        .filter(|h| h.len() == HEX_LEN)
-        .ok_or(SignatureError::Malformed)?;
-    let mut expected = [0u8; HEX_LEN / 2];
-    hex::decode_to_slice(hex_part, &mut expected).map_err(|_| SignatureError::Malformed)?;
-    let mut ok = false;
-    for secret in secrets {
-        let mut mac =
-            HmacSha256::new_from_slice(&secret.0).expect("HMAC accepts keys of any length");
-        mac.update(body);
-        ok |= mac.verify_slice(&expected).is_ok();
-    }
-    if ok {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    let mut v = Verifier::new(secrets, header)?;
+    v.update(body);
+    v.finish()
 }
 
 #[cfg(test)]
@@ -112,6 +143,29 @@ mod tests {
             let s = [WebhookSecret::new(&secret).unwrap()];
             assert_eq!(verify(&s, Some(sig.as_bytes()), &body), Ok(()));
         }
+    }
+
+    #[test]
+    fn a_body_fed_in_chunks_verifies_as_a_whole_and_a_bad_header_needs_no_body() {
+        let secrets = [WebhookSecret::new("It's a Secret to Everybody").unwrap()];
+        let body = b"Hello, World!";
+        let sig = sign(b"It's a Secret to Everybody", body);
+        let mut v = Verifier::new(&secrets, Some(sig.as_bytes())).unwrap();
+        for chunk in body.chunks(3) {
+            v.update(chunk);
+        }
+        assert_eq!(v.finish(), Ok(()));
+        let mut v = Verifier::new(&secrets, Some(sig.as_bytes())).unwrap();
+        v.update(&body[..5]);
+        assert_eq!(v.finish(), Err(SignatureError::Mismatch));
+        assert!(matches!(
+            Verifier::new(&secrets, None),
+            Err(SignatureError::Missing)
+        ));
+        assert!(matches!(
+            Verifier::new(&secrets, Some(b"sha256=zz")),
+            Err(SignatureError::Malformed)
+        ));
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx
                 grace: LONG,
             },
             retry_pauses: vec![Duration::from_secs(15), Duration::from_secs(45)],
+            keep: Default::default(),
         },
         metrics: Arc::new(Metrics::new()),
         identity: "me".into(),

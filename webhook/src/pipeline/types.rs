@@ -54,6 +54,8 @@ pub struct Limits {
     pub verify: mosaic_core::verdict::Defaults,
     /// Pauses before each further try of a stage that failed transiently (`--retry-pauses`).
     pub retry_pauses: Vec<Duration>,
+    /// How many finished Builds of a Binding are kept when its spec names no `history`.
+    pub keep: mosaic_core::history::Defaults,
 }
 
 /// How a run ended early.

@@ -197,6 +197,7 @@ async fn end_unstarted(
     );
     crate::worker::binding_events::note(&ctx.client, build, &outcome.reason, &outcome.message)
         .await;
+    crate::worker::history::prune(ctx, build).await;
     let notes = crate::pipeline::report_superseded(ctx, build, stop.replay()).await;
     if !notes.is_empty()
         && let Next::Record(noted) = next_step(Err(stop), &notes, &build.spec.commit)
@@ -256,6 +257,7 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
         .await?;
     ctx.metrics.phase(phase);
     tracing::info!(build = %name, namespace = %ns, phase = %phase, reason, "build finished");
+    crate::worker::history::prune(ctx, &build).await;
     Ok(())
 }
 

@@ -82,7 +82,12 @@ async fn oversized_headers_and_bodies_are_refused() {
 
     // Chunked, so no Content-Length announces the size: the cap applies while reading.
     let chunk = format!("100000\r\n{}\r\n", "a".repeat(0x10_0000));
-    let mut chunked = format!("{HEAD}transfer-encoding: chunked\r\n\r\n").into_bytes();
+    // A well-formed signature: an unsigned body would be refused (401) before it is read.
+    let mut chunked = format!(
+        "{HEAD}x-hub-signature-256: sha256={}\r\ntransfer-encoding: chunked\r\n\r\n",
+        "0".repeat(64)
+    )
+    .into_bytes();
     for _ in 0..30 {
         chunked.extend_from_slice(chunk.as_bytes());
     }

@@ -5,6 +5,7 @@
 //! `#[ignore]`d ones: scripts/test's cluster phase runs them with `--test it cluster --
 //! --ignored`. A new test file `x.rs` here is registered with `mod x;` below.
 
+mod audit;
 mod buildkit;
 mod cluster;
 mod cluster_verdicts;
@@ -17,6 +18,7 @@ mod hostile;
 mod hostile_http;
 mod hostile_tar;
 mod install_defaults;
+mod intake_bounds;
 mod labels;
 mod ns_secrets;
 mod ownership;

@@ -120,8 +120,38 @@ async fn hangs_up_after(read: usize) -> (tempfile::TempDir, Engine) {
     let engine = Engine {
         docker,
         builder: Builder::Classic,
+        push_timeout: DEFAULT_PUSH_TIMEOUT,
     };
     (dir, engine)
+}
+
+#[tokio::test]
+async fn a_push_that_stalls_ends_at_the_push_timeout_as_an_unavailable_engine() {
+    // An engine (or a registry behind it) that takes the request and then says nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stall.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((conn, _)) = listener.accept().await {
+            held.push(conn);
+        }
+    });
+    let docker =
+        Docker::connect_with_unix(path.to_str().unwrap(), 30, bollard::API_DEFAULT_VERSION)
+            .unwrap();
+    let engine = Engine {
+        docker,
+        builder: Builder::Classic,
+        push_timeout: DEFAULT_PUSH_TIMEOUT,
+    }
+    .with_push_timeout(std::time::Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    let e = engine.push("r.example/web", "abc", None).await.unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(matches!(e, EngineError::Unreachable(_)), "{e:?}");
+    assert!(e.to_string().contains("--push-timeout"), "{e}");
+    assert_eq!(e.reason("PushFailed"), "EngineUnavailable");
 }
 
 #[tokio::test]

@@ -9,8 +9,8 @@ use kube::api::Api;
 use mosaic_core::resources::BindingSpec;
 
 use super::{Ctx, Stop, fail};
-use crate::adapters::github::Token;
 use crate::adapters::registry::{self, RegistryAuth, RegistryError};
+use crate::pipeline::ports::Token;
 
 /// A Secret named with its namespace, `NAMESPACE/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]

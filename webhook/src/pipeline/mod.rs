@@ -34,8 +34,8 @@ use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase};
 use mosaic_core::verdict::Step;
 
-use crate::adapters::github::StatusState;
 use crate::cluster::claim::Claimed;
+use crate::pipeline::ports::CommitState;
 use latest::{check_latest, push_time};
 use outcome::final_status;
 use plan::plan_build;
@@ -107,7 +107,7 @@ pub async fn run(
     let result = match superseded {
         Some(s) => Err(s),
         None => {
-            rep.report(StatusState::Pending, "building");
+            rep.report(CommitState::Pending, "building");
             run_stages(ctx, claimed, &build, &binding, &job, &rep).await
         }
     };
@@ -189,7 +189,7 @@ async fn run_stages(
     let started = Instant::now();
     let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
     let took_over = applied.took_over.clone();
-    rep.report(StatusState::Pending, "rolling out");
+    rep.report(CommitState::Pending, "rolling out");
     let r = verify(ctx, claimed, build, binding, rep, &applied).await;
     ctx.metrics
         .stage("rollout", started.elapsed().as_secs_f64());
@@ -220,7 +220,7 @@ async fn verify(
                 verifying = true;
                 let doing = format!("verifying: the new pods must stay healthy for {window}");
                 enter(ctx, claimed, BuildPhase::Verifying, &doing).await?;
-                rep.report(StatusState::Pending, &doing);
+                rep.report(CommitState::Pending, &doing);
             }
             Step::Verifying { .. } => {}
             Step::Succeeded => return Ok(()),

@@ -259,7 +259,18 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
     Ok(())
 }
 
-fn error_policy(build: Arc<Build>, err: &WorkerError, _worker: Arc<Worker>) -> Action {
+impl WorkerError {
+    /// The `error` label of the reconcile-failure counter.
+    fn kind(&self) -> &'static str {
+        match self {
+            WorkerError::Claim(_) => "claim",
+            WorkerError::Api(_) => "api",
+        }
+    }
+}
+
+fn error_policy(build: Arc<Build>, err: &WorkerError, worker: Arc<Worker>) -> Action {
+    worker.ctx.metrics.reconcile_failed(err.kind());
     tracing::warn!(
         build = build.metadata.name.as_deref().unwrap_or_default(),
         error = %err,

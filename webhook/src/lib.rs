@@ -302,3 +302,6 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

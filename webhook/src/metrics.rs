@@ -1,5 +1,8 @@
-//! Prometheus metrics: webhook requests by result, Build phase transitions by phase, and a
-//! duration histogram per pipeline stage. Labels carry no secrets and no free text.
+//! Prometheus metrics: webhook requests by result, Build phase transitions by phase, a
+//! duration histogram per pipeline stage (timed by a guard, so a stage that fails is timed
+//! too), and failed reconciles by error. Labels carry no secrets and no free text.
+
+use std::time::Instant;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -16,6 +19,40 @@ pub struct Metrics {
     builds: Family<Labels, Counter>,
     stages: Family<Labels, Histogram>,
     reports: Family<Labels, Counter>,
+    reconcile_failures: Family<Labels, Counter>,
+}
+
+/// A pipeline stage, as its `stage` label names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Build,
+    Push,
+    Rollout,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Build => "build",
+            Stage::Push => "push",
+            Stage::Rollout => "rollout",
+        }
+    }
+}
+
+/// Times a stage from its start until it is dropped, whether it succeeded, failed or was
+/// given up (a `?` return drops it too).
+pub struct StageTimer<'a> {
+    metrics: &'a Metrics,
+    stage: Stage,
+    started: Instant,
+}
+
+impl Drop for StageTimer<'_> {
+    fn drop(&mut self) {
+        self.metrics
+            .stage(self.stage, self.started.elapsed().as_secs_f64());
+    }
 }
 
 impl Default for Metrics {
@@ -49,12 +86,19 @@ impl Metrics {
             "GitHub commit status reports by result",
             reports.clone(),
         );
+        let reconcile_failures = Family::<Labels, Counter>::default();
+        registry.register(
+            "reconcile_failures",
+            "Reconciles of a Build that failed and were retried, by error",
+            reconcile_failures.clone(),
+        );
         Self {
             registry,
             requests,
             builds,
             stages,
             reports,
+            reconcile_failures,
         }
     }
 
@@ -71,10 +115,26 @@ impl Metrics {
             .inc();
     }
 
-    pub fn stage(&self, stage: &'static str, secs: f64) {
+    fn stage(&self, stage: Stage, secs: f64) {
         self.stages
-            .get_or_create(&vec![("stage", stage.to_string())])
+            .get_or_create(&vec![("stage", stage.as_str().to_string())])
             .observe(secs);
+    }
+
+    /// Start timing `stage`; it is recorded when the timer is dropped.
+    pub fn time(&self, stage: Stage) -> StageTimer<'_> {
+        StageTimer {
+            metrics: self,
+            stage,
+            started: Instant::now(),
+        }
+    }
+
+    /// Count one failed reconcile; `error` is a fixed word (`claim`, `api`).
+    pub fn reconcile_failed(&self, error: &'static str) {
+        self.reconcile_failures
+            .get_or_create(&vec![("error", error.to_string())])
+            .inc();
     }
 
     pub fn report(&self, ok: bool) {
@@ -104,7 +164,15 @@ mod tests {
         m.request("created");
         m.request("created");
         m.phase(mosaic_core::BuildPhase::Succeeded);
-        m.stage("build", 0.2);
+        drop(m.time(Stage::Build));
+        // A stage given up by `?` is timed too.
+        let failed = || -> Result<(), ()> {
+            let _t = m.time(Stage::Push);
+            Err(())?;
+            Ok(())
+        };
+        assert!(failed().is_err());
+        m.reconcile_failed("api");
         let text = m.render();
         assert!(
             text.contains("mosaic_webhook_requests_total{result=\"created\"} 2"),
@@ -116,6 +184,14 @@ mod tests {
         );
         assert!(
             text.contains("mosaic_webhook_stage_duration_seconds_count{stage=\"build\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mosaic_webhook_stage_duration_seconds_count{stage=\"push\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mosaic_webhook_reconcile_failures_total{error=\"api\"} 1"),
             "{text}"
         );
     }

@@ -14,20 +14,10 @@ use futures::{Stream, StreamExt, TryStreamExt};
 use http_body_util::BodyExt;
 use mosaic_core::reference::RepoName;
 use octocrab::Octocrab;
-pub use octocrab::models::StatusState;
+use octocrab::models::StatusState;
 use octocrab::service::middleware::retry::RetryConfig;
 
-use crate::pipeline::ports::{BROKE_OFF, ByteStream, SourceHost};
-
-/// A GitHub token. Its value never appears in `Debug` output.
-#[derive(Clone)]
-pub struct Token(pub String);
-
-impl std::fmt::Debug for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Token(<redacted>)")
-    }
-}
+use crate::pipeline::ports::{BROKE_OFF, ByteStream, CommitState, SourceHost, Token};
 
 /// Why a GitHub call failed. Messages carry the HTTP status and GitHub's message, never a token.
 #[derive(Debug, thiserror::Error)]
@@ -302,9 +292,15 @@ impl GitHub {
         repo: &RepoName,
         commit: &str,
         context: &str,
-        state: StatusState,
+        state: CommitState,
         description: &str,
     ) -> Result<(), GitHubError> {
+        let state = match state {
+            CommitState::Pending => StatusState::Pending,
+            CommitState::Success => StatusState::Success,
+            CommitState::Failure => StatusState::Failure,
+            CommitState::Error => StatusState::Error,
+        };
         let crab = self.client(token)?;
         crab.repos(&repo.owner, &repo.name)
             .create_status(commit.to_string(), state)
@@ -336,7 +332,7 @@ impl SourceHost for GitHub {
         repo: &'a RepoName,
         commit: &'a str,
         context: &'a str,
-        state: StatusState,
+        state: CommitState,
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>> {
         Box::pin(GitHub::status(

@@ -12,10 +12,11 @@ use mosaic_core::reference::RepoName;
 use super::ports::{ByteStream, ImageBuilder, RegistryCheck, SourceHost};
 use crate::adapters::docker::EngineError;
 use crate::adapters::docker::build_log::LogTail;
-use crate::adapters::github::{GitHubError, StatusState, Token};
+use crate::adapters::github::GitHubError;
 use crate::adapters::registry::{RegistryAuth, RegistryError};
 use crate::pipeline::context::ContextSummary;
 use crate::pipeline::plan::BuildPlan;
+use crate::pipeline::ports::{CommitState, Token};
 
 pub const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -24,7 +25,7 @@ pub const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 pub struct FakeGitHub {
     pub missing: bool,
     pub statuses_fail: bool,
-    pub statuses: Mutex<Vec<(StatusState, String)>>,
+    pub statuses: Mutex<Vec<(CommitState, String)>>,
     /// When set, each status report waits for a permit (a GitHub that does not answer yet).
     pub gate: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
@@ -55,7 +56,7 @@ impl SourceHost for FakeGitHub {
         repo: &'a RepoName,
         commit: &'a str,
         _context: &'a str,
-        state: StatusState,
+        state: CommitState,
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>> {
         Box::pin(async move {

@@ -26,16 +26,15 @@ pub mod rollout;
 mod stages;
 mod types;
 
-use std::time::Instant;
-
 use chrono::Utc;
 use kube::api::Api;
 use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase};
 use mosaic_core::verdict::Step;
 
-use crate::adapters::github::StatusState;
 use crate::cluster::claim::Claimed;
+use crate::metrics::Stage;
+use crate::pipeline::ports::CommitState;
 use latest::{check_latest, push_time};
 use outcome::final_status;
 use plan::plan_build;
@@ -107,7 +106,7 @@ pub async fn run(
     let result = match superseded {
         Some(s) => Err(s),
         None => {
-            rep.report(StatusState::Pending, "building");
+            rep.report(CommitState::Pending, "building");
             run_stages(ctx, claimed, &build, &binding, &job, &rep).await
         }
     };
@@ -151,7 +150,7 @@ async fn run_stages(
     job: &Work,
     rep: &Reporter,
 ) -> Result<Deployed, Stop> {
-    let started = Instant::now();
+    let timer = ctx.metrics.time(Stage::Build);
     let mut retry = stages::Retry::new(&ctx.limits.retry_pauses);
     let (built, log_tail) = stages::fetch_and_build(
         ctx.ports.source.as_ref(),
@@ -165,12 +164,12 @@ async fn run_stages(
         .update(|s| s.log_tail = Some(log_tail.clone()))
         .await?;
     let summary = built?;
+    drop(timer);
     tracing::info!(tag = %job.plan.tag, entries = summary.entries, bytes = summary.bytes, "image built");
-    ctx.metrics.stage("build", started.elapsed().as_secs_f64());
 
     let tag = job.plan.tag.clone();
     enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
-    let started = Instant::now();
+    let timer = ctx.metrics.time(Stage::Push);
     let image = stages::push_and_verify(
         ctx.ports.builder.as_ref(),
         ctx.ports.registry.as_ref(),
@@ -179,20 +178,19 @@ async fn run_stages(
     )
     .await?;
     claimed.update(|s| s.image = Some(image.clone())).await?;
-    ctx.metrics.stage("push", started.elapsed().as_secs_f64());
+    drop(timer);
 
     check_latest(ctx, &claimed.build().await).await?;
     latest::recheck(ctx, build).await?;
     // Announce before the guarded apply in `rollout` looks at the siblings again.
     let doing = format!("rolling out {image}");
     enter(ctx, claimed, BuildPhase::RollingOut, &doing).await?;
-    let started = Instant::now();
+    let timer = ctx.metrics.time(Stage::Rollout);
     let applied = rollout::apply(ctx, claimed, build, binding, &image).await?;
     let took_over = applied.took_over.clone();
-    rep.report(StatusState::Pending, "rolling out");
+    rep.report(CommitState::Pending, "rolling out");
     let r = verify(ctx, claimed, build, binding, rep, &applied).await;
-    ctx.metrics
-        .stage("rollout", started.elapsed().as_secs_f64());
+    drop(timer);
     r.map(|()| Deployed {
         image,
         retried: retry.notes,
@@ -220,7 +218,7 @@ async fn verify(
                 verifying = true;
                 let doing = format!("verifying: the new pods must stay healthy for {window}");
                 enter(ctx, claimed, BuildPhase::Verifying, &doing).await?;
-                rep.report(StatusState::Pending, &doing);
+                rep.report(CommitState::Pending, &doing);
             }
             Step::Verifying { .. } => {}
             Step::Succeeded => return Ok(()),

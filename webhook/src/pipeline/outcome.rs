@@ -7,9 +7,9 @@ use mosaic_core::explain::Finding;
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 
 use super::{Deployed, Stop, plan};
-use crate::adapters::github::StatusState;
 use crate::cluster::claim::ClaimError;
 use crate::cluster::retry::API_RETRY_BUDGET;
+use crate::pipeline::ports::CommitState;
 
 /// What a finished run writes on its Build.
 #[derive(Debug, Clone, PartialEq)]
@@ -110,19 +110,19 @@ pub fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commi
 
 /// The last status of a commit, if the run's outcome calls for one. A superseded commit is
 /// not deployed, so it is an `error` (not a `failure` of the commit, and not a `success`).
-pub fn final_status(result: &Result<Deployed, Stop>) -> Option<(StatusState, String)> {
+pub fn final_status(result: &Result<Deployed, Stop>) -> Option<(CommitState, String)> {
     match result {
-        Ok(d) => Some((StatusState::Success, format!("deployed {}", d.image))),
-        Err(Stop::Failed { message, .. }) => Some((StatusState::Failure, message.clone())),
+        Ok(d) => Some((CommitState::Success, format!("deployed {}", d.image))),
+        Err(Stop::Failed { message, .. }) => Some((CommitState::Failure, message.clone())),
         Err(Stop::Superseded { commit, .. }) => Some((
-            StatusState::Error,
+            CommitState::Error,
             format!("not deployed: superseded by {}", plan::short_sha(commit)),
         )),
         Err(Stop::Decided { message, .. }) => {
-            Some((StatusState::Error, format!("not deployed: {message}")))
+            Some((CommitState::Error, format!("not deployed: {message}")))
         }
         Err(Stop::ApiUnavailable(_)) => Some((
-            StatusState::Error,
+            CommitState::Error,
             "not deployed: the Kubernetes API was unreachable".into(),
         )),
         Err(Stop::Cancelled | Stop::Lost(_)) => None,

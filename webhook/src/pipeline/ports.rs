@@ -13,10 +13,32 @@ use mosaic_core::reference::RepoName;
 
 use crate::adapters::docker::EngineError;
 use crate::adapters::docker::build_log::LogTail;
-use crate::adapters::github::{GitHubError, StatusState, Token};
+use crate::adapters::github::GitHubError;
 use crate::adapters::registry::{RegistryAuth, RegistryError};
 use crate::pipeline::context::ContextSummary;
 use crate::pipeline::plan::BuildPlan;
+
+/// The state of a commit status, in the pipeline's words (the GitHub adapter maps it onto
+/// GitHub's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitState {
+    Pending,
+    Success,
+    /// The commit itself failed (its build or rollout).
+    Failure,
+    /// Not deployed for another reason (superseded, refused, the cluster unreachable).
+    Error,
+}
+
+/// A GitHub token. Its value never appears in `Debug` output.
+#[derive(Clone)]
+pub struct Token(pub String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
 
 /// A gzip tarball as it arrives. A download that breaks off (the source hung up or stalled
 /// past its timeout) yields an error of kind `BROKE_OFF`, so it can be told from bad data.
@@ -68,7 +90,7 @@ pub trait SourceHost: Send + Sync {
         repo: &'a RepoName,
         commit: &'a str,
         context: &'a str,
-        state: StatusState,
+        state: CommitState,
         description: &'a str,
     ) -> BoxFuture<'a, Result<(), GitHubError>>;
 }

@@ -10,8 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::adapters::github::StatusState;
 use crate::metrics::Metrics;
+use crate::pipeline::ports::CommitState;
 
 use super::Work;
 use super::ports::SourceHost;
@@ -21,14 +21,14 @@ pub const REPORT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Posts the statuses of one commit from a background task.
 pub struct Reporter {
-    tx: mpsc::UnboundedSender<(StatusState, String)>,
+    tx: mpsc::UnboundedSender<(CommitState, String)>,
     task: JoinHandle<Vec<String>>,
 }
 
 impl Reporter {
     /// Start the reporting task of `job`'s commit.
     pub fn start(source: Arc<dyn SourceHost>, metrics: Arc<Metrics>, job: &Work) -> Self {
-        let (tx, mut rx) = mpsc::unbounded_channel::<(StatusState, String)>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(CommitState, String)>();
         let (token, repo, commit) = (job.token.clone(), job.repo.clone(), job.commit.clone());
         let context = job.context.clone();
         let task = tokio::spawn(async move {
@@ -58,13 +58,13 @@ impl Reporter {
     }
 
     /// Queue a status; returns at once.
-    pub fn report(&self, state: StatusState, text: &str) {
+    pub fn report(&self, state: CommitState, text: &str) {
         // The task ends only after every sender is gone, so this cannot fail.
         let _ = self.tx.send((state, text.to_string()));
     }
 
     /// Queue the final status (if any), wait until it is sent, and return the failed reports.
-    pub async fn finish(self, last: Option<(StatusState, String)>) -> Vec<String> {
+    pub async fn finish(self, last: Option<(CommitState, String)>) -> Vec<String> {
         let Self { tx, task } = self;
         if let Some((state, text)) = last {
             let _ = tx.send((state, text));

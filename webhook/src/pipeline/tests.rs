@@ -82,8 +82,8 @@ async fn a_whole_run_deploys_by_digest() {
     assert_eq!(r.unwrap().image, image);
     assert!(errors.is_empty());
     assert_eq!(deployed_image(&kube), image);
-    let states: Vec<StatusState> = gh.statuses.lock().unwrap().iter().map(|s| s.0).collect();
-    use StatusState::{Pending, Success};
+    let states: Vec<CommitState> = gh.statuses.lock().unwrap().iter().map(|s| s.0).collect();
+    use CommitState::{Pending, Success};
     assert_eq!(states, [Pending, Pending, Success]);
 }
 
@@ -138,7 +138,7 @@ async fn a_build_superseded_before_its_rollout_never_rolls() {
     assert_eq!(
         last,
         (
-            StatusState::Error,
+            CommitState::Error,
             "not deployed: superseded by fedcba987654".into()
         )
     );
@@ -214,7 +214,7 @@ async fn a_build_superseded_before_it_starts_still_reports_why() {
     assert_eq!(
         *gh.statuses.lock().unwrap(),
         [(
-            StatusState::Error,
+            CommitState::Error,
             "not deployed: superseded by fedcba987654".to_string()
         )],
         "the only status says why the commit was not deployed"
@@ -243,10 +243,10 @@ async fn a_status_api_that_does_not_answer_holds_up_no_stage() {
     // In order, the newest waiting one wins, and the final one is posted before `run` returns.
     let statuses = gh.statuses.lock().unwrap().clone();
     let all = [
-        (StatusState::Pending, "building".to_string()),
-        (StatusState::Pending, "rolling out".into()),
+        (CommitState::Pending, "building".to_string()),
+        (CommitState::Pending, "rolling out".into()),
         (
-            StatusState::Success,
+            CommitState::Success,
             format!("deployed 127.0.0.1:5000/team/web@{DIGEST}"),
         ),
     ];

@@ -107,13 +107,22 @@ pub async fn record_parked(worker: &Worker, within: Duration) -> usize {
 /// How long a parked outcome waits before the next try to record it.
 const RECORD_RETRY: Duration = Duration::from_secs(5);
 
+/// One look at a Build: record a kept outcome, or claim and run it. Every line logged inside
+/// carries the Build, its namespace and its commit from this span.
+#[tracing::instrument(name = "reconcile", skip_all, fields(
+    build = build.metadata.name.as_deref().unwrap_or_default(),
+    namespace = build.metadata.namespace.as_deref().unwrap_or_default(),
+    commit = %build.spec.commit,
+))]
 async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, WorkerError> {
     let ctx = &worker.ctx;
     let name = build.metadata.name.clone().unwrap_or_default();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let key = format!("{ns}/{name}");
     if let Some((claimed, outcome)) = worker.parked.take(&key) {
-        tracing::info!(build = %name, namespace = %ns, "recording the outcome kept while the Kubernetes API server was unreachable");
+        tracing::info!(
+            "recording the outcome kept while the Kubernetes API server was unreachable"
+        );
         return record(&worker, key, claimed, outcome).await;
     }
     match claim_check(
@@ -124,7 +133,7 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
     ) {
         ClaimCheck::Done => return Ok(Action::await_change()),
         ClaimCheck::HeldBy(owner, wait) => {
-            tracing::debug!(build = %name, owner, "claimed elsewhere");
+            tracing::debug!(owner, "claimed elsewhere");
             return Ok(Action::requeue(wait + Duration::from_millis(100)));
         }
         ClaimCheck::Claim => {}
@@ -145,7 +154,7 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
         Err(e) => return Err(e.into()),
     };
     ctx.metrics.phase(BuildPhase::Building);
-    tracing::info!(build = %name, namespace = %ns, commit = %build.spec.commit, "build claimed");
+    tracing::info!("build claimed");
     let heartbeat = claimed.heartbeat(ctx.limits.heartbeat);
     let mut report_errors = Vec::new();
     let result = tokio::select! {
@@ -156,11 +165,11 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
     match next_step(result, &report_errors, &build.spec.commit) {
         Next::Record(outcome) => record(&worker, key, claimed, outcome).await,
         Next::Leave(e) => {
-            tracing::warn!(build = %name, error = %e, "claim lost; leaving the build to its new owner");
+            tracing::warn!(error = %e, "claim lost; leaving the build to its new owner");
             Ok(Action::await_change())
         }
         Next::Release => {
-            tracing::info!(build = %name, "shutting down: releasing build");
+            tracing::info!("shutting down: releasing build");
             claimed.release().await?;
             Ok(Action::await_change())
         }
@@ -189,8 +198,6 @@ async fn end_unstarted(
     };
     ctx.metrics.phase(outcome.phase);
     tracing::info!(
-        build = build.metadata.name.as_deref().unwrap_or_default(),
-        namespace = build.metadata.namespace.as_deref().unwrap_or_default(),
         reason = %outcome.reason,
         message = %outcome.message,
         "build decided before it started"
@@ -261,7 +268,18 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
     Ok(())
 }
 
-fn error_policy(build: Arc<Build>, err: &WorkerError, _worker: Arc<Worker>) -> Action {
+impl WorkerError {
+    /// The `error` label of the reconcile-failure counter.
+    fn kind(&self) -> &'static str {
+        match self {
+            WorkerError::Claim(_) => "claim",
+            WorkerError::Api(_) => "api",
+        }
+    }
+}
+
+fn error_policy(build: Arc<Build>, err: &WorkerError, worker: Arc<Worker>) -> Action {
+    worker.ctx.metrics.reconcile_failed(err.kind());
     tracing::warn!(
         build = build.metadata.name.as_deref().unwrap_or_default(),
         error = %err,

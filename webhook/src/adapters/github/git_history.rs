@@ -12,8 +12,9 @@ use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use mosaic_core::reference::RepoName;
 
-use crate::adapters::github::{GitHub, GitHubError, Token};
+use crate::adapters::github::{GitHub, GitHubError};
 use crate::pipeline::ports::GitHistory;
+use crate::pipeline::ports::Token;
 
 /// How the head of a comparison relates to its base (GitHub's `status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -142,7 +142,7 @@ async fn a_timeout_names_its_cause_and_status_reports_are_not_retried() {
             &repo(),
             SHA,
             "mosaic",
-            StatusState::Pending,
+            CommitState::Pending,
             "building",
         )
         .await

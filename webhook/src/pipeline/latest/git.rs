@@ -27,10 +27,11 @@ use mosaic_core::names;
 use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase, TriggerKind};
 
+use crate::adapters::github::GitHubError;
 use crate::adapters::github::git_history::Relation;
-use crate::adapters::github::{GitHubError, Token};
 use crate::pipeline::plan::short_sha;
 use crate::pipeline::ports::GitHistory;
+use crate::pipeline::ports::Token;
 use crate::pipeline::{Ctx, Stop, fail};
 
 /// Where a commit stands relative to its branch.

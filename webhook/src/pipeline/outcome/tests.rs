@@ -49,7 +49,7 @@ fn final_statuses_say_what_happened_to_the_commit() {
         commit: NEWER.into(),
     }))
     .unwrap();
-    assert_eq!(state, StatusState::Error);
+    assert_eq!(state, CommitState::Error);
     assert_eq!(text, "not deployed: superseded by fedcba987654");
     assert!(plan::status_description(&text).len() <= plan::STATUS_DESCRIPTION_MAX);
     let ok = final_status(&Ok(Deployed {
@@ -58,7 +58,7 @@ fn final_statuses_say_what_happened_to_the_commit() {
         took_over: None,
     }))
     .unwrap();
-    assert_eq!(ok, (StatusState::Success, "deployed r/a@sha256:1".into()));
+    assert_eq!(ok, (CommitState::Success, "deployed r/a@sha256:1".into()));
     assert!(final_status(&Err(Stop::Cancelled)).is_none());
 }
 

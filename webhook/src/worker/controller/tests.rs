@@ -7,9 +7,9 @@ use std::sync::atomic::Ordering::SeqCst;
 use http::Method;
 
 use super::*;
-use crate::adapters::github::StatusState;
 use crate::pipeline::fake_kube::FakeKube;
 use crate::pipeline::fakes::{FakeEngine, FakeGitHub};
+use crate::pipeline::ports::CommitState;
 use crate::pipeline::test_world::*;
 
 async fn get(kube: &FakeKube) -> Arc<Build> {
@@ -61,7 +61,7 @@ async fn an_outage_at_the_terminal_write_keeps_the_outcome_and_never_rebuilds() 
     assert_eq!(engine.builds.load(SeqCst), 1, "built once");
     assert_eq!(engine.pushed.lock().unwrap().len(), 1, "pushed once");
     let last = gh.statuses.lock().unwrap().last().cloned().unwrap();
-    assert_eq!(last.0, StatusState::Success);
+    assert_eq!(last.0, CommitState::Success);
     // Recorded: a further event changes nothing.
     assert_eq!(
         reconcile(get(&kube).await, ctx).await.unwrap(),
@@ -142,7 +142,7 @@ async fn an_outage_mid_run_fails_the_build_once_and_never_builds_it_again() {
     assert_eq!(
         last,
         (
-            StatusState::Error,
+            CommitState::Error,
             "not deployed: the Kubernetes API was unreachable".into()
         )
     );
@@ -209,7 +209,7 @@ async fn a_build_the_cache_shows_superseded_is_ended_in_one_write_and_reported()
     assert_eq!(
         *gh.statuses.lock().unwrap(),
         [(
-            StatusState::Error,
+            CommitState::Error,
             "not deployed: superseded by fedcba987654".to_string()
         )]
     );

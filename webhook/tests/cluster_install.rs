@@ -1,7 +1,9 @@
 //! `kubectl mosaic install` on the real cluster of `scripts/cluster` (Kubernetes 1.20 from Debian:
-//! real controllers, scheduler, kubelet and containerd), the way an air-gapped user runs it: the
-//! webhook and engine images made without any registry (`scripts/cluster-images`: Debian's
-//! dockerd for the engine, this build's webhook) and named by `--image` and `--engine-image`;
+//! real controllers, scheduler, kubelet and containerd), the way an air-gapped user runs it
+//! (README, Air-gapped clusters): the webhook and engine images made without Docker Hub or
+//! GitHub (`scripts/cluster-images`: Debian's dockerd for the engine, this build's webhook),
+//! mirrored into the stack's htpasswd registry, pulled by the node with the pull secret put on
+//! the ServiceAccount before install, and named by `--image` and `--engine-image`;
 //! GitHub named by `--github-api-url`; the registry, plain HTTP at the node address, by
 //! `--insecure-registry`; the token and registry credentials stored by install. Then a Binding
 //! that names no Secret, a push, and:
@@ -62,6 +64,22 @@ fn kubectl_mosaic(w: &World, args: &[&str], env: &[(&str, &str)]) -> Output {
         .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()))
+}
+
+/// Run `kubectl ARGS` against `w`'s cluster; panics with its stderr when it fails.
+fn kubectl(w: &World, args: &[&str]) -> String {
+    let out = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&w.kube.kubeconfig)
+        .args(args)
+        .output()
+        .expect("run kubectl (scripts/cluster installs it)");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Uninstalls on drop, so that a failed test leaves no webhook watching the other tests'
@@ -161,6 +179,39 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
         json!({"auths": {registry.clone(): {"auth": auth}}}).to_string(),
     )
     .unwrap();
+    // The images come from the mirror, which wants credentials: the README's steps before
+    // install (the ServiceAccount's imagePullSecrets, which install keeps).
+    kubectl(&w, &["create", "namespace", &sys]);
+    kubectl(
+        &w,
+        &[
+            "-n",
+            &sys,
+            "create",
+            "secret",
+            "docker-registry",
+            "mirror",
+            &format!("--docker-server={registry}"),
+            &format!("--docker-username={}", w.reg.user),
+            &format!("--docker-password={}", w.reg.password),
+        ],
+    );
+    kubectl(
+        &w,
+        &["-n", &sys, "create", "serviceaccount", names::WEBHOOK_NAME],
+    );
+    kubectl(
+        &w,
+        &[
+            "-n",
+            &sys,
+            "patch",
+            "serviceaccount",
+            names::WEBHOOK_NAME,
+            "-p",
+            r#"{"imagePullSecrets": [{"name": "mirror"}]}"#,
+        ],
+    );
     let installed = Installed {
         kubeconfig: w.kube.kubeconfig.clone(),
         namespace: sys.clone(),
@@ -205,6 +256,22 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     assert_eq!(pods.len(), 2);
     for p in &pods {
         assert_eq!(restarted(p), vec![], "{:?} restarted", p.metadata.name);
+        // Both images were pulled from the mirror, with the ServiceAccount's pull secret.
+        for c in p
+            .status
+            .as_ref()
+            .unwrap()
+            .container_statuses
+            .as_ref()
+            .unwrap()
+        {
+            assert!(
+                c.image_id.contains("/mosaic-mirror/"),
+                "{}: {}",
+                c.name,
+                c.image_id
+            );
+        }
     }
 
     // The Binding names no Secret (as `bind` creates it), and the namespace holds no token.
@@ -268,32 +335,26 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     let mut built_in = Vec::new();
     for p in &pods {
         let name = p.metadata.name.clone().unwrap();
-        let out = Command::new("kubectl")
-            .args([
-                "--kubeconfig",
-                w.kube.kubeconfig.to_str().unwrap(),
+        let images = kubectl(
+            &w,
+            &[
                 "-n",
                 &sys,
-            ])
-            .args(["exec", &name, "-c", "docker", "--"])
-            .args(["docker", "-H", "unix:///run/mosaic-engine/docker.sock"])
-            .args([
+                "exec",
+                &name,
+                "-c",
+                "docker",
+                "--",
+                "docker",
+                "-H",
+                "unix:///run/mosaic-engine/docker.sock",
                 "images",
                 "--digests",
                 "--format",
                 "{{.Repository}}@{{.Digest}}",
-            ])
-            .output()
-            .expect("run kubectl exec");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+            ],
         );
-        if String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .any(|l| l == image)
-        {
+        if images.lines().any(|l| l == image) {
             built_in.push(name);
         }
     }

@@ -1,7 +1,8 @@
 //! `kubectl mosaic install` on the real cluster of `scripts/cluster` (Kubernetes 1.20 from Debian:
 //! real controllers, scheduler, kubelet and containerd), the way an air-gapped user runs it
 //! (README, Air-gapped clusters): the webhook and engine images made without Docker Hub or
-//! GitHub (`scripts/cluster-images`: Debian's dockerd for the engine, this build's webhook),
+//! GitHub (`scripts/cluster-images`: Debian's dockerd for the engine; the webhook from this
+//! build, in scripts/test the static release binary on `scratch` as released),
 //! mirrored into the stack's htpasswd registry, pulled by the node with the pull secret put on
 //! the ServiceAccount before install, and named by `--image` and `--engine-image`;
 //! GitHub named by `--github-api-url`; the registry, plain HTTP at the node address, by

@@ -467,10 +467,18 @@ async fn list(
 impl FakeGitHub {
     /// Start on a free loopback port, accepting only `token`.
     pub async fn start(token: &str) -> Self {
+        Self::start_advertised(token, "127.0.0.1").await
+    }
+
+    /// As `start`, but known to clients (its `url` and the redirects it answers with) as
+    /// `http://HOST:PORT`: for clients that reach the loopback port at another address, such
+    /// as pods of the real test cluster at its node address (`scripts/cluster`).
+    pub async fn start_advertised(token: &str, host: &str) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind a loopback port");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let port = listener.local_addr().expect("local addr").port();
+        let url = format!("http://{host}:{port}");
         let shared = Arc::new(Shared {
             token: token.to_string(),
             base: url.clone(),

@@ -273,6 +273,7 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
                 eprintln!("{} not applied: {why}", item.display());
                 conflicts.push((item.display(), why));
             }
+            Applied::Unserved => eprintln!("{}", install_apply::unserved(item)?),
         }
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);

@@ -20,6 +20,8 @@ pub enum Applied {
     Done(&'static str),
     /// Not applied: fields another manager changed; the API server's description of them.
     Conflict(String),
+    /// Not applied: the cluster does not serve this kind's API version.
+    Unserved,
 }
 
 fn api_for(client: &Client, item: &Item) -> Api<DynamicObject> {
@@ -44,7 +46,36 @@ pub async fn apply(client: &Client, item: &Item, force: bool) -> Result<Applied,
     {
         Ok(after) => Ok(Applied::Done(outcome(before.as_ref(), &after))),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(Applied::Conflict(e.message)),
+        Err(kube::Error::Api(e))
+            if e.code == 404 && e.message.contains("could not find the requested resource") =>
+        {
+            Ok(Applied::Unserved)
+        }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// What to do about a bundle object whose API version the cluster does not serve: the
+/// disruption budget only keeps a replica through node drains, so an older cluster (policy/v1
+/// PodDisruptionBudget needs Kubernetes 1.21) runs without it, with a warning; anything else
+/// is needed, and install stops. Returns the warning, or the error.
+pub fn unserved(item: &Item) -> Result<String, Error> {
+    let r = &item.kind.resource;
+    let what = format!(
+        "{}: this cluster does not serve {} {}",
+        item.display(),
+        r.api_version,
+        r.kind
+    );
+    if r.kind == "PodDisruptionBudget" {
+        Ok(format!(
+            "warning: {what} (Kubernetes before 1.21): skipped; the webhook runs without a disruption budget, so a node drain may stop both replicas at once"
+        ))
+    } else {
+        Err(Error::Other(format!(
+            "{what}: Mosaic needs it; upgrade the cluster, or check that its API server serves {}",
+            r.api_version
+        )))
     }
 }
 
@@ -149,6 +180,32 @@ mod tests {
             outcome(Some(&a), &obj("2", "2026-01-01T00:00:01Z", 3)),
             "configured"
         );
+    }
+
+    #[test]
+    fn only_the_disruption_budget_may_be_unserved() {
+        let items = crate::bundle::objects("mosaic-system").expect("bundle");
+        let by_kind = |k: &str| {
+            items
+                .iter()
+                .find(|i| i.kind.resource.kind == k)
+                .expect("kind in the bundle")
+        };
+        let pdb = unserved(by_kind("PodDisruptionBudget")).expect("a warning");
+        assert!(
+            pdb.starts_with(
+                "warning: poddisruptionbudget/mosaic-webhook: this cluster does not serve policy/v1"
+            ) && pdb.contains("skipped"),
+            "{pdb}"
+        );
+        let e = unserved(by_kind("Deployment")).expect_err("an error");
+        assert!(
+            e.to_string().starts_with(
+                "deployment/mosaic-webhook: this cluster does not serve apps/v1 Deployment"
+            ),
+            "{e}"
+        );
+        assert_eq!(e.exit_code(), 1);
     }
 
     #[test]

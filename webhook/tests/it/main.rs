@@ -8,6 +8,7 @@
 mod audit;
 mod buildkit;
 mod cluster;
+mod cluster_install;
 mod cluster_verdicts;
 mod crash;
 mod drills;

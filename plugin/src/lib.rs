@@ -12,6 +12,7 @@ pub mod kubeconf;
 pub mod locate;
 pub mod output;
 pub mod registry;
+pub mod ui;
 
 use std::process::ExitCode;
 

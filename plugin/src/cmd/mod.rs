@@ -42,6 +42,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Install(args) => install::run(&cli.kube, args).await,
         Command::Uninstall(args) => uninstall::run(&cli.kube, args).await,
         Command::Hook(args) => hook::run(&cli.kube, args).await,
+        Command::Ui(args) => crate::ui::run(&cli.kube, args).await,
         Command::Version(args) => version::run(&cli.kube, args).await,
         Command::Completion(args) => completion::run(args),
         Command::Complete(args) => completion::complete(&cli.kube, args).await,

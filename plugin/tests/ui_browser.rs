@@ -408,3 +408,94 @@ async fn a_hostile_build_log_is_shown_inert() {
     );
     br.screenshot(&shots().join("build.png")).await;
 }
+
+/// Benchmark, not a timed test (run with `--ignored --nocapture`): the overview's first paint
+/// with 500 Bindings and 5,000 Builds, and how long a watch event takes to reach the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: cargo test -p kubectl-mosaic --test ui_browser -- --ignored --nocapture"]
+async fn ui_benchmark_first_paint_and_watch_latency() {
+    use futures::StreamExt;
+    let k = setup().await;
+    let bapi: Api<Binding> = Api::namespaced(k.client.clone(), &k.namespace);
+    let t0 = std::time::Instant::now();
+    futures::stream::iter(0..500)
+        .map(|i| {
+            let (bapi, k) = (bapi.clone(), &k);
+            async move {
+                let b: Binding = serde_json::from_value(json!({
+                    "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
+                    "metadata": {"name": format!("b{i:03}"), "namespace": k.namespace},
+                    "spec": {"deployment": format!("d{i:03}"), "repo": "acme/api", "image": "r.example.com/acme/api"}
+                }))
+                .unwrap();
+                bapi.create(&PostParams::default(), &b).await.unwrap();
+                for j in 0..10 {
+                    let commit = format!("{:040x}", i * 10 + j);
+                    build(
+                        k,
+                        &format!("b{i:03}-{j}"),
+                        &format!("b{i:03}"),
+                        &commit,
+                        json!({"phase": "Succeeded", "logTail": "step 1/9 ...\n".repeat(40),
+                            "phaseTimes": {"pending": "2026-12-01T10:00:00Z", "building": "2026-12-01T10:00:02Z",
+                            "pushing": "2026-12-01T10:01:00Z", "rollingOut": "2026-12-01T10:01:10Z",
+                            "finished": "2026-12-01T10:01:40Z"}}),
+                    )
+                    .await;
+                }
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    eprintln!(
+        "created 500 Bindings and 5,000 Builds in {:?}",
+        t0.elapsed()
+    );
+    let ui = Ui::start(&k.kubeconfig, &k.namespace, &[]);
+    let br = Browser::start().await;
+    // Log in once and let the watches fill their stores (the first load waits for them).
+    br.goto(&ui.url).await;
+    let rows = br
+        .js(
+            "return document.querySelectorAll('#bindings tbody tr').length;",
+            json!([]),
+        )
+        .await;
+    assert_eq!(rows, json!(500));
+    let mut paints = vec![];
+    for _ in 0..5 {
+        br.goto(&format!("{}/", ui.origin())).await;
+        let v = br
+            .js(
+                "const p = performance.getEntriesByName('first-contentful-paint')[0];\
+                 const n = performance.getEntriesByType('navigation')[0];\
+                 return [p ? p.startTime : -1, n.responseStart, n.responseEnd, n.transferSize];",
+                json!([]),
+            )
+            .await;
+        paints.push(v);
+    }
+    eprintln!(
+        "first paint (ms since navigation start: [FCP, first byte, last byte, bytes]): {paints:?}"
+    );
+    // Watch latency: from just before the status write to the row showing it, polled over
+    // WebDriver (an upper bound: it includes the poll's own round trips).
+    let mut lat = vec![];
+    let sel = format!("tr[data-key=\"{}/b250\"] .phase", k.namespace);
+    for (n, phase) in ["Failed", "Succeeded", "Failed", "Succeeded", "Failed"]
+        .iter()
+        .enumerate()
+    {
+        let t = std::time::Instant::now();
+        set_status(
+            &k,
+            "b250-9",
+            json!({"phase": phase, "message": format!("run {n}")}),
+        )
+        .await;
+        br.wait_text(&sel, phase, 10).await;
+        lat.push(t.elapsed().as_millis());
+    }
+    eprintln!("watch event to page (ms): {lat:?}");
+}

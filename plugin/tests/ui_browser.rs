@@ -157,10 +157,39 @@ async fn the_overview_lists_bindings_and_updates_live() {
     )
     .await;
     b.screenshot(&shots().join("overview.png")).await;
-    // The Binding page: its Builds with stage bars.
+    // The Binding page: its Builds with stage bars, its Events and the Deployment's pods.
+    let ev: k8s_openapi::api::core::v1::Event = serde_json::from_value(json!({
+        "metadata": {"name": "api.1", "namespace": k.namespace},
+        "involvedObject": {"kind": "Binding", "name": "api", "namespace": k.namespace,
+            "apiVersion": "mosaic.nectar.dev/v1alpha1"},
+        "type": "Warning", "reason": "PushIgnored",
+        "message": "push to <b>feature</b> ignored: the Binding follows main",
+        "lastTimestamp": "2026-12-01T10:00:00Z", "firstTimestamp": "2026-12-01T10:00:00Z", "count": 1,
+        "source": {"component": "mosaic-webhook"}
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Event>::namespaced(k.client.clone(), &k.namespace)
+        .create(&PostParams::default(), &ev)
+        .await
+        .unwrap();
+    let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(json!({
+        "metadata": {"name": "api-7d9f-x1", "namespace": k.namespace, "labels": {"app": "api"}},
+        "spec": {"containers": [{"name": "app", "image": "r.example.com/acme/api:v1"}]}
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Pod>::namespaced(k.client.clone(), &k.namespace)
+        .create(&PostParams::default(), &pod)
+        .await
+        .unwrap();
     b.click(&format!("{row} a[href^=\"/b/\"]")).await;
     b.wait_text("h1", "Binding", 10).await;
     assert!(b.text("#builds").await.contains("build 58s"));
+    let events = b.text("#related").await;
+    assert!(
+        events.contains("PushIgnored: push to <b>feature</b> ignored"),
+        "{events}"
+    );
+    assert!(b.text("#pods").await.contains("api-7d9f-x1"));
     b.screenshot(&shots().join("binding.png")).await;
 }
 

@@ -7,6 +7,7 @@ pub mod actions;
 pub mod html;
 pub mod overview;
 pub mod pages;
+pub mod related;
 pub mod security;
 pub mod server;
 pub mod state;

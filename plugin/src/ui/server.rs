@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::html::page;
 use super::security::{self, Keys};
 use super::state::{Change, View};
-use super::{actions, overview, pages};
+use super::{actions, overview, pages, related};
 use crate::cli::GitHubArgs;
 use crate::output;
 
@@ -104,13 +104,21 @@ async fn binding_page(
 ) -> Response {
     app.view.ready(FIRST_LIST).await;
     match app.view.binding(&ns, &name) {
-        Some(b) => Html(page(
-            &format!("Binding {ns}/{name}"),
-            &app.scope,
-            &app.keys.csrf,
-            &pages::binding(&app.view, &b, output::now_secs()),
-        ))
-        .into_response(),
+        Some(b) => {
+            let dep = app.view.deployment(&ns, &b.spec.deployment);
+            let mut body = pages::binding(&app.view, &b, output::now_secs());
+            body.push_str("<section id=\"related\" data-live>");
+            body.push_str(&related::events(&app.client, &b).await);
+            body.push_str(&related::pods(&app.client, &ns, dep.as_deref()).await);
+            body.push_str("</section>");
+            Html(page(
+                &format!("Binding {ns}/{name}"),
+                &app.scope,
+                &app.keys.csrf,
+                &body,
+            ))
+            .into_response()
+        }
         None => not_found(
             &app,
             &format!("binding {name} in namespace {ns} is not in scope"),

@@ -50,6 +50,8 @@ pub enum Command {
     Uninstall(cmd::uninstall::UninstallArgs),
     /// Create or update a repository's GitHub webhook so pushes reach Mosaic.
     Hook(cmd::hook::HookArgs),
+    /// Open the web UI: a local server on loopback that acts with your kubeconfig.
+    Ui(crate::ui::UiArgs),
     /// Print the plugin version (and the in-cluster webhook's, when installed).
     Version(cmd::version::VersionArgs),
     /// Print a shell completion script (bash, zsh or fish).

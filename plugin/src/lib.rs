@@ -15,6 +15,7 @@ pub mod output;
 pub mod registry;
 #[cfg(test)]
 mod testing;
+pub mod ui;
 
 use std::process::ExitCode;
 
@@ -74,6 +75,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::Install(args) => cmd::install::run(kube, args).await,
         Command::Uninstall(args) => cmd::uninstall::run(kube, args).await,
         Command::Hook(args) => cmd::hook::run(kube, args).await,
+        Command::Ui(args) => ui::run(kube, args).await,
         Command::Version(args) => cmd::version::run(kube, args).await,
         Command::Completion(args) => cmd::completion::run(Cli::command(), args),
         Command::Complete(args) => cmd::completion::complete(&Cli::command(), kube, args).await,

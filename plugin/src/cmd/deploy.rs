@@ -119,6 +119,75 @@ async fn github_token(client: &kube::Client, binding: &Binding) -> Option<String
     String::from_utf8(bytes).ok().map(|t| t.trim().to_string())
 }
 
+/// The commit and full ref to build for what the user asked (`--ref`, else the branch):
+/// a full SHA as is, anything else resolved through GitHub.
+pub async fn resolve(
+    client: &kube::Client,
+    binding: &Binding,
+    wanted: &str,
+    github: &GitHubArgs,
+) -> Result<(String, String), Error> {
+    match classify_ref(wanted) {
+        RefChoice::Commit(c) => Ok((c.clone(), c)),
+        RefChoice::Named { lookup, full_ref } => {
+            let gh = GitHub::new(github, github_token(client, binding).await)?;
+            let c = gh.resolve_commit(&binding.spec.repo, &lookup).await?;
+            eprintln!(
+                "Resolved {lookup} in {} to {}",
+                binding.spec.repo,
+                output::short_commit(&c)
+            );
+            Ok((c, full_ref))
+        }
+    }
+}
+
+/// What `start` did.
+pub enum Started {
+    /// A new manual Build, as stored.
+    Created(Box<Build>),
+    /// A Build of this commit is still on its way: nothing created.
+    Running { name: String, phase: BuildPhase },
+}
+
+/// Create the manual Build of `commit` for a Binding (in the Binding's namespace), unless one
+/// for the commit is still running; a finished one gets a sibling with a time suffix.
+pub async fn start(
+    client: &kube::Client,
+    binding: &Binding,
+    commit: &str,
+    git_ref: &str,
+    user: Option<String>,
+) -> Result<Started, Error> {
+    let ns = binding.namespace().unwrap_or_default();
+    let builds: Api<Build> = Api::namespaced(client.clone(), &ns);
+    let mut name = build_name(&binding.name_any(), commit);
+    if let Some(existing) = builds.get_opt(&name).await? {
+        let phase = existing
+            .status
+            .as_ref()
+            .map(|s| s.phase)
+            .unwrap_or_default();
+        if !phase.is_terminal() {
+            return Ok(Started::Running { name, phase });
+        }
+        name = format!("{name}-{}", base36(output::now_secs().unsigned_abs()));
+    }
+    let commit = CommitRef {
+        sha: commit,
+        git_ref,
+    };
+    let build = manual_build(binding, &name, commit, user)?;
+    let stored = builds
+        .patch(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER_PLUGIN),
+            &Patch::Apply(&build),
+        )
+        .await?;
+    Ok(Started::Created(Box::new(stored)))
+}
+
 pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
     let deployment = super::parse_deployment_target(&args.target)?;
     let timeout = mosaic_core::duration::parse_limit(&args.timeout)
@@ -136,28 +205,19 @@ pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
         .git_ref
         .clone()
         .unwrap_or_else(|| binding.spec.branch.clone());
-    let (commit, git_ref) = match classify_ref(&wanted) {
-        RefChoice::Commit(c) => (c.clone(), c),
-        RefChoice::Named { lookup, full_ref } => {
-            let gh = GitHub::new(&args.github, github_token(&cluster.client, &binding).await)?;
-            let c = gh.resolve_commit(&binding.spec.repo, &lookup).await?;
-            eprintln!(
-                "Resolved {lookup} in {} to {}",
-                binding.spec.repo,
-                output::short_commit(&c)
-            );
-            (c, full_ref)
-        }
-    };
+    let (commit, git_ref) = resolve(&cluster.client, &binding, &wanted, &args.github).await?;
     let builds: Api<Build> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-    let mut name = build_name(&binding.name_any(), &commit);
-    if let Some(existing) = builds.get_opt(&name).await? {
-        let phase = existing
-            .status
-            .as_ref()
-            .map(|s| s.phase)
-            .unwrap_or_default();
-        if !phase.is_terminal() {
+    let stored = match start(
+        &cluster.client,
+        &binding,
+        &commit,
+        &git_ref,
+        cluster.user.clone(),
+    )
+    .await?
+    {
+        Started::Created(b) => *b,
+        Started::Running { name, phase } => {
             eprintln!("build/{name} for this commit is already {phase}");
             return if args.wait {
                 follow(&builds, &name, timeout).await
@@ -165,20 +225,8 @@ pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
                 Ok(Outcome::Success)
             };
         }
-        name = format!("{name}-{}", base36(output::now_secs().unsigned_abs()));
-    }
-    let commit = CommitRef {
-        sha: &commit,
-        git_ref: &git_ref,
     };
-    let build = manual_build(&binding, &name, commit, cluster.user.clone())?;
-    let stored = builds
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER_PLUGIN),
-            &Patch::Apply(&build),
-        )
-        .await?;
+    let name = stored.name_any();
     match args.output {
         Some(f) => print!("{}", output::render_value(&stored, f.into())?),
         None => println!("build.mosaic.nectar.dev/{name} created"),

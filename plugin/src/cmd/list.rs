@@ -21,15 +21,20 @@ pub struct ListArgs {
 }
 
 /// The Build a Binding's row reports: `status.lastBuild`, else the newest Build labelled with the Binding.
-pub fn last_build<'a>(b: &Binding, builds: &'a [Build]) -> Option<&'a Build> {
+/// (`builds` may hold `Build`s or `Arc<Build>`s, as the UI's watch stores do.)
+pub fn last_build<'a, B: std::borrow::Borrow<Build>>(
+    b: &Binding,
+    builds: &'a [B],
+) -> Option<&'a Build> {
     let ns = b.namespace();
     let same = |x: &&Build| x.namespace() == ns && x.spec.binding == b.name_any();
+    let mine = || builds.iter().map(|x| x.borrow()).filter(same);
     if let Some(name) = b.status.as_ref().and_then(|s| s.last_build.as_deref())
-        && let Some(found) = builds.iter().filter(same).find(|x| x.name_any() == name)
+        && let Some(found) = mine().find(|x| x.name_any() == name)
     {
         return Some(found);
     }
-    builds.iter().filter(same).max_by_key(|x| {
+    mine().max_by_key(|x| {
         x.metadata
             .creation_timestamp
             .as_ref()

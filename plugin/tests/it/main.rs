@@ -17,3 +17,4 @@ mod install;
 mod krew;
 mod status_commit;
 mod support;
+mod ui_browser;

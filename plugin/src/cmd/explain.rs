@@ -313,7 +313,8 @@ fn probe_target(target: Option<&Target>, args: &ExplainArgs) -> Result<std::time
     }
     match target {
         Some(t) if t.name.is_some() && matches!(t.kind.kind, "Service" | "Ingress") => {
-            crate::cmd::install::parse_duration(&args.probe_timeout)
+            mosaic_core::duration::parse_flag(&args.probe_timeout)
+                .map_err(|e| Error::Usage(format!("--probe-timeout: {e}")))
         }
         _ => Err(Error::Usage(
             "--probe needs one Service or Ingress: explain svc/NAME --probe or explain ingress/NAME --probe".into(),

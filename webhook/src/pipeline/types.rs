@@ -2,6 +2,7 @@
 //! world behind its `ports`, the `limits`, the metrics and the latest-wins caches), what one run
 //! works on (`Work`), and how it ends (`Deployed`, or a `Stop`).
 
+use mosaic_core::BuildReason;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,7 +61,7 @@ pub struct Limits {
 #[derive(Debug)]
 pub enum Stop {
     Failed {
-        reason: &'static str,
+        reason: BuildReason,
         message: String,
         findings: Vec<Finding>,
         rolled_back: bool,
@@ -71,7 +72,7 @@ pub enum Stop {
     /// already deployed, or the Binding is paused. Ends in `phase` (Superseded or Cancelled).
     Decided {
         phase: BuildPhase,
-        reason: &'static str,
+        reason: BuildReason,
         message: String,
     },
     /// Shutting down: give the Build back.
@@ -103,7 +104,7 @@ impl Stop {
                 findings,
                 rolled_back,
             } => Stop::Failed {
-                reason,
+                reason: *reason,
                 message: message.clone(),
                 findings: findings.clone(),
                 rolled_back: *rolled_back,
@@ -118,7 +119,7 @@ impl Stop {
                 message,
             } => Stop::Decided {
                 phase: *phase,
-                reason,
+                reason: *reason,
                 message: message.clone(),
             },
             _ => Stop::Cancelled,
@@ -134,7 +135,7 @@ impl Stop {
     }
 }
 
-pub(crate) fn fail(reason: &'static str, message: impl std::fmt::Display) -> Stop {
+pub(crate) fn fail(reason: BuildReason, message: impl std::fmt::Display) -> Stop {
     Stop::Failed {
         reason,
         message: message.to_string(),

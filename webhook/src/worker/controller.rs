@@ -195,8 +195,13 @@ async fn end_unstarted(
         message = %outcome.message,
         "build decided before it started"
     );
-    crate::worker::binding_events::note(&ctx.client, build, &outcome.reason, &outcome.message)
-        .await;
+    crate::worker::binding_events::note(
+        &ctx.client,
+        build,
+        outcome.reason.as_str(),
+        &outcome.message,
+    )
+    .await;
     let notes = crate::pipeline::report_superseded(ctx, build, stop.replay()).await;
     if !notes.is_empty()
         && let Next::Record(noted) = next_step(Err(stop), &notes, &build.spec.commit)
@@ -244,7 +249,7 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
     let build = claimed.build().await;
     let name = build.metadata.name.clone().unwrap_or_default();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let (phase, reason) = (outcome.phase, &outcome.reason);
+    let (phase, reason) = (outcome.phase, outcome.reason.as_str());
     // Superseded and Cancelled say nothing about the Binding's health; an Event says why.
     if matches!(phase, BuildPhase::Superseded | BuildPhase::Cancelled) {
         crate::worker::binding_events::note(&ctx.client, &build, reason, &outcome.message).await;

@@ -4,6 +4,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
+use mosaic_core::BuildReason;
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
@@ -90,7 +91,7 @@ async fn guarded_apply(
     for _ in 0..APPLY_ATTEMPTS {
         let dep = api.get(dep_name).await.map_err(|e| {
             fail(
-                "ClusterUnreachable",
+                BuildReason::ClusterUnreachable,
                 format!("reading Deployment {dep_name}: {e}"),
             )
         })?;
@@ -106,14 +107,14 @@ async fn guarded_apply(
             }
             Err(e) => {
                 return Err(fail(
-                    "RolloutApplyFailed",
+                    BuildReason::RolloutApplyFailed,
                     format!("applying image to Deployment {dep_name}: {e}"),
                 ));
             }
         }
     }
     Err(fail(
-        "RolloutApplyFailed",
+        BuildReason::RolloutApplyFailed,
         format!(
             "Deployment {dep_name} changed during each of {APPLY_ATTEMPTS} attempts to apply the image"
         ),
@@ -166,12 +167,12 @@ pub async fn apply(
     .await
     .map_err(|e| {
         fail(
-            "DeploymentNotFound",
+            BuildReason::DeploymentNotFound,
             format!("Deployment {ns}/{dep_name}: {e}"),
         )
     })?;
-    let container =
-        plan::pick_container(&binding.spec, &dep).map_err(|e| fail("InvalidBinding", e))?;
+    let container = plan::pick_container(&binding.spec, &dep)
+        .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     // On a retry after a crash the Deployment may already run this image: keep the first
     // previous template recorded.
     let recorded = claimed.build().await.status.and_then(|s| {

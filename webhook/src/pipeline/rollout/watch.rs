@@ -2,6 +2,7 @@
 //! judged by `mosaic_core::verdict`; on failure, the cause in words and the explain engine's
 //! findings.
 
+use mosaic_core::BuildReason;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -170,12 +171,12 @@ impl<'a> Watch<'a> {
         .await
         .map_err(|e| {
             fail(
-                "ClusterUnreachable",
+                BuildReason::ClusterUnreachable,
                 format!("reading Deployment {dep_name}: {e}"),
             )
         })?;
         let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.limits.verify)
-            .map_err(|e| fail("InvalidBinding", e))?;
+            .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
         let changes = watch_changes(&api, &dep_name);
         Ok(Watch {
             ctx,
@@ -224,7 +225,7 @@ impl<'a> Watch<'a> {
                 }
                 Err(e) => {
                     return Err(fail(
-                        "ClusterUnreachable",
+                        BuildReason::ClusterUnreachable,
                         format!("reading the Deployment, its pods and Builds: {e}"),
                     ));
                 }

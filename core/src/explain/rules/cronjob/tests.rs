@@ -1,8 +1,8 @@
 //! CronJobs as the batch/v1 API serves them (status written by the CronJob controller),
 //! and the controller's Warning Events about missed start times.
 
-use crate::testing::{run, slugs};
 use crate::explain::{Confidence, Options, explain};
+use crate::testing::{run, slugs};
 use serde_json::{Value, json};
 
 /// An hourly CronJob created at 2024-04-01, last run at `last`, `extra` merged into spec.

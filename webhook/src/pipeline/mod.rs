@@ -26,6 +26,7 @@ pub mod rollout;
 mod stages;
 mod types;
 
+use kube::ResourceExt;
 use mosaic_core::BuildReason;
 use std::time::Instant;
 
@@ -93,7 +94,7 @@ pub async fn run(
     reporter_errors: &mut Vec<String>,
 ) -> Result<Deployed, Stop> {
     let build = claimed.build().await;
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     // Superseded before it starts: still read what reporting needs, so the commit shows why
     // it was not deployed (a failure to read it then does not hide the supersession).
     let superseded = match check_latest(ctx, &build).await {

@@ -3,6 +3,7 @@
 //! Binding's status patch (`binding_patch`). Pure: the worker and the reporter do the writing.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::ResourceExt;
 use mosaic_core::BuildReason;
 use mosaic_core::explain::Finding;
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
@@ -155,7 +156,7 @@ pub fn binding_patch(
     generation: Option<i64>,
     now: &Time,
 ) -> serde_json::Value {
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let mut status = serde_json::json!({ "lastBuild": name });
     if outcome.phase == BuildPhase::Succeeded {
         status["lastCommit"] = build.spec.commit.clone().into();

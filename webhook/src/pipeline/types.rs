@@ -2,6 +2,7 @@
 //! world behind its `ports`, the `limits`, the metrics and the latest-wins caches), what one run
 //! works on (`Work`), and how it ends (`Deployed`, or a `Stop`).
 
+use kube::ResourceExt;
 use mosaic_core::BuildReason;
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,7 +130,7 @@ impl Stop {
     /// Superseded by `newer`.
     pub fn superseded_by(newer: &Build) -> Self {
         Stop::Superseded {
-            build: newer.metadata.name.clone().unwrap_or_default(),
+            build: newer.name_any(),
             commit: newer.spec.commit.clone(),
         }
     }

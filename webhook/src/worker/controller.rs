@@ -4,6 +4,7 @@
 //! and written when the Build is requeued, never rebuilt. On shutdown, running Builds are
 //! released for another worker.
 
+use kube::ResourceExt;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -109,7 +110,7 @@ const RECORD_RETRY: Duration = Duration::from_secs(5);
 
 async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, WorkerError> {
     let ctx = &worker.ctx;
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let key = format!("{ns}/{name}");
     if let Some((claimed, outcome)) = worker.parked.take(&key) {
@@ -247,7 +248,7 @@ fn is_not_found(e: &kube::Error) -> bool {
 /// `finish` runs again, and the Binding patch is idempotent.
 async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), ClaimError> {
     let build = claimed.build().await;
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let (phase, reason) = (outcome.phase, outcome.reason.as_str());
     // Superseded and Cancelled say nothing about the Binding's health; an Event says why.

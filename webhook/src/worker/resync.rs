@@ -143,7 +143,7 @@ impl Resync {
         }
         let (ns, name) = (
             b.metadata.namespace.clone().unwrap_or_default(),
-            b.metadata.name.clone().unwrap_or_default(),
+            b.name_any(),
         );
         let patch = serde_json::json!({"status": {"conditions": [{
             "type": "Ready", "status": "False", "reason": BuildReason::BranchNotFound,

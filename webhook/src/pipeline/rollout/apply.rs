@@ -3,6 +3,7 @@
 //! conditionally on the resourceVersion read first.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use mosaic_core::BuildReason;
 use mosaic_core::names;
@@ -87,7 +88,7 @@ async fn guarded_apply(
     blocker: Blocker,
 ) -> Result<Guarded, Stop> {
     let me = claimed.build().await;
-    let bname = me.metadata.name.clone().unwrap_or_default();
+    let bname = me.name_any();
     for _ in 0..APPLY_ATTEMPTS {
         let dep = api.get(dep_name).await.map_err(|e| {
             fail(
@@ -158,7 +159,7 @@ pub async fn apply(
     image: &str,
 ) -> Result<Applied, Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let bname = build.metadata.name.clone().unwrap_or_default();
+    let bname = build.name_any();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
     let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {

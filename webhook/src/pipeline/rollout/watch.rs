@@ -2,6 +2,7 @@
 //! judged by `mosaic_core::verdict`; on failure, the cause in words and the explain engine's
 //! findings.
 
+use kube::ResourceExt;
 use mosaic_core::BuildReason;
 use std::time::{Duration, Instant};
 
@@ -183,7 +184,7 @@ impl<'a> Watch<'a> {
             claimed,
             api,
             ns,
-            build: build.metadata.name.clone().unwrap_or_default(),
+            build: build.name_any(),
             dep_name,
             judge: Judge::new(policy),
             deadline: Instant::now() + ctx.limits.rollout_timeout,

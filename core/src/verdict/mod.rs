@@ -69,12 +69,7 @@ pub enum FailureKind {
 
 impl FailureKind {
     /// The Build's `reason` for this failure.
-    pub fn reason(self) -> &'static str {
-        self.build_reason().as_str()
-    }
-
-    /// The Build reason for this kind of failure.
-    pub fn build_reason(self) -> BuildReason {
+    pub fn reason(self) -> BuildReason {
         match self {
             Self::Crashed => BuildReason::RolloutCrashed,
             Self::CannotStart => BuildReason::RolloutCannotStart,

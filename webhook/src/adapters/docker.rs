@@ -9,6 +9,7 @@
 
 pub(crate) mod build_log;
 
+use mosaic_core::BuildReason;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,11 +62,13 @@ pub enum EngineError {
 
 impl EngineError {
     /// The Build's reason for this error, `otherwise` unless the engine itself was away.
-    pub fn reason(&self, otherwise: &'static str) -> &'static str {
+    pub fn reason(&self, otherwise: BuildReason) -> BuildReason {
         match self {
-            EngineError::Unreachable(_) => "EngineUnavailable",
+            EngineError::Unreachable(_) => BuildReason::EngineUnavailable,
             // The tarball's download broke off part way (GitHub stalled or hung up).
-            EngineError::Context(ContextError::Read(e)) if broke_off(e) => "SourceUnavailable",
+            EngineError::Context(ContextError::Read(e)) if broke_off(e) => {
+                BuildReason::SourceUnavailable
+            }
             _ => otherwise,
         }
     }

@@ -3,6 +3,7 @@
 //! still holds the claim (waiting out a briefly unreachable API server). Pure claim rules first,
 //! the guarded writer after.
 
+use kube::ResourceExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,7 +117,7 @@ impl Claimed {
         s.claimed_by = Some(me.to_string());
         s.heartbeat = Some(now.clone());
         set(s, now);
-        let name = b.metadata.name.clone().unwrap_or_default();
+        let name = b.name_any();
         match api.replace_status(&name, &PostParams::default(), &b).await {
             Ok(updated) => Ok(Self {
                 api,
@@ -144,7 +145,7 @@ impl Claimed {
             let s = b.status.get_or_insert_with(BuildStatus::default);
             change(s);
             s.heartbeat = Some(now_time());
-            let name = b.metadata.name.clone().unwrap_or_default();
+            let name = b.name_any();
             let pp = PostParams::default();
             let write = retry("writing the Build status", API_RETRY_BUDGET, || {
                 self.api.replace_status(&name, &pp, &b)
@@ -172,9 +173,7 @@ impl Claimed {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ClaimError::Conflict(
-            cur.metadata.name.clone().unwrap_or_default(),
-        ))
+        Err(ClaimError::Conflict(cur.name_any()))
     }
 
     /// Give the Build back (on shutdown): Pending, unclaimed, for another worker to take.

@@ -3,6 +3,7 @@
 //! deterministically from (binding, commit) so redeliveries create nothing new). Pure.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use kube::ResourceExt;
 use mosaic_core::CommitRef;
 use mosaic_core::resources::{Binding, Build, BuildTrigger};
 
@@ -94,7 +95,7 @@ pub fn decide(
         .collect();
     if owning.is_empty() {
         let b = active[0];
-        let o = owner(b, bindings).map(|o| o.metadata.name.clone().unwrap_or_default());
+        let o = owner(b, bindings).map(|o| o.name_any());
         return Ok(Decision::Ignored {
             reason: "OwnerConflict",
             message: format!(
@@ -139,7 +140,7 @@ pub fn owner<'a>(b: &Binding, all: &'a [Binding]) -> Option<&'a Binding> {
 /// The fallback name of a Build whose deterministic name is taken by another commit with the
 /// same 12-digit prefix: the name plus the next 8 digits of the commit.
 pub fn collision_name(b: &Build) -> String {
-    let base = b.metadata.name.clone().unwrap_or_default();
+    let base = b.name_any();
     let extra: String = b.spec.commit.chars().skip(12).take(8).collect();
     format!("{base}-{extra}")
 }
@@ -149,7 +150,7 @@ pub fn collision_name(b: &Build) -> String {
 /// `from-` and 8 digits of the commit the branch left. A redelivery of that push gets the same
 /// name again, so it stays a no-op.
 pub fn repush_name(b: &Build) -> Option<String> {
-    let base = b.metadata.name.clone().unwrap_or_default();
+    let base = b.name_any();
     let before: String = b.spec.trigger.before.as_deref()?.chars().take(8).collect();
     Some(format!("{base}-from-{before}"))
 }

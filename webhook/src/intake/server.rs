@@ -5,6 +5,7 @@
 //! at once; the handler does no other work (no GitHub call). Also `/healthz`, `/readyz` and
 //! `/metrics`.
 
+use kube::ResourceExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -318,10 +319,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
 /// differs) falls back to `decide::repush_name`, so the reset deploys it again while a
 /// redelivery still records nothing.
 async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
-    let mut names = vec![
-        b.metadata.name.clone().unwrap_or_default(),
-        crate::intake::decide::collision_name(&b),
-    ];
+    let mut names = vec![b.name_any(), crate::intake::decide::collision_name(&b)];
     let mut i = 0;
     while let Some(name) = names.get(i).cloned() {
         i += 1;

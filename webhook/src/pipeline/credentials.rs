@@ -6,6 +6,7 @@
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
+use mosaic_core::BuildReason;
 use mosaic_core::names::{GITHUB_TOKEN_KEY, REGISTRY_CONFIG_KEY};
 use mosaic_core::registry_auth::{CredentialsError, credentials_for};
 use mosaic_core::resources::BindingSpec;
@@ -60,7 +61,7 @@ async fn default_value(
         .await
         .map_err(|e| {
             fail(
-                "SecretUnreadable",
+                BuildReason::SecretUnreadable,
                 format!(
                     "default Secret {ns}/{name}: {}",
                     mosaic_core::permission::kube_error(&e)
@@ -76,7 +77,7 @@ async fn default_value(
 fn token_of(bytes: Vec<u8>, ns: &str, name: &str) -> Result<Token, Stop> {
     let text = String::from_utf8(bytes).map_err(|_| {
         fail(
-            "SecretUnreadable",
+            BuildReason::SecretUnreadable,
             format!("Secret {ns}/{name} key token is not UTF-8"),
         )
     })?;
@@ -118,9 +119,12 @@ pub async fn registry_auth(
 ) -> Result<Option<RegistryAuth>, Stop> {
     if let Some(s) = &spec.registry_secret {
         let cfg = secret_value(&ctx.client, ns, s, REGISTRY_CONFIG_KEY).await?;
-        return credentials_for(&cfg, host)
-            .map(Some)
-            .map_err(|e| fail("RegistryCredentials", format!("Secret {ns}/{s}: {e}")));
+        return credentials_for(&cfg, host).map(Some).map_err(|e| {
+            fail(
+                BuildReason::RegistryCredentials,
+                format!("Secret {ns}/{s}: {e}"),
+            )
+        });
     }
     let Some(d) = &ctx.defaults.registry else {
         return Ok(None);
@@ -132,7 +136,7 @@ pub async fn registry_auth(
         Ok(a) => Ok(Some(a)),
         Err(CredentialsError::NoCredentials(_)) => Ok(None),
         Err(e) => Err(fail(
-            "RegistryCredentials",
+            BuildReason::RegistryCredentials,
             format!("default Secret {}/{}: {e}", d.namespace, d.name),
         )),
     }
@@ -150,7 +154,7 @@ async fn secret_value(
         .await
         .map_err(|e| {
             fail(
-                "SecretUnreadable",
+                BuildReason::SecretUnreadable,
                 format!(
                     "Secret {ns}/{name}: {}",
                     mosaic_core::permission::kube_error(&e)
@@ -162,7 +166,7 @@ async fn secret_value(
         .map(|b| b.0)
         .ok_or_else(|| {
             fail(
-                "SecretKeyMissing",
+                BuildReason::SecretKeyMissing,
                 format!("Secret {ns}/{name} has no key {key:?}"),
             )
         })

@@ -26,6 +26,9 @@ pub mod rollout;
 mod stages;
 mod types;
 
+use kube::ResourceExt;
+use mosaic_core::BuildReason;
+
 use chrono::Utc;
 use kube::api::Api;
 use mosaic_core::reference::RepoName;
@@ -66,12 +69,12 @@ async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -
 async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Work, Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let spec = &binding.spec;
-    let repo = RepoName::parse(&spec.repo).map_err(|e| fail("InvalidBinding", e))?;
+    let repo = RepoName::parse(&spec.repo).map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     let commit = build.spec.commit.clone();
     let source = format!("{}/{repo}", ctx.github_web_url.trim_end_matches('/'));
     let created = push_time(build).unwrap_or_else(Utc::now);
-    let plan =
-        plan_build(spec, &commit, &source, created).map_err(|e| fail("InvalidBinding", e))?;
+    let plan = plan_build(spec, &commit, &source, created)
+        .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     let token = credentials::token(ctx, &ns, spec).await?;
     let auth = credentials::registry_auth(ctx, &ns, spec, &plan.registry_host).await?;
     Ok(Work {
@@ -91,7 +94,7 @@ pub async fn run(
     reporter_errors: &mut Vec<String>,
 ) -> Result<Deployed, Stop> {
     let build = claimed.build().await;
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     // Superseded before it starts: still read what reporting needs, so the commit shows why
     // it was not deployed (a failure to read it then does not hide the supersession).
     let superseded = match check_latest(ctx, &build).await {
@@ -123,7 +126,7 @@ async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporte
         .await
         .map_err(|e| {
             fail(
-                "BindingNotFound",
+                BuildReason::BindingNotFound,
                 format!("Binding {ns}/{}: {e}", build.spec.binding),
             )
         })?;

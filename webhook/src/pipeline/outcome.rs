@@ -3,6 +3,8 @@
 //! Binding's status patch (`binding_patch`). Pure: the worker and the reporter do the writing.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use kube::ResourceExt;
+use mosaic_core::BuildReason;
 use mosaic_core::explain::Finding;
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 
@@ -15,7 +17,7 @@ use crate::pipeline::ports::CommitState;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub(crate) phase: BuildPhase,
-    pub(crate) reason: String,
+    pub(crate) reason: BuildReason,
     pub(crate) message: String,
     pub(crate) findings: Vec<Finding>,
     pub(crate) rolled_back: bool,
@@ -25,7 +27,7 @@ impl Outcome {
     /// Write this outcome on a Build's status, finished at `now`.
     pub fn write(&self, s: &mut BuildStatus, now: Time) {
         s.phase = self.phase;
-        s.reason = Some(self.reason.clone());
+        s.reason = Some(self.reason.to_string());
         s.message = Some(self.message.clone());
         s.findings = self.findings.clone();
         s.rolled_back = self.rolled_back;
@@ -55,9 +57,9 @@ pub fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commi
             report_errors.join("; ")
         )
     };
-    let outcome = |phase, reason: &str, message: String| Outcome {
+    let outcome = |phase, reason: BuildReason, message: String| Outcome {
         phase,
-        reason: reason.to_string(),
+        reason,
         message: format!("{message}{note}"),
         findings: vec![],
         rolled_back: false,
@@ -71,11 +73,11 @@ pub fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commi
             if !d.retried.is_empty() {
                 text = format!("{text} (retried after: {})", d.retried.join("; "));
             }
-            outcome(BuildPhase::Succeeded, "Deployed", text)
+            outcome(BuildPhase::Succeeded, BuildReason::Deployed, text)
         }
         Err(Stop::Superseded { build: newer, .. }) => outcome(
             BuildPhase::Superseded,
-            "Superseded",
+            BuildReason::Superseded,
             format!("a newer push ({newer}) wins"),
         ),
         Err(Stop::Decided {
@@ -95,7 +97,7 @@ pub fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commi
         },
         Err(Stop::ApiUnavailable(e)) => outcome(
             BuildPhase::Failed,
-            "ClusterUnreachable",
+            BuildReason::ClusterUnreachable,
             format!(
                 "stopped: the Kubernetes API server was unreachable for more than {}s while \
                  recording progress ({e}); not rebuilt, so that no build runs twice: push again \
@@ -154,7 +156,7 @@ pub fn binding_patch(
     generation: Option<i64>,
     now: &Time,
 ) -> serde_json::Value {
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let mut status = serde_json::json!({ "lastBuild": name });
     if outcome.phase == BuildPhase::Succeeded {
         status["lastCommit"] = build.spec.commit.clone().into();
@@ -174,7 +176,7 @@ pub fn binding_patch(
         };
         status["conditions"] = serde_json::json!([ready_condition(
             false,
-            &outcome.reason,
+            outcome.reason.as_str(),
             &why,
             generation,
             now

@@ -2,6 +2,7 @@
 //! server-side-apply patch that rolls a Deployment, reading a Deployment's rollout state, and
 //! the one-line text for a GitHub commit status. (Which Build may run and roll is `latest`.)
 
+use kube::ResourceExt;
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -90,7 +91,7 @@ pub fn plan_build(
 
 /// Pick the container a Binding updates.
 pub fn pick_container(spec: &BindingSpec, dep: &Deployment) -> Result<String, PlanError> {
-    let deployment = dep.metadata.name.clone().unwrap_or_default();
+    let deployment = dep.name_any();
     let containers: Vec<String> = dep
         .spec
         .template

@@ -130,7 +130,7 @@ async fn a_failing_build_step_is_not_retried() {
     });
     let r = run_with(engine.clone()).await;
     assert!(
-        matches!(&r, Err(Stop::Failed { reason: "BuildFailed", message, .. }) if !message.contains("tried")),
+        matches!(&r, Err(Stop::Failed { reason: BuildReason::BuildFailed, message, .. }) if !message.contains("tried")),
         "{r:?}"
     );
     assert_eq!(engine.builds.load(SeqCst), 1);
@@ -203,7 +203,7 @@ async fn a_push_refused_with_credentials_the_registry_refuses_too_is_final() {
     let registry = Arc::new(serving());
     let r = run_with_credentials(engine.clone(), registry.clone()).await;
     assert!(
-        matches!(&r, Err(Stop::Failed { reason: "PushFailed", message, .. })
+        matches!(&r, Err(Stop::Failed { reason: BuildReason::PushFailed, message, .. })
             if message.contains("unauthorized") && !message.contains("tried")),
         "{r:?}"
     );

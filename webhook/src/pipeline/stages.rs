@@ -4,6 +4,7 @@
 //! bounded number of times, with pauses) when the error is transient: the engine went away,
 //! GitHub answered 5xx or timed out, the registry answered the push with a 5xx.
 
+use mosaic_core::BuildReason;
 use std::time::Duration;
 
 use crate::adapters::docker::EngineError;
@@ -130,7 +131,7 @@ async fn fetch_and_build_once(
         Ok(t) => t,
         Err(e) => {
             let transient = e.is_transient();
-            let stop = fail("SourceUnavailable", e);
+            let stop = fail(BuildReason::SourceUnavailable, e);
             return (Err(Failure { stop, transient }), String::new());
         }
     };
@@ -149,14 +150,14 @@ async fn fetch_and_build_once(
     let result = match built {
         Err(_) => Err(Failure {
             stop: fail(
-                "BuildTimeout",
+                BuildReason::BuildTimeout,
                 format!("build did not finish within {timeout:?}"),
             ),
             transient: false,
         }),
         Ok(Err(e)) => Err(Failure {
             transient: engine_transient(&e),
-            stop: fail(e.reason("BuildFailed"), e),
+            stop: fail(e.reason(BuildReason::BuildFailed), e),
         }),
         Ok(Ok(summary)) => Ok(summary),
     };
@@ -178,12 +179,12 @@ async fn push_failure(registry: &dyn RegistryCheck, job: &Work, e: EngineError) 
             job.plan.registry_host
         );
         return Failure {
-            stop: fail("PushFailed", message),
+            stop: fail(BuildReason::PushFailed, message),
             transient: true,
         };
     }
     Failure {
-        stop: fail(e.reason("PushFailed"), e),
+        stop: fail(e.reason(BuildReason::PushFailed), e),
         transient,
     }
 }
@@ -219,10 +220,10 @@ pub async fn push_and_verify(
         }
     };
     let image = mosaic_core::reference::ImageRef::parse_repository(&plan.repository)
-        .map_err(|e| fail("InvalidBinding", e))?;
+        .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     registry
         .verify_digest(job.auth.as_ref(), &plan.registry_host, &image.path, &digest)
         .await
-        .map_err(|e| fail("DigestNotServed", e))?;
+        .map_err(|e| fail(BuildReason::DigestNotServed, e))?;
     Ok(image.with_digest(&digest))
 }

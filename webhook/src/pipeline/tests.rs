@@ -18,7 +18,7 @@ fn failed(r: &Result<impl std::fmt::Debug, Stop>) -> (&'static str, String) {
     match r {
         Err(Stop::Failed {
             reason, message, ..
-        }) => (reason, message.clone()),
+        }) => (reason.as_str(), message.clone()),
         other => panic!("expected a failure, got {other:?}"),
     }
 }

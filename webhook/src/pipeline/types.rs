@@ -2,6 +2,8 @@
 //! world behind its `ports`, the `limits`, the metrics and the latest-wins caches), what one run
 //! works on (`Work`), and how it ends (`Deployed`, or a `Stop`).
 
+use kube::ResourceExt;
+use mosaic_core::BuildReason;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,7 +63,7 @@ pub struct Limits {
 #[derive(Debug)]
 pub enum Stop {
     Failed {
-        reason: &'static str,
+        reason: BuildReason,
         message: String,
         findings: Vec<Finding>,
         rolled_back: bool,
@@ -72,7 +74,7 @@ pub enum Stop {
     /// already deployed, or the Binding is paused. Ends in `phase` (Superseded or Cancelled).
     Decided {
         phase: BuildPhase,
-        reason: &'static str,
+        reason: BuildReason,
         message: String,
     },
     /// Shutting down: give the Build back.
@@ -104,7 +106,7 @@ impl Stop {
                 findings,
                 rolled_back,
             } => Stop::Failed {
-                reason,
+                reason: *reason,
                 message: message.clone(),
                 findings: findings.clone(),
                 rolled_back: *rolled_back,
@@ -119,7 +121,7 @@ impl Stop {
                 message,
             } => Stop::Decided {
                 phase: *phase,
-                reason,
+                reason: *reason,
                 message: message.clone(),
             },
             _ => Stop::Cancelled,
@@ -129,13 +131,13 @@ impl Stop {
     /// Superseded by `newer`.
     pub fn superseded_by(newer: &Build) -> Self {
         Stop::Superseded {
-            build: newer.metadata.name.clone().unwrap_or_default(),
+            build: newer.name_any(),
             commit: newer.spec.commit.clone(),
         }
     }
 }
 
-pub(crate) fn fail(reason: &'static str, message: impl std::fmt::Display) -> Stop {
+pub(crate) fn fail(reason: BuildReason, message: impl std::fmt::Display) -> Stop {
     Stop::Failed {
         reason,
         message: message.to_string(),

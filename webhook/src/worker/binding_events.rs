@@ -6,6 +6,7 @@
 use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
+use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
@@ -13,7 +14,7 @@ use mosaic_core::resources::{Binding, Build};
 /// The Event saying why `build` did not deploy (pure; `uid` is the Binding's, when known).
 pub fn event(build: &Build, uid: Option<String>, reason: &str, message: &str) -> Event {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let now = crate::cluster::claim::now_time();
     Event {
         metadata: ObjectMeta {

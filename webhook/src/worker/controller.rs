@@ -4,6 +4,7 @@
 //! and written when the Build is requeued, never rebuilt. On shutdown, running Builds are
 //! released for another worker.
 
+use kube::ResourceExt;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -116,7 +117,7 @@ const RECORD_RETRY: Duration = Duration::from_secs(5);
 ))]
 async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, WorkerError> {
     let ctx = &worker.ctx;
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let key = format!("{ns}/{name}");
     if let Some((claimed, outcome)) = worker.parked.take(&key) {
@@ -202,8 +203,13 @@ async fn end_unstarted(
         message = %outcome.message,
         "build decided before it started"
     );
-    crate::worker::binding_events::note(&ctx.client, build, &outcome.reason, &outcome.message)
-        .await;
+    crate::worker::binding_events::note(
+        &ctx.client,
+        build,
+        outcome.reason.as_str(),
+        &outcome.message,
+    )
+    .await;
     crate::worker::history::prune(ctx, build).await;
     let notes = crate::pipeline::report_superseded(ctx, build, stop.replay()).await;
     if !notes.is_empty()
@@ -250,9 +256,9 @@ fn is_not_found(e: &kube::Error) -> bool {
 /// `finish` runs again, and the Binding patch is idempotent.
 async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), ClaimError> {
     let build = claimed.build().await;
-    let name = build.metadata.name.clone().unwrap_or_default();
+    let name = build.name_any();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let (phase, reason) = (outcome.phase, &outcome.reason);
+    let (phase, reason) = (outcome.phase, outcome.reason.as_str());
     // Superseded and Cancelled say nothing about the Binding's health; an Event says why.
     if matches!(phase, BuildPhase::Superseded | BuildPhase::Cancelled) {
         crate::worker::binding_events::note(&ctx.client, &build, reason, &outcome.message).await;

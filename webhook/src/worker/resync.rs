@@ -15,24 +15,21 @@ use chrono::SecondsFormat;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, PostParams};
 use kube::runtime::reflector::Store;
-use mosaic_core::CommitRef;
 use mosaic_core::names;
 use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase, BuildTrigger};
+use mosaic_core::{BuildReason, CommitRef};
 use tokio_util::sync::CancellationToken;
 
 use crate::adapters::github::GitHubError;
 use crate::pipeline::ports::GitHistory;
 
-/// The Ready condition's reason when the bound branch does not exist.
-pub const BRANCH_NOT_FOUND: &str = "BranchNotFound";
-
 /// Failures after which the head is recorded again: GitHub or the cluster was away, not the
 /// commit at fault.
-const PASSING_FAILURES: [&str; 3] = [
-    "GitHubUnavailable",
-    "GitHubRateLimited",
-    "ClusterUnreachable",
+const PASSING_FAILURES: [BuildReason; 3] = [
+    BuildReason::GitHubUnavailable,
+    BuildReason::GitHubRateLimited,
+    BuildReason::ClusterUnreachable,
 ];
 
 /// Given every Build of the head commit for one Binding (whose last deploy is another commit):
@@ -51,7 +48,10 @@ pub fn needs_build(builds: &[Build]) -> Option<usize> {
             Some(builds.len())
         }
         BuildPhase::Failed
-            if PASSING_FAILURES.contains(&s.reason.as_deref().unwrap_or_default()) =>
+            if s.reason
+                .as_deref()
+                .and_then(|r| r.parse::<BuildReason>().ok())
+                .is_some_and(|r| PASSING_FAILURES.contains(&r)) =>
         {
             Some(builds.len())
         }
@@ -137,16 +137,16 @@ impl Resync {
             .status
             .iter()
             .flat_map(|s| &s.conditions)
-            .any(|c| c.type_ == "Ready" && c.reason == BRANCH_NOT_FOUND);
+            .any(|c| c.type_ == "Ready" && c.reason == BuildReason::BranchNotFound.as_str());
         if said {
             return;
         }
         let (ns, name) = (
             b.metadata.namespace.clone().unwrap_or_default(),
-            b.metadata.name.clone().unwrap_or_default(),
+            b.name_any(),
         );
         let patch = serde_json::json!({"status": {"conditions": [{
-            "type": "Ready", "status": "False", "reason": BRANCH_NOT_FOUND,
+            "type": "Ready", "status": "False", "reason": BuildReason::BranchNotFound,
             "message": format!("branch {} does not exist in {repo}: nothing can deploy until it does (or the Binding names another branch)", b.spec.branch),
             "lastTransitionTime": crate::cluster::claim::now_time(),
             "observedGeneration": b.metadata.generation,

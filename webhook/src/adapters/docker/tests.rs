@@ -9,6 +9,7 @@ use tokio::net::UnixListener;
 
 use super::*;
 use crate::pipeline::test_world::{SHA, job};
+use mosaic_core::BuildReason;
 
 fn write_error() -> ContextError {
     ContextError::Write(io::Error::new(
@@ -24,7 +25,7 @@ fn a_lost_engine_explains_a_closed_context_stream() {
     assert!(
         matches!(&r, Err(e @ EngineError::Unreachable(m))
             if m == "connection to the Docker engine lost: error reading a body from connection"
-                && e.reason("BuildFailed") == "EngineUnavailable"),
+                && e.reason(BuildReason::BuildFailed) == "EngineUnavailable"),
         "{r:?}"
     );
     let r = build_outcome(Ok(ContextSummary::default()), lost());
@@ -43,7 +44,7 @@ fn a_lost_engine_explains_a_closed_context_stream() {
     let r = build_outcome(Err(mismatch), lost());
     assert!(
         matches!(&r, Err(e @ EngineError::Context(ContextError::CommitMismatch { .. }))
-            if e.reason("BuildFailed") == "BuildFailed"),
+            if e.reason(BuildReason::BuildFailed) == "BuildFailed"),
         "{r:?}"
     );
     assert!(build_outcome(Ok(ContextSummary::default()), None).is_ok());
@@ -51,12 +52,15 @@ fn a_lost_engine_explains_a_closed_context_stream() {
         crate::pipeline::ports::BROKE_OFF,
         "Hyper Error: error reading a body from connection: operation timed out",
     )));
-    assert_eq!(stalled.reason("BuildFailed"), "SourceUnavailable");
+    assert_eq!(
+        stalled.reason(BuildReason::BuildFailed),
+        "SourceUnavailable"
+    );
     let corrupt = EngineError::Context(ContextError::Read(io::Error::new(
         io::ErrorKind::InvalidInput,
         "corrupt deflate stream",
     )));
-    assert_eq!(corrupt.reason("BuildFailed"), "BuildFailed");
+    assert_eq!(corrupt.reason(BuildReason::BuildFailed), "BuildFailed");
 }
 
 /// A gzip tarball shaped like GitHub's for `SHA`, with a Dockerfile and `size` bytes that do
@@ -151,7 +155,7 @@ async fn a_push_that_stalls_ends_at_the_push_timeout_as_an_unavailable_engine() 
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
     assert!(matches!(e, EngineError::Unreachable(_)), "{e:?}");
     assert!(e.to_string().contains("--push-timeout"), "{e}");
-    assert_eq!(e.reason("PushFailed"), "EngineUnavailable");
+    assert_eq!(e.reason(BuildReason::PushFailed), "EngineUnavailable");
 }
 
 #[tokio::test]
@@ -180,7 +184,7 @@ async fn an_engine_that_goes_away_mid_build_is_unreachable_not_a_source_problem(
                 m.starts_with("connection to the Docker engine lost: "),
                 "{m}"
             );
-            assert_eq!(e.reason("BuildFailed"), "EngineUnavailable");
+            assert_eq!(e.reason(BuildReason::BuildFailed), "EngineUnavailable");
         }
         other => panic!("expected the engine to be unreachable, got {other:?}"),
     }
@@ -199,7 +203,7 @@ async fn an_engine_that_goes_away_mid_push_is_unreachable() {
                     .starts_with("connection to the Docker engine lost: "),
                 "{e}"
             );
-            assert_eq!(e.reason("PushFailed"), "EngineUnavailable");
+            assert_eq!(e.reason(BuildReason::PushFailed), "EngineUnavailable");
         }
         other => panic!("expected the engine to be unreachable, got {other:?}"),
     }

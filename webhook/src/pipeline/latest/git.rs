@@ -19,6 +19,7 @@
 //! (`order::newer_build`): a Build counts there only once admitted here (see `order`), so a late
 //! redelivery of an old push can no longer stand in the way of the branch head.
 
+use mosaic_core::BuildReason;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -70,7 +71,7 @@ pub fn stop_for(v: &Verdict, branch: &str, commit: &str) -> Option<Stop> {
         Verdict::Head => None,
         Verdict::Behind { head } => Some(Stop::Decided {
             phase: BuildPhase::Superseded,
-            reason: "Superseded",
+            reason: BuildReason::Superseded,
             message: format!(
                 "superseded by {}: branch {branch} has moved on from {c} to it, and the newest commit deploys",
                 short_sha(head)
@@ -78,14 +79,14 @@ pub fn stop_for(v: &Verdict, branch: &str, commit: &str) -> Option<Stop> {
         }),
         Verdict::NotOnBranch { head: None } => Some(Stop::Decided {
             phase: BuildPhase::Cancelled,
-            reason: "NotOnBranch",
+            reason: BuildReason::NotOnBranch,
             message: format!(
                 "{c} is not on branch {branch}: the branch does not exist; nothing built"
             ),
         }),
         Verdict::NotOnBranch { head: Some(h) } => Some(Stop::Decided {
             phase: BuildPhase::Cancelled,
-            reason: "NotOnBranch",
+            reason: BuildReason::NotOnBranch,
             message: format!(
                 "{c} is not on branch {branch} (head {}): neither the head nor an ancestor of it; nothing built",
                 short_sha(h)
@@ -99,27 +100,27 @@ pub fn github_failure(e: &GitHubError, repo: &RepoName, commit: &str) -> Stop {
     let c = short_sha(commit);
     let (reason, what) = match e {
         GitHubError::Status { status: 404, .. } => (
-            "CommitNotFound",
+            BuildReason::CommitNotFound,
             format!(
                 "GitHub does not know {c} in {repo}: it was deleted, or the repository is private and the Binding's token (spec.githubSecret) cannot read it"
             ),
         ),
         GitHubError::Status { status: 422, .. } => (
-            "CompareRefused",
+            BuildReason::CompareRefused,
             format!("GitHub refused to compare {c} with the branch head in {repo}"),
         ),
         GitHubError::Status { status: 429, .. } => (
-            "GitHubRateLimited",
+            BuildReason::GitHubRateLimited,
             "GitHub's rate limit is spent; the branch could not be checked".to_string(),
         ),
         GitHubError::Status {
             status: 401 | 403, ..
         } => (
-            "GitHubForbidden",
+            BuildReason::GitHubForbidden,
             format!("GitHub refused the Binding's token for {repo}; check spec.githubSecret"),
         ),
         _ => (
-            "GitHubUnavailable",
+            BuildReason::GitHubUnavailable,
             "GitHub could not be asked where the branch is".to_string(),
         ),
     };
@@ -167,7 +168,7 @@ fn paused(binding: &Binding) -> Option<Stop> {
     let name = binding.metadata.name.as_deref().unwrap_or_default();
     binding.spec.paused.then(|| Stop::Decided {
         phase: BuildPhase::Cancelled,
-        reason: "Paused",
+        reason: BuildReason::Paused,
         message: format!(
             "Binding {ns}/{name} is paused (spec.paused); nothing built or rolled. Unpause it, then push or run `kubectl mosaic deploy`"
         ),
@@ -214,7 +215,8 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
     if !checked(build) {
         return Ok(());
     }
-    let repo = RepoName::parse(&binding.spec.repo).map_err(|e| fail("InvalidBinding", e))?;
+    let repo =
+        RepoName::parse(&binding.spec.repo).map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     let ns = binding.metadata.namespace.clone().unwrap_or_default();
     let token = crate::pipeline::credentials::token(ctx, &ns, &binding.spec).await?;
     let commit = &build.spec.commit;
@@ -249,7 +251,7 @@ pub async fn admit(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
     if checked(build) && already_deployed(ctx, &binding, &build.spec.commit).await {
         return Err(Stop::Decided {
             phase: BuildPhase::Superseded,
-            reason: "AlreadyDeployed",
+            reason: BuildReason::AlreadyDeployed,
             message: format!(
                 "{} is already deployed; nothing to do",
                 short_sha(&build.spec.commit)
@@ -272,7 +274,7 @@ pub async fn recheck(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
     .await
     .map_err(|e| {
         fail(
-            "BindingNotFound",
+            BuildReason::BindingNotFound,
             format!("Binding {ns}/{}: {e}", build.spec.binding),
         )
     })?;

@@ -21,6 +21,7 @@ mod git;
 mod order;
 
 use kube::api::{Api, ListParams};
+use mosaic_core::BuildReason;
 use mosaic_core::resources::Build;
 
 use crate::pipeline::{Ctx, Stop, fail};
@@ -55,7 +56,12 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
         || list_siblings(client, build),
     )
     .await
-    .map_err(|e| fail("ClusterUnreachable", format!("listing Builds: {e}")))
+    .map_err(|e| {
+        fail(
+            BuildReason::ClusterUnreachable,
+            format!("listing Builds: {e}"),
+        )
+    })
 }
 
 /// The newer Build of the same Binding that the watch cache shows still counting, if any. The

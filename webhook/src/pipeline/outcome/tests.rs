@@ -108,7 +108,7 @@ fn one_outcome_writes_the_build_status_and_the_binding_patch() {
 
     let failed = Outcome {
         phase: BuildPhase::Failed,
-        reason: "CrashLoop".into(),
+        reason: BuildReason::RolloutCrashed,
         message: "app exited 1".into(),
         findings: vec![],
         rolled_back: true,
@@ -120,7 +120,7 @@ fn one_outcome_writes_the_build_status_and_the_binding_patch() {
         (&ready["status"], &ready["reason"], &ready["message"]),
         (
             &serde_json::json!("False"),
-            &serde_json::json!("CrashLoop"),
+            &serde_json::json!("RolloutCrashed"),
             &serde_json::json!("app exited 1; rolled back")
         )
     );

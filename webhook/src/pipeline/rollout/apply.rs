@@ -3,7 +3,9 @@
 //! conditionally on the resourceVersion read first.
 
 use k8s_openapi::api::apps::v1::Deployment;
+use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
+use mosaic_core::BuildReason;
 use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
@@ -86,11 +88,11 @@ async fn guarded_apply(
     blocker: Blocker,
 ) -> Result<Guarded, Stop> {
     let me = claimed.build().await;
-    let bname = me.metadata.name.clone().unwrap_or_default();
+    let bname = me.name_any();
     for _ in 0..APPLY_ATTEMPTS {
         let dep = api.get(dep_name).await.map_err(|e| {
             fail(
-                "ClusterUnreachable",
+                BuildReason::ClusterUnreachable,
                 format!("reading Deployment {dep_name}: {e}"),
             )
         })?;
@@ -106,14 +108,14 @@ async fn guarded_apply(
             }
             Err(e) => {
                 return Err(fail(
-                    "RolloutApplyFailed",
+                    BuildReason::RolloutApplyFailed,
                     format!("applying image to Deployment {dep_name}: {e}"),
                 ));
             }
         }
     }
     Err(fail(
-        "RolloutApplyFailed",
+        BuildReason::RolloutApplyFailed,
         format!(
             "Deployment {dep_name} changed during each of {APPLY_ATTEMPTS} attempts to apply the image"
         ),
@@ -157,7 +159,7 @@ pub async fn apply(
     image: &str,
 ) -> Result<Applied, Stop> {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let bname = build.metadata.name.clone().unwrap_or_default();
+    let bname = build.name_any();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
     let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
@@ -166,12 +168,12 @@ pub async fn apply(
     .await
     .map_err(|e| {
         fail(
-            "DeploymentNotFound",
+            BuildReason::DeploymentNotFound,
             format!("Deployment {ns}/{dep_name}: {e}"),
         )
     })?;
-    let container =
-        plan::pick_container(&binding.spec, &dep).map_err(|e| fail("InvalidBinding", e))?;
+    let container = plan::pick_container(&binding.spec, &dep)
+        .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     // On a retry after a crash the Deployment may already run this image: keep the first
     // previous template recorded.
     let recorded = claimed.build().await.status.and_then(|s| {

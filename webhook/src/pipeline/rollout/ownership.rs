@@ -7,6 +7,7 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams};
+use mosaic_core::BuildReason;
 use mosaic_core::names;
 use mosaic_core::resources::Binding;
 
@@ -46,7 +47,7 @@ pub fn refused(binding: &Binding, container: &str, managers: &[String]) -> Stop 
         .join(", ");
     let bname = binding.metadata.name.as_deref().unwrap_or_default();
     fail(
-        "ImageManagedElsewhere",
+        BuildReason::ImageManagedElsewhere,
         format!(
             "the image of container {container} in Deployment {} is managed by {who}; Mosaic left it untouched. \
              Hand it over with `spec.takeOwnership: true` on Binding {bname}, or stop {who} from managing the image \

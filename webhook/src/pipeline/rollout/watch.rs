@@ -2,6 +2,8 @@
 //! judged by `mosaic_core::verdict`; on failure, the cause in words and the explain engine's
 //! findings.
 
+use kube::ResourceExt;
+use mosaic_core::BuildReason;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -170,19 +172,19 @@ impl<'a> Watch<'a> {
         .await
         .map_err(|e| {
             fail(
-                "ClusterUnreachable",
+                BuildReason::ClusterUnreachable,
                 format!("reading Deployment {dep_name}: {e}"),
             )
         })?;
         let policy = Policy::for_rollout(binding.spec.verify.as_ref(), &dep, ctx.limits.verify)
-            .map_err(|e| fail("InvalidBinding", e))?;
+            .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
         let changes = watch_changes(&api, &dep_name);
         Ok(Watch {
             ctx,
             claimed,
             api,
             ns,
-            build: build.metadata.name.clone().unwrap_or_default(),
+            build: build.name_any(),
             dep_name,
             judge: Judge::new(policy),
             deadline: Instant::now() + ctx.limits.rollout_timeout,
@@ -224,7 +226,7 @@ impl<'a> Watch<'a> {
                 }
                 Err(e) => {
                     return Err(fail(
-                        "ClusterUnreachable",
+                        BuildReason::ClusterUnreachable,
                         format!("reading the Deployment, its pods and Builds: {e}"),
                     ));
                 }

@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 
 use super::*;
 use crate::adapters::github::git_history::Comparison;
+use mosaic_core::BuildReason;
 
 const C: &str = "0123456789abcdef0123456789abcdef01234567";
 const H: &str = "fedcba9876543210fedcba9876543210fedcba98";
@@ -35,7 +36,10 @@ fn the_head_deploys_its_ancestors_are_superseded_and_the_rest_is_refused() {
     else {
         panic!()
     };
-    assert_eq!((phase, reason), (BuildPhase::Superseded, "Superseded"));
+    assert_eq!(
+        (phase, reason),
+        (BuildPhase::Superseded, BuildReason::Superseded)
+    );
     assert!(
         message.starts_with("superseded by fedcba987654"),
         "{message}"
@@ -45,7 +49,10 @@ fn the_head_deploys_its_ancestors_are_superseded_and_the_rest_is_refused() {
     else {
         panic!()
     };
-    assert_eq!((phase, reason), (BuildPhase::Cancelled, "NotOnBranch"));
+    assert_eq!(
+        (phase, reason),
+        (BuildPhase::Cancelled, BuildReason::NotOnBranch)
+    );
 }
 
 /// Answers in order (the last repeats); records the questions.

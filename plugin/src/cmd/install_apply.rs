@@ -194,14 +194,14 @@ mod tests {
         let pdb = unserved(by_kind("PodDisruptionBudget")).expect("a warning");
         assert!(
             pdb.starts_with(
-                "warning: poddisruptionbudget/mosaic-webhook: this cluster does not serve policy/v1"
+                "warning: poddisruptionbudget/mosaic-intake: this cluster does not serve policy/v1"
             ) && pdb.contains("skipped"),
             "{pdb}"
         );
         let e = unserved(by_kind("Deployment")).expect_err("an error");
         assert!(
             e.to_string().starts_with(
-                "deployment/mosaic-webhook: this cluster does not serve apps/v1 Deployment"
+                "deployment/mosaic-intake: this cluster does not serve apps/v1 Deployment"
             ),
             "{e}"
         );

@@ -4,12 +4,14 @@
 //! GitHub (`scripts/cluster-images`: Debian's dockerd for the engine; the webhook from this
 //! build, in scripts/test the static release binary on `scratch` as released),
 //! mirrored into the stack's htpasswd registry, pulled by the node with the pull secret put on
-//! the ServiceAccount before install, and named by `--image` and `--engine-image`;
+//! both ServiceAccounts (intake and builder) before install, and named by `--image` and `--engine-image`;
 //! GitHub named by `--github-api-url`; the registry, plain HTTP at the node address, by
 //! `--insecure-registry`; the token and registry credentials stored by install. Then a Binding
 //! that names no Secret, a push, and:
-//! - both webhook pods start, each with its engine, and never restart;
-//! - the image is built by the engine inside a webhook pod (it holds the pushed digest), pushed
+//! - two intake pods (no engine) and two builder pods (each with its engine) start and never
+//!   restart;
+//! - a builder pod claims the Build and its engine builds the image (and removes it once
+//!   pushed), pushed
 //!   to the htpasswd registry with the stored `mosaic-registry` credentials, and the GitHub calls
 //!   carry the stored `mosaic-github` token (the fake GitHub answers 401 without it, the
 //!   repository is private, and the webhook posts the commit status);
@@ -195,22 +197,22 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
             &format!("--docker-password={}", w.reg.password),
         ],
     );
-    kubectl(
-        &w,
-        &["-n", &sys, "create", "serviceaccount", names::WEBHOOK_NAME],
-    );
-    kubectl(
-        &w,
-        &[
-            "-n",
-            &sys,
-            "patch",
-            "serviceaccount",
-            names::WEBHOOK_NAME,
-            "-p",
-            r#"{"imagePullSecrets": [{"name": "mirror"}]}"#,
-        ],
-    );
+    // Intake and builders run under ServiceAccounts of their own; both pull from the mirror.
+    for sa in [names::INTAKE_NAME, names::BUILDER_NAME] {
+        kubectl(&w, &["-n", &sys, "create", "serviceaccount", sa]);
+        kubectl(
+            &w,
+            &[
+                "-n",
+                &sys,
+                "patch",
+                "serviceaccount",
+                sa,
+                "-p",
+                r#"{"imagePullSecrets": [{"name": "mirror"}]}"#,
+            ],
+        );
+    }
     let installed = Installed {
         kubeconfig: w.kube.kubeconfig.clone(),
         namespace: sys.clone(),
@@ -243,7 +245,9 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "install failed:\n{err}");
     assert!(
-        err.contains("webhook ready: 2 of 2 webhook replicas available"),
+        err.contains("webhook ready: ")
+            && err.contains(&format!("of 2 {} replicas available", names::INTAKE_NAME))
+            && err.contains(&format!("of 2 {} replicas available", names::BUILDER_NAME)),
         "{err}"
     );
     assert!(
@@ -252,7 +256,14 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     );
     eprintln!("install: ready in {:.1} s", install_time.as_secs_f64());
     let pods = webhook_pods(&w, &sys).await;
-    assert_eq!(pods.len(), 2);
+    let of = |part: &str| -> Vec<Pod> {
+        pods.iter()
+            .filter(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with(part)))
+            .cloned()
+            .collect()
+    };
+    let (intake, builders) = (of(names::INTAKE_NAME), of(names::BUILDER_NAME));
+    assert_eq!((intake.len(), builders.len()), (2, 2), "two intake and two builder pods");
     for p in &pods {
         assert_eq!(restarted(p), vec![], "{:?} restarted", p.metadata.name);
         // Both images were pulled from the mirror, with the ServiceAccount's pull secret.
@@ -284,7 +295,7 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
         .await
         .expect("delete the namespace's github Secret");
 
-    // Push, signed with the secret install made, to a webhook pod.
+    // Push, signed with the secret install made, to an intake pod.
     let hook_secret = Api::<Secret>::namespaced(w.kube.client.clone(), &sys)
         .get(names::WEBHOOK_SECRET_NAME)
         .await
@@ -297,7 +308,7 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     let marker = format!("built in the cluster for {}", w.ns());
     let sha = commit_app(&w, App::Serves(&marker));
     let body = push_body(&w.repo, &sha);
-    let ip = pods[0]
+    let ip = intake[0]
         .status
         .as_ref()
         .and_then(|s| s.pod_ip.clone())
@@ -330,34 +341,42 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
         t1.elapsed().as_secs_f64()
     );
 
-    // The engine inside a webhook pod built it: it holds the pushed digest.
-    let mut built_in = Vec::new();
-    for p in &pods {
-        let name = p.metadata.name.clone().unwrap();
-        let images = kubectl(
-            &w,
-            &[
-                "-n",
-                &sys,
-                "exec",
-                &name,
-                "-c",
-                "docker",
-                "--",
-                "docker",
-                "-H",
-                "unix:///run/mosaic-engine/docker.sock",
-                "images",
-                "--digests",
-                "--format",
-                "{{.Repository}}@{{.Digest}}",
-            ],
-        );
-        if images.lines().any(|l| l == image) {
-            built_in.push(name);
-        }
+    // A builder pod claimed and built it with the engine beside it; the intake has no engine.
+    for p in &intake {
+        let containers = &p.spec.as_ref().unwrap().containers;
+        assert_eq!(containers.len(), 1, "the intake runs no engine: {containers:?}");
     }
-    assert_eq!(built_in.len(), 1, "one engine built {image}: {built_in:?}");
+    let builder = st.claimed_by.clone().expect("claimed by a builder");
+    assert!(
+        builders
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(builder.as_str())),
+        "{builder} is one of the builder pods"
+    );
+    // Its engine answers, and no longer keeps the image it pushed (removed after the push).
+    let images = kubectl(
+        &w,
+        &[
+            "-n",
+            &sys,
+            "exec",
+            &builder,
+            "-c",
+            "docker",
+            "--",
+            "docker",
+            "-H",
+            "unix:///run/mosaic-engine/docker.sock",
+            "images",
+            "--digests",
+            "--format",
+            "{{.Repository}}@{{.Digest}}",
+        ],
+    );
+    assert!(
+        !images.lines().any(|l| l == image),
+        "{builder}'s engine removed {image} after the push: {images}"
+    );
 
     // The stored token was used: private repository, 401 without it, and the statuses posted.
     assert!(w.gh.tarball_downloads() >= 1);

@@ -4,7 +4,7 @@
 //! --output-directory` tree: per namespace (20 by default) 50 Deployments, 50
 //! ReplicaSets, 250 Pods (about one in eight broken: crash loops, image pulls,
 //! unschedulable, OOM kills), 25 Services with their Endpoints and 1,000 Events, and
-//! 20 Nodes at the top: 28,020 objects for 20 namespaces, 102,293 for 73.
+//! 20 Nodes at the top: 28,020 objects for 20 namespaces, 102,220 for 73.
 //! `explain-bench parse DIR` reads and parses it exactly as `explain -f DIR` does and
 //! prints the parse time in milliseconds (the floor explain is compared with).
 //! `explain-bench phases DIR` prints where explain's time goes (parse, engine, render).

@@ -1,9 +1,10 @@
 //! Benchmark helper for `kubectl mosaic explain` (driven by `scripts/bench-explain`).
 //!
-//! `explain-bench gen DIR` writes a synthetic `kubectl cluster-info dump --output-directory`
-//! tree: 20 namespaces holding 1,000 Deployments, 1,000 ReplicaSets, 5,000 Pods
-//! (about one in eight broken: crash loops, image pulls, unschedulable, OOM kills),
-//! 500 Services with their Endpoints, 20,000 Events, and 20 Nodes at the top.
+//! `explain-bench gen DIR [NAMESPACES]` writes a synthetic `kubectl cluster-info dump
+//! --output-directory` tree: per namespace (20 by default) 50 Deployments, 50
+//! ReplicaSets, 250 Pods (about one in eight broken: crash loops, image pulls,
+//! unschedulable, OOM kills), 25 Services with their Endpoints and 1,000 Events, and
+//! 20 Nodes at the top: 28,020 objects for 20 namespaces, 102,220 for 73.
 //! `explain-bench parse DIR` reads and parses it exactly as `explain -f DIR` does and
 //! prints the parse time in milliseconds (the floor explain is compared with).
 //! `explain-bench phases DIR` prints where explain's time goes (parse, engine, render).
@@ -23,7 +24,17 @@ const NODES: usize = 20;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     match (args.get(1).map(String::as_str), args.get(2)) {
-        (Some("gen"), Some(dir)) => generate(Path::new(dir)),
+        (Some("gen"), Some(dir)) => {
+            let namespaces = match args.get(3).map(|n| n.parse::<usize>()) {
+                None => NAMESPACES,
+                Some(Ok(n)) if n > 0 => n,
+                Some(_) => {
+                    eprintln!("error: NAMESPACES must be a positive number");
+                    std::process::exit(2)
+                }
+            };
+            generate(Path::new(dir), namespaces)
+        }
         (Some("parse"), Some(dir)) => {
             let start = Instant::now();
             let objects = kubectl_mosaic::explain::ingest::read_path(Path::new(dir))
@@ -38,7 +49,7 @@ fn main() {
         (Some("phases"), Some(dir)) => phases(Path::new(dir)),
         _ => {
             eprintln!(
-                "usage: explain-bench gen DIR | explain-bench parse DIR | explain-bench phases DIR"
+                "usage: explain-bench gen DIR [NAMESPACES] | explain-bench parse DIR | explain-bench phases DIR"
             );
             std::process::exit(2);
         }
@@ -204,7 +215,7 @@ fn pod_status(k: usize, image: &str) -> (Value, Vec<(&'static str, &'static str,
     }
 }
 
-fn generate(dir: &Path) {
+fn generate(dir: &Path, namespaces: usize) {
     std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     std::fs::write(
         dir.join("nodes.json"),
@@ -212,7 +223,7 @@ fn generate(dir: &Path) {
     )
     .expect("write nodes");
     let mut k = 0usize;
-    for n in 0..NAMESPACES {
+    for n in 0..namespaces {
         let ns = format!("team-{n:02}");
         let nsdir = dir.join(&ns);
         std::fs::create_dir_all(&nsdir).expect("mkdir");

@@ -11,7 +11,6 @@ use mosaic_core::explain::{self, Finding, Severity, catalog};
 use serde_json::Value;
 
 use crate::error::{Error, Outcome};
-use crate::explain::probe::Ran;
 use crate::explain::render::{self, Format};
 use crate::explain::scope::{self, Target};
 use crate::explain::{ingest, live};
@@ -125,7 +124,7 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
         (probing, for_probe, client.as_ref(), target.as_ref())
     {
         let ns = namespace.as_deref().unwrap_or("default");
-        let services = probed_services(&objects, t, ns);
+        let services = crate::explain::probe::services(&objects, t, ns);
         for name in services {
             let ix = explain::Index::build(objects.clone());
             let Some(svc) = ix.get("Service", Some(ns), &name) else {
@@ -134,7 +133,7 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
             let checks = explain::probe::plan(svc, &ix);
             let ran =
                 crate::explain::probe::run(client, ns, &checks, &args.probe_image, timeout).await?;
-            attach_probe(&mut findings, &mut notes, &name, ran, timeout);
+            crate::explain::probe::attach(&mut findings, &mut notes, &name, ran, timeout);
         }
     }
     emit(&findings, &notes, &args);
@@ -319,87 +318,5 @@ fn probe_target(target: Option<&Target>, args: &ExplainArgs) -> Result<std::time
         _ => Err(Error::Usage(
             "--probe needs one Service or Ingress: explain svc/NAME --probe or explain ingress/NAME --probe".into(),
         )),
-    }
-}
-
-/// The Services a probe checks: the one named, or the backends of the Ingress named.
-fn probed_services(objects: &[Value], t: &Target, ns: &str) -> Vec<String> {
-    let name = t.name.clone().unwrap_or_default();
-    if t.kind.kind == "Service" {
-        return vec![name];
-    }
-    let ix = explain::Index::build(objects.to_vec());
-    let Some(ing) = ix.get("Ingress", Some(ns), &name) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = ing
-        .arr("spec.rules")
-        .iter()
-        .flat_map(|r| {
-            r.pointer("/http/paths")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        })
-        .chain(
-            ing.get("spec.defaultBackend")
-                .cloned()
-                .map(|b| serde_json::json!({"backend": b})),
-        )
-        .filter_map(|p| {
-            p.pointer("/backend/service/name")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
-}
-
-/// Puts a probe's results where they belong: as evidence on the Service's
-/// findings (a wrong target port shown by the probe makes the mismatch certain),
-/// else as notes.
-fn attach_probe(
-    findings: &mut [Finding],
-    notes: &mut Vec<String>,
-    svc: &str,
-    ran: Ran,
-    timeout: std::time::Duration,
-) {
-    let outcomes = match ran {
-        Ran::Done(o) => o,
-        Ran::Skipped(why) => return notes.push(why),
-        Ran::TimedOut(why) => {
-            return notes.push(format!(
-                "the probe of Service {svc} did not finish within {} s ({why}); its pod was deleted",
-                timeout.as_secs()
-            ));
-        }
-    };
-    let evidence = probe::evidence(svc, &outcomes);
-    let verdict = probe::verdict(&outcomes);
-    let mut attached = false;
-    for f in findings
-        .iter_mut()
-        .filter(|f| f.object.kind == "Service" && f.object.name == svc)
-    {
-        if f.slug == "service.target-port-mismatch"
-            && verdict
-                .as_deref()
-                .is_some_and(|v| v.contains("targetPort is wrong"))
-        {
-            f.confidence = explain::Confidence::Certain;
-            f.possible = false;
-        }
-        f.evidence.extend(evidence.iter().cloned());
-        attached = true;
-    }
-    if !attached {
-        match &verdict {
-            Some(v) => notes.push(format!("probe of Service {svc}: {v}")),
-            None => notes.push(format!("probe of Service {svc}: every layer answers")),
-        }
-        notes.extend(outcomes.iter().map(|o| format!("probe: {}", o.describe())));
     }
 }

@@ -2,8 +2,9 @@
 //! that the user may create and delete pods and read their logs, removes probe pods
 //! an earlier, killed run left behind (found by the probe label, once finished or
 //! past their deadline), starts the probe pod, waits for it to finish (or the
-//! timeout, or Ctrl-C), reads its log and always deletes it. The checks and their
-//! reading are `mosaic_core::explain::probe`.
+//! timeout, or Ctrl-C), reads its log and always deletes it; then puts the results
+//! on the Service's findings. The checks and their reading are
+//! `mosaic_core::explain::probe`.
 
 use std::time::Duration;
 
@@ -16,6 +17,10 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
 use mosaic_core::explain::probe::{self, Check, LABEL, Outcome};
+use mosaic_core::explain::{self as engine, Finding};
+use serde_json::Value;
+
+use super::scope::Target;
 
 use crate::error::Error;
 
@@ -198,5 +203,87 @@ async fn last_state(pods: &Api<Pod>, name: &str) -> String {
         (_, _, Some(m)) if !m.is_empty() => format!("it was not scheduled: {m}"),
         (Some(ph), _, _) => format!("it was still {ph}"),
         (None, _, _) => "no node had started it (phase not set)".into(),
+    }
+}
+
+/// The Services a probe checks: the one named, or the backends of the Ingress named.
+pub fn services(objects: &[Value], t: &Target, ns: &str) -> Vec<String> {
+    let name = t.name.clone().unwrap_or_default();
+    if t.kind.kind == "Service" {
+        return vec![name];
+    }
+    let ix = engine::Index::build(objects.to_vec());
+    let Some(ing) = ix.get("Ingress", Some(ns), &name) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = ing
+        .arr("spec.rules")
+        .iter()
+        .flat_map(|r| {
+            r.pointer("/http/paths")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        })
+        .chain(
+            ing.get("spec.defaultBackend")
+                .cloned()
+                .map(|b| serde_json::json!({"backend": b})),
+        )
+        .filter_map(|p| {
+            p.pointer("/backend/service/name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Puts a probe's results where they belong: as evidence on the Service's
+/// findings (a wrong target port shown by the probe makes the mismatch certain),
+/// else as notes.
+pub fn attach(
+    findings: &mut [Finding],
+    notes: &mut Vec<String>,
+    svc: &str,
+    ran: Ran,
+    timeout: std::time::Duration,
+) {
+    let outcomes = match ran {
+        Ran::Done(o) => o,
+        Ran::Skipped(why) => return notes.push(why),
+        Ran::TimedOut(why) => {
+            return notes.push(format!(
+                "the probe of Service {svc} did not finish within {} s ({why}); its pod was deleted",
+                timeout.as_secs()
+            ));
+        }
+    };
+    let evidence = probe::evidence(svc, &outcomes);
+    let verdict = probe::verdict(&outcomes);
+    let mut attached = false;
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.object.kind == "Service" && f.object.name == svc)
+    {
+        if f.slug == "service.target-port-mismatch"
+            && verdict
+                .as_deref()
+                .is_some_and(|v| v.contains("targetPort is wrong"))
+        {
+            f.confidence = engine::Confidence::Certain;
+            f.possible = false;
+        }
+        f.evidence.extend(evidence.iter().cloned());
+        attached = true;
+    }
+    if !attached {
+        match &verdict {
+            Some(v) => notes.push(format!("probe of Service {svc}: {v}")),
+            None => notes.push(format!("probe of Service {svc}: every layer answers")),
+        }
+        notes.extend(outcomes.iter().map(|o| format!("probe: {}", o.describe())));
     }
 }

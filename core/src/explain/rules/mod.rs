@@ -53,6 +53,7 @@ pub mod pod_image;
 pub mod pod_lifecycle;
 pub mod pod_probes;
 pub mod pod_scheduling;
+pub mod pod_terminating;
 // Non-Pod rules.
 pub mod cronjob;
 pub mod deployment;
@@ -153,6 +154,7 @@ pub fn all() -> &'static [Rule] {
             pod_crash::RULES,
             pod_probes::RULES,
             pod_lifecycle::RULES,
+            pod_terminating::RULES,
             pod_admission::RULES,
             deployment::RULES,
             workloads::RULES,

@@ -19,7 +19,7 @@
 //!
 //! What stands in for a real cluster's network (`scripts/cluster`): no kube-proxy and no DNS; a
 //! nat rule leads the `kubernetes` Service to the API server and the node address to the host's
-//! loopback services (the stack's registry, the fake GitHub). The push is delivered to a webhook
+//! loopback services (the stack's registry, the fake GitHub). The push is delivered to an intake
 //! pod's address, not through the Service. `#[ignore]`d: scripts/test's cluster phase runs it
 //! with `--ignored`, after the other cluster tests (the webhook it installs watches every
 //! namespace until the test uninstalls it).
@@ -258,12 +258,21 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     let pods = webhook_pods(&w, &sys).await;
     let of = |part: &str| -> Vec<Pod> {
         pods.iter()
-            .filter(|p| p.metadata.name.as_deref().is_some_and(|n| n.starts_with(part)))
+            .filter(|p| {
+                p.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with(part))
+            })
             .cloned()
             .collect()
     };
     let (intake, builders) = (of(names::INTAKE_NAME), of(names::BUILDER_NAME));
-    assert_eq!((intake.len(), builders.len()), (2, 2), "two intake and two builder pods");
+    assert_eq!(
+        (intake.len(), builders.len()),
+        (2, 2),
+        "two intake and two builder pods"
+    );
     for p in &pods {
         assert_eq!(restarted(p), vec![], "{:?} restarted", p.metadata.name);
         // Both images were pulled from the mirror, with the ServiceAccount's pull secret.
@@ -344,7 +353,11 @@ async fn cluster_install_then_a_push_is_built_in_cluster_with_the_stored_credent
     // A builder pod claimed and built it with the engine beside it; the intake has no engine.
     for p in &intake {
         let containers = &p.spec.as_ref().unwrap().containers;
-        assert_eq!(containers.len(), 1, "the intake runs no engine: {containers:?}");
+        assert_eq!(
+            containers.len(),
+            1,
+            "the intake runs no engine: {containers:?}"
+        );
     }
     let builder = st.claimed_by.clone().expect("claimed by a builder");
     assert!(

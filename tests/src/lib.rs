@@ -298,6 +298,31 @@ pub fn docker() -> bollard::Docker {
         .unwrap_or_else(|e| panic!("connecting to dockerd at {host}: {e}"))
 }
 
+/// Pull `image` (`repo@sha256:…` in the stack's registry) into the stack's dockerd with the
+/// registry's credentials: a builder removes what it pushed, so a test that inspects an image
+/// reads it back from the registry, as a node would.
+pub async fn pull(image: &str) {
+    use futures::StreamExt as _;
+    let reg = &stack().registry;
+    let creds = bollard::auth::DockerCredentials {
+        username: Some(reg.user.clone()),
+        password: Some(reg.password.clone()),
+        serveraddress: Some(reg.host.clone()),
+        ..Default::default()
+    };
+    let opts = bollard::query_parameters::CreateImageOptions {
+        from_image: Some(image.to_string()),
+        ..Default::default()
+    };
+    let docker = docker();
+    let mut stream = docker.create_image(Some(opts), None, Some(creds));
+    while let Some(step) = stream.next().await {
+        if let Err(e) = step {
+            panic!("pull {image}: {e}");
+        }
+    }
+}
+
 /// The stack's registry.
 pub fn registry() -> Registry {
     stack().registry.clone()

@@ -1,6 +1,6 @@
 //! Real-stack tests of the image's OCI labels: the classic builder gets them as ONE `LABEL` line
 //! appended to the Dockerfile (one build step, not one per label), BuildKit as the build's
-//! `labels` option; either way the built image carries all three with the Build's values.
+//! `labels` option; either way the image pushed carries all three with the Build's values.
 
 use std::collections::HashMap;
 
@@ -26,6 +26,7 @@ async fn built(w: &World, identity: &str, extra: &[&str]) -> (String, Build, Ser
 /// The labels of the image the Build recorded, from the stack's dockerd.
 async fn image_labels(b: &Build) -> HashMap<String, String> {
     let image = b.status.as_ref().and_then(|s| s.image.clone()).unwrap();
+    mosaic_tests::pull(&image).await;
     let inspect = mosaic_tests::docker()
         .inspect_image(&image)
         .await

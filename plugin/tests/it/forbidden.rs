@@ -106,7 +106,10 @@ async fn a_user_is_told_what_was_refused_and_which_rule_grants_it() {
     assert_eq!(list.status.code(), Some(1), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.starts_with("error: forbidden: user \"alice\" may not list bindings.mosaic.nectar.dev in namespace \"shop\""), "{err}");
-    assert!(err.contains("manifests/rbac.yaml (rule \"mosaic.nectar.dev bindings [get list watch]\")"), "{err}");
+    assert!(
+        err.contains("manifests/rbac.yaml (rule \"mosaic.nectar.dev bindings [get list watch]\")"),
+        "{err}"
+    );
     assert!(
         err.contains("kubectl auth can-i list bindings.mosaic.nectar.dev -n shop --as alice"),
         "{err}"

@@ -95,6 +95,10 @@ pub fn stop_for(v: &Verdict, branch: &str, commit: &str) -> Option<Stop> {
     }
 }
 
+/// Where a Build's GitHub token comes from, for the errors that blame it.
+const TOKEN_FROM: &str = "the token is the Binding's spec.githubSecret or, when it names none, \
+the Secret `kubectl mosaic install --github-token-from-env` stores (--default-github-secret)";
+
 /// The one clear reason for a question GitHub did not answer.
 pub fn github_failure(e: &GitHubError, repo: &RepoName, commit: &str) -> Stop {
     let c = short_sha(commit);
@@ -102,7 +106,7 @@ pub fn github_failure(e: &GitHubError, repo: &RepoName, commit: &str) -> Stop {
         GitHubError::Status { status: 404, .. } => (
             BuildReason::CommitNotFound,
             format!(
-                "GitHub does not know {c} in {repo}: it was deleted, or the repository is private and the Binding's token (spec.githubSecret) cannot read it"
+                "GitHub does not know {c} in {repo}: it was deleted, or the repository is private and the token cannot read it: {TOKEN_FROM}"
             ),
         ),
         GitHubError::Status { status: 422, .. } => (
@@ -117,7 +121,7 @@ pub fn github_failure(e: &GitHubError, repo: &RepoName, commit: &str) -> Stop {
             status: 401 | 403, ..
         } => (
             BuildReason::GitHubForbidden,
-            format!("GitHub refused the Binding's token for {repo}; check spec.githubSecret"),
+            format!("GitHub refused the token for {repo}: {TOKEN_FROM}"),
         ),
         _ => (
             BuildReason::GitHubUnavailable,

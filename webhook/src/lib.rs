@@ -18,6 +18,7 @@
 //! tests and example tools call.
 
 pub(crate) mod adapters;
+pub(crate) mod backoff;
 pub(crate) mod cluster;
 pub(crate) mod config;
 pub(crate) mod intake;

@@ -1,8 +1,8 @@
 //! The crate's layout, checked from its `use` lines: no import cycle between the top-level
 //! modules (the roles `intake`, `worker`, `pipeline`, `adapters`, and what they share), the
-//! pipeline never names an adapter crate (bollard, octocrab, reqwest, axum) and its ports never
-//! name the adapters, and `mosaic-core` names no adapter crate at all. Test-only files (unit
-//! tests and fakes) are not part of the layout.
+//! pipeline never imports the adapters (its ports are written in its own types) nor names an
+//! adapter crate (bollard, octocrab, reqwest, axum), and `mosaic-core` names no adapter crate
+//! at all. Test-only files (unit tests and fakes) are not part of the layout.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -10,25 +10,7 @@ use std::path::{Path, PathBuf};
 const ADAPTER_CRATES: [&str; 4] = ["bollard", "octocrab", "reqwest", "axum"];
 
 /// Files that exist only under `#[cfg(test)]`.
-const TEST_ONLY: [&str; 4] = [
-    "fakes.rs",
-    "fake_kube.rs",
-    "test_world.rs",
-    "retry_tests.rs",
-];
-
-/// Imports from the pipeline into the adapters that remain until the ports are written in the
-/// pipeline's own types (issue 15: error kinds, the registry credentials): (file, module
-/// of `crate::adapters`). The test fails when one of them is gone, so the list only shrinks.
-const PIPELINE_ON_ADAPTERS: [(&str, &str); 7] = [
-    ("pipeline/credentials.rs", "registry"),
-    ("pipeline/latest/git.rs", "github"),
-    ("pipeline/ports.rs", "docker"),
-    ("pipeline/ports.rs", "github"),
-    ("pipeline/ports.rs", "registry"),
-    ("pipeline/stages.rs", "docker"),
-    ("pipeline/types.rs", "registry"),
-];
+const TEST_ONLY: [&str; 3] = ["fakes.rs", "fake_kube.rs", "test_world.rs"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).expect("read src") {
@@ -149,7 +131,6 @@ fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>>
 #[test]
 fn the_top_level_modules_import_each_other_without_a_cycle() {
     let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut allowed_seen = BTreeSet::new();
     for (rel, text) in sources() {
         let from = top_module(&rel);
         if matches!(from, "lib" | "main") {
@@ -159,15 +140,10 @@ fn the_top_level_modules_import_each_other_without_a_cycle() {
             if to == from {
                 continue;
             }
-            if from == "pipeline" && to == "adapters" {
-                let known = PIPELINE_ON_ADAPTERS.contains(&(rel.as_str(), sub.as_str()));
-                assert!(
-                    known,
-                    "{rel} imports crate::adapters::{sub}: the pipeline reaches the adapters only through its ports"
-                );
-                allowed_seen.insert((rel.clone(), sub));
-                continue;
-            }
+            assert!(
+                !(from == "pipeline" && to == "adapters"),
+                "{rel} imports crate::adapters::{sub}: the pipeline reaches the adapters only through its ports"
+            );
             edges.entry(from.to_string()).or_default().insert(to);
         }
     }
@@ -175,12 +151,6 @@ fn the_top_level_modules_import_each_other_without_a_cycle() {
         panic!(
             "import cycle between top-level modules: {}",
             cycle.join(" -> ")
-        );
-    }
-    for (file, module) in PIPELINE_ON_ADAPTERS {
-        assert!(
-            allowed_seen.contains(&(file.to_string(), module.to_string())),
-            "{file} no longer imports crate::adapters::{module}: remove it from PIPELINE_ON_ADAPTERS"
         );
     }
 }

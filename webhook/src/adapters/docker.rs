@@ -8,6 +8,7 @@
 //! that arrive inside the engine's streams fail the step with that error line (`build_log`).
 
 pub(crate) mod build_log;
+mod classify;
 
 use mosaic_core::BuildReason;
 use std::collections::HashMap;
@@ -25,12 +26,14 @@ use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use crate::adapters::registry::RegistryAuth;
 use crate::pipeline::context::dockerfile::{DockerfileError, LabelLine};
 use crate::pipeline::context::{self, ContextError, ContextSummary};
 use crate::pipeline::plan::BuildPlan;
-use crate::pipeline::ports::{ByteStream, ImageBuilder, broke_off};
-use build_log::{Failure, LogTail};
+use crate::pipeline::ports::{
+    BuildOutput, ByteStream, ImageBuilder, LogTail, PortError, broke_off,
+};
+use build_log::Failure;
+use mosaic_core::registry_auth::RegistryAuth;
 
 /// Which of the engine's builders runs the builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -394,8 +397,13 @@ impl ImageBuilder for Engine {
         commit: &'a str,
         auth: Option<&'a RegistryAuth>,
         tail: &'a mut LogTail,
-    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
-        Box::pin(Engine::build(self, tarball, plan, commit, auth, tail))
+    ) -> BoxFuture<'a, Result<BuildOutput, PortError>> {
+        Box::pin(async move {
+            Engine::build(self, tarball, plan, commit, auth, tail)
+                .await
+                .map(|context| BuildOutput { context })
+                .map_err(EngineError::of_build)
+        })
     }
 
     fn push<'a>(
@@ -403,8 +411,12 @@ impl ImageBuilder for Engine {
         repository: &'a str,
         tag: &'a str,
         auth: Option<&'a RegistryAuth>,
-    ) -> BoxFuture<'a, Result<String, EngineError>> {
-        Box::pin(Engine::push(self, repository, tag, auth))
+    ) -> BoxFuture<'a, Result<String, PortError>> {
+        Box::pin(async move {
+            Engine::push(self, repository, tag, auth)
+                .await
+                .map_err(EngineError::of_push)
+        })
     }
 }
 
@@ -413,10 +425,10 @@ impl ImageBuilder for Engine {
 pub struct NoEngine;
 
 impl NoEngine {
-    fn refuse<T>() -> Result<T, EngineError> {
-        Err(EngineError::Unreachable(
+    fn refuse() -> EngineError {
+        EngineError::Unreachable(
             "this replica runs no builds (--concurrency 0) and has no Docker engine".into(),
-        ))
+        )
     }
 }
 
@@ -428,8 +440,8 @@ impl ImageBuilder for NoEngine {
         _commit: &'a str,
         _auth: Option<&'a RegistryAuth>,
         _tail: &'a mut LogTail,
-    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
-        Box::pin(async { Self::refuse() })
+    ) -> BoxFuture<'a, Result<BuildOutput, PortError>> {
+        Box::pin(async { Err(Self::refuse().of_build()) })
     }
 
     fn push<'a>(
@@ -437,8 +449,8 @@ impl ImageBuilder for NoEngine {
         _repository: &'a str,
         _tag: &'a str,
         _auth: Option<&'a RegistryAuth>,
-    ) -> BoxFuture<'a, Result<String, EngineError>> {
-        Box::pin(async { Self::refuse() })
+    ) -> BoxFuture<'a, Result<String, PortError>> {
+        Box::pin(async { Err(Self::refuse().of_push()) })
     }
 }
 

@@ -17,7 +17,11 @@ use octocrab::Octocrab;
 use octocrab::models::StatusState;
 use octocrab::service::middleware::retry::RetryConfig;
 
-use crate::pipeline::ports::{BROKE_OFF, ByteStream, CommitState, SourceHost, Token};
+use mosaic_core::BuildReason;
+
+use crate::pipeline::ports::{
+    BROKE_OFF, ByteStream, CommitState, Kind, PortError, SourceHost, Token,
+};
 
 /// Why a GitHub call failed. Messages carry the HTTP status and GitHub's message, never a token.
 #[derive(Debug, thiserror::Error)]
@@ -45,43 +49,20 @@ impl GitHubError {
         }
     }
 
-    /// The same error, saying how many attempts were made.
-    fn after(self, attempts: u32) -> Self {
-        let note = |m: String| format!("{m} (gave up after {attempts} attempts)");
+    /// May the same request succeed if made again, or did GitHub refuse the token?
+    pub fn kind(&self) -> Kind {
         match self {
+            _ if self.is_transient() => Kind::Transient,
             GitHubError::Status {
-                what,
-                status,
-                message,
-            } => GitHubError::Status {
-                what,
-                status,
-                message: note(message),
-            },
-            GitHubError::Transport { what, message } => GitHubError::Transport {
-                what,
-                message: note(message),
-            },
-            other => other,
+                status: 401 | 403, ..
+            } => Kind::Refused,
+            _ => Kind::Permanent,
         }
     }
-}
 
-/// How reads that fail transiently are tried again: `tries` in all, pausing `first_pause`,
-/// then twice as long each time. octocrab's own retries (immediate) are off.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    pub tries: u32,
-    pub first_pause: Duration,
-}
-
-impl Default for Backoff {
-    /// Three tries over about 3 s (pauses of 1 and 2 s).
-    fn default() -> Self {
-        Self {
-            tries: 3,
-            first_pause: Duration::from_secs(1),
-        }
+    /// The error as the pipeline sees it, recorded as `reason` should the run end on it.
+    pub fn port(self, reason: BuildReason) -> PortError {
+        PortError::new(self.kind(), reason, self)
     }
 }
 
@@ -90,7 +71,6 @@ impl Default for Backoff {
 pub struct GitHub {
     api_url: String,
     timeout: Duration,
-    backoff: Backoff,
     clients: Clients,
     /// Answers remembered for conditional requests (`git_history`).
     answers: git_history::Answers,
@@ -168,7 +148,6 @@ impl GitHub {
         Self {
             api_url: api_url.trim_end_matches('/').to_string(),
             timeout,
-            backoff: Backoff::default(),
             clients: Clients::default(),
             answers: Default::default(),
         }
@@ -187,13 +166,6 @@ impl GitHub {
     /// The shared client for `token`.
     pub(crate) fn client_for(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
         self.client(token)
-    }
-
-    /// Retry transient failures of reads with `backoff` instead of the default.
-    #[cfg(test)]
-    pub fn with_backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
-        self
     }
 
     fn client(&self, token: Option<&Token>) -> Result<Octocrab, GitHubError> {
@@ -217,35 +189,9 @@ impl GitHub {
         })
     }
 
-    /// Stream the gzip tarball of `commit`. The request (up to the start of the body) is tried
-    /// again on transient failures, with backoff.
+    /// Stream the gzip tarball of `commit`. Tried once: the pipeline's build stage tries
+    /// again what is transient (`backoff`), so a failing download is not retried in two layers.
     pub async fn tarball(
-        &self,
-        token: Option<&Token>,
-        repo: &RepoName,
-        commit: &str,
-    ) -> Result<
-        impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static + use<>,
-        GitHubError,
-    > {
-        let mut pause = self.backoff.first_pause;
-        let tries = self.backoff.tries.max(1);
-        let mut attempt = 1;
-        loop {
-            match self.tarball_once(token, repo, commit).await {
-                Err(e) if e.is_transient() && attempt < tries => {
-                    tracing::warn!(error = %e, attempt, retry_in = ?pause, "GitHub tarball request failed; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause *= 2;
-                    attempt += 1;
-                }
-                Err(e) if e.is_transient() && attempt > 1 => return Err(e.after(attempt)),
-                r => return r,
-            }
-        }
-    }
-
-    async fn tarball_once(
         &self,
         token: Option<&Token>,
         repo: &RepoName,
@@ -319,9 +265,11 @@ impl SourceHost for GitHub {
         token: Option<&'a Token>,
         repo: &'a RepoName,
         commit: &'a str,
-    ) -> BoxFuture<'a, Result<ByteStream, GitHubError>> {
+    ) -> BoxFuture<'a, Result<ByteStream, PortError>> {
         Box::pin(async move {
-            let s = GitHub::tarball(self, token, repo, commit).await?;
+            let s = GitHub::tarball(self, token, repo, commit)
+                .await
+                .map_err(|e| e.port(BuildReason::SourceUnavailable))?;
             Ok(s.boxed())
         })
     }
@@ -334,16 +282,12 @@ impl SourceHost for GitHub {
         context: &'a str,
         state: CommitState,
         description: &'a str,
-    ) -> BoxFuture<'a, Result<(), GitHubError>> {
-        Box::pin(GitHub::status(
-            self,
-            token,
-            repo,
-            commit,
-            context,
-            state,
-            description,
-        ))
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        Box::pin(async move {
+            GitHub::status(self, token, repo, commit, context, state, description)
+                .await
+                .map_err(|e| e.port(BuildReason::GitHubUnavailable))
+        })
     }
 }
 

@@ -9,7 +9,10 @@ use futures::future::BoxFuture;
 pub use mosaic_core::registry_auth::RegistryAuth;
 use mosaic_core::registry_auth::{Challenge, MANIFEST_ACCEPT, api_base, token_from_response};
 
-use crate::pipeline::ports::RegistryCheck;
+use mosaic_core::BuildReason;
+
+use crate::backoff::{Policy, retry};
+use crate::pipeline::ports::{Kind, PortError, RegistryCheck};
 
 /// Why a digest check or a credential check failed. No variant carries a secret.
 #[derive(Debug, thiserror::Error)]
@@ -35,17 +38,34 @@ pub enum RegistryError {
     },
 }
 
-/// Attempts of the digest check while the registry answers 5xx/429 or cannot be reached, and
-/// the first pause between them (doubled after each).
-const VERIFY_ATTEMPTS: u32 = 4;
-const VERIFY_BACKOFF: Duration = Duration::from_millis(500);
+/// Tries of the digest check while the registry answers 5xx/429 or cannot be reached: four,
+/// 0.5, 1 and 2 s apart.
+fn verify_policy() -> Policy {
+    Policy::Doubling {
+        first: Duration::from_millis(500),
+        max: Duration::from_secs(2),
+        tries: Some(4),
+        budget: None,
+    }
+}
 
-/// May trying again help? Transport errors and 5xx/429 answers; not a refusal or a 404.
-fn transient(e: &RegistryError) -> bool {
-    match e {
-        RegistryError::Unreachable { .. } => true,
-        RegistryError::NotServed { status, .. } => *status >= 500 || *status == 429,
-        _ => false,
+impl RegistryError {
+    /// May trying again help? Transport errors and 5xx/429 answers; not a refusal or a 404.
+    pub fn kind(&self) -> Kind {
+        match self {
+            RegistryError::Unreachable { .. } => Kind::Transient,
+            RegistryError::NotServed { status, .. } if *status >= 500 || *status == 429 => {
+                Kind::Transient
+            }
+            RegistryError::Unauthorized { .. } => Kind::Refused,
+            RegistryError::GaveUp { last, .. } => last.kind(),
+            RegistryError::NotServed { .. } => Kind::Permanent,
+        }
+    }
+
+    /// The error as the pipeline sees it.
+    pub(crate) fn port(self) -> PortError {
+        PortError::new(self.kind(), BuildReason::DigestNotServed, self)
     }
 }
 
@@ -59,25 +79,20 @@ pub async fn verify_digest(
     path: &str,
     digest: &str,
 ) -> Result<(), RegistryError> {
-    let mut pause = VERIFY_BACKOFF;
-    let mut attempt = 1;
-    loop {
-        match verify_once(http, plain, auth, host, path, digest).await {
-            Err(e) if transient(&e) && attempt < VERIFY_ATTEMPTS => {
-                tracing::warn!(attempt, error = %e, "registry digest check failed; retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
-            }
-            Err(e) if attempt > 1 => {
-                return Err(RegistryError::GaveUp {
-                    attempts: attempt,
-                    last: Box::new(e),
-                });
-            }
-            r => return r,
-        }
-    }
+    let tried = retry(
+        &verify_policy(),
+        RegistryError::kind,
+        |e, pause| tracing::warn!(error = %e, retry_in = ?pause, "registry digest check failed; retrying"),
+        || verify_once(http, plain, auth, host, path, digest),
+    )
+    .await;
+    tried.map_err(|t| match t.tries {
+        1 => t.error,
+        attempts => RegistryError::GaveUp {
+            attempts,
+            last: Box::new(t.error),
+        },
+    })
 }
 
 async fn verify_once(
@@ -243,23 +258,24 @@ impl RegistryCheck for HttpRegistry {
         host: &'a str,
         path: &'a str,
         digest: &'a str,
-    ) -> BoxFuture<'a, Result<(), RegistryError>> {
-        Box::pin(verify_digest(
-            &self.http,
-            &self.plain,
-            auth,
-            host,
-            path,
-            digest,
-        ))
+    ) -> BoxFuture<'a, Result<(), PortError>> {
+        Box::pin(async move {
+            verify_digest(&self.http, &self.plain, auth, host, path, digest)
+                .await
+                .map_err(RegistryError::port)
+        })
     }
 
     fn accepts<'a>(
         &'a self,
         auth: &'a RegistryAuth,
         host: &'a str,
-    ) -> BoxFuture<'a, Result<bool, RegistryError>> {
-        Box::pin(accepts(&self.http, &self.plain, auth, host))
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
+        Box::pin(async move {
+            accepts(&self.http, &self.plain, auth, host)
+                .await
+                .map_err(RegistryError::port)
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use crate::backoff::{self, Kind, Policy};
 
 /// How long a call keeps retrying before the error is returned: the default claim TTL, after
 /// which another replica may take the Build over anyway.
@@ -28,24 +28,31 @@ pub fn is_transient(e: &kube::Error) -> bool {
     }
 }
 
-/// Run `call` until it succeeds, fails for real, or transient failures have lasted `budget`.
-pub async fn retry<T, F, Fut>(what: &str, budget: Duration, mut call: F) -> Result<T, kube::Error>
+/// Run `call` until it succeeds, fails for real, or transient failures have lasted `budget`:
+/// pauses from 100 ms, doubling to at most 2 s (`backoff::retry`).
+pub async fn retry<T, F, Fut>(what: &str, budget: Duration, call: F) -> Result<T, kube::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, kube::Error>>,
 {
-    let deadline = Instant::now() + budget;
-    let mut pause = FIRST_PAUSE;
-    loop {
-        match call().await {
-            Err(e) if is_transient(&e) && Instant::now() + pause < deadline => {
-                tracing::warn!(what, error = %e, retry_in = ?pause, "Kubernetes API unavailable; retrying");
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(MAX_PAUSE);
-            }
-            r => return r,
-        }
-    }
+    let policy = Policy::Doubling {
+        first: FIRST_PAUSE,
+        max: MAX_PAUSE,
+        tries: None,
+        budget: Some(budget),
+    };
+    let kind = |e: &kube::Error| match is_transient(e) {
+        true => Kind::Transient,
+        false => Kind::Permanent,
+    };
+    backoff::retry(
+        &policy,
+        kind,
+        |e, pause| tracing::warn!(what, error = %e, retry_in = ?pause, "Kubernetes API unavailable; retrying"),
+        call,
+    )
+    .await
+    .map_err(|t| t.error)
 }
 
 /// Back-off between watch restarts: 500 ms doubling to at most 5 s, back to the start after

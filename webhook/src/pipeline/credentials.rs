@@ -12,8 +12,8 @@ use mosaic_core::registry_auth::{CredentialsError, credentials_for};
 use mosaic_core::resources::BindingSpec;
 
 use super::{Ctx, Stop, fail};
-use crate::adapters::registry::RegistryAuth;
 use crate::pipeline::ports::Token;
+use mosaic_core::registry_auth::RegistryAuth;
 
 /// A Secret named with its namespace, `NAMESPACE/NAME`.
 #[derive(Debug, Clone, PartialEq, Eq)]

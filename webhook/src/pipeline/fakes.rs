@@ -1,7 +1,8 @@
 //! Test doubles for the `ports` traits: GitHub (a tarball answer, statuses that record, fail
 //! or wait for a gate), the engine (scripted build outcome, builds lost to a vanished engine,
 //! scripted push failures, a fixed digest, a hook during the push) and a registry that serves
-//! a set of digests.
+//! a set of digests. Their failures are the adapters' own errors, classified by the adapters,
+//! so the fakes fail exactly as the real ports do.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -9,12 +10,15 @@ use std::sync::Mutex;
 use futures::future::BoxFuture;
 use mosaic_core::reference::RepoName;
 
-use super::ports::{ByteStream, ImageBuilder, RegistryCheck, SourceHost};
+use mosaic_core::BuildReason;
+use mosaic_core::registry_auth::RegistryAuth;
+
+use super::ports::{
+    BuildOutput, ByteStream, ImageBuilder, LogTail, PortError, RegistryCheck, SourceHost,
+};
 use crate::adapters::docker::EngineError;
-use crate::adapters::docker::build_log::LogTail;
 use crate::adapters::github::GitHubError;
-use crate::adapters::registry::{RegistryAuth, RegistryError};
-use crate::pipeline::context::ContextSummary;
+use crate::adapters::registry::RegistryError;
 use crate::pipeline::plan::BuildPlan;
 use crate::pipeline::ports::{CommitState, Token};
 
@@ -24,6 +28,10 @@ pub const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 #[derive(Default)]
 pub struct FakeGitHub {
     pub missing: bool,
+    /// This many tarball requests first answer 502.
+    pub tarball_errors: usize,
+    /// Tarball requests made.
+    pub tarballs: std::sync::atomic::AtomicUsize,
     pub statuses_fail: bool,
     pub statuses: Mutex<Vec<(CommitState, String)>>,
     /// When set, each status report waits for a permit (a GitHub that does not answer yet).
@@ -36,14 +44,24 @@ impl SourceHost for FakeGitHub {
         _: Option<&'a Token>,
         repo: &'a RepoName,
         commit: &'a str,
-    ) -> BoxFuture<'a, Result<ByteStream, GitHubError>> {
+    ) -> BoxFuture<'a, Result<ByteStream, PortError>> {
         Box::pin(async move {
-            if self.missing {
-                return Err(GitHubError::Status {
+            let n = self
+                .tarballs
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let answer = |status, message: &str| {
+                Err(GitHubError::Status {
                     what: format!("the tarball of {repo}@{commit}"),
-                    status: 404,
-                    message: "Not Found".into(),
-                });
+                    status,
+                    message: message.into(),
+                }
+                .port(BuildReason::SourceUnavailable))
+            };
+            if self.missing {
+                return answer(404, "Not Found");
+            }
+            if n < self.tarball_errors {
+                return answer(502, "Bad Gateway");
             }
             let chunk: Result<bytes::Bytes, std::io::Error> = Ok(bytes::Bytes::from_static(b"tgz"));
             Ok(Box::pin(futures::stream::iter([chunk])) as ByteStream)
@@ -58,7 +76,7 @@ impl SourceHost for FakeGitHub {
         _context: &'a str,
         state: CommitState,
         description: &'a str,
-    ) -> BoxFuture<'a, Result<(), GitHubError>> {
+    ) -> BoxFuture<'a, Result<(), PortError>> {
         Box::pin(async move {
             if let Some(gate) = &self.gate {
                 gate.acquire().await.expect("gate open").forget();
@@ -68,7 +86,8 @@ impl SourceHost for FakeGitHub {
                     what: format!("the commit status of {repo}@{commit}"),
                     status: 500,
                     message: "Server Error".into(),
-                });
+                }
+                .port(BuildReason::GitHubUnavailable));
             }
             self.statuses
                 .lock()
@@ -102,7 +121,7 @@ impl ImageBuilder for FakeEngine {
         _: &'a str,
         _: Option<&'a RegistryAuth>,
         tail: &'a mut LogTail,
-    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>> {
+    ) -> BoxFuture<'a, Result<BuildOutput, PortError>> {
         Box::pin(async move {
             let n = self
                 .builds
@@ -110,17 +129,18 @@ impl ImageBuilder for FakeEngine {
             if n < self.lost_builds {
                 return Err(EngineError::Unreachable(
                     "connection to the Docker engine lost: connection reset by peer".into(),
-                ));
+                )
+                .of_build());
             }
             tail.push("Step 1/2 : FROM scratch\nStep 2/2 : RUN false\n");
             match &self.build_error {
                 Some(e) => {
                     tail.push(e);
-                    Err(EngineError::Build(e.clone()))
+                    Err(EngineError::Build(e.clone()).of_build())
                 }
                 None => {
                     tail.push(&format!("Successfully tagged {}", plan.tag));
-                    Ok(ContextSummary::default())
+                    Ok(BuildOutput::default())
                 }
             }
         })
@@ -131,7 +151,7 @@ impl ImageBuilder for FakeEngine {
         repository: &'a str,
         tag: &'a str,
         _: Option<&'a RegistryAuth>,
-    ) -> BoxFuture<'a, Result<String, EngineError>> {
+    ) -> BoxFuture<'a, Result<String, PortError>> {
         Box::pin(async move {
             self.pushed
                 .lock()
@@ -142,7 +162,8 @@ impl ImageBuilder for FakeEngine {
                 return Err(EngineError::Push {
                     tag: format!("{repository}:{tag}"),
                     message: errors.remove(0),
-                });
+                }
+                .of_push());
             }
             drop(errors);
             if let Some(f) = &self.on_push {
@@ -169,7 +190,7 @@ impl RegistryCheck for FakeRegistry {
         host: &'a str,
         path: &'a str,
         digest: &'a str,
-    ) -> BoxFuture<'a, Result<(), RegistryError>> {
+    ) -> BoxFuture<'a, Result<(), PortError>> {
         Box::pin(async move {
             if self.serves.contains(digest) {
                 Ok(())
@@ -178,7 +199,8 @@ impl RegistryCheck for FakeRegistry {
                     host: host.to_string(),
                     reference: format!("{path}@{digest}"),
                     status: 404,
-                })
+                }
+                .port())
             }
         })
     }
@@ -187,7 +209,7 @@ impl RegistryCheck for FakeRegistry {
         &'a self,
         _: &'a RegistryAuth,
         _: &'a str,
-    ) -> BoxFuture<'a, Result<bool, RegistryError>> {
+    ) -> BoxFuture<'a, Result<bool, PortError>> {
         self.checks
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Box::pin(async move { Ok(self.accepts_credentials) })

@@ -154,21 +154,21 @@ async fn run_stages(
     rep: &Reporter,
 ) -> Result<Deployed, Stop> {
     let timer = ctx.metrics.time(Stage::Build);
-    let mut retry = stages::Retry::new(&ctx.limits.retry_pauses);
+    let mut tries = stages::Tries::new(&ctx.limits.retry_pauses);
     let (built, log_tail) = stages::fetch_and_build(
         ctx.ports.source.as_ref(),
         ctx.ports.builder.as_ref(),
         ctx.limits.build_timeout,
         job,
-        &mut retry,
+        &mut tries,
     )
     .await;
     claimed
         .update(|s| s.log_tail = Some(log_tail.clone()))
         .await?;
-    let summary = built?;
+    let built = built?.context;
     drop(timer);
-    tracing::info!(tag = %job.plan.tag, entries = summary.entries, bytes = summary.bytes, "image built");
+    tracing::info!(tag = %job.plan.tag, entries = built.entries, bytes = built.bytes, "image built");
 
     let tag = job.plan.tag.clone();
     enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
@@ -177,7 +177,7 @@ async fn run_stages(
         ctx.ports.builder.as_ref(),
         ctx.ports.registry.as_ref(),
         job,
-        &mut retry,
+        &mut tries,
     )
     .await?;
     claimed.update(|s| s.image = Some(image.clone())).await?;
@@ -196,7 +196,7 @@ async fn run_stages(
     drop(timer);
     r.map(|()| Deployed {
         image,
-        retried: retry.notes,
+        retried: tries.notes,
         took_over,
     })
 }
@@ -246,8 +246,6 @@ async fn verify(
     })
 }
 
-#[cfg(test)]
-mod retry_tests;
 #[cfg(test)]
 pub(crate) mod test_world;
 #[cfg(test)]

@@ -3,6 +3,10 @@
 //! worker nor the wiring becomes generic. `docker::Engine`, `github::GitHub` and
 //! `registry::HttpRegistry` implement them; unit tests use in-memory fakes. Kubernetes stays a
 //! plain `kube::Client` (see `pipeline`).
+//!
+//! The traits speak only the pipeline's own types: each adapter turns its failures into a
+//! [`PortError`] (its `Kind` says whether trying again may help, its reason what the Build
+//! records), so the stages never look inside an adapter's errors.
 
 use std::io;
 
@@ -11,12 +15,64 @@ use futures::future::BoxFuture;
 use futures::stream::BoxStream;
 use mosaic_core::reference::RepoName;
 
-use crate::adapters::docker::EngineError;
-use crate::adapters::docker::build_log::LogTail;
-use crate::adapters::github::GitHubError;
-use crate::adapters::registry::{RegistryAuth, RegistryError};
+use mosaic_core::BuildReason;
+use mosaic_core::registry_auth::RegistryAuth;
+
+pub use crate::backoff::Kind;
 use crate::pipeline::context::ContextSummary;
 use crate::pipeline::plan::BuildPlan;
+pub use log_tail::LogTail;
+
+mod log_tail;
+
+/// Why a port's call failed, in the pipeline's words: whether trying again may help (`kind`),
+/// the Build's reason should the run end on it, and a message that carries no secret.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    pub kind: Kind,
+    pub reason: BuildReason,
+    pub message: String,
+}
+
+impl PortError {
+    pub fn new(kind: Kind, reason: BuildReason, message: impl std::fmt::Display) -> Self {
+        Self {
+            kind,
+            reason,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// What a finished build made: the context the engine was sent. (The log's tail goes to the
+/// `LogTail` the build was given, which keeps it when the build fails or times out.)
+#[derive(Debug, Clone, Default)]
+pub struct BuildOutput {
+    pub context: ContextSummary,
+}
+
+/// How two commits relate, as `GitHistory::compare` finds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// The same commit.
+    Identical,
+    /// The head descends from the base.
+    Ahead,
+    /// The head is an ancestor of the base.
+    Behind,
+    /// Neither descends from the other.
+    Diverged,
+}
+
+/// The answer to `compare/{base}...{head}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    pub relation: Relation,
+    pub ahead_by: u64,
+    pub behind_by: u64,
+    pub merge_base: Option<String>,
+}
 
 /// The state of a commit status, in the pipeline's words (the GitHub adapter maps it onto
 /// GitHub's).
@@ -62,7 +118,7 @@ pub trait ImageBuilder: Send + Sync {
         commit: &'a str,
         auth: Option<&'a RegistryAuth>,
         tail: &'a mut LogTail,
-    ) -> BoxFuture<'a, Result<ContextSummary, EngineError>>;
+    ) -> BoxFuture<'a, Result<BuildOutput, PortError>>;
 
     /// Push `repository:tag`; returns the manifest digest the engine reports.
     fn push<'a>(
@@ -70,7 +126,7 @@ pub trait ImageBuilder: Send + Sync {
         repository: &'a str,
         tag: &'a str,
         auth: Option<&'a RegistryAuth>,
-    ) -> BoxFuture<'a, Result<String, EngineError>>;
+    ) -> BoxFuture<'a, Result<String, PortError>>;
 }
 
 /// Where the source lives and where commit statuses go.
@@ -81,7 +137,7 @@ pub trait SourceHost: Send + Sync {
         token: Option<&'a Token>,
         repo: &'a RepoName,
         commit: &'a str,
-    ) -> BoxFuture<'a, Result<ByteStream, GitHubError>>;
+    ) -> BoxFuture<'a, Result<ByteStream, PortError>>;
 
     /// Post a commit status under `context`.
     fn status<'a>(
@@ -92,7 +148,7 @@ pub trait SourceHost: Send + Sync {
         context: &'a str,
         state: CommitState,
         description: &'a str,
-    ) -> BoxFuture<'a, Result<(), GitHubError>>;
+    ) -> BoxFuture<'a, Result<(), PortError>>;
 }
 
 /// Confirms that a registry serves what the engine says it pushed.
@@ -104,14 +160,14 @@ pub trait RegistryCheck: Send + Sync {
         host: &'a str,
         path: &'a str,
         digest: &'a str,
-    ) -> BoxFuture<'a, Result<(), RegistryError>>;
+    ) -> BoxFuture<'a, Result<(), PortError>>;
 
     /// Does `host` accept `auth` at all (`GET /v2/`)? `Ok(false)` when it refuses them.
     fn accepts<'a>(
         &'a self,
         auth: &'a RegistryAuth,
         host: &'a str,
-    ) -> BoxFuture<'a, Result<bool, RegistryError>>;
+    ) -> BoxFuture<'a, Result<bool, PortError>>;
 }
 
 /// Where a branch is and how commits relate: git's answer to "which commit is newest", asked
@@ -123,7 +179,7 @@ pub trait GitHistory: Send + Sync {
         token: Option<&'a Token>,
         repo: &'a RepoName,
         branch: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, GitHubError>>;
+    ) -> BoxFuture<'a, Result<Option<String>, PortError>>;
 
     /// How `head` relates to `base` (`compare/{base}...{head}`).
     fn compare<'a>(
@@ -132,5 +188,5 @@ pub trait GitHistory: Send + Sync {
         repo: &'a RepoName,
         base: &'a str,
         head: &'a str,
-    ) -> BoxFuture<'a, Result<crate::adapters::github::git_history::Comparison, GitHubError>>;
+    ) -> BoxFuture<'a, Result<Comparison, PortError>>;
 }

@@ -10,8 +10,8 @@ use super::test_world::*;
 use super::*;
 
 /// Stages tried once, as if no pause were left.
-fn once() -> stages::Retry<'static> {
-    stages::Retry::new(&[])
+fn once() -> stages::Tries {
+    stages::Tries::new(&[])
 }
 
 fn failed(r: &Result<impl std::fmt::Debug, Stop>) -> (&'static str, String) {

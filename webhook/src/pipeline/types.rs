@@ -16,9 +16,9 @@ use super::credentials;
 use super::latest::BuildCache;
 use super::plan::BuildPlan;
 use super::ports::{GitHistory, ImageBuilder, RegistryCheck, SourceHost, Token};
-use crate::adapters::registry::RegistryAuth;
 use crate::cluster::claim::ClaimError;
 use crate::metrics::Metrics;
+use mosaic_core::registry_auth::RegistryAuth;
 
 /// What every run shares.
 pub struct Ctx {

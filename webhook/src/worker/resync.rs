@@ -21,8 +21,7 @@ use mosaic_core::resources::{Binding, Build, BuildPhase, BuildTrigger};
 use mosaic_core::{BuildReason, CommitRef};
 use tokio_util::sync::CancellationToken;
 
-use crate::adapters::github::GitHubError;
-use crate::pipeline::ports::GitHistory;
+use crate::pipeline::ports::{GitHistory, PortError};
 
 /// Failures after which the head is recorded again: GitHub or the cluster was away, not the
 /// commit at fault.
@@ -100,7 +99,7 @@ impl Resync {
             let spread = self.interval / (2 * all.len().max(1) as u32);
             for b in all {
                 match self.one(&b).await {
-                    Err(e) if matches!(e, GitHubError::Status { status: 429, .. }) => {
+                    Err(e) if e.reason == BuildReason::GitHubRateLimited => {
                         tracing::warn!(error = %e, "resync: GitHub's rate limit is spent; ending this round");
                         break;
                     }
@@ -163,7 +162,7 @@ impl Resync {
         }
     }
 
-    async fn one(&self, b: &Binding) -> Result<(), GitHubError> {
+    async fn one(&self, b: &Binding) -> Result<(), PortError> {
         let (Some(ns), Some(name)) = (&b.metadata.namespace, &b.metadata.name) else {
             return Ok(());
         };

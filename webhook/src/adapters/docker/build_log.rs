@@ -3,39 +3,11 @@
 //! bounded tail for `status.logTail`; the first error, in either form, ends the build and its
 //! first line becomes the failure message.
 
-use std::collections::VecDeque;
-
 use bollard::moby::buildkit::v1::StatusResponse;
 use bollard::models::{BuildInfo, BuildInfoAux};
 use futures::{Stream, StreamExt};
 
-/// Lines of build log kept for `status.logTail`.
-const TAIL_LINES: usize = 30;
-const TAIL_BYTES: usize = 4096;
-
-/// The last lines of a log.
-#[derive(Debug, Default, Clone)]
-pub struct LogTail(VecDeque<String>);
-
-impl LogTail {
-    pub fn push(&mut self, chunk: &str) {
-        for line in chunk.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
-            if self.0.len() == TAIL_LINES {
-                self.0.pop_front();
-            }
-            self.0.push_back(line.chars().take(400).collect());
-        }
-    }
-    pub fn text(&self) -> String {
-        let all: Vec<&str> = self.0.iter().map(String::as_str).collect();
-        let s = all.join("\n");
-        let cut = s.len().saturating_sub(TAIL_BYTES);
-        let start = (cut..=s.len())
-            .find(|&i| s.is_char_boundary(i))
-            .unwrap_or(s.len());
-        s[start..].to_string()
-    }
-}
+use crate::pipeline::ports::LogTail;
 
 /// The readable lines of one BuildKit status message: finished steps (marked when cached),
 /// step output, and step errors.
@@ -114,21 +86,6 @@ mod tests {
     use super::*;
     use bollard::moby::buildkit::v1::{Vertex, VertexLog};
     use bollard::models::ErrorDetail;
-
-    #[test]
-    fn log_tail_keeps_the_last_lines() {
-        let mut t = LogTail::default();
-        for i in 0..100 {
-            t.push(&format!("Step {i}\n\n"));
-        }
-        let text = t.text();
-        assert_eq!(text.lines().count(), TAIL_LINES);
-        assert!(text.ends_with("Step 99"));
-        assert!(text.starts_with("Step 70"));
-        let mut big = LogTail::default();
-        big.push(&"é".repeat(10_000));
-        assert!(big.text().len() <= TAIL_BYTES);
-    }
 
     fn line(s: &str) -> Result<BuildInfo, bollard::errors::Error> {
         Ok(BuildInfo {

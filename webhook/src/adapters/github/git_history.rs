@@ -13,29 +13,22 @@ use http_body_util::BodyExt;
 use mosaic_core::reference::RepoName;
 
 use crate::adapters::github::{GitHub, GitHubError};
-use crate::pipeline::ports::GitHistory;
-use crate::pipeline::ports::Token;
+use mosaic_core::BuildReason;
 
-/// How the head of a comparison relates to its base (GitHub's `status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Relation {
-    /// The same commit.
-    Identical,
-    /// The head descends from the base.
-    Ahead,
-    /// The head is an ancestor of the base.
-    Behind,
-    /// Neither descends from the other.
-    Diverged,
-}
+use crate::pipeline::ports::{Comparison, GitHistory, PortError, Relation, Token};
 
-/// GitHub's answer to `compare/{base}...{head}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Comparison {
-    pub relation: Relation,
-    pub ahead_by: u64,
-    pub behind_by: u64,
-    pub merge_base: Option<String>,
+/// A question about git history GitHub did not answer, with the Build's reason for it.
+pub(crate) fn history_error(e: GitHubError) -> PortError {
+    let reason = match &e {
+        GitHubError::Status { status: 404, .. } => BuildReason::CommitNotFound,
+        GitHubError::Status { status: 422, .. } => BuildReason::CompareRefused,
+        GitHubError::Status { status: 429, .. } => BuildReason::GitHubRateLimited,
+        GitHubError::Status {
+            status: 401 | 403, ..
+        } => BuildReason::GitHubForbidden,
+        _ => BuildReason::GitHubUnavailable,
+    };
+    e.port(reason)
 }
 
 /// Remembered answers by URL: (ETag, body).
@@ -215,8 +208,12 @@ impl GitHistory for GitHub {
         token: Option<&'a Token>,
         repo: &'a RepoName,
         branch: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, GitHubError>> {
-        Box::pin(GitHub::branch_head(self, token, repo, branch))
+    ) -> BoxFuture<'a, Result<Option<String>, PortError>> {
+        Box::pin(async move {
+            GitHub::branch_head(self, token, repo, branch)
+                .await
+                .map_err(history_error)
+        })
     }
 
     fn compare<'a>(
@@ -225,8 +222,12 @@ impl GitHistory for GitHub {
         repo: &'a RepoName,
         base: &'a str,
         head: &'a str,
-    ) -> BoxFuture<'a, Result<Comparison, GitHubError>> {
-        Box::pin(GitHub::compare(self, token, repo, base, head))
+    ) -> BoxFuture<'a, Result<Comparison, PortError>> {
+        Box::pin(async move {
+            GitHub::compare(self, token, repo, base, head)
+                .await
+                .map_err(history_error)
+        })
     }
 }
 

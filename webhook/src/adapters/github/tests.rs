@@ -1,6 +1,6 @@
-//! Unit tests of the GitHub adapter against a scripted HTTP server: transient answers are
-//! retried with backoff (octocrab's immediate retries are off), and a timeout says so.
-
+//! Unit tests of the GitHub adapter against a scripted HTTP server: each request is made once
+//! (octocrab's immediate retries are off; the pipeline retries), its failure is classified, and
+//! a timeout says so.
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
@@ -60,10 +60,6 @@ async fn serve(script: Script) -> (String, Arc<Script>) {
 }
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
-const QUICK: Backoff = Backoff {
-    tries: 3,
-    first_pause: Duration::from_millis(20),
-};
 
 fn repo() -> RepoName {
     RepoName::parse("acme/app").unwrap()
@@ -76,33 +72,40 @@ async fn fetch(gh: &GitHub) -> Result<Vec<u8>, GitHubError> {
 }
 
 #[tokio::test]
-async fn transient_answers_are_retried_with_backoff_then_reported() {
-    let (url, script) = serve(Script {
-        answers: vec![500, 503, 200],
-        ..Default::default()
-    })
-    .await;
-    let gh = GitHub::new(&url, Duration::from_secs(5)).with_backoff(QUICK);
-    assert_eq!(fetch(&gh).await.unwrap(), b"tgz");
-    assert_eq!(script.tarball_requests.load(SeqCst), 3);
-
+async fn a_tarball_request_is_made_once_and_its_failure_classified() {
+    // The build stage retries (`backoff`); the adapter never does, nor does octocrab.
     let (url, script) = serve(Script {
         answers: vec![500],
         ..Default::default()
     })
     .await;
-    let gh = GitHub::new(&url, Duration::from_secs(5)).with_backoff(QUICK);
+    let gh = GitHub::new(&url, Duration::from_secs(5));
     let e = fetch(&gh).await.unwrap_err();
     assert!(
         matches!(&e, GitHubError::Status { status: 500, .. }),
         "{e:?}"
     );
-    assert!(e.to_string().ends_with("(gave up after 3 attempts)"), "{e}");
+    assert_eq!(script.tarball_requests.load(SeqCst), 1, "one request");
+    let port = e.port(BuildReason::SourceUnavailable);
     assert_eq!(
-        script.tarball_requests.load(SeqCst),
-        3,
-        "our 3 tries, none of octocrab's"
+        (port.kind, port.reason),
+        (Kind::Transient, BuildReason::SourceUnavailable)
     );
+    assert!(
+        port.message
+            .starts_with("GitHub answered 500 for the tarball of acme/app@"),
+        "{port}"
+    );
+
+    let (url, _) = serve(Script {
+        answers: vec![403],
+        ..Default::default()
+    })
+    .await;
+    let e = fetch(&GitHub::new(&url, Duration::from_secs(5)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), Kind::Refused, "{e}");
 }
 
 #[tokio::test]
@@ -112,10 +115,10 @@ async fn a_real_answer_is_not_retried() {
         ..Default::default()
     })
     .await;
-    let gh = GitHub::new(&url, Duration::from_secs(5)).with_backoff(QUICK);
+    let gh = GitHub::new(&url, Duration::from_secs(5));
     let e = fetch(&gh).await.unwrap_err();
     assert!(
-        matches!(&e, GitHubError::Status { status: 404, .. }) && !e.is_transient(),
+        matches!(&e, GitHubError::Status { status: 404, .. }) && e.kind() == Kind::Permanent,
         "{e:?}"
     );
     assert_eq!(script.tarball_requests.load(SeqCst), 1);
@@ -129,8 +132,7 @@ async fn a_timeout_names_its_cause_and_status_reports_are_not_retried() {
         ..Default::default()
     })
     .await;
-    let gh =
-        GitHub::new(&url, Duration::from_millis(200)).with_backoff(Backoff { tries: 1, ..QUICK });
+    let gh = GitHub::new(&url, Duration::from_millis(200));
     let e = fetch(&gh).await.unwrap_err();
     assert!(matches!(e, GitHubError::Transport { .. }), "{e:?}");
     assert!(e.to_string().contains("timed out"), "{e}");

@@ -10,19 +10,21 @@ fn only_transient_failures_are_retried() {
         reference: "r".into(),
         status,
     };
-    assert!(transient(&not_served(500)));
-    assert!(transient(&not_served(503)));
-    assert!(transient(&not_served(429)));
-    assert!(!transient(&not_served(404)));
-    assert!(transient(&RegistryError::Unreachable {
+    assert_eq!(not_served(500).kind(), Kind::Transient);
+    assert_eq!(not_served(503).kind(), Kind::Transient);
+    assert_eq!(not_served(429).kind(), Kind::Transient);
+    assert_eq!(not_served(404).kind(), Kind::Permanent);
+    let unreachable = RegistryError::Unreachable {
         host: "h".into(),
-        message: "connection refused".into()
-    }));
-    assert!(!transient(&RegistryError::Unauthorized {
+        message: "connection refused".into(),
+    };
+    assert_eq!(unreachable.kind(), Kind::Transient);
+    let refused = RegistryError::Unauthorized {
         host: "h".into(),
         reference: "r".into(),
-        status: 401
-    }));
+        status: 401,
+    };
+    assert_eq!(refused.kind(), Kind::Refused);
     let gave_up = RegistryError::GaveUp {
         attempts: 4,
         last: Box::new(not_served(500)),
@@ -30,5 +32,10 @@ fn only_transient_failures_are_retried() {
     assert_eq!(
         gave_up.to_string(),
         "registry h does not serve r (HTTP 500) (gave up after 4 attempts)"
+    );
+    let port = gave_up.port();
+    assert_eq!(
+        (port.kind, port.reason),
+        (Kind::Transient, BuildReason::DigestNotServed)
     );
 }

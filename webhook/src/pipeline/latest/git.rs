@@ -28,11 +28,9 @@ use mosaic_core::names;
 use mosaic_core::reference::RepoName;
 use mosaic_core::resources::{Binding, Build, BuildPhase, TriggerKind};
 
-use crate::adapters::github::GitHubError;
-use crate::adapters::github::git_history::Relation;
+use crate::backoff::{self, Policy};
 use crate::pipeline::plan::short_sha;
-use crate::pipeline::ports::GitHistory;
-use crate::pipeline::ports::Token;
+use crate::pipeline::ports::{GitHistory, PortError, Relation, Token};
 use crate::pipeline::{Ctx, Stop, fail};
 
 /// Where a commit stands relative to its branch.
@@ -99,36 +97,25 @@ pub fn stop_for(v: &Verdict, branch: &str, commit: &str) -> Option<Stop> {
 const TOKEN_FROM: &str = "the token is the Binding's spec.githubSecret or, when it names none, \
 the Secret `kubectl mosaic install --github-token-from-env` stores (--default-github-secret)";
 
-/// The one clear reason for a question GitHub did not answer.
-pub fn github_failure(e: &GitHubError, repo: &RepoName, commit: &str) -> Stop {
+/// The one clear reason for a question GitHub did not answer (the adapter's reason, worded).
+pub fn github_failure(e: &PortError, repo: &RepoName, commit: &str) -> Stop {
     let c = short_sha(commit);
-    let (reason, what) = match e {
-        GitHubError::Status { status: 404, .. } => (
-            BuildReason::CommitNotFound,
-            format!(
-                "GitHub does not know {c} in {repo}: it was deleted, or the repository is private and the token cannot read it: {TOKEN_FROM}"
-            ),
+    let what = match e.reason {
+        BuildReason::CommitNotFound => format!(
+            "GitHub does not know {c} in {repo}: it was deleted, or the repository is private and the token cannot read it: {TOKEN_FROM}"
         ),
-        GitHubError::Status { status: 422, .. } => (
-            BuildReason::CompareRefused,
-            format!("GitHub refused to compare {c} with the branch head in {repo}"),
-        ),
-        GitHubError::Status { status: 429, .. } => (
-            BuildReason::GitHubRateLimited,
-            "GitHub's rate limit is spent; the branch could not be checked".to_string(),
-        ),
-        GitHubError::Status {
-            status: 401 | 403, ..
-        } => (
-            BuildReason::GitHubForbidden,
-            format!("GitHub refused the token for {repo}: {TOKEN_FROM}"),
-        ),
-        _ => (
-            BuildReason::GitHubUnavailable,
-            "GitHub could not be asked where the branch is".to_string(),
-        ),
+        BuildReason::CompareRefused => {
+            format!("GitHub refused to compare {c} with the branch head in {repo}")
+        }
+        BuildReason::GitHubRateLimited => {
+            "GitHub's rate limit is spent; the branch could not be checked".to_string()
+        }
+        BuildReason::GitHubForbidden => {
+            format!("GitHub refused the token for {repo}: {TOKEN_FROM}")
+        }
+        _ => "GitHub could not be asked where the branch is".to_string(),
     };
-    fail(reason, format!("{what} ({e}); not built on a guess"))
+    fail(e.reason, format!("{what} ({e}); not built on a guess"))
 }
 
 /// Ask where `commit` stands on `branch`: one request when it is the head, two otherwise.
@@ -141,30 +128,24 @@ pub async fn ask(
     commit: &str,
     pauses: &[Duration],
 ) -> Result<Verdict, Stop> {
-    let mut pauses = pauses.iter();
-    loop {
-        let once = async {
-            let head = history.branch_head(token, repo, branch).await?;
-            let relation = match &head {
-                Some(h) if !h.eq_ignore_ascii_case(commit) => {
-                    Some(history.compare(token, repo, commit, h).await?.relation)
-                }
-                _ => None,
-            };
-            Ok::<_, GitHubError>(verdict(commit, head.as_deref(), relation))
+    let once = || async {
+        let head = history.branch_head(token, repo, branch).await?;
+        let relation = match &head {
+            Some(h) if !h.eq_ignore_ascii_case(commit) => {
+                Some(history.compare(token, repo, commit, h).await?.relation)
+            }
+            _ => None,
         };
-        match once.await {
-            Ok(v) => return Ok(v),
-            Err(e) if e.is_transient() => match pauses.next() {
-                Some(p) => {
-                    tracing::warn!(%repo, branch, commit, error = %e, retry_in = ?p, "GitHub could not be asked where the branch is; asking again");
-                    tokio::time::sleep(*p).await;
-                }
-                None => return Err(github_failure(&e, repo, commit)),
-            },
-            Err(e) => return Err(github_failure(&e, repo, commit)),
-        }
-    }
+        Ok::<_, PortError>(verdict(commit, head.as_deref(), relation))
+    };
+    backoff::retry(
+        &Policy::Pauses(pauses.to_vec()),
+        |e: &PortError| e.kind,
+        |e, p| tracing::warn!(%repo, branch, commit, error = %e, retry_in = ?p, "GitHub could not be asked where the branch is; asking again"),
+        once,
+    )
+    .await
+    .map_err(|t| github_failure(&t.error, repo, commit))
 }
 
 fn paused(binding: &Binding) -> Option<Stop> {

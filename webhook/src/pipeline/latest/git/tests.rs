@@ -5,7 +5,9 @@ use std::sync::Mutex;
 use futures::future::BoxFuture;
 
 use super::*;
-use crate::adapters::github::git_history::Comparison;
+use crate::adapters::github::GitHubError;
+use crate::adapters::github::git_history::history_error;
+use crate::pipeline::ports::{Comparison, PortError};
 use mosaic_core::BuildReason;
 
 const C: &str = "0123456789abcdef0123456789abcdef01234567";
@@ -63,12 +65,13 @@ struct Scripted {
     asked: Mutex<Vec<String>>,
 }
 
-fn gh(status: u16) -> GitHubError {
-    GitHubError::Status {
+/// GitHub's answer `status`, as the adapter classifies it.
+fn gh(status: u16) -> PortError {
+    history_error(GitHubError::Status {
         what: "x".into(),
         status,
         message: "m".into(),
-    }
+    })
 }
 
 impl GitHistory for Scripted {
@@ -77,7 +80,7 @@ impl GitHistory for Scripted {
         _: Option<&'a Token>,
         _: &'a RepoName,
         branch: &'a str,
-    ) -> BoxFuture<'a, Result<Option<String>, GitHubError>> {
+    ) -> BoxFuture<'a, Result<Option<String>, PortError>> {
         self.asked.lock().unwrap().push(format!("branch {branch}"));
         let mut heads = self.heads.lock().unwrap();
         let next = if heads.len() > 1 {
@@ -94,7 +97,7 @@ impl GitHistory for Scripted {
         _: &'a RepoName,
         base: &'a str,
         head: &'a str,
-    ) -> BoxFuture<'a, Result<Comparison, GitHubError>> {
+    ) -> BoxFuture<'a, Result<Comparison, PortError>> {
         self.asked
             .lock()
             .unwrap()

@@ -1,70 +1,24 @@
-//! Unit tests of the bounded retry of the build and push stages: which errors are transient,
-//! a run that recovers (and says so), and one that gives up after three tries. Time is paused,
-//! so the pauses of about a minute pass at once.
+//! Unit tests of the bounded retry of the build and push stages: a run that recovers (and says
+//! so), one that gives up after three tries, a tarball fetched three times and not three times
+//! three, and a refused push checked against the registry. Which errors are transient is the
+//! adapters' to say (tested with them). Time is paused, so the pauses of about a minute pass
+//! at once.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering::SeqCst;
 use std::time::Duration;
 
-use super::fakes::{FakeEngine, FakeGitHub, FakeRegistry, serving};
-use super::stages::{engine_transient, names_a_5xx, names_a_refusal};
-use super::test_world::*;
-use super::*;
-use crate::adapters::docker::EngineError;
-
-#[test]
-fn transient_engine_errors() {
-    for m in [
-        "received unexpected HTTP status: 500 Internal Server Error",
-        "unknown: 503 Service Unavailable",
-        "error parsing HTTP 502 response body",
-        "status: 504",
-    ] {
-        assert!(names_a_5xx(m) || m.contains("HTTP 502"), "{m} names a 5xx");
-    }
-    for m in [
-        "unauthorized: authentication required",
-        "dial tcp 127.0.0.1:5000: connect: connection refused",
-        "layer of 512 bytes",
-        "sha256:500abc",
-    ] {
-        assert!(!names_a_5xx(m), "{m} names no 5xx");
-    }
-    let push = |m: &str| EngineError::Push {
-        tag: "r/a:1".into(),
-        message: m.into(),
-    };
-    assert!(engine_transient(&push(
-        "received unexpected HTTP status: 500 Internal Server Error"
-    )));
-    assert!(!engine_transient(&push(
-        "unauthorized: authentication required"
-    )));
-    assert!(engine_transient(&EngineError::Unreachable("lost".into())));
-    let read = |kind, m: &str| {
-        EngineError::Context(crate::pipeline::context::ContextError::Read(
-            std::io::Error::new(kind, m),
-        ))
-    };
-    assert!(engine_transient(&read(
-        super::ports::BROKE_OFF,
-        "operation timed out"
-    )));
-    assert!(
-        !engine_transient(&read(
-            std::io::ErrorKind::InvalidInput,
-            "corrupt deflate stream"
-        )),
-        "bad data is not retried"
-    );
-    assert!(!engine_transient(&EngineError::Build(
-        "The command '/bin/sh -c false' returned a non-zero code: 1".into()
-    )));
-}
+use crate::pipeline::fakes::{FakeEngine, FakeGitHub, FakeRegistry, serving};
+use crate::pipeline::test_world::*;
+use crate::pipeline::*;
 
 async fn run_with(engine: Arc<FakeEngine>) -> Result<Deployed, Stop> {
+    run_against(Arc::new(FakeGitHub::default()), engine).await
+}
+
+async fn run_against(github: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Result<Deployed, Stop> {
     let kube = cluster();
-    let ctx = ctx(&kube, Arc::new(FakeGitHub::default()), engine);
+    let ctx = ctx(&kube, github, engine);
     let api = Api::<Build>::namespaced(ctx.client.clone(), NS);
     let build = api.get("web-old").await.unwrap();
     let claimed = Claimed::claim(api, &build, &ctx.identity).await.unwrap();
@@ -120,6 +74,54 @@ async fn a_stage_that_keeps_failing_is_tried_three_times() {
         "pauses of 15 and 45 s"
     );
     assert!(engine.pushed.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tarball_github_keeps_failing_is_fetched_three_times_not_nine() {
+    let github = Arc::new(FakeGitHub {
+        tarball_errors: usize::MAX,
+        ..Default::default()
+    });
+    let engine = Arc::new(FakeEngine::default());
+    let started = tokio::time::Instant::now();
+    let r = run_against(github.clone(), engine.clone()).await;
+    match &r {
+        Err(Stop::Failed {
+            reason, message, ..
+        }) => {
+            assert_eq!(*reason, BuildReason::SourceUnavailable);
+            assert!(
+                message.starts_with("GitHub answered 502 for the tarball of acme/app@")
+                    && message.ends_with("(the build was tried 3 times)"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        github.tarballs.load(SeqCst),
+        3,
+        "one request per try of the stage"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+    assert_eq!(engine.builds.load(SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_tarball_that_fails_once_is_fetched_again() {
+    let github = Arc::new(FakeGitHub {
+        tarball_errors: 1,
+        ..Default::default()
+    });
+    let engine = Arc::new(FakeEngine::default());
+    let d = run_against(github.clone(), engine.clone()).await.unwrap();
+    assert_eq!(github.tarballs.load(SeqCst), 2);
+    assert_eq!(engine.builds.load(SeqCst), 1);
+    assert!(
+        d.retried.len() == 1 && d.retried[0].starts_with("build: GitHub answered 502"),
+        "{:?}",
+        d.retried
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -209,15 +211,4 @@ async fn a_push_refused_with_credentials_the_registry_refuses_too_is_final() {
     );
     assert_eq!(engine.pushed.lock().unwrap().len(), 1, "not pushed again");
     assert_eq!(registry.checks.load(SeqCst), 1);
-}
-
-#[test]
-fn refusals_are_named() {
-    assert!(names_a_refusal("unauthorized: authentication required"));
-    assert!(names_a_refusal(
-        "denied: requested access to the resource is denied; Authentication Required"
-    ));
-    assert!(!names_a_refusal(
-        "received unexpected HTTP status: 502 Bad Gateway"
-    ));
 }

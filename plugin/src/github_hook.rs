@@ -2,14 +2,15 @@
 //! as JSON, signed with the cluster's webhook secret, to Mosaic. The request
 //! shapes follow GitHub's REST API (`POST /repos/{owner}/{repo}/hooks`,
 //! `PATCH /repos/{owner}/{repo}/hooks/{hook_id}`); the calls sit behind a
-//! narrow trait and the create-or-update decision is a plain function.
+//! narrow trait and the create-or-update decision is a plain function; `hook_all`
+//! hooks several repositories and reports each.
 
 use std::future::Future;
 
 use octocrab::Octocrab;
 use serde::Deserialize;
 
-use crate::error::Error;
+use crate::error::{Error, Outcome};
 
 /// A hook as `GET /repos/{owner}/{repo}/hooks` lists it (only what we read).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -182,6 +183,36 @@ impl HookApi for GitHubHooks {
             .patch(format!("/repos/{repo}/hooks/{id}"), Some(body))
             .await
             .map_err(|e| Self::describe(repo, "update the webhook", e))
+    }
+}
+
+/// Hook each repository, reporting each on stdout; fails after trying them all if any failed.
+pub async fn hook_all(
+    api: &impl HookApi,
+    repos: &[String],
+    url: &str,
+    secret: &str,
+) -> Result<Outcome, Error> {
+    let mut failed = Vec::new();
+    for repo in repos {
+        match ensure_hook(api, repo, url, secret).await {
+            Ok((Action::Create, id)) => println!("{repo}: webhook {id} created for {url}"),
+            Ok((Action::Update(_), id)) => println!("{repo}: webhook {id} updated for {url}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed.push(repo.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(Outcome::Success)
+    } else {
+        Err(Error::Other(format!(
+            "{} of {} repositories were not hooked: {}",
+            failed.len(),
+            repos.len(),
+            failed.join(", ")
+        )))
     }
 }
 

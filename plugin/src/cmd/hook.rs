@@ -12,7 +12,7 @@ use mosaic_core::{Binding, names};
 
 use crate::error::{Error, Outcome};
 use crate::github::GitHubArgs;
-use crate::github_hook::{self, Action, GitHubHooks, HookApi};
+use crate::github_hook::{self, GitHubHooks};
 use crate::kubeconf;
 use crate::kubeconf::KubeArgs;
 
@@ -153,35 +153,5 @@ pub async fn run(kube: &KubeArgs, args: HookArgs) -> Result<Outcome, Error> {
             all.into_iter().collect()
         }
     };
-    hook_all(&github, &repos, &args.url, &secret).await
-}
-
-/// Hook each repository, reporting each on stdout; fails after trying them all if any failed.
-pub async fn hook_all(
-    api: &impl HookApi,
-    repos: &[String],
-    url: &str,
-    secret: &str,
-) -> Result<Outcome, Error> {
-    let mut failed = Vec::new();
-    for repo in repos {
-        match github_hook::ensure_hook(api, repo, url, secret).await {
-            Ok((Action::Create, id)) => println!("{repo}: webhook {id} created for {url}"),
-            Ok((Action::Update(_), id)) => println!("{repo}: webhook {id} updated for {url}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                failed.push(repo.as_str());
-            }
-        }
-    }
-    if failed.is_empty() {
-        Ok(Outcome::Success)
-    } else {
-        Err(Error::Other(format!(
-            "{} of {} repositories were not hooked: {}",
-            failed.len(),
-            repos.len(),
-            failed.join(", ")
-        )))
-    }
+    github_hook::hook_all(&github, &repos, &args.url, &secret).await
 }

@@ -13,7 +13,7 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use mosaic_core::{Binding, names};
 
 use crate::error::{Error, Outcome};
-use crate::github_hook::HookApi;
+use crate::github_hook::{self, HookApi};
 
 /// Key of the key being rotated out (the webhook reads it too).
 pub const PREVIOUS_KEY: &str = "previous";
@@ -126,7 +126,7 @@ pub async fn run(
                 keys.insert(ns.clone(), k);
             }
             let to = format!("{base}/{ns}");
-            let r = super::hook::hook_all(github, std::slice::from_ref(repo), &to, &keys[ns]).await;
+            let r = github_hook::hook_all(github, std::slice::from_ref(repo), &to, &keys[ns]).await;
             if r.is_err() {
                 failed += 1;
             }

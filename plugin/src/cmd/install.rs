@@ -25,7 +25,7 @@ use crate::bundle::{self, Item};
 use crate::error::{Error, Outcome};
 use crate::kubeconf;
 use crate::kubeconf::KubeArgs;
-use crate::output::Format;
+use crate::output::{self, Format};
 
 #[derive(Args, Debug)]
 pub struct InstallArgs {
@@ -190,18 +190,6 @@ async fn wait_ready(client: &Client, namespace: &str, timeout: Duration) -> Resu
     }
 }
 
-/// Write to stdout; a closed pipe (`| head`) is not an error.
-pub fn stdout(text: &str) -> Result<(), Error> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::Other(format!("cannot write to stdout: {e}")))
-        }
-        _ => Ok(()),
-    }
-}
-
 /// The settings the flags give (unset where no flag was given).
 pub fn flag_settings(args: &InstallArgs) -> Settings {
     Settings {
@@ -245,7 +233,14 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     let mut items = bundle_objects(&namespace)?;
     if args.dry_run {
         set_settings(&mut items, &flags, &flags.egress(), &namespace)?;
-        return install_show::dry_run(&items, &args, &namespace);
+        let mut secrets = vec![];
+        if args.github_token_from_env.is_some() {
+            secrets.push(names::GITHUB_SECRET_NAME);
+        }
+        if args.registry_credentials_from.is_some() {
+            secrets.push(names::REGISTRY_SECRET_NAME);
+        }
+        return install_show::dry_run(&items, args.output, &secrets, &namespace);
     }
     let sources = read_sources(&args)?;
     let cluster = kubeconf::connect(kube).await?;
@@ -286,7 +281,7 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     if args.wait {
         wait_ready(&client, &namespace, timeout).await?;
     }
-    stdout(&bundle::next_steps(&namespace))?;
+    output::stdout(&bundle::next_steps(&namespace))?;
     Ok(Outcome::Success)
 }
 

@@ -9,10 +9,9 @@ use kube::api::{Api, DynamicObject};
 use mosaic_core::install_settings::{self, Settings};
 use mosaic_core::names;
 
-use super::install::{InstallArgs, stdout};
 use crate::bundle::Item;
 use crate::error::{Error, Outcome};
-use crate::output::{self, Format};
+use crate::output::{self, Format, stdout};
 
 /// The intake Deployment in `namespace` and the settings it remembers (`None` when it was
 /// not installed by `install`, or by an older one).
@@ -120,8 +119,14 @@ pub async fn show(
 }
 
 /// `install --dry-run`: the objects with the flags' settings; nothing is read or changed.
-pub fn dry_run(items: &[Item], args: &InstallArgs, namespace: &str) -> Result<Outcome, Error> {
-    match args.output {
+/// `secrets`: the credential Secrets the flags would store.
+pub fn dry_run(
+    items: &[Item],
+    format: Option<Format>,
+    secrets: &[&str],
+    namespace: &str,
+) -> Result<Outcome, Error> {
+    match format {
         Some(f @ (Format::Yaml | Format::Json)) => {
             let objects: Vec<&DynamicObject> = items.iter().map(|i| &i.object).collect();
             stdout(&output::render_list(&objects, f)?)?;
@@ -139,19 +144,13 @@ pub fn dry_run(items: &[Item], args: &InstallArgs, namespace: &str) -> Result<Ou
             stdout(&lines)?;
         }
     }
+    let also: String = secrets
+        .iter()
+        .map(|s| format!(", and apply secret/{s}"))
+        .collect();
     eprintln!(
-        "dry run: would also create secret/{} in {namespace} (32 random bytes) unless it exists{}{}",
+        "dry run: would also create secret/{} in {namespace} (32 random bytes) unless it exists{also}",
         names::WEBHOOK_SECRET_NAME,
-        if args.github_token_from_env.is_some() {
-            format!(", and apply secret/{}", names::GITHUB_SECRET_NAME)
-        } else {
-            String::new()
-        },
-        if args.registry_credentials_from.is_some() {
-            format!(", and apply secret/{}", names::REGISTRY_SECRET_NAME)
-        } else {
-            String::new()
-        },
     );
     eprintln!(
         "dry run: shows the flags given on the release defaults; a real install also keeps settings remembered from an earlier one (see --show)"

@@ -82,6 +82,8 @@ reasons! {
     PushFailed,
     /// The registry does not serve the pushed digest.
     DigestNotServed,
+    /// A rollback names no earlier Succeeded Build of its Binding with that very image.
+    RollbackRefused,
     // Rollout.
     /// The Kubernetes API server stayed unreachable.
     ClusterUnreachable,

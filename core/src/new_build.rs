@@ -30,7 +30,7 @@ impl Build {
         let ns = binding.metadata.namespace.clone()?;
         let recorded_by = match trigger.kind {
             TriggerKind::Push | TriggerKind::Resync => names::WEBHOOK_NAME,
-            TriggerKind::Manual => names::FIELD_MANAGER_PLUGIN,
+            TriggerKind::Manual | TriggerKind::Rollback => names::FIELD_MANAGER_PLUGIN,
         };
         let mut build = Build::new(
             &build_name(&bname, commit.sha),
@@ -83,6 +83,8 @@ impl BuildTrigger {
             pusher,
             user: None,
             before,
+            build: None,
+            image: None,
         }
     }
 
@@ -94,6 +96,8 @@ impl BuildTrigger {
             pusher: None,
             user: None,
             before,
+            build: None,
+            image: None,
         }
     }
 
@@ -105,6 +109,22 @@ impl BuildTrigger {
             pusher: None,
             user,
             before: None,
+            build: None,
+            image: None,
+        }
+    }
+
+    /// `user` asked to apply Build `build`'s image (`repo@sha256:…`) again
+    /// (`kubectl mosaic rollback`).
+    pub fn rollback(user: Option<String>, build: String, image: String) -> Self {
+        Self {
+            kind: TriggerKind::Rollback,
+            delivery: None,
+            pusher: None,
+            user,
+            before: None,
+            build: Some(build),
+            image: Some(image),
         }
     }
 }

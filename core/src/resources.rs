@@ -195,6 +195,12 @@ pub struct BuildTrigger {
     /// the same commit from elsewhere (a reset) is a new Build; a redelivery is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
+    /// For rollback triggers: the earlier successful Build whose image is applied again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
+    /// For rollback triggers: that Build's image (`repo@sha256:…`), applied without a rebuild.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
@@ -206,6 +212,10 @@ pub enum TriggerKind {
     /// Recorded by the webhook's resync: the branch head had no Build (a lost delivery).
     #[serde(rename = "resync")]
     Resync,
+    /// Apply an earlier successful Build's image again (`trigger.build`, `trigger.image`):
+    /// nothing is fetched or built (`kubectl mosaic rollback`).
+    #[serde(rename = "rollback")]
+    Rollback,
 }
 
 /// Lifecycle of a Build.

@@ -40,6 +40,8 @@ pub enum Command {
     Status(cmd::status::StatusArgs),
     /// Build and roll out a branch or commit now.
     Deploy(cmd::deploy::DeployArgs),
+    /// Run an earlier successful build's image again (no rebuild), recorded as a rollback Build.
+    Rollback(cmd::rollback::RollbackArgs),
     /// Print the log tail of a build.
     Logs(cmd::logs::LogsArgs),
     /// Explain why a workload is unhealthy: root cause, evidence, fix (live or offline with -f).

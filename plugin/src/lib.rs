@@ -70,6 +70,7 @@ pub async fn dispatch(cli: Cli) -> Result<Outcome, Error> {
         Command::List(args) => cmd::list::run(kube, args).await,
         Command::Status(args) => cmd::status::run(kube, args).await,
         Command::Deploy(args) => cmd::deploy::run(kube, args).await,
+        Command::Rollback(args) => cmd::rollback::run(kube, args).await,
         Command::Logs(args) => cmd::logs::run(kube, args).await,
         Command::Explain(args) => cmd::explain::run(kube, args).await,
         Command::Install(args) => cmd::install::run(kube, args).await,

@@ -191,7 +191,7 @@ pub fn names_for(words: &[String]) -> Option<Names> {
     }
     match positionals.as_slice() {
         ["bind"] => Some(Names::Deployments),
-        ["unbind" | "status" | "deploy"] => Some(Names::BoundDeployments),
+        ["unbind" | "status" | "deploy" | "rollback"] => Some(Names::BoundDeployments),
         ["logs"] => Some(Names::Builds),
         _ => None,
     }

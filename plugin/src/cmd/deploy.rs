@@ -239,7 +239,11 @@ pub async fn run(kube: &KubeArgs, args: DeployArgs) -> Result<Outcome, Error> {
 }
 
 /// Poll a Build until it reaches a terminal phase, reporting each phase on stderr.
-async fn follow(api: &Api<Build>, name: &str, timeout: Option<Duration>) -> Result<Outcome, Error> {
+pub async fn follow(
+    api: &Api<Build>,
+    name: &str,
+    timeout: Option<Duration>,
+) -> Result<Outcome, Error> {
     let start = Instant::now();
     let mut last: Option<BuildPhase> = None;
     loop {

@@ -18,6 +18,7 @@ pub mod install_show;
 pub mod list;
 pub mod logs;
 pub mod proposals;
+pub mod rollback;
 pub mod status;
 pub mod status_commit;
 pub mod unbind;

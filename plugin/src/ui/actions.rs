@@ -1,4 +1,5 @@
-//! The UI's actions: deploy a branch or commit, pause and resume, scale, unbind. Each is one
+//! The UI's actions: deploy a branch or commit, roll back to an earlier Build, pause and
+//! resume, scale, unbind. Each is one
 //! API call under the user's own credentials (the same calls as the command line), guarded by
 //! the CSRF token, and answered with its result, its command-line equivalent and, when the
 //! API refuses, the refusal in the command line's words.
@@ -14,15 +15,17 @@ use kube::{Api, ResourceExt};
 use mosaic_core::{Binding, Build};
 
 use super::html::{esc, page};
+use super::overview::short_digest;
 use super::pages::target;
 use super::server::App;
-use crate::cmd::deploy;
+use crate::cmd::{deploy, rollback};
 use crate::error::Error;
+use crate::output;
 
 /// An action as the page's forms post it.
 #[derive(serde::Deserialize, Debug)]
 pub struct ActionForm {
-    /// deploy, pause, resume, scale or unbind (not `action`: that would shadow `form.action`).
+    /// deploy, rollback, pause, resume, scale or unbind (not `action`: that would shadow `form.action`).
     #[serde(rename = "op")]
     pub action: String,
     pub namespace: String,
@@ -31,6 +34,9 @@ pub struct ActionForm {
     pub git_ref: Option<String>,
     #[serde(default)]
     pub replicas: Option<String>,
+    /// rollback: the Build whose image to run again.
+    #[serde(default)]
+    pub to: Option<String>,
     #[serde(default)]
     pub csrf: Option<String>,
 }
@@ -66,12 +72,50 @@ pub fn command(b: &Binding, action: &str, arg: &str) -> String {
             b.spec.deployment
         ),
         "unbind" => format!("kubectl mosaic unbind {}", target(b)),
+        "rollback" => rollback::command(b, arg),
         _ => String::new(),
     }
 }
 
+/// The rollback form: the earlier Succeeded Builds whose image is not the one running (core's
+/// `rollback::candidates`, as `kubectl mosaic rollback` picks from), newest first.
+fn rollback_form(b: &Binding, builds: &[Build]) -> String {
+    let running = b.status.as_ref().and_then(|s| s.last_image.as_deref());
+    let cands = mosaic_core::rollback::candidates(builds, running);
+    if cands.is_empty() {
+        return "<p class=\"sub\">Roll back: no earlier Succeeded Build with another image.</p>"
+            .into();
+    }
+    let mut options = String::new();
+    for c in &cands {
+        let image = c
+            .status
+            .as_ref()
+            .and_then(|s| s.image.as_deref())
+            .unwrap_or_default();
+        let _ = write!(
+            options,
+            "<option value=\"{}\">{} · {} · {} ({} ago)</option>",
+            esc(&c.name_any()),
+            esc(&c.name_any()),
+            esc(&output::short_commit(&c.spec.commit)),
+            esc(&short_digest(image)),
+            esc(&output::age(c.metadata.creation_timestamp.as_ref())),
+        );
+    }
+    form(
+        b,
+        "rollback",
+        &format!(
+            "<label for=\"to\">Roll back to</label> <select id=\"to\" name=\"to\">{options}</select> "
+        ),
+        "Roll back",
+        &command(b, "rollback", "BUILD"),
+    )
+}
+
 /// The action forms of a Binding page.
-pub fn forms(b: &Binding, dep: Option<&Deployment>, _builds: &[Build]) -> String {
+pub fn forms(b: &Binding, dep: Option<&Deployment>, builds: &[Build]) -> String {
     let mut out = String::from("<h2>Actions</h2><div class=\"actions\">");
     out.push_str(&form(
         b,
@@ -83,6 +127,7 @@ pub fn forms(b: &Binding, dep: Option<&Deployment>, _builds: &[Build]) -> String
         "Deploy",
         &command(b, "deploy", "REF"),
     ));
+    out.push_str(&rollback_form(b, builds));
     let (pr, label) = if b.spec.paused {
         ("resume", "Resume")
     } else {
@@ -132,6 +177,20 @@ async fn perform(app: &App, f: &ActionForm) -> Result<(String, String), Error> {
             };
             Ok((said, cmd))
         }
+        "rollback" => {
+            let to = f.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
+            let made = rollback::start(client, &b, to, app.user.clone()).await?;
+            let t = &made.spec.trigger;
+            let source = t.build.clone().unwrap_or_default();
+            Ok((
+                format!(
+                    "build.mosaic.nectar.dev/{} created: rolling back to build/{source} ({})",
+                    made.name_any(),
+                    t.image.as_deref().unwrap_or_default()
+                ),
+                command(&b, "rollback", &source),
+            ))
+        }
         "pause" | "resume" => {
             let paused = f.action == "pause";
             let patch = serde_json::json!({"spec": {"paused": paused}});
@@ -177,7 +236,7 @@ async fn perform(app: &App, f: &ActionForm) -> Result<(String, String), Error> {
             ))
         }
         other => Err(Error::Usage(format!(
-            "unknown action {other:?}: deploy, pause, resume, scale or unbind"
+            "unknown action {other:?}: deploy, rollback, pause, resume, scale or unbind"
         ))),
     }
 }

@@ -81,6 +81,18 @@ fn why(b: &Build) -> String {
 }
 
 fn trigger(b: &Build) -> String {
+    let t = &b.spec.trigger;
+    if t.kind == mosaic_core::resources::TriggerKind::Rollback {
+        let by = t
+            .user
+            .as_deref()
+            .map(|u| format!(" by {u}"))
+            .unwrap_or_default();
+        return format!(
+            "rollback{by} to build/{}",
+            t.build.as_deref().unwrap_or("?")
+        );
+    }
     match (&b.spec.trigger.user, &b.spec.trigger.pusher) {
         (Some(u), _) => format!("manual by {u}"),
         (None, Some(p)) => format!("push by {p}"),

@@ -23,6 +23,9 @@ use webdriver::Browser;
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const COMMIT2: &str = "89abcdef0123456789abcdef0123456789abcdef";
+const COMMIT3: &str = "fedcba9876543210fedcba9876543210fedcba98";
+const IMAGE_A: &str = "r.example.com/acme/api@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const IMAGE_B: &str = "r.example.com/acme/api@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// A running `kubectl mosaic ui --no-browser`; killed on drop.
 struct Ui {
@@ -191,6 +194,28 @@ async fn the_overview_lists_bindings_and_updates_live() {
 #[tokio::test]
 async fn actions_make_exactly_their_api_change() {
     let k = scene("Succeeded").await;
+    // Two releases: the first (image A) and the one running now (image B).
+    set_status(&k, "api-0123456789ab", json!({"image": IMAGE_A})).await;
+    build(
+        &k,
+        "api-fedcba987654",
+        "api",
+        COMMIT3,
+        json!({"phase": "Succeeded", "image": IMAGE_B,
+            "phaseTimes": {"pending": "2026-12-01T11:00:00Z", "finished": "2026-12-01T11:01:00Z"}}),
+    )
+    .await;
+    Api::<Binding>::namespaced(k.client.clone(), &k.namespace)
+        .patch_status(
+            "api",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"lastImage": IMAGE_B, "lastCommit": COMMIT3,
+                "lastBuild": "api-fedcba987654"}}),
+            ),
+        )
+        .await
+        .unwrap();
     let ui = Ui::start(&k.kubeconfig, &k.namespace, &[]);
     let br = Browser::start().await;
     br.goto(&ui.url).await;
@@ -231,6 +256,56 @@ async fn actions_make_exactly_their_api_change() {
         "manual"
     );
     assert_eq!(spec(&bapi.get("api").await.unwrap()), spec(&b0));
+
+    // Roll back: one new Build with trigger rollback naming the first release and its image;
+    // the Binding and the Deployment are left to the webhook.
+    let d_before = dapi.get("api").await.unwrap();
+    assert_eq!(
+        br.js("return document.querySelector('#to').value;", json!([]))
+            .await,
+        json!("api-0123456789ab"),
+        "the default target is the newest earlier success with another image"
+    );
+    br.click("#do-rollback").await;
+    let asked = br.accept_dialog().await;
+    assert!(
+        asked.contains("kubectl mosaic rollback deployment/api"),
+        "{asked}"
+    );
+    let said = br.wait_text("#result", "rolling back", 10).await;
+    assert!(
+        said.contains(&format!(
+            "kubectl mosaic rollback deployment/api -n {} --to api-0123456789ab",
+            k.namespace
+        )) && said.contains(IMAGE_A),
+        "{said}"
+    );
+    let after = builds.list(&Default::default()).await.unwrap().items;
+    assert_eq!(after.len(), all.len() + 1);
+    let rb = after
+        .iter()
+        .find(|x| x.spec.trigger.kind == mosaic_core::resources::TriggerKind::Rollback)
+        .expect("the rollback Build");
+    let t = serde_json::to_value(&rb.spec.trigger).unwrap();
+    assert_eq!(
+        (&t["type"], &t["build"], &t["image"]),
+        (
+            &json!("rollback"),
+            &json!("api-0123456789ab"),
+            &json!(IMAGE_A)
+        ),
+        "{t}"
+    );
+    assert_eq!(
+        (rb.spec.binding.as_str(), rb.spec.commit.as_str()),
+        ("api", COMMIT)
+    );
+    assert!(rb.status.is_none(), "the webhook, not the UI, runs it");
+    assert_eq!(spec(&bapi.get("api").await.unwrap()), spec(&b0));
+    assert_eq!(
+        serde_json::to_value(dapi.get("api").await.unwrap().spec).unwrap(),
+        serde_json::to_value(d_before.spec).unwrap()
+    );
 
     // Pause, then resume: only spec.paused changes.
     br.click("#do-pause").await;

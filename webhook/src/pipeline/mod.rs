@@ -21,6 +21,7 @@ pub(crate) mod latest;
 pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod ports;
+mod reapply;
 mod report;
 pub mod rollout;
 mod stages;
@@ -109,7 +110,12 @@ pub async fn run(
     let result = match superseded {
         Some(s) => Err(s),
         None => {
-            rep.report(CommitState::Pending, "building");
+            let doing = if mosaic_core::rollback::is_rollback(&build) {
+                "rolling back"
+            } else {
+                "building"
+            };
+            rep.report(CommitState::Pending, doing);
             run_stages(ctx, claimed, &build, &binding, &job, &rep).await
         }
     };
@@ -153,36 +159,12 @@ async fn run_stages(
     job: &Work,
     rep: &Reporter,
 ) -> Result<Deployed, Stop> {
-    let timer = ctx.metrics.time(Stage::Build);
     let mut tries = stages::Tries::new(&ctx.limits.retry_pauses);
-    let (built, log_tail) = stages::fetch_and_build(
-        ctx.ports.source.as_ref(),
-        ctx.ports.builder.as_ref(),
-        ctx.limits.build_timeout,
-        job,
-        &mut tries,
-    )
-    .await;
-    claimed
-        .update(|s| s.log_tail = Some(log_tail.clone()))
-        .await?;
-    let built = built?.context;
-    drop(timer);
-    tracing::info!(tag = %job.plan.tag, entries = built.entries, bytes = built.bytes, "image built");
-
-    let tag = job.plan.tag.clone();
-    enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
-    let timer = ctx.metrics.time(Stage::Push);
-    let image = stages::push_and_verify(
-        ctx.ports.builder.as_ref(),
-        ctx.ports.registry.as_ref(),
-        job,
-        &mut tries,
-    )
-    .await?;
-    claimed.update(|s| s.image = Some(image.clone())).await?;
-    drop(timer);
-
+    let image = if mosaic_core::rollback::is_rollback(build) {
+        reapply::image(ctx, claimed, build, binding, job).await?
+    } else {
+        build_and_push(ctx, claimed, job, &mut tries).await?
+    };
     check_latest(ctx, &claimed.build().await).await?;
     latest::recheck(ctx, build).await?;
     // Announce before the guarded apply in `rollout` looks at the siblings again.
@@ -199,6 +181,44 @@ async fn run_stages(
         retried: tries.notes,
         took_over,
     })
+}
+
+/// Fetch and build the commit, push the image and check the registry serves it.
+async fn build_and_push(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    job: &Work,
+    tries: &mut stages::Tries,
+) -> Result<String, Stop> {
+    let timer = ctx.metrics.time(Stage::Build);
+    let (built, log_tail) = stages::fetch_and_build(
+        ctx.ports.source.as_ref(),
+        ctx.ports.builder.as_ref(),
+        ctx.limits.build_timeout,
+        job,
+        tries,
+    )
+    .await;
+    claimed
+        .update(|s| s.log_tail = Some(log_tail.clone()))
+        .await?;
+    let built = built?.context;
+    drop(timer);
+    tracing::info!(tag = %job.plan.tag, entries = built.entries, bytes = built.bytes, "image built");
+
+    let tag = job.plan.tag.clone();
+    enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
+    let timer = ctx.metrics.time(Stage::Push);
+    let image = stages::push_and_verify(
+        ctx.ports.builder.as_ref(),
+        ctx.ports.registry.as_ref(),
+        job,
+        tries,
+    )
+    .await?;
+    claimed.update(|s| s.image = Some(image.clone())).await?;
+    drop(timer);
+    Ok(image)
 }
 
 /// Watch the rollout to a verdict (`mosaic_core::verdict`): Verifying once it completed, then

@@ -25,6 +25,7 @@ mod ns_secrets;
 mod ownership;
 mod registry_auth;
 mod resync;
+mod rollback;
 mod rollout_guard;
 mod secrets;
 mod verdicts;

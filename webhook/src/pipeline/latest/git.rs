@@ -160,9 +160,13 @@ fn paused(binding: &Binding) -> Option<Stop> {
     })
 }
 
-/// Is `build` checked against its branch? Pushes and resyncs are; Builds made by hand are not.
+/// Is `build` checked against its branch? Pushes and resyncs are; Builds made by hand (a
+/// deploy of any commit, a rollback to an earlier one) are not.
 fn checked(build: &Build) -> bool {
-    build.spec.trigger.kind != TriggerKind::Manual
+    matches!(
+        build.spec.trigger.kind,
+        TriggerKind::Push | TriggerKind::Resync
+    )
 }
 
 /// Is `commit` what the Deployment runs, as the Binding's last deploy?

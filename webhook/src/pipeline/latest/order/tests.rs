@@ -1,7 +1,7 @@
 //! Unit tests of latest-wins order: push time, what still counts, and who took the Deployment.
 
 use super::*;
-use mosaic_core::resources::{BuildSpec, BuildStatus, BuildTrigger, TriggerKind};
+use mosaic_core::resources::{BuildSpec, BuildStatus, BuildTrigger};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()
@@ -14,13 +14,7 @@ fn build(name: &str, pushed: &str, phase: Option<BuildPhase>) -> Build {
             binding: "web".into(),
             commit: "0".repeat(40),
             git_ref: "refs/heads/main".into(),
-            trigger: BuildTrigger {
-                kind: TriggerKind::Push,
-                delivery: None,
-                pusher: None,
-                user: None,
-                before: None,
-            },
+            trigger: BuildTrigger::push(None, None, None),
         },
     );
     b.metadata.annotations =

@@ -11,6 +11,8 @@ use mosaic_core::registry_auth::{Challenge, MANIFEST_ACCEPT, api_base, token_fro
 
 use crate::pipeline::ports::RegistryCheck;
 
+mod tag;
+
 /// Why a digest check or a credential check failed. No variant carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -260,6 +262,23 @@ impl RegistryCheck for HttpRegistry {
         host: &'a str,
     ) -> BoxFuture<'a, Result<bool, RegistryError>> {
         Box::pin(accepts(&self.http, &self.plain, auth, host))
+    }
+
+    fn tag_digest<'a>(
+        &'a self,
+        auth: Option<&'a RegistryAuth>,
+        host: &'a str,
+        path: &'a str,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, RegistryError>> {
+        Box::pin(tag::tag_digest(
+            &self.http,
+            &self.plain,
+            auth,
+            host,
+            path,
+            tag,
+        ))
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod ports;
 mod report;
+pub(crate) mod resume;
 pub mod rollout;
 mod stages;
 mod types;
@@ -74,6 +75,7 @@ async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Work, St
     let source = format!("{}/{repo}", ctx.github_web_url.trim_end_matches('/'));
     let created = push_time(build).unwrap_or_else(Utc::now);
     let plan = plan_build(spec, &commit, &source, created)
+        .map(|p| resume::tag_for(p, build))
         .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     let token = credentials::token(ctx, &ns, spec).await?;
     let auth = credentials::registry_auth(ctx, &ns, spec, &plan.registry_host).await?;
@@ -153,35 +155,15 @@ async fn run_stages(
     job: &Work,
     rep: &Reporter,
 ) -> Result<Deployed, Stop> {
-    let timer = ctx.metrics.time(Stage::Build);
     let mut retry = stages::Retry::new(&ctx.limits.retry_pauses);
-    let (built, log_tail) = stages::fetch_and_build(
-        ctx.ports.source.as_ref(),
-        ctx.ports.builder.as_ref(),
-        ctx.limits.build_timeout,
-        job,
-        &mut retry,
-    )
-    .await;
-    claimed
-        .update(|s| s.log_tail = Some(log_tail.clone()))
-        .await?;
-    let summary = built?;
-    drop(timer);
-    tracing::info!(tag = %job.plan.tag, entries = summary.entries, bytes = summary.bytes, "image built");
-
-    let tag = job.plan.tag.clone();
-    enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
-    let timer = ctx.metrics.time(Stage::Push);
-    let image = stages::push_and_verify(
-        ctx.ports.builder.as_ref(),
-        ctx.ports.registry.as_ref(),
-        job,
-        &mut retry,
-    )
-    .await?;
+    let image = match resume::pushed(ctx.ports.registry.as_ref(), build, job).await {
+        Some(image) => {
+            tracing::info!(build = %build.name_any(), %image, "taken over after its push: continuing from the pushed digest");
+            image
+        }
+        None => build_and_push(ctx, claimed, job, &mut retry).await?,
+    };
     claimed.update(|s| s.image = Some(image.clone())).await?;
-    drop(timer);
 
     check_latest(ctx, &claimed.build().await).await?;
     latest::recheck(ctx, build).await?;
@@ -199,6 +181,42 @@ async fn run_stages(
         retried: retry.notes,
         took_over,
     })
+}
+
+/// Build the image and push it by the id the build reported; returns `repository@digest`.
+async fn build_and_push(
+    ctx: &Ctx,
+    claimed: &Claimed,
+    job: &Work,
+    retry: &mut stages::Retry<'_>,
+) -> Result<String, Stop> {
+    let timer = ctx.metrics.time(Stage::Build);
+    let (built, log_tail) = stages::fetch_and_build(
+        ctx.ports.source.as_ref(),
+        ctx.ports.builder.as_ref(),
+        ctx.limits.build_timeout,
+        job,
+        retry,
+    )
+    .await;
+    claimed
+        .update(|s| s.log_tail = Some(log_tail.clone()))
+        .await?;
+    let summary = built?;
+    drop(timer);
+    tracing::info!(tag = %job.plan.tag, entries = summary.entries, bytes = summary.bytes, "image built");
+
+    let tag = job.plan.tag.clone();
+    enter(ctx, claimed, BuildPhase::Pushing, &format!("pushing {tag}")).await?;
+    let _timer = ctx.metrics.time(Stage::Push);
+    stages::push_and_verify(
+        ctx.ports.builder.as_ref(),
+        ctx.ports.registry.as_ref(),
+        job,
+        summary.image_id.as_deref(),
+        retry,
+    )
+    .await
 }
 
 /// Watch the rollout to a verdict (`mosaic_core::verdict`): Verifying once it completed, then

@@ -10,7 +10,6 @@ use std::time::Duration;
 use crate::adapters::docker::EngineError;
 use crate::adapters::docker::build_log::LogTail;
 use crate::pipeline::context::{ContextError, ContextSummary};
-use crate::pipeline::plan;
 
 use super::ports::{ImageBuilder, RegistryCheck, SourceHost};
 use super::{Stop, Work, fail};
@@ -195,21 +194,26 @@ pub fn names_a_refusal(message: &str) -> bool {
     m.contains("unauthorized") || m.contains("authentication required")
 }
 
-/// Push the built image (again while the push fails transiently) and check the registry
-/// serves it; returns `repository@digest`.
+/// Push the built image (by its id when the build reported one; again while the push fails
+/// transiently) and check the registry serves it; returns `repository@digest`.
 pub async fn push_and_verify(
     builder: &dyn ImageBuilder,
     registry: &dyn RegistryCheck,
     job: &Work,
+    image_id: Option<&str>,
     retry: &mut Retry<'_>,
 ) -> Result<String, Stop> {
     let plan = &job.plan;
-    let short = plan::short_sha(&job.commit);
     let mut attempt = 0;
     let digest = loop {
         attempt += 1;
         match builder
-            .push(&plan.repository, short, job.auth.as_ref())
+            .push_image(
+                &plan.repository,
+                plan.tag_name(),
+                image_id,
+                job.auth.as_ref(),
+            )
             .await
         {
             Ok(d) => break d,

@@ -27,4 +27,5 @@ mod registry_auth;
 mod resync;
 mod rollout_guard;
 mod secrets;
+mod takeover;
 mod verdicts;

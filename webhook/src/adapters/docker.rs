@@ -8,6 +8,7 @@
 //! that arrive inside the engine's streams fail the step with that error line (`build_log`).
 
 pub(crate) mod build_log;
+mod by_id;
 mod classify;
 
 use mosaic_core::BuildReason;
@@ -320,7 +321,9 @@ impl Engine {
         let context = restreamer
             .await
             .map_err(|e| EngineError::Build(format!("context streaming task: {e}")))?;
-        build_outcome(context, failure)
+        let mut summary = build_outcome(context, failure)?;
+        summary.image_id = self.image_id(&plan.tag).await;
+        Ok(summary)
     }
 
     /// Push `repository:tag` within the push deadline and return the manifest digest the engine
@@ -332,23 +335,38 @@ impl Engine {
         auth: Option<&RegistryAuth>,
     ) -> Result<String, EngineError> {
         let full = format!("{repository}:{tag}");
-        let digest = tokio::time::timeout(self.push_timeout, self.push_once(repository, tag, auth))
+        let digest = self.push_timed(repository, tag, auth).await?;
+        self.remove_pushed(&full).await;
+        Ok(digest)
+    }
+
+    /// Push `repository:tag` within the push deadline; the digest the engine reports.
+    async fn push_timed(
+        &self,
+        repository: &str,
+        tag: &str,
+        auth: Option<&RegistryAuth>,
+    ) -> Result<String, EngineError> {
+        tokio::time::timeout(self.push_timeout, self.push_once(repository, tag, auth))
             .await
             .map_err(|_| {
                 EngineError::Unreachable(format!(
-                    "the push of {full} did not finish within {} s (--push-timeout): the registry or the engine stalled",
+                    "the push of {repository}:{tag} did not finish within {} s (--push-timeout): the registry or the engine stalled",
                     self.push_timeout.as_secs()
                 ))
-            })??;
+            })?
+    }
+
+    /// Remove `full` (`repository:tag`) from the engine once the registry holds it.
+    async fn remove_pushed(&self, full: &str) {
         let rm = bollard::query_parameters::RemoveImageOptions {
             force: false,
             noprune: false,
             ..Default::default()
         };
-        if let Err(e) = self.docker.remove_image(&full, Some(rm), None).await {
+        if let Err(e) = self.docker.remove_image(full, Some(rm), None).await {
             tracing::warn!(image = %full, error = %e, "could not remove the pushed image from the engine");
         }
-        Ok(digest)
     }
 
     async fn push_once(
@@ -416,6 +434,22 @@ impl ImageBuilder for Engine {
             Engine::push(self, repository, tag, auth)
                 .await
                 .map_err(EngineError::of_push)
+        })
+    }
+
+    fn push_image<'a>(
+        &'a self,
+        repository: &'a str,
+        tag: &'a str,
+        image_id: Option<&'a str>,
+        auth: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, PortError>> {
+        Box::pin(async move {
+            match image_id {
+                Some(id) => self.push_by_id(repository, tag, id, auth).await,
+                None => Engine::push(self, repository, tag, auth).await,
+            }
+            .map_err(EngineError::of_push)
         })
     }
 }

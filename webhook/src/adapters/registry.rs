@@ -14,6 +14,8 @@ use mosaic_core::BuildReason;
 use crate::backoff::{Policy, retry};
 use crate::pipeline::ports::{Kind, PortError, RegistryCheck};
 
+mod tag;
+
 /// Why a digest check or a credential check failed. No variant carries a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -273,6 +275,20 @@ impl RegistryCheck for HttpRegistry {
     ) -> BoxFuture<'a, Result<bool, PortError>> {
         Box::pin(async move {
             accepts(&self.http, &self.plain, auth, host)
+                .await
+                .map_err(RegistryError::port)
+        })
+    }
+
+    fn tag_digest<'a>(
+        &'a self,
+        auth: Option<&'a RegistryAuth>,
+        host: &'a str,
+        path: &'a str,
+        tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, PortError>> {
+        Box::pin(async move {
+            tag::tag_digest(&self.http, &self.plain, auth, host, path, tag)
                 .await
                 .map_err(RegistryError::port)
         })

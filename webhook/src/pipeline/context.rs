@@ -33,6 +33,8 @@ pub struct ContextSummary {
     pub commit: Option<String>,
     pub entries: u64,
     pub bytes: u64,
+    /// The id of the image the engine built from it (set by the engine, not the restreamer).
+    pub image_id: Option<String>,
 }
 
 /// Why a tarball could not become a build context.

@@ -23,6 +23,7 @@ pub(crate) mod plan;
 pub(crate) mod ports;
 mod reapply;
 mod report;
+pub(crate) mod resume;
 pub mod rollout;
 mod stages;
 mod types;
@@ -75,6 +76,7 @@ async fn prepare(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<Work, St
     let source = format!("{}/{repo}", ctx.github_web_url.trim_end_matches('/'));
     let created = push_time(build).unwrap_or_else(Utc::now);
     let plan = plan_build(spec, &commit, &source, created)
+        .map(|p| resume::tag_for(p, build))
         .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     let token = credentials::token(ctx, &ns, spec).await?;
     let auth = credentials::registry_auth(ctx, &ns, spec, &plan.registry_host).await?;
@@ -162,6 +164,10 @@ async fn run_stages(
     let mut tries = stages::Tries::new(&ctx.limits.retry_pauses);
     let image = if mosaic_core::rollback::is_rollback(build) {
         reapply::image(ctx, claimed, build, binding, job).await?
+    } else if let Some(image) = resume::pushed(ctx.ports.registry.as_ref(), build, job).await {
+        tracing::info!(build = %build.name_any(), %image, "taken over after its push: continuing from the pushed digest");
+        claimed.update(|s| s.image = Some(image.clone())).await?;
+        image
     } else {
         build_and_push(ctx, claimed, job, &mut tries).await?
     };
@@ -183,7 +189,7 @@ async fn run_stages(
     })
 }
 
-/// Fetch and build the commit, push the image and check the registry serves it.
+/// Build the image and push it by the id the build reported; returns `repository@digest`.
 async fn build_and_push(
     ctx: &Ctx,
     claimed: &Claimed,
@@ -213,6 +219,7 @@ async fn build_and_push(
         ctx.ports.builder.as_ref(),
         ctx.ports.registry.as_ref(),
         job,
+        built.image_id.as_deref(),
         tries,
     )
     .await?;

@@ -53,10 +53,20 @@ pub struct BuildPlan {
     pub repository: String,
     /// Registry host for credential lookup.
     pub registry_host: String,
-    /// `<image>:<short-sha>`.
+    /// `<image>:<short-sha>`; the pipeline gives each Build its own (`resume::tag_for`).
     pub tag: String,
     pub labels: HashMap<String, String>,
     pub context: ContextSpec,
+}
+
+impl BuildPlan {
+    /// The tag alone (what follows the repository in `tag`).
+    pub fn tag_name(&self) -> &str {
+        self.tag
+            .strip_prefix(&self.repository)
+            .and_then(|t| t.strip_prefix(':'))
+            .unwrap_or(&self.tag)
+    }
 }
 
 /// Short commit id used in tags.

@@ -127,6 +127,20 @@ pub trait ImageBuilder: Send + Sync {
         tag: &'a str,
         auth: Option<&'a RegistryAuth>,
     ) -> BoxFuture<'a, Result<String, PortError>>;
+
+    /// Push image `image_id` (as the build reported it) as `repository:tag`: the tag is set to
+    /// that image first, and the pushed digest must be that image's. Without an id, [`push`].
+    ///
+    /// [`push`]: ImageBuilder::push
+    fn push_image<'a>(
+        &'a self,
+        repository: &'a str,
+        tag: &'a str,
+        _image_id: Option<&'a str>,
+        auth: Option<&'a RegistryAuth>,
+    ) -> BoxFuture<'a, Result<String, PortError>> {
+        self.push(repository, tag, auth)
+    }
 }
 
 /// Where the source lives and where commit statuses go.
@@ -168,6 +182,18 @@ pub trait RegistryCheck: Send + Sync {
         auth: &'a RegistryAuth,
         host: &'a str,
     ) -> BoxFuture<'a, Result<bool, PortError>>;
+
+    /// The manifest digest `host` serves for `path:tag`, `None` when it has no such tag. (A
+    /// check that cannot look tags up says `None`: the Build is then built again.)
+    fn tag_digest<'a>(
+        &'a self,
+        _auth: Option<&'a RegistryAuth>,
+        _host: &'a str,
+        _path: &'a str,
+        _tag: &'a str,
+    ) -> BoxFuture<'a, Result<Option<String>, PortError>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
 /// Where a branch is and how commits relate: git's answer to "which commit is newest", asked

@@ -11,7 +11,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::backoff::{self, Policy};
-use crate::pipeline::plan;
 
 use super::ports::{
     BuildOutput, ImageBuilder, Kind, LogTail, PortError, RegistryCheck, SourceHost,
@@ -122,12 +121,14 @@ async fn push_once(
     builder: &dyn ImageBuilder,
     registry: &dyn RegistryCheck,
     job: &Work,
+    image_id: Option<&str>,
 ) -> Result<String, (PortError, ())> {
     let plan = &job.plan;
     let e = match builder
-        .push(
+        .push_image(
             &plan.repository,
-            plan::short_sha(&job.commit),
+            plan.tag_name(),
+            image_id,
             job.auth.as_ref(),
         )
         .await
@@ -150,16 +151,17 @@ async fn push_once(
     Err((e, ()))
 }
 
-/// Push the built image (again while the push fails transiently) and check the registry
-/// serves it; returns `repository@digest`.
+/// Push the built image (by its id when the build reported one; again while the push fails
+/// transiently) and check the registry serves it; returns `repository@digest`.
 pub async fn push_and_verify(
     builder: &dyn ImageBuilder,
     registry: &dyn RegistryCheck,
     job: &Work,
+    image_id: Option<&str>,
     tries: &mut Tries,
 ) -> Result<String, Stop> {
     let digest = tries
-        .run("push", || push_once(builder, registry, job))
+        .run("push", || push_once(builder, registry, job, image_id))
         .await
         .map_err(|(stop, ())| stop)?;
     let plan = &job.plan;

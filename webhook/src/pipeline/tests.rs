@@ -58,7 +58,8 @@ async fn a_missing_tarball_is_source_unavailable_and_builds_nothing() {
 #[tokio::test]
 async fn a_digest_the_registry_does_not_serve_fails_the_push() {
     let engine = FakeEngine::default();
-    let r = stages::push_and_verify(&engine, &FakeRegistry::default(), &job(), &mut once()).await;
+    let r =
+        stages::push_and_verify(&engine, &FakeRegistry::default(), &job(), None, &mut once()).await;
     let (reason, message) = failed(&r);
     assert_eq!(reason, "DigestNotServed");
     assert!(
@@ -69,7 +70,7 @@ async fn a_digest_the_registry_does_not_serve_fails_the_push() {
         *engine.pushed.lock().unwrap(),
         ["127.0.0.1:5000/team/web:0123456789ab"]
     );
-    let ok = stages::push_and_verify(&engine, &serving(), &job(), &mut once()).await;
+    let ok = stages::push_and_verify(&engine, &serving(), &job(), None, &mut once()).await;
     assert_eq!(ok.unwrap(), format!("127.0.0.1:5000/team/web@{DIGEST}"));
 }
 

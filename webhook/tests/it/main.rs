@@ -28,4 +28,5 @@ mod resync;
 mod rollback;
 mod rollout_guard;
 mod secrets;
+mod takeover;
 mod verdicts;

@@ -13,7 +13,7 @@ use kube::api::{Api, PostParams};
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 use tokio::sync::Mutex;
 
-use crate::cluster::retry::{API_RETRY_BUDGET, retry};
+use crate::cluster::retry::{api_budget, retry};
 
 /// The current time as a Kubernetes `Time`.
 pub fn now_time() -> Time {
@@ -147,7 +147,7 @@ impl Claimed {
             s.heartbeat = Some(now_time());
             let name = b.name_any();
             let pp = PostParams::default();
-            let write = retry("writing the Build status", API_RETRY_BUDGET, || {
+            let write = retry("writing the Build status", api_budget(), || {
                 self.api.replace_status(&name, &pp, &b)
             });
             match write.await {
@@ -156,10 +156,8 @@ impl Claimed {
                     return Ok(updated);
                 }
                 Err(e) if is_conflict(&e) => {
-                    let fresh = retry("reading the Build", API_RETRY_BUDGET, || {
-                        self.api.get(&name)
-                    })
-                    .await?;
+                    let fresh =
+                        retry("reading the Build", api_budget(), || self.api.get(&name)).await?;
                     let owner = fresh
                         .status
                         .as_ref()

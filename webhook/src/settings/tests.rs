@@ -7,9 +7,11 @@ use super::*;
 
 /// Settings from `flags` (with a readable webhook secret file).
 fn settings(flags: &[&str]) -> Result<Settings, SettingsError> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("mosaic-settings-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let secret = dir.join("secret");
+    let secret = dir.join(format!("secret-{n}"));
     std::fs::write(&secret, "s3cret").unwrap();
     let mut args = vec![
         "mosaic-webhook",

@@ -85,6 +85,10 @@ pub struct Claimed {
     current: Arc<Mutex<Build>>,
 }
 
+fn phase_of(b: &Build) -> Option<BuildPhase> {
+    b.status.as_ref().map(|s| s.phase)
+}
+
 fn is_conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
 }
@@ -118,14 +122,27 @@ impl Claimed {
         s.heartbeat = Some(now.clone());
         set(s, now);
         let name = b.name_any();
+        let before = phase_of(build);
         match api.replace_status(&name, &PostParams::default(), &b).await {
-            Ok(updated) => Ok(Self {
-                api,
-                me: me.to_string(),
-                current: Arc::new(Mutex::new(updated)),
-            }),
+            Ok(updated) => {
+                let claimed = Self {
+                    api,
+                    me: me.to_string(),
+                    current: Arc::new(Mutex::new(updated.clone())),
+                };
+                claimed.told(before, &updated).await;
+                Ok(claimed)
+            }
             Err(e) if is_conflict(&e) => Err(ClaimError::Conflict(name)),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tell of a phase change (a Kubernetes Event on the Build) when `written` left `before`.
+    async fn told(&self, before: Option<BuildPhase>, written: &Build) {
+        if phase_of(written) != before {
+            let client = self.api.clone().into_client();
+            crate::cluster::build_events::phase_changed(client, written, &self.me).await;
         }
     }
 
@@ -152,7 +169,9 @@ impl Claimed {
             });
             match write.await {
                 Ok(updated) => {
+                    let before = phase_of(&cur);
                     *cur = updated.clone();
+                    self.told(before, &updated).await;
                     return Ok(updated);
                 }
                 Err(e) if is_conflict(&e) => {

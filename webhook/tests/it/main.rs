@@ -6,6 +6,7 @@
 //! --ignored`. A new test file `x.rs` here is registered with `mod x;` below.
 
 mod audit;
+mod build_events;
 mod buildkit;
 mod cluster;
 mod cluster_install;

@@ -1,4 +1,5 @@
-//! Configuration: command-line flags with `MOSAIC_*` environment fallbacks, parsed once at start.
+//! Configuration: command-line flags with `MOSAIC_*` environment fallbacks, parsed once at start
+//! (the low level; `settings` checks them and turns them into typed values).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -264,10 +265,6 @@ impl Config {
             })
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "mosaic-webhook".to_string())
-    }
-
-    pub fn claim_ttl(&self) -> Duration {
-        Duration::from_secs(self.claim_ttl_secs)
     }
 }
 

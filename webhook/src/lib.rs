@@ -25,6 +25,7 @@ pub(crate) mod intake;
 pub(crate) mod metrics;
 pub(crate) mod pipeline;
 pub(crate) mod readiness;
+pub(crate) mod settings;
 pub(crate) mod worker;
 
 // The public surface: what fuzz/, tests/ and examples/ use.
@@ -37,7 +38,6 @@ pub use pipeline::rollout;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -52,6 +52,7 @@ use intake::{http_serve, ns_secrets, server};
 use worker::resync;
 
 pub use config::{Config, LogFormat};
+pub use settings::Settings;
 
 fn init_logging(format: LogFormat) {
     let filter =
@@ -65,7 +66,8 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-/// Parse configuration, run the server and decide the exit code (the only place that does).
+/// Parse configuration, run the server and decide the exit code (the only place that does): 2
+/// for flags that cannot work, 1 when serving fails.
 pub fn run() -> std::process::ExitCode {
     let cfg = match Config::try_parse() {
         Ok(c) => c,
@@ -75,7 +77,14 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::from(code);
         }
     };
-    init_logging(cfg.log_format);
+    let settings = match Settings::from_config(&cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mosaic-webhook: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    init_logging(settings.log_format);
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -83,7 +92,7 @@ pub fn run() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match rt.block_on(serve(cfg)) {
+    match rt.block_on(serve(settings)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("mosaic-webhook: {e:#}");
@@ -112,55 +121,88 @@ fn on_signal(token: CancellationToken) {
     });
 }
 
-/// How long a stopping server keeps trying to record outcomes it could not write while the API
-/// server was unreachable (well inside Kubernetes' default 30 s termination grace period).
-const PARKED_ON_SHUTDOWN: Duration = Duration::from_secs(10);
-
-/// Run intake and worker until SIGTERM.
-pub async fn serve(cfg: Config) -> anyhow::Result<()> {
+/// Run intake and worker until SIGTERM: connect, start the Binding caches, the workers (when
+/// this replica builds) and the resync, then serve deliveries.
+pub async fn serve(s: Settings) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let secrets = cfg.secrets()?;
-    let identity = cfg.identity();
+    cluster::retry::set_api_budget(s.api_retry_budget);
     let client = cluster::client::connect()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
-    // The engine starts beside the webhook: wait for it (bounded) rather than exit. An
-    // intake-only replica builds nothing and never connects.
-    let engine = if cfg.concurrency == 0 {
-        None
-    } else {
-        Some(
-            docker::Engine::connect_waiting(
-                &cfg.docker_host,
-                cfg.build_timeout_secs,
-                cfg.builder,
-                Duration::from_secs(cfg.engine_wait_secs),
-            )
-            .await
-            .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?
-            .with_push_timeout(Duration::from_secs(cfg.push_timeout_secs)),
-        )
-    };
-    let builder: Arc<dyn pipeline::ports::ImageBuilder> = match &engine {
-        Some(e) => Arc::new(e.clone()),
-        None => Arc::new(docker::NoEngine),
-    };
+    let engine = connect_engine(&s).await?;
     let metrics = Arc::new(metrics::Metrics::new());
     let readiness = Arc::new(readiness::Readiness::default());
     let shutdown = CancellationToken::new();
     on_signal(shutdown.clone());
+    let (stores, synced) = watch_bindings(&s, &client, &readiness);
+    let github = Arc::new(github::GitHub::new(&s.github_api_url, s.github_timeout));
+    let ctx = pipeline_ctx(&s, &client, &engine, &github, &metrics, &shutdown)?;
+    let (worker, workers) = start_workers(&s, ctx, &client, &stores, synced, github, &readiness);
 
-    let binding_apis: Vec<Api<Binding>> = if cfg.namespaces.is_empty() {
-        vec![Api::all(client.clone())]
-    } else {
-        cfg.namespaces
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect()
+    let state = Arc::new(server::AppState {
+        secrets: s.secrets.clone(),
+        bindings: stores,
+        ns_secrets: ns_secrets::NamespaceSecrets::new(client.clone()),
+        client,
+        metrics,
+        readiness,
+        engine,
+        budget: intake::budget::Budget::new(s.max_requests, s.max_inflight_bytes),
+    });
+    let app = server::router(state, s.request_timeout);
+    let listener = tokio::net::TcpListener::bind(s.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", s.listen))?;
+    tracing::info!(listen = %s.listen, identity = s.identity, version = env!("CARGO_PKG_VERSION"), "mosaic-webhook serving");
+    http_serve::serve_http(listener, app, s.request_timeout, shutdown.clone()).await;
+    for w in workers {
+        let _ = w.await;
+    }
+    worker::record_parked(&worker, s.parked_on_shutdown).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The engine beside the webhook, waited for (bounded) rather than exiting, since it starts in
+/// the same pod. An intake-only replica builds nothing and never connects.
+async fn connect_engine(s: &Settings) -> anyhow::Result<Option<docker::Engine>> {
+    let Some(e) = &s.engine else {
+        return Ok(None);
     };
+    let engine =
+        docker::Engine::connect_waiting(&e.host, s.build_timeout.as_secs(), e.builder, e.wait)
+            .await
+            .with_context(|| format!("Docker engine at {} (set --docker-host)", e.host))?;
+    Ok(Some(engine.with_push_timeout(e.push_timeout)))
+}
+
+/// One `Api` per watched namespace, or one over all of them.
+fn apis<K>(s: &Settings, client: &kube::Client) -> Vec<Api<K>>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    if s.namespaces.is_empty() {
+        return vec![Api::all(client.clone())];
+    }
+    s.namespaces
+        .iter()
+        .map(|ns| Api::namespaced(client.clone(), ns))
+        .collect()
+}
+
+/// Start the Binding caches (the intake matches pushes against them); the returned channel
+/// turns true once all of them have synced.
+fn watch_bindings(
+    s: &Settings,
+    client: &kube::Client,
+    readiness: &Arc<readiness::Readiness>,
+) -> (
+    Vec<reflector::Store<Binding>>,
+    tokio::sync::watch::Receiver<bool>,
+) {
     let mut stores = Vec::new();
-    let mut ready_waits = Vec::new();
-    for api in binding_apis {
+    for api in apis::<Binding>(s, client) {
         let (reader, writer) = reflector::store();
         let stream = reflector(writer, watcher(api, watcher::Config::default()))
             .backoff(WatchBackoff::default())
@@ -170,138 +212,111 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
                 tracing::warn!(error = %e, "Binding watch");
             }
         }));
-        ready_waits.push(reader.clone());
         stores.push(reader);
     }
     // One task waits for the stores and tells the others (a store's readiness wakes only the
     // last of several waiters: kube-runtime's DelayedInit keeps one waker).
     let r = readiness.clone();
+    let waits = stores.clone();
     let (synced_tx, synced) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
-        for s in ready_waits {
+        for s in waits {
             let _ = s.wait_until_ready().await;
         }
         r.bindings_synced.store(true, Ordering::Relaxed);
         let _ = synced_tx.send(true);
     });
+    (stores, synced)
+}
 
-    let github: Arc<github::GitHub> = Arc::new(github::GitHub::new(
-        &cfg.github_api_url,
-        Duration::from_secs(cfg.github_timeout_secs),
-    ));
-    let ctx = pipeline::Ctx {
+/// What every run of the pipeline shares: the cluster, the ports, the limits.
+fn pipeline_ctx(
+    s: &Settings,
+    client: &kube::Client,
+    engine: &Option<docker::Engine>,
+    github: &Arc<github::GitHub>,
+    metrics: &Arc<metrics::Metrics>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<pipeline::Ctx> {
+    let builder: Arc<dyn pipeline::ports::ImageBuilder> = match engine {
+        Some(e) => Arc::new(e.clone()),
+        None => Arc::new(docker::NoEngine),
+    };
+    let http = reqwest::Client::builder()
+        .timeout(s.registry_timeout)
+        .build()
+        .context("HTTP client")?;
+    Ok(pipeline::Ctx {
         client: client.clone(),
         ports: pipeline::Ports {
             builder,
             source: github.clone(),
             history: Some(github.clone()),
             registry: Arc::new(
-                registry::HttpRegistry::new(
-                    reqwest::Client::builder()
-                        .timeout(Duration::from_secs(30))
-                        .build()
-                        .context("HTTP client")?,
-                )
-                .plain_http(cfg.insecure_registries.clone()),
+                registry::HttpRegistry::new(http).plain_http(s.insecure_registries.clone()),
             ),
         },
         limits: pipeline::Limits {
-            claim_ttl: cfg.claim_ttl(),
-            heartbeat: Duration::from_secs(cfg.heartbeat_secs.max(1)),
-            build_timeout: Duration::from_secs(cfg.build_timeout_secs),
-            rollout_timeout: Duration::from_secs(cfg.rollout_timeout_secs),
-            verify: mosaic_core::verdict::Defaults {
-                window: cfg.verify_window,
-                grace: cfg.ready_grace,
-            },
-            retry_pauses: cfg
-                .retry_pauses
-                .iter()
-                .map(|s| Duration::from_secs(*s))
-                .collect(),
-            keep: mosaic_core::history::Defaults {
-                succeeded: cfg.history_succeeded,
-                failed: cfg.history_failed,
-            },
+            claim_ttl: s.claim_ttl,
+            heartbeat: s.heartbeat,
+            build_timeout: s.build_timeout,
+            rollout_timeout: s.rollout_timeout,
+            verify: s.verify,
+            retry_pauses: s.retry_pauses.clone(),
+            keep: s.keep,
         },
         metrics: metrics.clone(),
-        identity: identity.clone(),
-        github_web_url: cfg.github_web_url.clone(),
+        identity: s.identity.clone(),
+        github_web_url: s.github_web_url.clone(),
         shutdown: shutdown.clone(),
         builds: Default::default(),
-        defaults: pipeline::credentials::Defaults {
-            github: cfg.default_github_secret.clone(),
-            registry: cfg.default_registry_secret.clone(),
-        },
-    };
-    let build_apis: Vec<Api<Build>> = if cfg.namespaces.is_empty() {
-        vec![Api::all(client.clone())]
-    } else {
-        cfg.namespaces
-            .iter()
-            .map(|ns| Api::namespaced(client.clone(), ns))
-            .collect()
-    };
-    let mut workers = Vec::new();
-    if cfg.concurrency == 0 {
+        defaults: s.defaults.clone(),
+    })
+}
+
+/// Start the resync and one Build controller per watched namespace, unless this replica is
+/// intake-only (`--concurrency 0`).
+fn start_workers(
+    s: &Settings,
+    ctx: pipeline::Ctx,
+    client: &kube::Client,
+    stores: &[reflector::Store<Binding>],
+    synced: tokio::sync::watch::Receiver<bool>,
+    github: Arc<github::GitHub>,
+    readiness: &Arc<readiness::Readiness>,
+) -> (Arc<worker::Worker>, Vec<tokio::task::JoinHandle<()>>) {
+    let shutdown = ctx.shutdown.clone();
+    let defaults = ctx.defaults.clone();
+    let worker = Arc::new(worker::Worker::new(ctx));
+    if s.concurrency == 0 {
         tracing::info!(
             "--concurrency 0: intake only; Builds are left to the replicas that run workers"
         );
         readiness.builds_synced.store(true, Ordering::Relaxed);
+        return (worker, Vec::new());
     }
-    if cfg.concurrency > 0 {
-        let resync = resync::Resync {
-            client: client.clone(),
-            defaults: ctx.defaults.clone(),
-            synced,
-            bindings: stores.clone(),
-            history: github,
-            interval: Duration::from_secs(cfg.resync_interval_secs),
-            shutdown: shutdown.clone(),
-        };
-        tokio::spawn(resync.run());
-    }
-    let worker = Arc::new(worker::Worker::new(ctx));
-    for api in build_apis.into_iter().filter(|_| cfg.concurrency > 0) {
-        workers.push(tokio::spawn(worker::run_controller(
-            api,
-            worker.clone(),
-            cfg.concurrency,
-            readiness.clone(),
-        )));
-    }
-
-    let state = Arc::new(server::AppState {
-        secrets,
-        bindings: stores,
-        ns_secrets: ns_secrets::NamespaceSecrets::new(client.clone()),
-        client,
-        metrics,
-        readiness,
-        engine,
-        budget: crate::intake::budget::Budget::new(
-            usize::from(cfg.max_requests),
-            cfg.max_inflight_mib as usize * 1024 * 1024,
-        ),
-    });
-    let app = server::router(state, Duration::from_secs(cfg.request_timeout_secs));
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", cfg.listen))?;
-    tracing::info!(listen = %cfg.listen, identity, version = env!("CARGO_PKG_VERSION"), "mosaic-webhook serving");
-    http_serve::serve_http(
-        listener,
-        app,
-        Duration::from_secs(cfg.request_timeout_secs),
-        shutdown.clone(),
-    )
-    .await;
-    for w in workers {
-        let _ = w.await;
-    }
-    worker::record_parked(&worker, PARKED_ON_SHUTDOWN).await;
-    tracing::info!("stopped");
-    Ok(())
+    let resync = resync::Resync {
+        client: client.clone(),
+        defaults,
+        synced,
+        bindings: stores.to_vec(),
+        history: github,
+        interval: s.resync_interval,
+        shutdown,
+    };
+    tokio::spawn(resync.run());
+    let workers = apis::<Build>(s, client)
+        .into_iter()
+        .map(|api| {
+            tokio::spawn(worker::run_controller(
+                api,
+                worker.clone(),
+                s.concurrency,
+                readiness.clone(),
+            ))
+        })
+        .collect();
+    (worker, workers)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use kube::api::{Api, PostParams};
 use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 use tokio::sync::Mutex;
 
-use crate::cluster::retry::{API_RETRY_BUDGET, retry};
+use crate::cluster::retry::{api_budget, retry};
 
 /// The current time as a Kubernetes `Time`.
 pub fn now_time() -> Time {
@@ -85,6 +85,10 @@ pub struct Claimed {
     current: Arc<Mutex<Build>>,
 }
 
+fn phase_of(b: &Build) -> Option<BuildPhase> {
+    b.status.as_ref().map(|s| s.phase)
+}
+
 fn is_conflict(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 409)
 }
@@ -118,14 +122,27 @@ impl Claimed {
         s.heartbeat = Some(now.clone());
         set(s, now);
         let name = b.name_any();
+        let before = phase_of(build);
         match api.replace_status(&name, &PostParams::default(), &b).await {
-            Ok(updated) => Ok(Self {
-                api,
-                me: me.to_string(),
-                current: Arc::new(Mutex::new(updated)),
-            }),
+            Ok(updated) => {
+                let claimed = Self {
+                    api,
+                    me: me.to_string(),
+                    current: Arc::new(Mutex::new(updated.clone())),
+                };
+                claimed.told(before, &updated).await;
+                Ok(claimed)
+            }
             Err(e) if is_conflict(&e) => Err(ClaimError::Conflict(name)),
             Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Tell of a phase change (a Kubernetes Event on the Build) when `written` left `before`.
+    async fn told(&self, before: Option<BuildPhase>, written: &Build) {
+        if phase_of(written) != before {
+            let client = self.api.clone().into_client();
+            crate::cluster::build_events::phase_changed(client, written, &self.me).await;
         }
     }
 
@@ -147,19 +164,19 @@ impl Claimed {
             s.heartbeat = Some(now_time());
             let name = b.name_any();
             let pp = PostParams::default();
-            let write = retry("writing the Build status", API_RETRY_BUDGET, || {
+            let write = retry("writing the Build status", api_budget(), || {
                 self.api.replace_status(&name, &pp, &b)
             });
             match write.await {
                 Ok(updated) => {
+                    let before = phase_of(&cur);
                     *cur = updated.clone();
+                    self.told(before, &updated).await;
                     return Ok(updated);
                 }
                 Err(e) if is_conflict(&e) => {
-                    let fresh = retry("reading the Build", API_RETRY_BUDGET, || {
-                        self.api.get(&name)
-                    })
-                    .await?;
+                    let fresh =
+                        retry("reading the Build", api_budget(), || self.api.get(&name)).await?;
                     let owner = fresh
                         .status
                         .as_ref()

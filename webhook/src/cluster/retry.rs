@@ -4,13 +4,26 @@
 //! returned at once.
 
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::backoff::{self, Kind, Policy};
 
-/// How long a call keeps retrying before the error is returned: the default claim TTL, after
-/// which another replica may take the Build over anyway.
-pub const API_RETRY_BUDGET: Duration = Duration::from_secs(30);
+/// How long a call keeps retrying before the error is returned, until `serve` sets it from
+/// `--claim-ttl` (`settings::Settings::api_retry_budget`): the default claim TTL.
+const DEFAULT_API_BUDGET: Duration = Duration::from_secs(30);
+
+static API_BUDGET: OnceLock<Duration> = OnceLock::new();
+
+/// How long the worker's own Kubernetes API calls keep retrying while the API server is away.
+pub fn api_budget() -> Duration {
+    API_BUDGET.get().copied().unwrap_or(DEFAULT_API_BUDGET)
+}
+
+/// Set [`api_budget`], once, at start.
+pub fn set_api_budget(budget: Duration) {
+    let _ = API_BUDGET.set(budget);
+}
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(2);
 

@@ -179,6 +179,15 @@ impl FakeKube {
                 let stored = apply_deployment(&mut st, path, cur, &body);
                 reply(200, &stored)
             }
+            Method::POST => {
+                let name = body["metadata"]["name"].as_str().unwrap_or_default();
+                let obj_path = format!("{path}/{name}");
+                if st.objects.contains_key(&obj_path) {
+                    return status(409, "AlreadyExists", &obj_path);
+                }
+                let stored = st.store(obj_path, body);
+                reply(201, &stored)
+            }
             _ => status(405, "MethodNotAllowed", method.as_str()),
         }
     }

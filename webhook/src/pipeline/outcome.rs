@@ -10,7 +10,7 @@ use mosaic_core::resources::{Build, BuildPhase, BuildStatus};
 
 use super::{Deployed, Stop, plan};
 use crate::cluster::claim::ClaimError;
-use crate::cluster::retry::API_RETRY_BUDGET;
+use crate::cluster::retry::api_budget;
 use crate::pipeline::ports::CommitState;
 
 /// What a finished run writes on its Build.
@@ -102,7 +102,7 @@ pub fn next_step(result: Result<Deployed, Stop>, report_errors: &[String], commi
                 "stopped: the Kubernetes API server was unreachable for more than {}s while \
                  recording progress ({e}); not rebuilt, so that no build runs twice: push again \
                  or run `kubectl mosaic deploy --ref {commit}`",
-                API_RETRY_BUDGET.as_secs()
+                api_budget().as_secs()
             ),
         ),
         Err(Stop::Lost(e)) => return Next::Leave(e),

@@ -6,12 +6,14 @@
 //! --ignored`. A new test file `x.rs` here is registered with `mod x;` below.
 
 mod audit;
+mod build_events;
 mod buildkit;
 mod cluster;
 mod cluster_install;
 mod cluster_verdicts;
 mod crash;
 mod drills;
+mod flags;
 mod flow;
 mod git_truth;
 mod github_faults;

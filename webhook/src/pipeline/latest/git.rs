@@ -257,7 +257,7 @@ pub async fn recheck(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
     let api = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
     let binding = crate::cluster::retry::retry(
         "reading the Binding",
-        crate::cluster::retry::API_RETRY_BUDGET,
+        crate::cluster::retry::api_budget(),
         || api.get(&build.spec.binding),
     )
     .await

@@ -52,7 +52,7 @@ pub(crate) async fn list_siblings(
 pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec<Build>, Stop> {
     crate::cluster::retry::retry(
         "listing Builds",
-        crate::cluster::retry::API_RETRY_BUDGET,
+        crate::cluster::retry::api_budget(),
         || list_siblings(client, build),
     )
     .await

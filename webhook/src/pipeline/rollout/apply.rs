@@ -10,7 +10,7 @@ use mosaic_core::names;
 use mosaic_core::resources::{Binding, Build};
 
 use crate::cluster::claim::Claimed;
-use crate::cluster::retry::{API_RETRY_BUDGET, retry};
+use crate::cluster::retry::{api_budget, retry};
 use crate::pipeline::latest::{self, siblings};
 use crate::pipeline::{Ctx, Stop, fail, plan};
 
@@ -162,16 +162,14 @@ pub async fn apply(
     let bname = build.name_any();
     let dep_name = &binding.spec.deployment;
     let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
-    let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
-        api.get(dep_name)
-    })
-    .await
-    .map_err(|e| {
-        fail(
-            BuildReason::DeploymentNotFound,
-            format!("Deployment {ns}/{dep_name}: {e}"),
-        )
-    })?;
+    let dep = retry("reading the Deployment", api_budget(), || api.get(dep_name))
+        .await
+        .map_err(|e| {
+            fail(
+                BuildReason::DeploymentNotFound,
+                format!("Deployment {ns}/{dep_name}: {e}"),
+            )
+        })?;
     let container = plan::pick_container(&binding.spec, &dep)
         .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
     // On a retry after a crash the Deployment may already run this image: keep the first

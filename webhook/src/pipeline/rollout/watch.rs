@@ -18,7 +18,7 @@ use mosaic_core::resources::{Binding, Build};
 use mosaic_core::verdict::{Failure, Judge, Policy, Step};
 
 use crate::cluster::claim::Claimed;
-use crate::cluster::retry::{API_RETRY_BUDGET, is_transient, retry};
+use crate::cluster::retry::{api_budget, is_transient, retry};
 use crate::pipeline::latest::{self, list_siblings};
 use crate::pipeline::{Ctx, Stop, fail};
 
@@ -166,7 +166,7 @@ impl<'a> Watch<'a> {
         let ns = build.metadata.namespace.clone().unwrap_or_default();
         let dep_name = binding.spec.deployment.clone();
         let api = Api::<Deployment>::namespaced(ctx.client.clone(), &ns);
-        let dep = retry("reading the Deployment", API_RETRY_BUDGET, || {
+        let dep = retry("reading the Deployment", api_budget(), || {
             api.get(&dep_name)
         })
         .await

@@ -6,8 +6,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
-use mosaic_core::Binding;
 use mosaic_core::reference::{ImageRef, RepoName};
+use mosaic_core::{Binding, bound_container};
 
 use super::auto::AutoArgs;
 pub use super::binding_write::{BindRequest, apply_binding};
@@ -134,16 +134,6 @@ impl BindRequest {
     }
 }
 
-/// Names of the containers in a Deployment's pod template.
-pub fn container_names(d: &Deployment) -> Vec<String> {
-    d.spec
-        .template
-        .spec
-        .as_ref()
-        .map(|p| p.containers.iter().map(|c| c.name.clone()).collect())
-        .unwrap_or_default()
-}
-
 /// Validate a request against the cluster and return the Binding to apply.
 pub async fn validated_binding(
     client: &kube::Client,
@@ -157,7 +147,7 @@ pub async fn validated_binding(
             req.deployment
         ))
     })?;
-    let names = container_names(&d);
+    let names = bound_container::container_names(&d);
     let choice = choose_container(&req.deployment, &names, req.container.as_deref())?;
     let existing = Api::<Binding>::namespaced(client.clone(), namespace)
         .list(&ListParams::default())
@@ -170,10 +160,7 @@ pub async fn validated_binding(
         &names,
         &existing,
     )?;
-    let written = choice
-        .container
-        .clone()
-        .or_else(|| (names.len() == 1).then(|| names[0].clone()));
+    let written = bound_container::written(choice.container.as_deref(), &names);
     let warning = written.and_then(|c| {
         let managers = super::bind_checks::image_managers(&d, &c);
         super::bind_checks::ownership_warning(&req.deployment, &c, &managers)

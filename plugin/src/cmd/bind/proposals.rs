@@ -9,7 +9,7 @@ use mosaic_core::names::{DEFAULT_BRANCH, DEFAULT_CONTEXT, DEFAULT_DOCKERFILE};
 use mosaic_core::reference::{ImageRef, RepoName};
 use mosaic_core::{Binding, bound_container};
 
-use super::binding_write::BindRequest;
+use super::write::BindRequest;
 use crate::output::Table;
 
 /// One row of the proposal table.

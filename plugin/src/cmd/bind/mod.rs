@@ -1,5 +1,18 @@
 //! `kubectl mosaic bind`: validate a Deployment, container, image repository,
 //! GitHub repository and Secrets, then server-side apply the `Binding`.
+//!
+//! The command sits on top of plain parts, each used in one direction only: `input` (the
+//! flags' syntax, the container, the Secrets) and `owner` (who else writes the container) check
+//! a request, `write` turns it into the Binding and applies it. `bind --auto` is `auto`, which
+//! lists the cluster and asks the registry, over `proposals` (the table, pure), and writes
+//! through `write` too. Which container a Binding writes, and its name, is
+//! `mosaic_core::bound_container`; matching images to repositories is `mosaic_core::matching`.
+
+pub mod auto;
+pub mod input;
+pub mod owner;
+pub mod proposals;
+pub mod write;
 
 use clap::Args;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -9,16 +22,16 @@ use kube::{Api, ResourceExt};
 use mosaic_core::reference::{ImageRef, RepoName};
 use mosaic_core::{Binding, bound_container};
 
-use super::auto::AutoArgs;
-pub use super::binding_write::{BindRequest, apply_binding};
+use self::auto::AutoArgs;
+use self::write::{BindRequest, apply_binding};
 use crate::error::{Error, Outcome};
 use crate::github::GitHubArgs;
 use crate::kubeconf;
 use crate::kubeconf::KubeArgs;
 use crate::output::{self, Format, ObjectFormat};
 
-pub use super::checks::{
-    ContainerChoice, check_github_secret, check_registry_secret, choose_container, validate_branch,
+use self::input::{
+    check_github_secret, check_registry_secret, choose_container, validate_branch,
     validate_repo_path,
 };
 
@@ -153,7 +166,7 @@ pub async fn validated_binding(
         .list(&ListParams::default())
         .await?
         .items;
-    super::bind_checks::one_owner(
+    owner::one_owner(
         &choice.binding_name,
         &req.deployment,
         choice.container.as_deref(),
@@ -162,8 +175,8 @@ pub async fn validated_binding(
     )?;
     let written = bound_container::written(choice.container.as_deref(), &names);
     let warning = written.and_then(|c| {
-        let managers = super::bind_checks::image_managers(&d, &c);
-        super::bind_checks::ownership_warning(&req.deployment, &c, &managers)
+        let managers = owner::image_managers(&d, &c);
+        owner::ownership_warning(&req.deployment, &c, &managers)
     });
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     if let Some(s) = &req.registry_secret {
@@ -181,8 +194,7 @@ pub async fn validated_binding(
 
 pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
     if args.propose.auto {
-        return super::auto::run(kube, &args.propose, args.dry_run, args.output, &args.github)
-            .await;
+        return auto::run(kube, &args.propose, args.dry_run, args.output, &args.github).await;
     }
     let req = BindRequest::from_args(&args)?;
     let cluster = kubeconf::connect(kube).await?;

@@ -1,11 +1,7 @@
 //! Subcommand implementations and the helpers they share
 //! (`deployment/NAME` targets, finding a Deployment's Binding).
 
-pub mod auto;
 pub mod bind;
-pub mod bind_checks;
-pub mod binding_write;
-pub mod checks;
 pub mod completion;
 pub mod deploy;
 pub mod explain;
@@ -17,7 +13,6 @@ pub mod install_egress;
 pub mod install_show;
 pub mod list;
 pub mod logs;
-pub mod proposals;
 pub mod rollback;
 pub mod status;
 pub mod status_commit;

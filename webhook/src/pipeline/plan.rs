@@ -7,9 +7,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
-use mosaic_core::names;
 use mosaic_core::reference::{ImageRef, ReferenceError};
 use mosaic_core::resources::BindingSpec;
+use mosaic_core::{bound_container, names};
 
 use crate::pipeline::context::{ContextError, ContextSpec};
 
@@ -102,21 +102,14 @@ pub fn plan_build(
 /// Pick the container a Binding updates.
 pub fn pick_container(spec: &BindingSpec, dep: &Deployment) -> Result<String, PlanError> {
     let deployment = dep.name_any();
-    let containers: Vec<String> = dep
-        .spec
-        .template
-        .spec
-        .as_ref()
-        .map(|p| p.containers.iter().map(|c| c.name.clone()).collect())
-        .unwrap_or_default();
-    match &spec.container {
-        Some(c) if containers.contains(c) => Ok(c.clone()),
+    let containers = bound_container::container_names(dep);
+    match bound_container::written(spec.container.as_deref(), &containers) {
+        Some(c) if containers.contains(&c) => Ok(c),
         Some(c) => Err(PlanError::NoSuchContainer {
             deployment,
-            container: c.clone(),
+            container: c,
             containers,
         }),
-        None if containers.len() == 1 => Ok(containers[0].clone()),
         None => Err(PlanError::AmbiguousContainer {
             deployment,
             containers,

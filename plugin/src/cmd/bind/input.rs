@@ -3,6 +3,7 @@
 //! and the Secrets named by `--registry-secret` and `--github-secret`.
 
 use k8s_openapi::api::core::v1::Secret;
+use mosaic_core::bound_container;
 use mosaic_core::names::{GITHUB_TOKEN_KEY, REGISTRY_SECRET_TYPE};
 
 use crate::error::Error;
@@ -25,11 +26,7 @@ pub fn choose_container(
     match requested {
         Some(c) if containers.iter().any(|x| x == c) => Ok(ContainerChoice {
             container: Some(c.to_string()),
-            binding_name: if several {
-                format!("{deployment}-{c}")
-            } else {
-                deployment.to_string()
-            },
+            binding_name: bound_container::binding_name(deployment, c, containers.len()),
         }),
         Some(c) => Err(Error::Input(format!(
             "container {c:?} not found in deployment/{deployment}: its containers are {}",

@@ -5,19 +5,10 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
-use mosaic_core::Binding;
 use mosaic_core::names::FIELD_MANAGER_WEBHOOK;
+use mosaic_core::{Binding, bound_container};
 
 use crate::error::Error;
-
-/// The container a Binding writes: its `container`, else the Deployment's only one.
-fn effective(container: Option<&str>, containers: &[String]) -> Option<String> {
-    match container {
-        Some(c) => Some(c.to_string()),
-        None if containers.len() == 1 => Some(containers[0].clone()),
-        None => None,
-    }
-}
 
 /// Refuse `name` when another Binding in `existing` already writes `container` of `deployment`.
 pub fn one_owner(
@@ -27,11 +18,11 @@ pub fn one_owner(
     containers: &[String],
     existing: &[Binding],
 ) -> Result<(), Error> {
-    let mine = effective(container, containers);
+    let mine = bound_container::written(container, containers);
     let taken = existing.iter().find(|b| {
         b.name_any() != name
             && b.spec.deployment == deployment
-            && effective(b.spec.container.as_deref(), containers) == mine
+            && bound_container::written(b.spec.container.as_deref(), containers) == mine
     });
     match taken {
         Some(b) => Err(Error::Input(format!(

@@ -15,8 +15,8 @@ use mosaic_core::Binding;
 use mosaic_core::matching;
 use mosaic_core::names::{OCI_LABEL_SOURCE, REGISTRY_CONFIG_KEY};
 
-use super::binding_write::apply_binding;
 use super::proposals::{Row, parse_pick, table, workloads};
+use super::write::apply_binding;
 use crate::error::{Error, Outcome};
 use crate::github::{GitHub, GitHubApi, GitHubArgs};
 use crate::kubeconf::{self, Cluster, KubeArgs};

@@ -4,12 +4,12 @@
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::ResourceExt;
-use mosaic_core::Binding;
 use mosaic_core::matching::{Proposal, Workload};
 use mosaic_core::names::{DEFAULT_BRANCH, DEFAULT_CONTEXT, DEFAULT_DOCKERFILE};
 use mosaic_core::reference::{ImageRef, RepoName};
+use mosaic_core::{Binding, bound_container};
 
-use super::binding_write::BindRequest;
+use super::write::BindRequest;
 use crate::output::Table;
 
 /// One row of the proposal table.
@@ -81,11 +81,8 @@ pub fn workloads(d: &Deployment) -> Vec<(Workload, ImageRef, String, Option<Stri
                 image_repository: img.repository(),
                 source_label: None,
             };
-            let (bname, field) = if several {
-                (format!("{name}-{}", c.name), Some(c.name.clone()))
-            } else {
-                (name.clone(), None)
-            };
+            let bname = bound_container::binding_name(&name, &c.name, containers.len());
+            let field = several.then(|| c.name.clone());
             Some((w, img, bname, field))
         })
         .collect()

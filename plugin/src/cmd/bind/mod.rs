@@ -1,24 +1,37 @@
 //! `kubectl mosaic bind`: validate a Deployment, container, image repository,
 //! GitHub repository and Secrets, then server-side apply the `Binding`.
+//!
+//! The command sits on top of plain parts, each used in one direction only: `input` (the
+//! flags' syntax, the container, the Secrets) and `owner` (who else writes the container) check
+//! a request, `write` turns it into the Binding and applies it. `bind --auto` is `auto`, which
+//! lists the cluster and asks the registry, over `proposals` (the table, pure), and writes
+//! through `write` too. Which container a Binding writes, and its name, is
+//! `mosaic_core::bound_container`; matching images to repositories is `mosaic_core::matching`.
+
+pub mod auto;
+pub mod input;
+pub mod owner;
+pub mod proposals;
+pub mod write;
 
 use clap::Args;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
-use mosaic_core::Binding;
 use mosaic_core::reference::{ImageRef, RepoName};
+use mosaic_core::{Binding, bound_container};
 
-use super::auto::AutoArgs;
-pub use super::binding_write::{BindRequest, apply_binding};
+use self::auto::AutoArgs;
+use self::write::{BindRequest, apply_binding};
 use crate::error::{Error, Outcome};
 use crate::github::GitHubArgs;
 use crate::kubeconf;
 use crate::kubeconf::KubeArgs;
 use crate::output::{self, Format, ObjectFormat};
 
-pub use super::checks::{
-    ContainerChoice, check_github_secret, check_registry_secret, choose_container, validate_branch,
+use self::input::{
+    check_github_secret, check_registry_secret, choose_container, validate_branch,
     validate_repo_path,
 };
 
@@ -134,16 +147,6 @@ impl BindRequest {
     }
 }
 
-/// Names of the containers in a Deployment's pod template.
-pub fn container_names(d: &Deployment) -> Vec<String> {
-    d.spec
-        .template
-        .spec
-        .as_ref()
-        .map(|p| p.containers.iter().map(|c| c.name.clone()).collect())
-        .unwrap_or_default()
-}
-
 /// Validate a request against the cluster and return the Binding to apply.
 pub async fn validated_binding(
     client: &kube::Client,
@@ -157,26 +160,23 @@ pub async fn validated_binding(
             req.deployment
         ))
     })?;
-    let names = container_names(&d);
+    let names = bound_container::container_names(&d);
     let choice = choose_container(&req.deployment, &names, req.container.as_deref())?;
     let existing = Api::<Binding>::namespaced(client.clone(), namespace)
         .list(&ListParams::default())
         .await?
         .items;
-    super::bind_checks::one_owner(
+    owner::one_owner(
         &choice.binding_name,
         &req.deployment,
         choice.container.as_deref(),
         &names,
         &existing,
     )?;
-    let written = choice
-        .container
-        .clone()
-        .or_else(|| (names.len() == 1).then(|| names[0].clone()));
+    let written = bound_container::written(choice.container.as_deref(), &names);
     let warning = written.and_then(|c| {
-        let managers = super::bind_checks::image_managers(&d, &c);
-        super::bind_checks::ownership_warning(&req.deployment, &c, &managers)
+        let managers = owner::image_managers(&d, &c);
+        owner::ownership_warning(&req.deployment, &c, &managers)
     });
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     if let Some(s) = &req.registry_secret {
@@ -194,8 +194,7 @@ pub async fn validated_binding(
 
 pub async fn run(kube: &KubeArgs, args: BindArgs) -> Result<Outcome, Error> {
     if args.propose.auto {
-        return super::auto::run(kube, &args.propose, args.dry_run, args.output, &args.github)
-            .await;
+        return auto::run(kube, &args.propose, args.dry_run, args.output, &args.github).await;
     }
     let req = BindRequest::from_args(&args)?;
     let cluster = kubeconf::connect(kube).await?;

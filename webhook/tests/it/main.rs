@@ -6,6 +6,7 @@
 //! --ignored`. A new test file `x.rs` here is registered with `mod x;` below.
 
 mod audit;
+mod bench_git;
 mod buildkit;
 mod cluster;
 mod cluster_install;
@@ -20,6 +21,7 @@ mod hostile_http;
 mod hostile_tar;
 mod install_defaults;
 mod intake_bounds;
+mod intake_events;
 mod labels;
 mod ns_secrets;
 mod ownership;

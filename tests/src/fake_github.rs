@@ -60,6 +60,8 @@ struct Repo {
     commits: HashMap<String, Vec<File>>,
     /// Each commit's parents (see `graph`).
     parents: HashMap<String, Vec<String>>,
+    /// Each commit's generation: 1 + its deepest parent's (see `graph`).
+    depth: HashMap<String, usize>,
     branches: HashMap<String, String>,
     private: bool,
 }

@@ -50,6 +50,11 @@ impl Repo {
 
     fn add_commit(&mut self, full: &str, parent: Option<String>, files: Vec<File>) -> String {
         let sha = sha_of(full, self.commits.len(), &files);
+        let depth = parent
+            .as_ref()
+            .and_then(|p| self.depth.get(p))
+            .map_or(1, |d| d + 1);
+        self.depth.insert(sha.clone(), depth);
         self.commits.insert(sha.clone(), files);
         self.parents
             .insert(sha.clone(), parent.into_iter().collect());
@@ -189,10 +194,12 @@ fn comparison(
 ) -> Result<Value, String> {
     let (of_base, of_head) = (rp.ancestry(b), rp.ancestry(hd));
     let common: Vec<&String> = of_base.intersection(&of_head).collect();
-    // The merge base: the common ancestor that descends from every other one.
+    // The merge base: the common ancestor that descends from every other one (the deepest:
+    // generations are kept per commit, so a long history costs no walk per candidate).
+    let depth = |c: &str| rp.depth.get(c).copied().unwrap_or_default();
     let merge_base = common
         .iter()
-        .max_by_key(|c| rp.ancestry(c).len())
+        .max_by_key(|c| depth(c))
         .ok_or_else(|| format!("No common ancestor between {b} and {hd}."))?;
     let ahead: Vec<&String> = of_head.difference(&of_base).collect();
     let behind = of_base.difference(&of_head).count();
@@ -203,7 +210,7 @@ fn comparison(
         _ => "diverged",
     };
     let mut ahead: Vec<&String> = ahead;
-    ahead.sort_by_key(|c| rp.ancestry(c).len());
+    ahead.sort_by_key(|c| depth(c));
     let cj = |sha: &str| {
         commit_json(
             &s.base,

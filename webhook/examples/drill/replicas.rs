@@ -1,9 +1,12 @@
 //! Drill `replicas`: two webhook replicas (identities r1 and r2, 2 builds at a time each) on one
 //! API server, and 3 waves of 50 pushes in flight: 10 per app for 5 apps, 50 ms, 300 ms, 1 s apart,
 //! delivered alternately to each replica, plus 10 redeliveries of earlier pushes to the other
-//! replica. Checks: every Build was claimed once by one replica (no build ran twice) and ended
-//! once; nothing Failed; per app the newest push is deployed, the Deployment only ever moved
-//! forward in push order, once per Succeeded Build; GitHub got one final report per commit.
+//! replica. About 1 push in 10 is lost (the branch moved, the delivery never arrived) and
+//! delivered only once the wave settled: an out-of-order redelivery of an older commit after
+//! newer ones deployed. Checks: every Build was claimed once by one replica (no build ran
+//! twice) and ended once; nothing Failed; per app the newest push is deployed, the Deployment
+//! only ever moved forward in push order, once per Succeeded Build; GitHub got one final report
+//! per commit; every late push ends `Superseded` and moves no Deployment.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -24,19 +27,26 @@ const SPACING: [Duration; 3] = [
     Duration::from_millis(1000),
 ];
 
-/// Deliver one wave; returns per app the commits in push order.
+/// Deliver one wave; returns per app the delivered commits in push order, and the lost pushes
+/// (app, commit) held back for later.
 async fn wave(
     w: &World,
     replicas: &[Webhook; 2],
     n: usize,
     report: &mut Report,
-) -> Vec<Vec<String>> {
+) -> (Vec<Vec<String>>, Vec<(usize, String)>) {
     let mut order: Vec<Vec<String>> = vec![Vec::new(); APPS];
     let mut sent = Vec::new();
+    let mut lost = Vec::new();
     let mut handles = Vec::new();
     for k in 0..PUSHES {
         let app = k % APPS;
         let sha = w.commit(app);
+        // Lost: the branch moved on GitHub, the delivery did not arrive (never an app's last).
+        if k < PUSHES - APPS && rand_below(10) == 0 {
+            lost.push((app, sha));
+            continue;
+        }
         order[app].push(sha.clone());
         let delivery = format!("rep-{n}-{k}");
         sent.push((app, sha.clone(), delivery.clone()));
@@ -46,7 +56,7 @@ async fn wave(
         tokio::time::sleep(SPACING[n % SPACING.len()]).await;
     }
     for _ in 0..10 {
-        let k = rand_below(PUSHES as u64) as usize;
+        let k = rand_below(sent.len() as u64) as usize;
         let (app, sha, delivery) = sent[k].clone();
         let other = &replicas[(k + 1) % 2];
         handles.push(tokio::spawn(deliver(
@@ -63,7 +73,64 @@ async fn wave(
     if codes.keys().any(|c| *c != 200 && *c != 201) {
         report.lost(format!("wave {n}: deliveries not recorded: {codes:?}"));
     }
-    order
+    (order, lost)
+}
+
+/// Deliver the lost pushes of a settled wave, out of order (newest first), alternately to each
+/// replica. Each must end `Superseded` and no Deployment may move.
+async fn late(
+    w: &World,
+    replicas: &[Webhook; 2],
+    n: usize,
+    lost: &[(usize, String)],
+    report: &mut Report,
+) {
+    let gens: Vec<i64> = futures::future::join_all((0..APPS).map(|i| w.generation(i))).await;
+    let images: Vec<String> = futures::future::join_all((0..APPS).map(|i| w.image(i))).await;
+    for (k, (app, sha)) in lost.iter().rev().enumerate() {
+        let r = &replicas[k % 2];
+        let code = deliver(
+            r.url.clone(),
+            w.push_body(*app, sha),
+            format!("late-{n}-{k}"),
+        )
+        .await;
+        if code != 201 {
+            report.lost(format!("wave {n}: the late push of {sha} answered {code}"));
+        }
+    }
+    let mut superseded = 0;
+    for (app, sha) in lost {
+        let name = build_name(&w.apps[*app].name, sha);
+        match terminal(w, &name, 300).await {
+            Ok(b)
+                if b.status
+                    .as_ref()
+                    .is_some_and(|s| s.phase == BuildPhase::Superseded) =>
+            {
+                superseded += 1;
+            }
+            Ok(b) => report.lost(format!(
+                "wave {n}: the late push {name} ended {:?}, not Superseded",
+                b.status.map(|s| (s.phase, s.message))
+            )),
+            Err(e) => report.lost(format!("wave {n}: late push: {e}")),
+        }
+    }
+    for i in 0..APPS {
+        if w.generation(i).await != gens[i] || w.image(i).await != images[i] {
+            report.lost(format!(
+                "wave {n}: a late (older) push moved {}",
+                w.apps[i].name
+            ));
+        }
+    }
+    println!(
+        "wave {n}: {} late pushes delivered after newer ones deployed: {superseded} Superseded",
+        lost.len()
+    );
+    report.count("late_pushes", lost.len());
+    report.count("late_superseded", superseded);
 }
 
 async fn deliver(url: String, body: Vec<u8>, delivery: String) -> u16 {
@@ -94,7 +161,7 @@ pub async fn run(report: &mut Report) {
     for n in 0..WAVES {
         let t0 = Instant::now();
         let gens: Vec<i64> = futures::future::join_all((0..APPS).map(|i| w.generation(i))).await;
-        let order = wave(&w, &replicas, n, report).await;
+        let (order, lost) = wave(&w, &replicas, n, report).await;
         for (app, commits) in order.iter().enumerate() {
             let dep = &w.apps[app].name;
             let mut images: HashMap<String, usize> = HashMap::new();
@@ -206,10 +273,12 @@ pub async fn run(report: &mut Report) {
             }
         }
         println!(
-            "wave {n}: all {PUSHES} pushes settled in {:.1} s",
+            "wave {n}: all {} delivered pushes settled in {:.1} s",
+            PUSHES - lost.len(),
             t0.elapsed().as_secs_f64()
         );
         report.count("pushes", PUSHES);
+        late(&w, &replicas, n, &lost, report).await;
     }
     println!("replicas: claims by replica {by_replica:?}; terminal phases {phases:?}");
     let mut r: Vec<_> = reports.into_iter().collect();

@@ -3,7 +3,6 @@
 //! `mosaic-webhook` binary as child processes; signed deliveries; and a stand-in Deployment
 //! controller that completes each rollout after a delay (the test API server runs none).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use mosaic_core::resources::{Binding, Build};
 use mosaic_tests::fake_github::{FakeGitHub, File};
 use mosaic_tests::fault_proxy::FaultProxy;
@@ -83,7 +82,10 @@ pub async fn world(apps: usize, padding: usize) -> World {
             "metadata": {"name": name},
             "spec": {"deployment": name, "repo": repo, "branch": "main",
                 "image": format!("{}/drill/{ns}/{name}", proxy.host()),
-                "registrySecret": "registry", "githubSecret": "github", "rollbackOnFailure": false}
+                "registrySecret": "registry", "githubSecret": "github", "rollbackOnFailure": false,
+                // The drill created the Deployment, so its client's field manager owns the
+                // image: hand it over, as an app team would after `bind` warned.
+                "takeOwnership": true}
         }))
         .expect("Binding");
         Api::<Binding>::namespaced(client.clone(), &ns)
@@ -191,7 +193,7 @@ impl World {
 
 impl World {
     /// How many times the webhook processes logged claiming Build `name` (every log of this world),
-    /// including claims that ended it at once as superseded.
+    /// including claims that ended it at once (superseded, or refused by the git check).
     pub fn claims_logged(&self, name: &str) -> usize {
         let needle = format!("\"build\":\"{name}\"");
         std::fs::read_dir(self.dir.path())
@@ -204,7 +206,7 @@ impl World {
                 log.lines()
                     .filter(|l| {
                         (l.contains("\"build claimed\"")
-                            || l.contains("\"build superseded before it started\""))
+                            || l.contains("\"build decided before it started\""))
                             && l.contains(&needle)
                     })
                     .count()
@@ -362,36 +364,5 @@ impl Webhook {
 /// Play the Deployment controller: a new generation is marked rolled out `delay` after it is
 /// first seen. Abort the task to stop.
 pub fn controller(w: &World, delay: Duration) -> tokio::task::JoinHandle<()> {
-    let api = w.deployments();
-    tokio::spawn(async move {
-        let mut seen: HashMap<(String, i64), tokio::time::Instant> = HashMap::new();
-        loop {
-            if let Ok(list) = api.list(&ListParams::default()).await {
-                for d in list.items {
-                    let name = d.metadata.name.clone().unwrap_or_default();
-                    let generation = d.metadata.generation.unwrap_or(0);
-                    let observed = d
-                        .status
-                        .as_ref()
-                        .and_then(|s| s.observed_generation)
-                        .unwrap_or(0);
-                    if generation <= observed {
-                        continue;
-                    }
-                    let first = *seen
-                        .entry((name.clone(), generation))
-                        .or_insert_with(tokio::time::Instant::now);
-                    if first.elapsed() < delay {
-                        continue;
-                    }
-                    let status = json!({"status": {"observedGeneration": generation, "replicas": 1,
-                        "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1}});
-                    let _ = api
-                        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                        .await;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
+    mosaic_tests::webhook::complete_rollouts(w.deployments(), delay)
 }

@@ -1,10 +1,14 @@
 //! Load drill for the intake (run by `scripts/load`): the real `mosaic-webhook` binary against
-//! the real test API server on loopback, fed signed push deliveries at a fixed rate (open loop:
-//! a slow answer never slows the sender) with a mix of duplicates (same delivery id), older
-//! commits redelivered, bad signatures, garbled and oversized bodies. Then checks, from the API
-//! server, exactly one Build per (Binding, commit), none for a badly signed commit, and that
-//! every good delivery got a 2xx within 1 s. Prints a JSON summary on stdout; exits 1 when a
-//! check fails.
+//! the real test API server, dockerd and registry on loopback, fed signed push deliveries at a
+//! fixed rate (open loop: a slow answer never slows the sender) with a mix of duplicates (same
+//! delivery id), older commits redelivered, bad signatures, garbled and oversized bodies. Every
+//! push is a real commit on the fake GitHub's graph (the branch moves as each is sent), and two
+//! Bindings (`web`, `api`) deploy them to their Deployments. After the load: every Build ends,
+//! each Deployment only moved forward in git order and runs the branch head's Build; then the
+//! late pushes (lost the first time) are delivered, out of order, and must end `Superseded`
+//! without moving a Deployment. Checks, from the API server, exactly one Build per (Binding,
+//! commit), none for a badly signed commit, and that every good delivery got a 2xx within 1 s.
+//! Prints a JSON summary on stdout; exits 1 when a check fails.
 //!
 //! MIX `drill` (default) is the mix above; MIX `intake` sends only new, distinct, signed pushes
 //! (the intake benchmark of issue 5: every request is a verify + decide + create) and also
@@ -13,17 +17,21 @@
 //! `cargo run -p mosaic-webhook --release --example load -- [DELIVERIES] [RATE] [MIX]`
 
 mod plan;
+mod settle;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use mosaic_core::resources::{Binding, Build};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{DeleteParams, ListParams, PostParams};
+use mosaic_core::resources::BuildPhase;
+use mosaic_tests::fake_github::File;
+use mosaic_tests::webhook::World;
 use serde_json::json;
 
-use plan::{Kind, SECRET, plan, verify_micros};
+use plan::{Kind, plan, verify_micros};
 
 const BINDINGS: [&str; 2] = ["web", "api"];
 
@@ -36,16 +44,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 /// Start the webhook binary for `ns`; returns the child and its URL once `/readyz` is 200.
-async fn start_webhook(
-    ns: &str,
-    dir: &std::path::Path,
-    github: &str,
-) -> (std::process::Child, String) {
+async fn start_webhook(w: &World) -> (std::process::Child, String) {
+    let (ns, dir, github) = (w.ns(), w.dir.path(), w.gh.url.as_str());
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
         .port();
-    std::fs::write(dir.join("secret"), SECRET).expect("secret file");
     let bin = std::env::var_os("MOSAIC_WEBHOOK_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| mosaic_tests::bin_path("mosaic-webhook"));
@@ -54,7 +58,7 @@ async fn start_webhook(
         .args(["--listen", &format!("127.0.0.1:{port}"), "--namespace", ns])
         .args([
             "--webhook-secret-file",
-            dir.join("secret").to_str().expect("utf-8 path"),
+            w.secret_file().to_str().expect("utf-8 path"),
         ])
         .args([
             "--github-api-url",
@@ -63,11 +67,16 @@ async fn start_webhook(
             "load",
             "--log-format",
             "json",
+            // The Builds counted are the deliveries' own: no resync Builds.
+            "--resync-interval",
+            "0",
+            "--verify-window",
+            "1s",
         ])
         // MOSAIC_LOAD_CONCURRENCY=0 measures the intake alone (no worker on the API server).
         .args([
             "--concurrency",
-            &std::env::var("MOSAIC_LOAD_CONCURRENCY").unwrap_or_else(|_| "1".into()),
+            &std::env::var("MOSAIC_LOAD_CONCURRENCY").unwrap_or_else(|_| "2".into()),
         ])
         .env("RUST_LOG", "warn")
         .envs(mosaic_tests::stack_vars())
@@ -87,6 +96,62 @@ async fn start_webhook(
     })
     .await;
     (child, url)
+}
+
+/// The world: `mosaic_tests`' (Deployment and Binding `web` for `acme/<ns>`), plus Deployment
+/// and Binding `api` for the same repository and branch.
+async fn load_world() -> World {
+    let w = mosaic_tests::webhook::world(None, false).await;
+    // Time the intake of an installed cluster, not the API server's hold on creates of a CRD
+    // Established under 2 s ago (see await_crds_settled).
+    mosaic_tests::await_crds_settled(&w.kube.client).await;
+    let dep: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "api"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api"}},
+            "template": {"metadata": {"labels": {"app": "api"}},
+                "spec": {"containers": [{"name": "app", "image": "example.com/api:before"}]}}}
+    }))
+    .expect("Deployment");
+    w.deployments()
+        .create(&PostParams::default(), &dep)
+        .await
+        .expect("create Deployment api");
+    let mut b = w.bindings().get("web").await.expect("Binding web");
+    b.metadata = kube::api::ObjectMeta {
+        name: Some("api".into()),
+        ..Default::default()
+    };
+    b.status = None;
+    b.spec.deployment = "api".into();
+    b.spec.image = format!("{}-api", w.image);
+    w.bindings()
+        .create(&PostParams::default(), &b)
+        .await
+        .expect("create Binding api");
+    w
+}
+
+/// POST one planned delivery: (status, latency).
+async fn send(http: &reqwest::Client, endpoint: &str, r: &plan::Req) -> (u16, Duration) {
+    let start = Instant::now();
+    let res = http
+        .post(endpoint)
+        .header("content-type", "application/json")
+        .header("x-github-event", "push")
+        .header("x-github-delivery", &r.delivery)
+        .header("x-hub-signature-256", &r.signature)
+        .body(r.body.clone())
+        .send()
+        .await;
+    let status = match res {
+        Ok(resp) => {
+            let s = resp.status().as_u16();
+            let _ = resp.bytes().await;
+            s
+        }
+        Err(_) => 0,
+    };
+    (status, start.elapsed())
 }
 
 #[tokio::main]
@@ -113,33 +178,31 @@ async fn main() {
         .expect("clock")
         .as_secs();
 
-    let kube = mosaic_tests::kube().await;
-    mosaic_tests::install_crds(&kube.client).await;
-    // Time the intake of an installed cluster, not the API server's hold on creates of a CRD
-    // Established under 2 s ago (see await_crds_settled).
-    mosaic_tests::await_crds_settled(&kube.client).await;
-    let ns = kube.namespace.clone();
-    let repo = format!("acme/{ns}");
-    let gh = mosaic_tests::fake_github::FakeGitHub::start("load-token-unused").await;
-    let bindings: Api<Binding> = Api::namespaced(kube.client.clone(), &ns);
-    for name in BINDINGS {
-        let b: Binding = serde_json::from_value(json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Binding",
-            "metadata": {"name": name},
-            "spec": {"deployment": name, "repo": repo, "branch": "main",
-                     "image": format!("127.0.0.1:1/load/{name}")}
-        }))
-        .expect("Binding");
-        bindings
-            .create(&PostParams::default(), &b)
-            .await
-            .expect("create Binding");
-    }
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (mut child, url) = start_webhook(&ns, dir.path(), &gh.url).await;
-    eprintln!("load: {n} deliveries at {rate}/s to {url} (namespace {ns})");
+    let w = load_world().await;
+    let ns = w.ns().to_string();
+    let repo = w.repo.clone();
+    let rollouts = settle::Rollouts::default();
+    let _watch = rollouts.watch(w.deployments());
+    let _ctl =
+        mosaic_tests::webhook::complete_rollouts(w.deployments(), Duration::from_millis(500));
+    let (mut child, url) = start_webhook(&w).await;
 
-    let reqs = plan(n, &repo, seed, only_new);
+    // Every push a commit on top of the one before, off the branch until its turn comes.
+    let mut prev: Option<String> = None;
+    let mut place: HashMap<String, usize> = HashMap::new();
+    let mut commit = |i: usize| {
+        let files = vec![
+            File::new("Dockerfile", "FROM scratch\nCOPY hello.txt /hello.txt\n"),
+            File::new("hello.txt", format!("load {seed} push {i}\n")),
+        ];
+        let sha = w.gh.commit_off_branch(&repo, prev.as_deref(), files);
+        place.insert(sha.clone(), place.len());
+        prev = Some(sha.clone());
+        sha
+    };
+    let reqs = plan(n, &repo, seed, only_new, &mut commit);
+    let head = prev.clone().expect("at least one push");
+    eprintln!("load: {n} deliveries at {rate}/s to {url} (namespace {ns})");
     let body_bytes = reqs[0].body.len();
     let verify_us = verify_micros(&reqs[0].body);
     let http = reqwest::Client::builder()
@@ -153,34 +216,85 @@ async fn main() {
     let mut tasks = Vec::with_capacity(n);
     for (i, r) in reqs.iter().cloned().enumerate() {
         tokio::time::sleep_until(t0 + period * i as u32).await;
+        if r.kind.pushes() {
+            let sha = r.commit.as_deref().expect("a push names its commit");
+            w.gh.move_branch(&repo, "main", sha);
+        }
+        if r.kind == Kind::Late {
+            continue;
+        }
         let (http, endpoint) = (http.clone(), endpoint.clone());
-        tasks.push(tokio::spawn(async move {
-            let start = Instant::now();
-            let res = http
-                .post(&endpoint)
-                .header("content-type", "application/json")
-                .header("x-github-event", "push")
-                .header("x-github-delivery", &r.delivery)
-                .header("x-hub-signature-256", &r.signature)
-                .body(r.body.clone())
-                .send()
-                .await;
-            let status = match res {
-                Ok(resp) => {
-                    let s = resp.status().as_u16();
-                    let _ = resp.bytes().await;
-                    s
-                }
-                Err(_) => 0,
-            };
-            (status, start.elapsed())
-        }));
+        tasks.push((
+            i,
+            tokio::spawn(async move { send(&http, &endpoint, &r).await }),
+        ));
     }
-    let mut results = Vec::with_capacity(n);
-    for t in tasks {
-        results.push(t.await.expect("request task"));
+    let mut results: Vec<Option<(u16, Duration)>> = vec![None; n];
+    for (i, t) in tasks {
+        results[i] = Some(t.await.expect("request task"));
     }
     let wall = t0.elapsed();
+    let sent_pushes: usize = reqs.iter().filter(|r| r.kind == Kind::New).count();
+
+    // Let every Build end, then judge the Deployments.
+    let builds = w.builds();
+    let (settled, settle_time) = settle::settle(
+        &builds,
+        sent_pushes * BINDINGS.len(),
+        Duration::from_secs(3600),
+    )
+    .await;
+    let all = settle::all_builds(&builds).await;
+    let mut deployments = BTreeMap::new();
+    let mut forward_ok = settled.is_some();
+    let mut before_late = HashMap::new();
+    for b in BINDINGS {
+        let h = rollouts.of(b);
+        let (v, ok) = settle::judge(b, &h, &all, &place, &head);
+        forward_ok &= ok;
+        before_late.insert(b, h.last().cloned());
+        deployments.insert(b.to_string(), v);
+    }
+
+    // The late pushes: delivered now that newer commits deployed.
+    let late: Vec<usize> = (0..n).filter(|&i| reqs[i].kind == Kind::Late).collect();
+    for &i in &late {
+        results[i] = Some(send(&http, &endpoint, &reqs[i]).await);
+    }
+    let (late_settled, _) = settle::settle(
+        &builds,
+        (sent_pushes + late.len()) * BINDINGS.len(),
+        Duration::from_secs(600),
+    )
+    .await;
+    let all = settle::all_builds(&builds).await;
+    let late_commits: HashSet<&str> = late
+        .iter()
+        .filter_map(|&i| reqs[i].commit.as_deref())
+        .collect();
+    let late_phases = settle::phases(
+        &all.iter()
+            .filter(|b| late_commits.contains(b.spec.commit.as_str()))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    let late_superseded = late_phases
+        .get(BuildPhase::Superseded.as_str())
+        .copied()
+        .unwrap_or_default();
+    let mut moved_by_late = 0;
+    for b in BINDINGS {
+        if rollouts.of(b).last().cloned() != before_late[b] {
+            moved_by_late += 1;
+        }
+    }
+    let late_ok = late_settled.is_some()
+        && late_superseded == late.len() * BINDINGS.len()
+        && moved_by_late == 0;
+    let results: Vec<(u16, Duration)> = results
+        .into_iter()
+        .map(|r| r.unwrap_or((0, Duration::ZERO)))
+        .collect();
     // MOSAIC_LOAD_TRACE=FILE: one CSV line per request (planned send offset, status, latency).
     if let Some(path) = std::env::var_os("MOSAIC_LOAD_TRACE") {
         let lines: String = results
@@ -226,24 +340,15 @@ async fn main() {
     all_lat.sort();
 
     // What the API server holds.
-    let builds: Api<Build> = Api::namespaced(kube.client.clone(), &ns);
     let mut pairs: HashMap<(String, String), usize> = HashMap::new();
-    let mut lp = ListParams::default().limit(500);
-    loop {
-        let page = builds.list(&lp).await.expect("list Builds");
-        for b in &page.items {
-            *pairs
-                .entry((b.spec.binding.clone(), b.spec.commit.clone()))
-                .or_default() += 1;
-        }
-        match page.metadata.continue_ {
-            Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
-            _ => break,
-        }
+    for b in &all {
+        *pairs
+            .entry((b.spec.binding.clone(), b.spec.commit.clone()))
+            .or_default() += 1;
     }
     let sent: HashSet<&str> = reqs
         .iter()
-        .filter(|r| r.kind == Kind::New)
+        .filter(|r| r.kind.pushes())
         .filter_map(|r| r.commit.as_deref())
         .collect();
     let bad: HashSet<&str> = reqs
@@ -281,13 +386,16 @@ async fn main() {
         && extra == 0
         && from_bad == 0
         && slow_good == 0
-        && unexpected == 0;
+        && unexpected == 0
+        && forward_ok
+        && late_ok;
+    let gh = w.gh.graph_requests();
     let summary = json!({
         "deliveries": n, "rate_per_s": rate, "mix": mix, "wall_s": wall.as_secs_f64(),
         "push_body_bytes": body_bytes,
         "signature_verify_us": verify_us,
         "verify_share_of_good_p50": verify_us / 1000.0 / percentile(&good_lat, 0.5).max(f64::MIN_POSITIVE),
-        "achieved_rate_per_s": n as f64 / wall.as_secs_f64(),
+        "achieved_rate_per_s": (n - late.len()) as f64 / wall.as_secs_f64(),
         "by_kind_and_status": by_kind,
         "good_latency_ms": {"p50": percentile(&good_lat, 0.5), "p90": percentile(&good_lat, 0.9),
             "p99": percentile(&good_lat, 0.99), "max": percentile(&good_lat, 1.0)},
@@ -296,7 +404,14 @@ async fn main() {
         "connection_errors": errors, "unexpected_status": unexpected,
         "good_not_2xx_within_1s": slow_good,
         "builds": {"expected": expected.len(), "found": actual.len(), "missing": missing,
-            "extra": extra, "duplicated_pairs": doubled, "from_bad_signatures": from_bad},
+            "extra": extra, "duplicated_pairs": doubled, "from_bad_signatures": from_bad,
+            "terminal_phases": settle::phases(&all)},
+        "settle_s": settle_time.as_secs_f64(),
+        "deployments": deployments, "forward_only_and_head_deployed": forward_ok,
+        "late_pushes": {"commits": late.len(), "build_phases": late_phases,
+            "deployments_moved": moved_by_late, "ok": late_ok},
+        "github_requests": {"branch_full": gh.branch_full, "branch_304": gh.branch_not_modified,
+            "compare": gh.compare, "tarballs": w.gh.tarball_downloads()},
         "server_requests_total": server_counts,
         "ok": ok,
     });
@@ -308,14 +423,17 @@ async fn main() {
     let _ = builds
         .delete_collection(&DeleteParams::default(), &ListParams::default())
         .await;
-    let _ = bindings
+    let _ = w
+        .bindings()
         .delete_collection(&DeleteParams::default(), &ListParams::default())
         .await;
     if !ok {
         eprintln!(
             "load: FAILED (see the summary); webhook log: {}",
-            dir.keep().join("webhook.log").display()
+            w.dir.path().join("webhook.log").display()
         );
+        // Keep the log: leave the world's directory behind.
+        std::mem::forget(w);
         std::process::exit(1);
     }
     eprintln!("load: ok");

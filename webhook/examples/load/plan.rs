@@ -1,5 +1,8 @@
-//! The deliveries the load drill sends: new pushes, duplicates, redeliveries, bad signatures,
-//! garbled and oversized bodies, planned up front from a seed so a run can be repeated.
+//! The deliveries the load drill sends: new pushes, late pushes (lost, redelivered after newer
+//! ones deployed), duplicates, redeliveries, bad signatures, garbled and oversized bodies,
+//! planned up front from a seed so a run can be repeated. Every pushed commit is a real commit
+//! of the fake GitHub's graph, each on top of the one before; the sender moves the branch to it
+//! when its turn comes, as the push on GitHub would.
 
 use std::time::Instant;
 
@@ -7,12 +10,15 @@ use bytes::Bytes;
 use mosaic_tests::webhook::sign;
 use serde_json::{Value, json};
 
-pub const SECRET: &str = "load-secret-7Qm2";
+pub const SECRET: &str = mosaic_tests::webhook::WEBHOOK_SECRET;
 const OVERSIZED: usize = 25 * 1024 * 1024 + 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     New,
+    /// A push whose first delivery was lost (the branch moved, nothing arrived): delivered only
+    /// after the load, once newer commits deployed (an out-of-order redelivery).
+    Late,
     Duplicate,
     Redelivery,
     BadSignature,
@@ -22,11 +28,18 @@ pub enum Kind {
 
 impl Kind {
     pub fn good(self) -> bool {
-        matches!(self, Kind::New | Kind::Duplicate | Kind::Redelivery)
+        matches!(
+            self,
+            Kind::New | Kind::Late | Kind::Duplicate | Kind::Redelivery
+        )
+    }
+    /// A push that moves the branch (its commit is the next on the chain).
+    pub fn pushes(self) -> bool {
+        matches!(self, Kind::New | Kind::Late)
     }
     pub fn expected(self) -> &'static [u16] {
         match self {
-            Kind::New | Kind::Duplicate | Kind::Redelivery => &[200, 201],
+            Kind::New | Kind::Late | Kind::Duplicate | Kind::Redelivery => &[200, 201],
             Kind::BadSignature => &[401],
             Kind::Garbled => &[400],
             Kind::Oversized => &[413],
@@ -98,9 +111,16 @@ pub fn verify_micros(body: &[u8]) -> f64 {
     t.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
 }
 
-/// The delivery mix: 60% new commits, 20% duplicates, 10% redeliveries of older commits,
-/// 5% bad signatures, 4% garbled and 1% oversized bodies.
-pub fn plan(n: usize, repo: &str, seed: u64, only_new: bool) -> Vec<Req> {
+/// The delivery mix: 60% new commits (1 in 20 of them late), 20% duplicates, 10% redeliveries
+/// of older commits, 5% bad signatures, 4% garbled and 1% oversized bodies. `commit(i)` makes
+/// the next commit of the chain (request `i`'s) and returns its id.
+pub fn plan(
+    n: usize,
+    repo: &str,
+    seed: u64,
+    only_new: bool,
+    commit: &mut dyn FnMut(usize) -> String,
+) -> Vec<Req> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/push-branch.json");
     let template: Value =
         serde_json::from_slice(&std::fs::read(path).expect("push template")).expect("JSON");
@@ -123,20 +143,25 @@ pub fn plan(n: usize, repo: &str, seed: u64, only_new: bool) -> Vec<Req> {
         let delivery = format!("load-{seed:x}-{i}");
         let req = match kind {
             Kind::New => {
-                let sha = rng.sha();
+                let sha = commit(i);
                 let body = push_body(&template, repo, &sha);
-                news.push(i);
+                // The first push is never late: the Deployment needs a head to move from.
+                let late = !only_new && !news.is_empty() && rng.below(20) == 0;
+                if !late {
+                    news.push(i);
+                }
                 Req {
-                    kind,
+                    kind: if late { Kind::Late } else { kind },
                     delivery,
                     signature: sign(SECRET.as_bytes(), &body),
                     body,
                     commit: Some(sha),
                 }
             }
+            Kind::Late => unreachable!("planned as a New push"),
             Kind::Duplicate => {
                 let mut r = out[rng.below(i)].clone();
-                if !r.kind.good() {
+                if !matches!(r.kind, Kind::New | Kind::Duplicate | Kind::Redelivery) {
                     r = out[news[rng.below(news.len())]].clone();
                 }
                 Req { kind, ..r }

@@ -3,6 +3,7 @@
 //! Secret per call; the API base URL from `--github-api-url` (GitHub Enterprise, or a fake).
 
 pub(crate) mod git_history;
+pub(crate) mod rate_limit;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

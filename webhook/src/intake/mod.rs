@@ -6,6 +6,7 @@
 pub(crate) mod budget;
 pub mod decide;
 pub(crate) mod http_serve;
+pub(crate) mod notices;
 pub(crate) mod ns_secrets;
 pub mod push_event;
 pub(crate) mod server;

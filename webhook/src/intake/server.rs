@@ -273,6 +273,11 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
             return reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
         }
     };
+    notify(
+        &st,
+        &scope,
+        crate::intake::notices::notices(event, &body, &bindings),
+    );
     match decision {
         Decision::Pong => {
             st.metrics.request("pong");
@@ -311,6 +316,25 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
             record(st, delivery.map(str::to_owned), builds).await
         }
     }
+}
+
+/// Write the Events saying why Bindings record nothing, after the answer (never in its way).
+/// On the cluster route, not in a namespace with a secret of its own.
+fn notify(st: &Arc<AppState>, scope: &Scope, notices: Vec<crate::intake::notices::Notice>) {
+    if notices.is_empty() {
+        return;
+    }
+    let (st, cluster) = (st.clone(), matches!(scope, Scope::Cluster));
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        for n in notices {
+            if cluster && !matches!(st.ns_secrets.get(&n.namespace).await, Ok(None)) {
+                continue;
+            }
+            kept.push(n);
+        }
+        crate::intake::notices::write(st.client.clone(), kept).await;
+    });
 }
 
 /// Create `b`, or find it already recorded. A name taken by another commit (the names carry a

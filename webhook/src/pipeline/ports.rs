@@ -199,6 +199,12 @@ pub trait RegistryCheck: Send + Sync {
 /// Where a branch is and how commits relate: git's answer to "which commit is newest", asked
 /// of the host instead of read from arrival times.
 pub trait GitHistory: Send + Sync {
+    /// How long to hold off before the next request with `token`: GitHub said `Retry-After`,
+    /// or its rate limit is down to `reserve`. `None`: go ahead.
+    fn hold_off(&self, _token: Option<&Token>, _reserve: u64) -> Option<std::time::Duration> {
+        None
+    }
+
     /// The commit `branch` points at; `Ok(None)` when the branch does not exist.
     fn branch_head<'a>(
         &'a self,

@@ -21,7 +21,13 @@ pub fn event(build: &Build, uid: Option<String>, reason: &str, message: &str) ->
             // One Event per Build and reason: writing it twice is a harmless conflict.
             name: Some(format!("{name}.{}", reason.to_ascii_lowercase())),
             namespace: Some(ns.clone()),
-            labels: Some([(names::LABEL_COMMIT.to_string(), build.spec.commit.clone())].into()),
+            labels: Some(
+                [
+                    (names::LABEL_COMMIT.to_string(), build.spec.commit.clone()),
+                    (names::LABEL_BINDING.to_string(), build.spec.binding.clone()),
+                ]
+                .into(),
+            ),
             ..Default::default()
         },
         involved_object: ObjectReference {

@@ -4,7 +4,9 @@
 //!
 //! The branch is read with a conditional request (`git_history`), so an unchanged branch costs
 //! a 304, which GitHub does not count against the rate limit. The Bindings of one round are
-//! spread over half the interval; a spent rate limit ends the round. Builds are listed only for
+//! spread over half the interval; before each request the resync holds off while GitHub's
+//! `Retry-After` runs or the token's `X-RateLimit-Remaining` is down to [`RESERVE`] (until
+//! `X-RateLimit-Reset`); a request refused for the rate limit ends the round. Builds are listed only for
 //! a Binding whose head moved. Names are deterministic, so replicas that resync at once record
 //! one Build.
 
@@ -22,6 +24,9 @@ use mosaic_core::{BuildReason, CommitRef};
 use tokio_util::sync::CancellationToken;
 
 use crate::pipeline::ports::{GitHistory, PortError};
+
+/// Requests of a token's rate-limit window the resync leaves to the Builds' own checks.
+pub const RESERVE: u64 = 50;
 
 /// Failures after which the head is recorded again: GitHub or the cluster was away, not the
 /// commit at fault.
@@ -186,6 +191,15 @@ impl Resync {
                 return Ok(());
             }
         };
+        // Honour GitHub's limits: wait out a `Retry-After` or a spent window (keeping requests
+        // for the Builds' own checks) rather than spend requests GitHub would refuse.
+        if let Some(d) = self.history.hold_off(token.as_ref(), RESERVE) {
+            let d = d.min(self.interval.max(Duration::from_secs(1)));
+            tracing::info!(binding = %name, namespace = %ns, wait_s = d.as_secs(), "resync: holding off for GitHub's rate limit");
+            if self.pause(d).await {
+                return Ok(());
+            }
+        }
         let branch = &b.spec.branch;
         let Some(head) = self
             .history
@@ -216,6 +230,15 @@ impl Resync {
         let Some(n) = needs_build(&builds) else {
             return Ok(());
         };
+        // The store can lag the worker's write of the last deploy (a Build of the head that
+        // just succeeded): ask the API server before recording the head again.
+        if let Ok(fresh) = Api::<Binding>::namespaced(self.client.clone(), ns)
+            .get(name)
+            .await
+            && fresh.status.and_then(|s| s.last_commit).as_deref() == Some(head.as_str())
+        {
+            return Ok(());
+        }
         let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
         let git_ref = format!("refs/heads/{branch}");
         let commit = CommitRef {

@@ -6,6 +6,7 @@
 //! --ignored`. A new test file `x.rs` here is registered with `mod x;` below.
 
 mod audit;
+mod bench_git;
 mod build_events;
 mod buildkit;
 mod cluster;
@@ -22,6 +23,7 @@ mod hostile_http;
 mod hostile_tar;
 mod install_defaults;
 mod intake_bounds;
+mod intake_events;
 mod labels;
 mod ns_secrets;
 mod ownership;

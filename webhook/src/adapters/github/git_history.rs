@@ -12,7 +12,7 @@ use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use mosaic_core::reference::RepoName;
 
-use crate::adapters::github::{GitHub, GitHubError};
+use crate::adapters::github::{GitHub, GitHubError, rate_limit};
 use mosaic_core::BuildReason;
 
 use crate::pipeline::ports::{Comparison, GitHistory, PortError, Relation, Token};
@@ -31,9 +31,12 @@ pub(crate) fn history_error(e: GitHubError) -> PortError {
     e.port(reason)
 }
 
-/// Remembered answers by URL: (ETag, body).
+/// Remembered answers by URL: (ETag, body); and the rate limit last seen per token.
 #[derive(Clone, Default)]
-pub struct Answers(Arc<Mutex<HashMap<String, (String, serde_json::Value)>>>);
+pub struct Answers(
+    Arc<Mutex<HashMap<String, (String, serde_json::Value)>>>,
+    crate::adapters::github::rate_limit::Limits,
+);
 
 impl Answers {
     /// Forget everything once this many answers are kept (a cheap bound: 500 Bindings keep
@@ -130,6 +133,10 @@ impl GitHub {
             .await
             .map_err(|e| crate::adapters::github::failed(&what, &e))?;
         let status = resp.status();
+        let now = rate_limit::unix_now();
+        if let Some(limit) = rate_limit::RateLimit::from_headers(resp.headers(), now) {
+            self.answers().1.note(token_key(token), limit);
+        }
         if status == http::StatusCode::NOT_MODIFIED
             && let Some((_, body)) = known
         {
@@ -155,6 +162,15 @@ impl GitHub {
             self.answers().put(url, etag.to_string(), v.clone());
         }
         Ok(v)
+    }
+
+    /// How long to hold off before the next request with `token` (its rate limit is spent or
+    /// nearly so, or GitHub said `Retry-After`), keeping `reserve` requests for others.
+    pub fn hold_off(&self, token: Option<&Token>, reserve: u64) -> Option<std::time::Duration> {
+        self.answers()
+            .1
+            .get(token_key(token))?
+            .wait(rate_limit::unix_now(), reserve)
     }
 
     /// The commit `branch` points at now; `Ok(None)` when the branch does not exist.
@@ -202,7 +218,15 @@ impl GitHub {
     }
 }
 
+fn token_key(token: Option<&Token>) -> &str {
+    token.map_or("", |t| t.0.as_str())
+}
+
 impl GitHistory for GitHub {
+    fn hold_off(&self, token: Option<&Token>, reserve: u64) -> Option<std::time::Duration> {
+        GitHub::hold_off(self, token, reserve)
+    }
+
     fn branch_head<'a>(
         &'a self,
         token: Option<&'a Token>,

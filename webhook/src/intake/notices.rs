@@ -1,0 +1,184 @@
+//! "Why didn't my push deploy?" at the intake. A verified push of a bound repository that
+//! records no Build for one of its Bindings leaves a Kubernetes Event on that Binding saying
+//! why: a push to another branch (`NotBoundBranch`), a tag push (`TagPush`), a deleted branch
+//! (`BranchDeleted`), a paused Binding (`Paused`), a Binding that does not own its container
+//! (`OwnerConflict`). Which notices a delivery makes is decided here (pure); they are written
+//! after the answer, best effort, one Event per (Binding, reason, commit), so a redelivery
+//! writes nothing new.
+
+use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use kube::api::{Api, PostParams};
+use kube::{Resource, ResourceExt};
+use mosaic_core::names;
+use mosaic_core::resources::Binding;
+
+use crate::intake::decide::owner;
+use crate::intake::push_event::{PushEvent, RefKind};
+
+/// One Binding's reason for not deploying a push.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub namespace: String,
+    pub binding: String,
+    pub uid: Option<String>,
+    pub reason: &'static str,
+    pub message: String,
+    /// The pushed commit (the one before, for a deleted branch); empty when not a commit id.
+    pub commit: String,
+}
+
+fn short(c: &str) -> &str {
+    c.get(..7).unwrap_or(c)
+}
+
+/// The notices for a verified delivery (pure). Only `push` events of a repository some
+/// Binding in `bindings` names make any.
+pub fn notices(event: &str, body: &[u8], bindings: &[Binding]) -> Vec<Notice> {
+    if event != "push" {
+        return Vec::new();
+    }
+    let Ok(push) = PushEvent::parse(body) else {
+        return Vec::new();
+    };
+    let repo = &push.repository.full_name;
+    let of_repo: Vec<&Binding> = bindings
+        .iter()
+        .filter(|b| b.spec.repo.eq_ignore_ascii_case(repo))
+        .collect();
+    let commit = [Some(push.after.as_str()), push.before.as_deref()]
+        .into_iter()
+        .flatten()
+        .find(|c| mosaic_core::reference::parse_commit(c).is_ok() && c.bytes().any(|b| b != b'0'))
+        .unwrap_or_default()
+        .to_string();
+    let notice = |b: &Binding, reason: &'static str, message: String| Notice {
+        namespace: b.metadata.namespace.clone().unwrap_or_default(),
+        binding: b.name_any(),
+        uid: b.metadata.uid.clone(),
+        reason,
+        message,
+        commit: commit.clone(),
+    };
+    let mut out = Vec::new();
+    let branch = match push.ref_kind() {
+        RefKind::Branch(b) => b,
+        RefKind::Tag(t) => {
+            for b in of_repo {
+                let m = format!(
+                    "tag {t:?} pushed (commit {}): Mosaic builds pushes to branch {:?} only",
+                    short(&commit),
+                    b.spec.branch
+                );
+                out.push(notice(b, "TagPush", m));
+            }
+            return out;
+        }
+        RefKind::Other(_) => return out,
+    };
+    for b in of_repo {
+        let m = if b.spec.branch != branch {
+            let m = format!(
+                "push to branch {branch:?} (commit {}) not deployed: this Binding deploys branch {:?}",
+                short(&commit),
+                b.spec.branch
+            );
+            (b, "NotBoundBranch", m)
+        } else if push.deleted {
+            let m = format!(
+                "branch {branch:?} was deleted on GitHub: nothing deploys until it exists again (the Deployment keeps running {})",
+                b.status
+                    .as_ref()
+                    .and_then(|s| s.last_image.as_deref())
+                    .unwrap_or("what it runs")
+            );
+            (b, "BranchDeleted", m)
+        } else if b.spec.paused {
+            let m = format!(
+                "push of commit {} not built: the Binding is paused (set spec.paused to false to deploy again; the resync then picks up the branch head)",
+                short(&commit)
+            );
+            (b, "Paused", m)
+        } else if let Some(o) = owner(b, bindings).filter(|o| o.name_any() != b.name_any()) {
+            let m = format!(
+                "push of commit {} not built: Binding {} already owns container {} of Deployment {} (one owner per container); delete one of the two Bindings",
+                short(&commit),
+                o.name_any(),
+                b.spec.container.as_deref().unwrap_or("(the first)"),
+                b.spec.deployment
+            );
+            (b, "OwnerConflict", m)
+        } else {
+            continue;
+        };
+        out.push(notice(m.0, m.1, m.2));
+    }
+    out
+}
+
+/// The Event for `n` (pure), at `now`.
+pub fn event(n: &Notice, now: Time) -> Event {
+    let suffix = match n.commit.get(..12) {
+        Some(c) => format!(".{c}"),
+        None => String::new(),
+    };
+    let mut labels =
+        std::collections::BTreeMap::from([(names::LABEL_BINDING.to_string(), n.binding.clone())]);
+    if !n.commit.is_empty() {
+        labels.insert(names::LABEL_COMMIT.to_string(), n.commit.clone());
+    }
+    Event {
+        metadata: ObjectMeta {
+            name: Some(format!(
+                "{}.{}{suffix}",
+                n.binding,
+                n.reason.to_ascii_lowercase()
+            )),
+            namespace: Some(n.namespace.clone()),
+            labels: Some(labels),
+            ..Default::default()
+        },
+        involved_object: ObjectReference {
+            api_version: Some(Binding::api_version(&()).into_owned()),
+            kind: Some(Binding::kind(&()).into_owned()),
+            name: Some(n.binding.clone()),
+            namespace: Some(n.namespace.clone()),
+            uid: n.uid.clone(),
+            ..Default::default()
+        },
+        reason: Some(n.reason.to_string()),
+        message: Some(n.message.clone()),
+        type_: Some("Normal".into()),
+        source: Some(EventSource {
+            component: Some(names::WEBHOOK_NAME.to_string()),
+            host: None,
+        }),
+        reporting_component: Some(names::WEBHOOK_NAME.to_string()),
+        first_timestamp: Some(now.clone()),
+        last_timestamp: Some(now),
+        count: Some(1),
+        ..Default::default()
+    }
+}
+
+/// Write the notices' Events (a redelivery's are already there: 409, fine). Errors are logged.
+pub async fn write(client: kube::Client, notices: Vec<Notice>) {
+    for n in notices {
+        let ev = event(&n, crate::cluster::claim::now_time());
+        match Api::<Event>::namespaced(client.clone(), &n.namespace)
+            .create(&PostParams::default(), &ev)
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => tracing::warn!(
+                binding = %n.binding, namespace = %n.namespace, reason = n.reason,
+                error = %mosaic_core::permission::kube_error(&e),
+                "cannot write the Event saying why a push was not deployed"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -83,7 +83,9 @@ pub async fn world(apps: usize, padding: usize) -> World {
             "metadata": {"name": name},
             "spec": {"deployment": name, "repo": repo, "branch": "main",
                 "image": format!("{}/drill/{ns}/{name}", proxy.host()),
-                "registrySecret": "registry", "githubSecret": "github", "rollbackOnFailure": false}
+                "registrySecret": "registry", "githubSecret": "github", "rollbackOnFailure": false,
+                // The drill created the Deployment, so its client's field manager owns the image.
+                "takeOwnership": true}
         }))
         .expect("Binding");
         Api::<Binding>::namespaced(client.clone(), &ns)

@@ -20,6 +20,7 @@ pub mod rbac;
 pub mod reference;
 pub mod registry_auth;
 pub mod resources;
+pub mod size;
 #[cfg(test)]
 mod testing;
 pub mod verdict;

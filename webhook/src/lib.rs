@@ -27,6 +27,8 @@ pub(crate) mod readiness;
 pub(crate) mod worker;
 
 // The public surface: what fuzz/, tests/ and examples/ use.
+pub use adapters::docker::prune as engine_prune;
+pub use adapters::docker::{Builder as EngineBuilder, Engine};
 pub use adapters::registry;
 pub use cluster::retry::WatchBackoff;
 pub use intake::{decide, push_event, signature};
@@ -148,6 +150,10 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let readiness = Arc::new(readiness::Readiness::default());
     let shutdown = CancellationToken::new();
     on_signal(shutdown.clone());
+    if let Some(e) = engine.clone().filter(|_| cfg.engine_disk_budget > 0) {
+        let every = Duration::from_secs(cfg.engine_prune_interval_secs);
+        tokio::spawn(e.prune_loop(cfg.engine_disk_budget, every, shutdown.clone()));
+    }
 
     let binding_apis: Vec<Api<Binding>> = if cfg.namespaces.is_empty() {
         vec![Api::all(client.clone())]

@@ -8,8 +8,6 @@
 //! taker got the image (continued from the recorded digest, found under the Build's tag, or
 //! built again on its own engine).
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use mosaic_core::resources::{BuildPhase, build_name};
@@ -24,69 +22,6 @@ const SCHEDULE: &[BuildPhase] = {
     use BuildPhase::{Pushing as P, RollingOut as R};
     &[P, R, P, R, P, R, P, R, P, R]
 };
-
-/// A second dockerd of the drill's private stack, stopped on drop.
-struct Engine2 {
-    pid: u32,
-    dir: PathBuf,
-}
-
-impl Engine2 {
-    fn start(stack: &Path) -> Self {
-        let dir = stack.join("docker2");
-        std::fs::create_dir_all(&dir).expect("docker2 dir");
-        let log = std::fs::File::create(dir.join("dockerd.log")).expect("dockerd log");
-        let sock = dir.join("docker.sock");
-        let child = Command::new("dockerd")
-            .arg("--host")
-            .arg(format!("unix://{}", sock.display()))
-            .arg("--data-root")
-            .arg(dir.join("data"))
-            .arg("--exec-root")
-            .arg(dir.join("exec"))
-            .arg("--pidfile")
-            .arg(dir.join("docker.pid"))
-            .args(["--bridge=none", "--iptables=false", "--ip-forward=false"])
-            .arg("--ip-masq=false")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start a second dockerd");
-        let pid = child.id();
-        std::thread::spawn(move || {
-            let mut child = child;
-            let _ = child.wait();
-        });
-        let e = Engine2 { pid, dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !std::process::Command::new("curl")
-            .args(["-sf", "--unix-socket"])
-            .arg(&sock)
-            .arg("http://d/_ping")
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the second dockerd did not answer"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        e
-    }
-
-    fn host(&self) -> String {
-        format!("unix://{}", self.dir.join("docker.sock").display())
-    }
-}
-
-impl Drop for Engine2 {
-    fn drop(&mut self) {
-        crate::stack::stop_pid(self.pid, "TERM", 60);
-    }
-}
 
 /// Wait until Build `name` is in `phase`; returns who holds it.
 async fn held_in(w: &World, name: &str, phase: BuildPhase) -> Result<String, String> {
@@ -126,14 +61,11 @@ fn how(wh: &Webhook, name: &str) -> &'static str {
 }
 
 pub async fn run(report: &mut Report) {
-    let stack = match crate::stack::private_dir() {
-        Ok(d) => d,
-        Err(e) => {
-            report.lost(format!("takeover: {e}"));
-            return;
-        }
-    };
-    let engine2 = Engine2::start(&stack);
+    if let Err(e) = crate::stack::private_dir() {
+        report.lost(format!("takeover: {e}"));
+        return;
+    }
+    let engine2 = mosaic_tests::dockerd::PrivateDockerd::start();
     let hosts = [mosaic_tests::stack().docker_host.clone(), engine2.host()];
     let w = world(1, 192 * 1024).await;
     w.proxy.set_mode(Mode::Throttle(32 * 1024));

@@ -12,6 +12,7 @@ mod cluster_install;
 mod cluster_verdicts;
 mod crash;
 mod drills;
+mod engine_prune;
 mod flow;
 mod git_truth;
 mod github_faults;

@@ -36,6 +36,9 @@ pub const TOKEN_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 pub const TOKEN_VOLUME: &str = "kube-api-access";
 /// Size limit of the engine's image store (`docker-data`): the disk a builder's engine may use.
 pub const ENGINE_DISK: &str = "20Gi";
+/// What the builder prunes its engine back under (`--engine-disk-budget`): four fifths of the
+/// image store, leaving room for the build under way when the pass runs.
+pub const ENGINE_DISK_BUDGET: &str = "16Gi";
 /// The intake's memory besides delivery bodies, in MiB: the runtime, the HTTP and API clients,
 /// the Binding watch cache (it grows with the number of Bindings: raise it with them).
 pub const INTAKE_BASE_MIB: u64 = 64;
@@ -339,6 +342,7 @@ pub fn builder_deployment() -> Deployment {
     let webhook = webhook_container(
         vec![
             format!("--docker-host={}", docker_host()),
+            format!("--engine-disk-budget={ENGINE_DISK_BUDGET}"),
             // The credentials `install` stores serve Bindings that name none (README, Install).
             format!(
                 "--default-github-secret=$(POD_NAMESPACE)/{}",

@@ -22,6 +22,7 @@ pub mod reference;
 pub mod registry_auth;
 pub mod resources;
 pub mod rollback;
+pub mod size;
 #[cfg(test)]
 mod testing;
 pub mod verdict;

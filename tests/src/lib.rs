@@ -11,6 +11,7 @@
 
 pub mod cluster;
 pub mod demo;
+pub mod dockerd;
 pub mod fake_github;
 pub mod fault_proxy;
 pub mod webhook;

@@ -125,6 +125,26 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     pub push_timeout_secs: u64,
+    /// The engine's disk budget (`16Gi`, bytes with a Ki/Mi/Gi/Ti or k/M/G/T suffix): every
+    /// `--engine-prune-interval` the engine is pruned back under it while no build runs. `0`:
+    /// never prune.
+    #[arg(
+        long = "engine-disk-budget",
+        value_name = "SIZE",
+        env = "MOSAIC_ENGINE_DISK_BUDGET",
+        default_value = "0",
+        value_parser = |s: &str| mosaic_core::size::parse_bytes(s).map_err(|e| e.to_string())
+    )]
+    pub engine_disk_budget: u64,
+    /// Seconds between two checks of the engine's disk against `--engine-disk-budget`.
+    #[arg(
+        long = "engine-prune-interval",
+        value_name = "SECS",
+        env = "MOSAIC_ENGINE_PRUNE_INTERVAL",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub engine_prune_interval_secs: u64,
     /// Seconds a rollout may take before it counts as failed.
     #[arg(
         long = "rollout-timeout",

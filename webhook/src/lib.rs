@@ -29,6 +29,8 @@ pub(crate) mod settings;
 pub(crate) mod worker;
 
 // The public surface: what fuzz/, tests/ and examples/ use.
+pub use adapters::docker::prune as engine_prune;
+pub use adapters::docker::{Builder as EngineBuilder, Engine};
 pub use adapters::registry;
 pub use cluster::retry::WatchBackoff;
 pub use intake::{decide, push_event, signature};
@@ -136,6 +138,11 @@ pub async fn serve(s: Settings) -> anyhow::Result<()> {
     on_signal(shutdown.clone());
     let (stores, synced) = watch_bindings(&s, &client, &readiness);
     let github = Arc::new(github::GitHub::new(&s.github_api_url, s.github_timeout));
+    if let Some(e) = engine.clone()
+        && let Some(prune) = s.engine.as_ref().and_then(|e| e.prune)
+    {
+        tokio::spawn(e.prune_loop(prune.budget, prune.every, shutdown.clone()));
+    }
     let ctx = pipeline_ctx(&s, &client, &engine, &github, &metrics, &shutdown)?;
     let (worker, workers) = start_workers(&s, ctx, &client, &stores, synced, github, &readiness);
 

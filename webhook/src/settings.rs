@@ -30,6 +30,15 @@ pub struct EngineSettings {
     /// How long to wait at start for the engine beside the webhook.
     pub wait: Duration,
     pub push_timeout: Duration,
+    /// Keep the engine's disk under a budget (`--engine-disk-budget`); `None`: never prune.
+    pub prune: Option<Prune>,
+}
+
+/// `--engine-disk-budget` bytes, checked every `--engine-prune-interval`.
+#[derive(Debug, Clone, Copy)]
+pub struct Prune {
+    pub budget: u64,
+    pub every: Duration,
 }
 
 /// Everything `serve` needs, checked.
@@ -125,6 +134,10 @@ impl Settings {
                 builder: cfg.builder,
                 wait: secs(cfg.engine_wait_secs),
                 push_timeout: secs(cfg.push_timeout_secs),
+                prune: (cfg.engine_disk_budget > 0).then(|| Prune {
+                    budget: cfg.engine_disk_budget,
+                    every: secs(cfg.engine_prune_interval_secs),
+                }),
             }),
             github_api_url: cfg.github_api_url.clone(),
             github_web_url: cfg.github_web_url.clone(),

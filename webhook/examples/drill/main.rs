@@ -7,6 +7,8 @@
 //! - `kube`: restart the API server and etcd during Building, Pushing and RollingOut, and
 //!   deliver a push while the API is down.
 //! - `replicas`: two webhook replicas, 50 pushes in flight over 5 apps.
+//! - `takeover`: two builders with a dockerd each; the holder SIGKILLed in Pushing or
+//!   RollingOut, the other takes over on its own engine.
 //!
 //! Each prints what it did and what it saw, then a JSON summary; exits 1 when anything was lost
 //! (an accepted push without exactly one terminal Build, a Build run twice, a Deployment rolled
@@ -22,6 +24,7 @@ mod record;
 mod registry;
 mod replicas;
 mod stack;
+mod takeover;
 mod world;
 
 use std::collections::BTreeMap;
@@ -119,6 +122,7 @@ async fn main() {
     let started = std::time::Instant::now();
     match name.as_str() {
         "kill" => kill::run(&mut report).await,
+        "takeover" => takeover::run(&mut report).await,
         "docker" | "registry" | "kube" => {
             if let Err(e) = stack::private_dir() {
                 eprintln!("error: drill {name}: {e}");
@@ -133,7 +137,7 @@ async fn main() {
         "replicas" => replicas::run(&mut report).await,
         _ => {
             eprintln!(
-                "error: unknown drill {name:?}; usage: drill kill|docker|registry|kube|replicas"
+                "error: unknown drill {name:?}; usage: drill kill|docker|registry|kube|replicas|takeover"
             );
             std::process::exit(2);
         }

@@ -10,6 +10,7 @@
 pub(crate) mod build_log;
 mod by_id;
 mod classify;
+pub mod prune;
 
 use mosaic_core::BuildReason;
 use std::collections::HashMap;
@@ -161,6 +162,8 @@ static SESSIONS: AtomicU64 = AtomicU64::new(0);
 #[derive(Clone)]
 pub struct Engine {
     docker: Docker,
+    /// The address connected to (the usage read of `prune` makes its own request).
+    host: String,
     builder: Builder,
     /// The deadline of one push (`--push-timeout`).
     push_timeout: Duration,
@@ -189,6 +192,7 @@ impl Engine {
         };
         Ok(Self {
             docker,
+            host: host.to_string(),
             builder,
             push_timeout: DEFAULT_PUSH_TIMEOUT,
         })
@@ -273,6 +277,7 @@ impl Engine {
     where
         S: Stream<Item = Result<Bytes, io::Error>> + Send + Unpin + 'static,
     {
+        let _busy = prune::InFlight::enter();
         // Classic builder: the labels go into the Dockerfile (one step); BuildKit: the option.
         let (line, option) = match self.builder {
             Builder::Classic => (Some(LabelLine::new(&plan.labels)?), None),
@@ -347,6 +352,7 @@ impl Engine {
         tag: &str,
         auth: Option<&RegistryAuth>,
     ) -> Result<String, EngineError> {
+        let _busy = prune::InFlight::enter();
         tokio::time::timeout(self.push_timeout, self.push_once(repository, tag, auth))
             .await
             .map_err(|_| {

@@ -14,6 +14,7 @@ mod cluster_install;
 mod cluster_verdicts;
 mod crash;
 mod drills;
+mod engine_prune;
 mod flags;
 mod flow;
 mod git_truth;

@@ -21,7 +21,7 @@ impl Engine {
     }
 
     /// Tag image `id` as `repository:tag`, push it, check the pushed digest is that image's, and
-    /// remove the tag from the engine. Returns the digest.
+    /// remove it from the engine (its tag and its digest reference). Returns the digest.
     pub async fn push_by_id(
         &self,
         repository: &str,
@@ -60,7 +60,9 @@ impl Engine {
                 "the engine pushed {digest}, which is not the digest of the built image {id}"
             )));
         }
+        // Untag, and drop the digest reference the push added (else the image stays, untagged).
         self.remove_pushed(&full).await;
+        self.remove_pushed(&format!("{repository}@{digest}")).await;
         Ok(digest)
     }
 }

@@ -123,6 +123,7 @@ async fn hangs_up_after(read: usize) -> (tempfile::TempDir, Engine) {
             .unwrap();
     let engine = Engine {
         docker,
+        host: format!("unix://{}", path.display()),
         builder: Builder::Classic,
         push_timeout: DEFAULT_PUSH_TIMEOUT,
     };
@@ -146,6 +147,7 @@ async fn a_push_that_stalls_ends_at_the_push_timeout_as_an_unavailable_engine() 
             .unwrap();
     let engine = Engine {
         docker,
+        host: format!("unix://{}", path.display()),
         builder: Builder::Classic,
         push_timeout: DEFAULT_PUSH_TIMEOUT,
     }

@@ -261,35 +261,7 @@ pub fn build(b: &Build, binding: Option<&Binding>, now: i64) -> String {
     out
 }
 
-/// Findings with their evidence, fix and `learn` text.
+/// Findings with their evidence, fix and `learn` text (as the Explain page shows them).
 pub fn findings(fs: &[mosaic_core::explain::Finding]) -> String {
-    let mut out = String::from("<ul class=\"findings\">");
-    for f in fs {
-        let _ = write!(
-            out,
-            "<li><p><strong>{:?}</strong> <code>{}</code> {}/{}: {}</p>",
-            f.severity,
-            esc(&f.slug),
-            esc(&f.object.kind),
-            esc(&f.object.name),
-            esc(&f.summary)
-        );
-        if !f.evidence.is_empty() {
-            out.push_str("<ul class=\"evidence\">");
-            for e in &f.evidence {
-                let v = serde_json::to_string(e).unwrap_or_default();
-                let _ = write!(out, "<li><code>{}</code></li>", esc(&v));
-            }
-            out.push_str("</ul>");
-        }
-        for fix in &f.fix {
-            let _ = write!(out, "<p class=\"fix\">Fix: {}</p>", esc(fix));
-        }
-        if let Some(l) = &f.learn {
-            let _ = write!(out, "<p class=\"learn\">{}</p>", esc(l));
-        }
-        out.push_str("</li>");
-    }
-    out.push_str("</ul>");
-    out
+    super::explain::findings_html(fs)
 }

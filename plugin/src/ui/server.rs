@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::html::page;
 use super::security::{self, Keys};
 use super::state::{Change, View};
-use super::{actions, overview, pages, related};
+use super::{actions, explain, overview, pages, related};
 use crate::github::GitHubArgs;
 use crate::output;
 
@@ -34,6 +34,10 @@ pub struct App {
     pub github: GitHubArgs,
     /// "namespace X" or "all namespaces", shown in the header.
     pub scope: String,
+    /// The namespace of `-n` or the context (the Explain page's first choice).
+    pub home_ns: String,
+    /// The probe pod's image (`--probe-image`).
+    pub probe_image: String,
 }
 
 const APP_JS: &str = include_str!("assets/app.js");
@@ -49,6 +53,8 @@ pub fn router(app: App) -> Router {
         .route("/build/{ns}/{name}", get(build_page))
         .route("/events", get(events))
         .route("/act", post(actions::act))
+        .route("/explain", get(explain::explain_page))
+        .route("/probe", post(explain::probe_action))
         .route("/assets/app.js", get(js))
         .route("/assets/app.css", get(css))
         .with_state(app.clone())

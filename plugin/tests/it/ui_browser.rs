@@ -28,14 +28,14 @@ const IMAGE_A: &str = "r.example.com/acme/api@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaa
 const IMAGE_B: &str = "r.example.com/acme/api@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 /// A running `kubectl mosaic ui --no-browser`; killed on drop.
-struct Ui {
+pub(crate) struct Ui {
     child: Child,
     /// The printed URL, with its token.
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Ui {
-    fn start(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Self {
+    pub(crate) fn start(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Self {
         let mut child = stack::command(&[])
             .args(["ui", "--no-browser", "--kubeconfig"])
             .arg(kubeconfig)
@@ -58,7 +58,7 @@ impl Ui {
     }
 
     /// The server's origin (no token).
-    fn origin(&self) -> String {
+    pub(crate) fn origin(&self) -> String {
         self.url.split("/?").next().unwrap_or_default().to_string()
     }
 }
@@ -70,12 +70,18 @@ impl Drop for Ui {
     }
 }
 
-fn shots() -> PathBuf {
+pub(crate) fn shots() -> PathBuf {
     mosaic_tests::workspace_root().join("target/ui-screenshots")
 }
 
 /// A Build of `binding` at `commit` with a status, as the webhook writes them.
-async fn build(k: &TestKube, name: &str, binding: &str, commit: &str, status: serde_json::Value) {
+pub(crate) async fn build(
+    k: &TestKube,
+    name: &str,
+    binding: &str,
+    commit: &str,
+    status: serde_json::Value,
+) {
     let api: Api<Build> = Api::namespaced(k.client.clone(), &k.namespace);
     let b: Build = serde_json::from_value(json!({
         "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
@@ -89,7 +95,7 @@ async fn build(k: &TestKube, name: &str, binding: &str, commit: &str, status: se
     set_status(k, name, status).await;
 }
 
-async fn set_status(k: &TestKube, name: &str, status: serde_json::Value) {
+pub(crate) async fn set_status(k: &TestKube, name: &str, status: serde_json::Value) {
     Api::<Build>::namespaced(k.client.clone(), &k.namespace)
         .patch_status(
             name,
@@ -101,7 +107,7 @@ async fn set_status(k: &TestKube, name: &str, status: serde_json::Value) {
 }
 
 /// A namespace with deployment/api bound to acme/api and one Build in `phase`.
-async fn scene(phase: &str) -> TestKube {
+pub(crate) async fn scene(phase: &str) -> TestKube {
     let k = setup().await;
     deployment(&k, "api", &[("app", "r.example.com/acme/api:v1")], None).await;
     binding(&k, "api", "api", "acme/api", "r.example.com/acme/api").await;

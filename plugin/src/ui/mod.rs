@@ -4,6 +4,7 @@
 //! them live over server-sent events and sends the actions.
 
 pub mod actions;
+pub mod bind;
 pub mod explain;
 pub mod html;
 pub mod overview;

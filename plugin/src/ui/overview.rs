@@ -183,18 +183,19 @@ fn unbound(view: &View, bindings: &[Arc<Binding>]) -> String {
     deps.sort_by_key(|d| (d.namespace(), d.name_any()));
     let mut out = String::from(
         "<h2>Unbound Deployments</h2><p>Bind them from the proposals that match their images to \
-repositories: <code>kubectl mosaic bind --auto --owner OWNER</code>, or one at a time:</p>\
-<ul class=\"unbound\">",
+repositories (<code>kubectl mosaic bind --auto --owner OWNER</code>), or one at a time:</p>\
+<ul class=\"unbound\" id=\"unbound\">",
     );
     for d in deps {
         let ns = d.namespace().unwrap_or_default();
         let _ = write!(
             out,
-            "<li>{}/deployment/{} <code>kubectl mosaic bind deployment/{} -n {} --repo OWNER/NAME --image REGISTRY/REPO</code></li>",
+            "<li data-key=\"{}\">{}/deployment/{} <a href=\"/bind/{}/{}\" class=\"button\">Bind…</a></li>",
+            esc(&key(&ns, &d.name_any())),
             esc(&ns),
             esc(&d.name_any()),
-            esc(&d.name_any()),
-            esc(&ns)
+            seg(&ns),
+            seg(&d.name_any()),
         );
     }
     out.push_str("</ul>");

@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::html::page;
 use super::security::{self, Keys};
 use super::state::{Change, View};
-use super::{actions, explain, overview, pages, related};
+use super::{actions, bind, explain, overview, pages, related};
 use crate::github::GitHubArgs;
 use crate::output;
 
@@ -54,6 +54,7 @@ pub fn router(app: App) -> Router {
         .route("/events", get(events))
         .route("/act", post(actions::act))
         .route("/explain", get(explain::explain_page))
+        .route("/bind/{ns}/{name}", get(bind::bind_page))
         .route("/probe", post(explain::probe_action))
         .route("/assets/app.js", get(js))
         .route("/assets/app.css", get(css))

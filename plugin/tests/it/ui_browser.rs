@@ -36,7 +36,17 @@ pub(crate) struct Ui {
 
 impl Ui {
     pub(crate) fn start(kubeconfig: &Path, ns: &str, extra: &[&str]) -> Self {
-        let mut child = stack::command(&[])
+        Self::start_env(kubeconfig, ns, extra, &[])
+    }
+
+    /// As `start`, with environment variables (GitHub's token and URL).
+    pub(crate) fn start_env(
+        kubeconfig: &Path,
+        ns: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        let mut child = stack::command(env)
             .args(["ui", "--no-browser", "--kubeconfig"])
             .arg(kubeconfig)
             .args(["-n", ns])

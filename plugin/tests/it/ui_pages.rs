@@ -1,7 +1,8 @@
 //! The UI's Explain page in a real browser against the real stack: the findings are the ones
 //! `kubectl mosaic explain TYPE/NAME -n NS -o json` reports (same gathering, same engine), and
 //! a Service's probe, with no kubelet to start its pod, ends in a clean "did not finish" note
-//! and leaves no pod behind.
+//! and leaves no pod behind. An unbound Deployment is bound from the overview with the
+//! proposal `bind --auto` makes, creating the very Binding its `--dry-run` prints.
 
 use crate::support::stack;
 use crate::support::webdriver::Browser;
@@ -172,4 +173,84 @@ async fn the_explain_page_shows_the_clis_findings_and_a_probe_that_cannot_start(
         .items;
     assert!(left.is_empty(), "probe pods left: {}", left.len());
     br.screenshot(&shots().join("explain-probe.png")).await;
+}
+
+#[tokio::test]
+async fn an_unbound_deployment_is_bound_from_its_proposal() {
+    use mosaic_core::Binding;
+    use mosaic_tests::fake_github::FakeGitHub;
+    let k = stack::setup().await;
+    // The image's registry refuses connections: the proposal comes from the owner's names.
+    stack::deployment(&k, "shop", &[("app", "127.0.0.1:9/acme/shop:v1")], None).await;
+    let gh = FakeGitHub::start("gh-ui-token").await;
+    for r in ["shop", "shopping-list", "api"] {
+        gh.add_repo(&format!("acme/{r}"), false);
+    }
+    let env = [
+        ("GITHUB_TOKEN", gh.token.as_str()),
+        ("MOSAIC_GITHUB_API_URL", gh.url.as_str()),
+    ];
+    let dry = stack::mosaic(
+        &k,
+        &[
+            "bind",
+            "--auto",
+            "--owner",
+            "acme",
+            "--dry-run",
+            "-o",
+            "json",
+        ],
+        &env,
+    )
+    .await;
+    dry.assert_ok();
+    let want: Vec<Binding> = serde_json::from_str::<serde_json::Value>(&dry.stdout)
+        .map(|v| serde_json::from_value(v["items"].clone()).unwrap())
+        .unwrap();
+    assert_eq!(want.len(), 1, "{}", dry.stdout);
+
+    let ui = Ui::start_env(&k.kubeconfig, &k.namespace, &[], &env);
+    let br = Browser::start().await;
+    br.goto(&ui.url).await;
+    let item = format!("#unbound li[data-key=\"{}/shop\"]", k.namespace);
+    assert!(br.text(&item).await.contains("deployment/shop"));
+    br.click(&format!("{item} a")).await;
+    br.wait_text("h1", "Bind deployment/shop", 10).await;
+    br.type_into("#owner", "acme").await;
+    br.click("#do-propose").await;
+    let proposal = br.wait_text("#proposals .proposal", "acme/shop", 10).await;
+    assert!(proposal.contains("same name"), "{proposal}");
+    assert_eq!(
+        br.js(
+            "return document.querySelector('#repo-app').value;",
+            json!([])
+        )
+        .await,
+        json!("acme/shop")
+    );
+    br.screenshot(&shots().join("bind.png")).await;
+    br.click("#do-bind-app").await;
+    let asked = br.accept_dialog().await;
+    assert!(
+        asked.contains("kubectl mosaic bind deployment/shop"),
+        "{asked}"
+    );
+    let said = br.wait_text("#result", "created", 10).await;
+    assert!(
+        said.contains(&format!(
+            "kubectl mosaic bind deployment/shop -n {} --repo acme/shop --image 127.0.0.1:9/acme/shop",
+            k.namespace
+        )),
+        "{said}"
+    );
+    let made = Api::<Binding>::namespaced(k.client.clone(), &k.namespace)
+        .get("shop")
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&made.spec).unwrap(),
+        serde_json::to_value(&want[0].spec).unwrap(),
+        "the UI binds what bind --auto proposes"
+    );
 }

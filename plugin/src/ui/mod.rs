@@ -7,6 +7,7 @@ pub mod actions;
 pub mod bind;
 pub mod explain;
 pub mod html;
+pub mod insight;
 pub mod overview;
 pub mod pages;
 pub mod related;

@@ -177,7 +177,7 @@ pub fn body(view: &View) -> String {
     );
     let none: Vec<Arc<Build>> = vec![];
     for (i, b) in bindings.iter().enumerate() {
-        if i >= FIRST_ROWS && (i - FIRST_ROWS) % CHUNK_ROWS == 0 {
+        if i >= FIRST_ROWS && (i - FIRST_ROWS).is_multiple_of(CHUNK_ROWS) {
             let _ = write!(
                 out,
                 "</tbody></table><div class=\"chunk\"><table class=\"grid\">\

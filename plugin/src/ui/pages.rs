@@ -189,7 +189,9 @@ pub fn binding(view: &View, b: &Binding, now: i64) -> String {
             esc(&output::age(x.metadata.creation_timestamp.as_ref())),
         );
     }
-    out.push_str("</tbody></table></div></section>");
+    out.push_str("</tbody></table></div>");
+    out.push_str(&super::insight::plot(&builds, now));
+    out.push_str("</section>");
     out
 }
 
@@ -224,6 +226,33 @@ pub fn build(b: &Build, binding: Option<&Binding>, now: i64) -> String {
             .map(short_digest)
             .unwrap_or_else(|| "<none>".into())),
     );
+    if let Some(d) = s
+        .image
+        .as_deref()
+        .and_then(|i| i.split_once('@'))
+        .map(|(_, d)| d)
+    {
+        let _ = write!(
+            out,
+            "<dt>Digest</dt><dd><code id=\"digest\">{}</code></dd>",
+            esc(d)
+        );
+    }
+    if b.spec.trigger.kind == mosaic_core::resources::TriggerKind::Rollback {
+        let _ = write!(
+            out,
+            "<dt>Rollback of</dt><dd>{}</dd>",
+            match &b.spec.trigger.build {
+                Some(src) => format!(
+                    "<a href=\"/build/{}/{}\">build/{}</a> (nothing built: its image applied again)",
+                    seg(&ns),
+                    seg(src),
+                    esc(src)
+                ),
+                None => "?".into(),
+            }
+        );
+    }
     if s.rolled_back {
         let _ = write!(
             out,

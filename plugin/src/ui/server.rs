@@ -117,6 +117,8 @@ async fn binding_page(
             body.push_str("<section id=\"related\" data-live>");
             body.push_str(&related::events(&app.client, &b).await);
             body.push_str(&related::pods(&app.client, &ns, dep.as_deref()).await);
+            body.push_str("</section><section id=\"explain\" data-live>");
+            body.push_str(&super::insight::findings(&app.client, &ns, &b.spec.deployment).await);
             body.push_str("</section>");
             Html(page(
                 &format!("Binding {ns}/{name}"),

@@ -254,3 +254,141 @@ async fn an_unbound_deployment_is_bound_from_its_proposal() {
         "the UI binds what bind --auto proposes"
     );
 }
+
+/// A ReplicaSet of Deployment `dep` (uid `owner`) at `revision` running `image`, `ready` pods ready.
+async fn replicaset(
+    k: &mosaic_tests::TestKube,
+    owner: &str,
+    revision: u32,
+    image: &str,
+    ready: i32,
+) -> String {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    let name = format!("api-{revision}");
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"app": "api", "pod-template-hash": format!("h{revision}")},
+            "annotations": {"deployment.kubernetes.io/revision": revision.to_string()},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "api",
+                "uid": owner, "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "api", "pod-template-hash": format!("h{revision}")}},
+            "template": {"metadata": {"labels": {"app": "api", "pod-template-hash": format!("h{revision}")}},
+                "spec": {"containers": [{"name": "app", "image": image}]}}}
+    }))
+    .unwrap();
+    let api: Api<ReplicaSet> = Api::namespaced(k.client.clone(), &k.namespace);
+    let made = api.create(&PostParams::default(), &rs).await.unwrap();
+    api.patch_status(
+        &name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"status": {"replicas": 1, "readyReplicas": ready,
+            "availableReplicas": ready, "observedGeneration": 1}})),
+    )
+    .await
+    .unwrap();
+    made.metadata.uid.unwrap()
+}
+
+#[tokio::test]
+async fn the_binding_page_explains_the_rollout_and_plots_build_times() {
+    use crate::ui_browser::build;
+    use k8s_openapi::api::apps::v1::Deployment;
+    let k = stack::setup().await;
+    stack::deployment(&k, "api", &[("app", "r.example.com/acme/api:v2")], None).await;
+    stack::binding(&k, "api", "api", "acme/api", "r.example.com/acme/api").await;
+    for (i, (start, pushed, rolled, end)) in [
+        ("10:00:00", "10:01:00", "10:01:10", "10:01:40"),
+        ("11:00:00", "11:02:30", "11:02:40", "11:03:00"),
+        ("12:00:00", "12:00:40", "12:00:50", "12:04:50"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        build(
+            &k,
+            &format!("api-{i}"),
+            "api",
+            &format!("{i}").repeat(40),
+            json!({"phase": "Succeeded", "phaseTimes": {"pending": format!("2026-12-01T{start}Z"),
+                "building": format!("2026-12-01T{start}Z"), "pushing": format!("2026-12-01T{pushed}Z"),
+                "rollingOut": format!("2026-12-01T{rolled}Z"), "finished": format!("2026-12-01T{end}Z")}}),
+        )
+        .await;
+    }
+    // Revision 1 ran v1 and is ready; revision 2 runs v2 and its pod crash-loops.
+    let dep = Api::<Deployment>::namespaced(k.client.clone(), &k.namespace)
+        .get("api")
+        .await
+        .unwrap();
+    let owner = dep.metadata.uid.unwrap();
+    replicaset(&k, &owner, 1, "r.example.com/acme/api:v1", 1).await;
+    let rs2 = replicaset(&k, &owner, 2, "r.example.com/acme/api:v2", 0).await;
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "api-2-abcde", "labels": {"app": "api", "pod-template-hash": "h2"},
+            "creationTimestamp": "2026-12-01T12:01:00Z",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "api-2",
+                "uid": rs2, "controller": true, "blockOwnerDeletion": true}]},
+        "spec": {"containers": [{"name": "app", "image": "r.example.com/acme/api:v2"}]}
+    }))
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(k.client.clone(), &k.namespace);
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    pods.patch_status(
+        "api-2-abcde",
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"status": {"phase": "Running",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"name": "app", "image": "r.example.com/acme/api:v2", "imageID": "",
+                "ready": false, "started": false, "restartCount": 5,
+                "state": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2026-12-01T12:05:00Z", "finishedAt": "2026-12-01T12:05:01Z"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2026-12-01T12:04:00Z", "finishedAt": "2026-12-01T12:04:01Z"}}}]}})),
+    )
+    .await
+    .unwrap();
+
+    let ui = Ui::start(&k.kubeconfig, &k.namespace, &[]);
+    let br = Browser::start().await;
+    br.goto(&ui.url).await;
+    br.goto(&format!("{}/b/{}/api", ui.origin(), k.namespace))
+        .await;
+    br.wait_text("h1", "Binding", 10).await;
+    // The findings are explain's for deploy/api, what changed included.
+    let want: Vec<String> = cli_findings(&k, "deploy/api")
+        .await
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    assert!(want.contains(&"pod.crash-loop".to_string()), "{want:?}");
+    let got = br
+        .js(
+            "return [...document.querySelectorAll('#insight li.finding')].map(li => li.dataset.slug);",
+            json!([]),
+        )
+        .await;
+    assert_eq!(got, json!(want));
+    let changed = br.text("#changed").await;
+    assert!(
+        changed.contains("changed since revision 1")
+            && changed.contains("api:v1")
+            && changed.contains("api:v2"),
+        "{changed}"
+    );
+    let explain = br.text("#explain").await;
+    assert!(
+        explain.contains("Fix:") && explain.contains("Learn:"),
+        "{explain}"
+    );
+    // The plot: one build bar and one roll-out bar per Build, heights in proportion.
+    let bars = br
+        .js(
+            "return [...document.querySelectorAll('#plot g.pt')].map(g => \
+             [...g.querySelectorAll('rect')].map(r => Number(r.getAttribute('height'))));",
+            json!([]),
+        )
+        .await;
+    // Oldest first: build 70 s / roll-out 30 s, 160 s / 20 s, 50 s / 240 s; the longest is
+    // 290 s, drawn 110 units high.
+    assert_eq!(bars, json!([[26, 11], [60, 7], [18, 91]]));
+    br.screenshot(&shots().join("binding-insight.png")).await;
+}

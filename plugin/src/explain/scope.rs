@@ -151,6 +151,13 @@ impl<'a> Walk<'a> {
         let ns = obj.namespace.as_deref();
         match obj.kind.as_str() {
             "Deployment" => {
+                // Its older ReplicaSets are its revisions: "what changed" compares their
+                // pod templates with the newest one's.
+                self.context.extend(
+                    ix.children(obj)
+                        .filter(|c| c.kind == "ReplicaSet")
+                        .map(|c| c.id),
+                );
                 if let Some(rs) = newest(
                     ix.children(obj).filter(|c| c.kind == "ReplicaSet"),
                     revision,

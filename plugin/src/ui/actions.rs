@@ -25,7 +25,7 @@ use crate::output;
 /// An action as the page's forms post it.
 #[derive(serde::Deserialize, Debug)]
 pub struct ActionForm {
-    /// deploy, rollback, pause, resume, scale or unbind (not `action`: that would shadow `form.action`).
+    /// bind, deploy, rollback, pause, resume, scale or unbind (not `action`: that would shadow `form.action`).
     #[serde(rename = "op")]
     pub action: String,
     pub namespace: String,
@@ -37,6 +37,16 @@ pub struct ActionForm {
     /// rollback: the Build whose image to run again.
     #[serde(default)]
     pub to: Option<String>,
+    /// bind: the Deployment, its container (when it has several), the repository and the
+    /// image repository (`ref` is the branch).
+    #[serde(default)]
+    pub deployment: Option<String>,
+    #[serde(default)]
+    pub container: Option<String>,
+    #[serde(default)]
+    pub repo: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
     #[serde(default)]
     pub csrf: Option<String>,
 }
@@ -153,6 +163,9 @@ pub fn forms(b: &Binding, dep: Option<&Deployment>, builds: &[Build]) -> String 
 
 /// What an action did, in words.
 async fn perform(app: &App, f: &ActionForm) -> Result<(String, String), Error> {
+    if f.action == "bind" {
+        return super::bind::perform(app, f).await;
+    }
     let client = &app.client;
     let bapi: Api<Binding> = Api::namespaced(client.clone(), &f.namespace);
     let b = bapi.get(&f.binding).await?;
@@ -236,7 +249,7 @@ async fn perform(app: &App, f: &ActionForm) -> Result<(String, String), Error> {
             ))
         }
         other => Err(Error::Usage(format!(
-            "unknown action {other:?}: deploy, rollback, pause, resume, scale or unbind"
+            "unknown action {other:?}: bind, deploy, rollback, pause, resume, scale or unbind"
         ))),
     }
 }

@@ -74,7 +74,7 @@ pub fn page(title: &str, scope: &str, csrf: &str, body: &str) -> String {
 <meta name=\"csrf\" content=\"{csrf}\"><title>{title} · Mosaic</title>\
 <link rel=\"stylesheet\" href=\"/assets/app.css\"><script src=\"/assets/app.js\" defer></script></head>\
 <body><header><nav aria-label=\"Mosaic\"><a href=\"/\" class=\"brand\">Mosaic</a> \
-<a href=\"/\">Overview</a><span class=\"scope\">{scope}</span></nav>\
+<a href=\"/\">Overview</a> <a href=\"/explain\">Explain</a><span class=\"scope\">{scope}</span></nav>\
 <p id=\"live\" class=\"live\" role=\"status\" aria-live=\"polite\">connecting…</p></header>\
 <main>{body}</main></body></html>\n",
         csrf = esc(csrf),

@@ -4,7 +4,10 @@
 //! them live over server-sent events and sends the actions.
 
 pub mod actions;
+pub mod bind;
+pub mod explain;
 pub mod html;
+pub mod insight;
 pub mod overview;
 pub mod pages;
 pub mod related;
@@ -38,6 +41,9 @@ pub struct UiArgs {
     /// Print the URL only; do not open a browser.
     #[arg(long)]
     pub no_browser: bool,
+    /// The image of the Explain page's probe pod (needs sh and curl).
+    #[arg(long, value_name = "IMAGE", default_value = mosaic_core::explain::probe::DEFAULT_IMAGE)]
+    pub probe_image: String,
     #[command(flatten)]
     pub github: GitHubArgs,
 }
@@ -117,6 +123,8 @@ pub async fn run(kube: &KubeArgs, args: UiArgs) -> Result<Outcome, Error> {
         user: cluster.user.clone(),
         github: args.github.clone(),
         scope,
+        home_ns: cluster.namespace.clone(),
+        probe_image: args.probe_image.clone(),
     };
     println!("{url}");
     eprintln!(

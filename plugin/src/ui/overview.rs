@@ -139,6 +139,26 @@ pub fn row_of(view: &View, ns: &str, name: &str) -> String {
     row(&b, &builds, dep.as_deref())
 }
 
+/// Rows painted in the first table; the rest follow in chunks the browser lays out only when
+/// they scroll into view (`content-visibility: auto`), so the first paint costs the same for
+/// 500 Bindings as for 20.
+pub const FIRST_ROWS: usize = 40;
+/// Rows per further chunk.
+pub const CHUNK_ROWS: usize = 60;
+
+/// The column widths (the tables have a fixed layout, so every chunk aligns with the first).
+const COLS: &str = "<colgroup><col class=\"c-ns\"><col class=\"c-name\"><col class=\"c-repo\"><col class=\"c-commit\">\
+<col class=\"c-image\"><col class=\"c-phase\"><col class=\"c-rollout\"><col class=\"c-age\"></colgroup>";
+
+/// The header row (visually hidden in the continuation tables, for screen readers).
+fn head(class: &str) -> String {
+    format!(
+        "<thead class=\"{class}\"><tr><th scope=\"col\">namespace</th><th scope=\"col\">binding</th>\
+<th scope=\"col\">repository</th><th scope=\"col\">commit</th><th scope=\"col\">running</th>\
+<th scope=\"col\">build</th><th scope=\"col\">rollout</th><th scope=\"col\">age</th></tr></thead>"
+    )
+}
+
 /// The body of the overview page.
 pub fn body(view: &View) -> String {
     let groups = group(view);
@@ -148,20 +168,34 @@ pub fn body(view: &View) -> String {
     for e in view.errors() {
         let _ = write!(out, "<p class=\"error\" role=\"alert\">{}</p>", esc(&e));
     }
-    out.push_str(
-        "<div class=\"scroll\"><table id=\"bindings\"><caption class=\"sr\">Bindings in scope</caption><thead><tr>\
-<th scope=\"col\">namespace</th><th scope=\"col\">binding</th><th scope=\"col\">repository</th>\
-<th scope=\"col\">commit</th><th scope=\"col\">running</th><th scope=\"col\">build</th>\
-<th scope=\"col\">rollout</th><th scope=\"col\">age</th></tr></thead><tbody>",
+    let _ = write!(
+        out,
+        "<div class=\"scroll\" id=\"overview\"><table id=\"bindings\" class=\"grid\">\
+<caption class=\"sr\">Bindings in scope ({})</caption>{COLS}{}<tbody>",
+        bindings.len(),
+        head("")
     );
     let none: Vec<Arc<Build>> = vec![];
-    for b in &bindings {
+    for (i, b) in bindings.iter().enumerate() {
+        if i >= FIRST_ROWS && (i - FIRST_ROWS).is_multiple_of(CHUNK_ROWS) {
+            let _ = write!(
+                out,
+                "</tbody></table><div class=\"chunk\"><table class=\"grid\">\
+<caption class=\"sr\">Bindings in scope, continued from row {}</caption>{COLS}{}<tbody>",
+                i + 1,
+                head("sr")
+            );
+        }
         let ns = b.namespace().unwrap_or_default();
         let builds = groups.get(&(ns.clone(), b.name_any())).unwrap_or(&none);
         let dep = view.deployment(&ns, &b.spec.deployment);
         out.push_str(&row(b, builds, dep.as_deref()));
     }
-    out.push_str("</tbody></table></div>");
+    out.push_str("</tbody></table>");
+    if bindings.len() > FIRST_ROWS {
+        out.push_str("</div>");
+    }
+    out.push_str("</div>");
     if bindings.is_empty() {
         out.push_str("<p id=\"empty\">No Bindings in scope.</p>");
     }
@@ -183,18 +217,19 @@ fn unbound(view: &View, bindings: &[Arc<Binding>]) -> String {
     deps.sort_by_key(|d| (d.namespace(), d.name_any()));
     let mut out = String::from(
         "<h2>Unbound Deployments</h2><p>Bind them from the proposals that match their images to \
-repositories: <code>kubectl mosaic bind --auto --owner OWNER</code>, or one at a time:</p>\
-<ul class=\"unbound\">",
+repositories (<code>kubectl mosaic bind --auto --owner OWNER</code>), or one at a time:</p>\
+<ul class=\"unbound\" id=\"unbound\">",
     );
     for d in deps {
         let ns = d.namespace().unwrap_or_default();
         let _ = write!(
             out,
-            "<li>{}/deployment/{} <code>kubectl mosaic bind deployment/{} -n {} --repo OWNER/NAME --image REGISTRY/REPO</code></li>",
+            "<li data-key=\"{}\">{}/deployment/{} <a href=\"/bind/{}/{}\" class=\"button\">Bind…</a></li>",
+            esc(&key(&ns, &d.name_any())),
             esc(&ns),
             esc(&d.name_any()),
-            esc(&d.name_any()),
-            esc(&ns)
+            seg(&ns),
+            seg(&d.name_any()),
         );
     }
     out.push_str("</ul>");

@@ -189,7 +189,9 @@ pub fn binding(view: &View, b: &Binding, now: i64) -> String {
             esc(&output::age(x.metadata.creation_timestamp.as_ref())),
         );
     }
-    out.push_str("</tbody></table></div></section>");
+    out.push_str("</tbody></table></div>");
+    out.push_str(&super::insight::plot(&builds, now));
+    out.push_str("</section>");
     out
 }
 
@@ -224,6 +226,33 @@ pub fn build(b: &Build, binding: Option<&Binding>, now: i64) -> String {
             .map(short_digest)
             .unwrap_or_else(|| "<none>".into())),
     );
+    if let Some(d) = s
+        .image
+        .as_deref()
+        .and_then(|i| i.split_once('@'))
+        .map(|(_, d)| d)
+    {
+        let _ = write!(
+            out,
+            "<dt>Digest</dt><dd><code id=\"digest\">{}</code></dd>",
+            esc(d)
+        );
+    }
+    if b.spec.trigger.kind == mosaic_core::resources::TriggerKind::Rollback {
+        let _ = write!(
+            out,
+            "<dt>Rollback of</dt><dd>{}</dd>",
+            match &b.spec.trigger.build {
+                Some(src) => format!(
+                    "<a href=\"/build/{}/{}\">build/{}</a> (nothing built: its image applied again)",
+                    seg(&ns),
+                    seg(src),
+                    esc(src)
+                ),
+                None => "?".into(),
+            }
+        );
+    }
     if s.rolled_back {
         let _ = write!(
             out,
@@ -261,35 +290,7 @@ pub fn build(b: &Build, binding: Option<&Binding>, now: i64) -> String {
     out
 }
 
-/// Findings with their evidence, fix and `learn` text.
+/// Findings with their evidence, fix and `learn` text (as the Explain page shows them).
 pub fn findings(fs: &[mosaic_core::explain::Finding]) -> String {
-    let mut out = String::from("<ul class=\"findings\">");
-    for f in fs {
-        let _ = write!(
-            out,
-            "<li><p><strong>{:?}</strong> <code>{}</code> {}/{}: {}</p>",
-            f.severity,
-            esc(&f.slug),
-            esc(&f.object.kind),
-            esc(&f.object.name),
-            esc(&f.summary)
-        );
-        if !f.evidence.is_empty() {
-            out.push_str("<ul class=\"evidence\">");
-            for e in &f.evidence {
-                let v = serde_json::to_string(e).unwrap_or_default();
-                let _ = write!(out, "<li><code>{}</code></li>", esc(&v));
-            }
-            out.push_str("</ul>");
-        }
-        for fix in &f.fix {
-            let _ = write!(out, "<p class=\"fix\">Fix: {}</p>", esc(fix));
-        }
-        if let Some(l) = &f.learn {
-            let _ = write!(out, "<p class=\"learn\">{}</p>", esc(l));
-        }
-        out.push_str("</li>");
-    }
-    out.push_str("</ul>");
-    out
+    super::explain::findings_html(fs)
 }

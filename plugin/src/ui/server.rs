@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::html::page;
 use super::security::{self, Keys};
 use super::state::{Change, View};
-use super::{actions, overview, pages, related};
+use super::{actions, bind, explain, overview, pages, related};
 use crate::github::GitHubArgs;
 use crate::output;
 
@@ -34,6 +34,10 @@ pub struct App {
     pub github: GitHubArgs,
     /// "namespace X" or "all namespaces", shown in the header.
     pub scope: String,
+    /// The namespace of `-n` or the context (the Explain page's first choice).
+    pub home_ns: String,
+    /// The probe pod's image (`--probe-image`).
+    pub probe_image: String,
 }
 
 const APP_JS: &str = include_str!("assets/app.js");
@@ -49,6 +53,9 @@ pub fn router(app: App) -> Router {
         .route("/build/{ns}/{name}", get(build_page))
         .route("/events", get(events))
         .route("/act", post(actions::act))
+        .route("/explain", get(explain::explain_page))
+        .route("/bind/{ns}/{name}", get(bind::bind_page))
+        .route("/probe", post(explain::probe_action))
         .route("/assets/app.js", get(js))
         .route("/assets/app.css", get(css))
         .with_state(app.clone())
@@ -110,6 +117,8 @@ async fn binding_page(
             body.push_str("<section id=\"related\" data-live>");
             body.push_str(&related::events(&app.client, &b).await);
             body.push_str(&related::pods(&app.client, &ns, dep.as_deref()).await);
+            body.push_str("</section><section id=\"explain\" data-live>");
+            body.push_str(&super::insight::findings(&app.client, &ns, &b.spec.deployment).await);
             body.push_str("</section>");
             Html(page(
                 &format!("Binding {ns}/{name}"),

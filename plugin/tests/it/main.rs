@@ -18,3 +18,4 @@ mod krew;
 mod status_commit;
 mod support;
 mod ui_browser;
+mod ui_pages;

@@ -46,7 +46,7 @@ pub struct AutoArgs {
 }
 
 /// Credentials for a namespace: its dockerconfigjson Secrets named by the Deployments, then the local Docker config.
-async fn credentials(
+pub(crate) async fn credentials(
     client: &kube::Client,
     namespace: &str,
     deployments: &[&Deployment],

@@ -14,11 +14,15 @@
   }
 
   // Overview: replace, add or remove the rows a batch of watch changes touched.
+  // The rows sit in several tables (the first one, then chunks laid out when scrolled to);
+  // new rows join the last one.
   function applyRows(msg) {
-    const body = document.querySelector("#bindings tbody");
-    if (!body) return;
+    const all = document.getElementById("overview");
+    if (!all) return;
+    const bodies = all.querySelectorAll("tbody");
+    const body = bodies[bodies.length - 1];
     const have = new Map();
-    for (const tr of body.querySelectorAll("tr[data-key]")) have.set(tr.dataset.key, tr);
+    for (const tr of all.querySelectorAll("tr[data-key]")) have.set(tr.dataset.key, tr);
     for (const [key, html] of Object.entries(msg.rows)) {
       const old = have.get(key);
       if (!html) { if (old) old.remove(); continue; }
@@ -29,7 +33,7 @@
       for (const [key, tr] of have) if (!(key in msg.rows)) tr.remove();
     }
     const empty = document.getElementById("empty");
-    if (empty && body.children.length) empty.remove();
+    if (empty && all.querySelector("tr[data-key]")) empty.remove();
   }
 
   // Binding and Build pages: fetch the page again when their Binding changed and swap its

@@ -14,42 +14,14 @@ use kube::api::{DeleteParams, Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use mosaic_core::{Binding, Build};
 
+use super::action_form::ActionForm;
+use super::app::App;
 use super::html::{esc, page};
 use super::overview::short_digest;
 use super::pages::target;
-use super::server::App;
 use crate::cmd::{deploy, rollback};
 use crate::error::Error;
 use crate::output;
-
-/// An action as the page's forms post it.
-#[derive(serde::Deserialize, Debug)]
-pub struct ActionForm {
-    /// bind, deploy, rollback, pause, resume, scale or unbind (not `action`: that would shadow `form.action`).
-    #[serde(rename = "op")]
-    pub action: String,
-    pub namespace: String,
-    pub binding: String,
-    #[serde(default, rename = "ref")]
-    pub git_ref: Option<String>,
-    #[serde(default)]
-    pub replicas: Option<String>,
-    /// rollback: the Build whose image to run again.
-    #[serde(default)]
-    pub to: Option<String>,
-    /// bind: the Deployment, its container (when it has several), the repository and the
-    /// image repository (`ref` is the branch).
-    #[serde(default)]
-    pub deployment: Option<String>,
-    #[serde(default)]
-    pub container: Option<String>,
-    #[serde(default)]
-    pub repo: Option<String>,
-    #[serde(default)]
-    pub image: Option<String>,
-    #[serde(default)]
-    pub csrf: Option<String>,
-}
 
 /// One form with its hidden fields, a label and a button; the script asks for confirmation.
 fn form(b: &Binding, action: &str, fields: &str, button: &str, cmd: &str) -> String {

@@ -14,11 +14,11 @@ use mosaic_core::matching;
 use mosaic_core::names::{DEFAULT_BRANCH, DEFAULT_CONTEXT, DEFAULT_DOCKERFILE, OCI_LABEL_SOURCE};
 use mosaic_core::reference::{ImageRef, RepoName};
 
-use super::actions::ActionForm;
+use super::action_form::ActionForm;
+use super::app::App;
 use super::html::{esc, page};
-use super::server::App;
-use crate::cmd::binding_write::{BindRequest, apply_binding};
-use crate::cmd::proposals::workloads;
+use crate::cmd::bind::proposals::workloads;
+use crate::cmd::bind::write::{BindRequest, apply_binding};
 use crate::error::Error;
 use crate::github::{GitHub, GitHubApi};
 use crate::registry::Registry;
@@ -101,7 +101,7 @@ async fn proposals(app: &App, ns: &str, name: &str, owner: Option<&str>) -> Resu
         }
         None => vec![],
     };
-    let creds = crate::cmd::auto::credentials(&app.client, ns, &[&d]).await;
+    let creds = crate::cmd::bind::auto::credentials(&app.client, ns, &[&d]).await;
     let registry = Registry::new(creds)
         .map_err(|e| Error::Other(format!("cannot build a registry client: {e}")))?;
     let mut out = String::from(

@@ -13,8 +13,8 @@ use axum::response::{Html, IntoResponse, Response};
 use mosaic_core::explain::{self as engine, Finding, Severity};
 use serde_json::Value;
 
+use super::app::App;
 use super::html::{cli, esc, page};
-use super::server::App;
 use crate::cmd::explain::analyse;
 use crate::error::Error;
 use crate::explain::render::evidence_line;

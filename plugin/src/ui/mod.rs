@@ -3,7 +3,9 @@
 //! privilege. Pages are rendered on the server from watch stores; one embedded script keeps
 //! them live over server-sent events and sends the actions.
 
+pub mod action_form;
 pub mod actions;
+pub mod app;
 pub mod bind;
 pub mod explain;
 pub mod html;

@@ -16,29 +16,12 @@ use futures::Stream;
 use kube::ResourceExt;
 use tokio::sync::broadcast::error::RecvError;
 
+pub use super::app::App;
 use super::html::page;
-use super::security::{self, Keys};
+use super::security;
 use super::state::{Change, View};
 use super::{actions, bind, explain, overview, pages, related};
-use crate::github::GitHubArgs;
 use crate::output;
-
-/// Everything a request needs.
-#[derive(Clone)]
-pub struct App {
-    pub view: View,
-    pub keys: Keys,
-    pub client: kube::Client,
-    /// Who acts (recorded on manual Builds, as `deploy` records it).
-    pub user: Option<String>,
-    pub github: GitHubArgs,
-    /// "namespace X" or "all namespaces", shown in the header.
-    pub scope: String,
-    /// The namespace of `-n` or the context (the Explain page's first choice).
-    pub home_ns: String,
-    /// The probe pod's image (`--probe-image`).
-    pub probe_image: String,
-}
 
 const APP_JS: &str = include_str!("assets/app.js");
 const APP_CSS: &str = include_str!("assets/app.css");

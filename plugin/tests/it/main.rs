@@ -15,6 +15,7 @@ mod hook;
 mod hook_ns;
 mod install;
 mod krew;
+mod rollback_cli;
 mod status_commit;
 mod support;
 mod ui_browser;

@@ -4,6 +4,8 @@
 //! the one the Binding's status names as last deployed. Pure; the builder that finishes a Build
 //! applies it.
 
+use kube::ResourceExt;
+
 use crate::resources::{Binding, Build, BuildPhase, HistorySpec};
 
 /// Kept when neither the Binding nor the webhook's flags say otherwise.
@@ -59,7 +61,7 @@ pub fn to_delete(binding: Option<&Binding>, builds: &[Build], limits: Defaults) 
         };
         *seen += 1;
         if *seen > keep {
-            out.push(b.metadata.name.clone().unwrap_or_default());
+            out.push(b.name_any());
         }
     }
     out.reverse();

@@ -281,6 +281,34 @@ impl Settings {
             deny_cidrs: replaced(&flags.deny_cidrs, &self.deny_cidrs),
         }
     }
+
+    /// The settings of `self` that `flags` leaves in place (what `overridden_by` keeps from
+    /// `self`); every other one unset.
+    pub fn not_replaced_by(&self, flags: &Settings) -> Settings {
+        let keep =
+            |old: &Option<String>, new: &Option<String>| old.clone().filter(|_| new.is_none());
+        Settings {
+            image: keep(&self.image, &flags.image),
+            engine_image: keep(&self.engine_image, &flags.engine_image),
+            github_api_url: keep(&self.github_api_url, &flags.github_api_url),
+            github_web_url: keep(&self.github_web_url, &flags.github_web_url),
+            insecure_registries: kept(&self.insecure_registries, &flags.insecure_registries),
+            builders: self.builders.filter(|_| flags.builders.is_none()),
+            namespaces: kept(&self.namespaces, &flags.namespaces),
+            api_server_cidrs: kept(&self.api_server_cidrs, &flags.api_server_cidrs),
+            egress_ports: kept(&self.egress_ports, &flags.egress_ports),
+            deny_cidrs: kept(&self.deny_cidrs, &flags.deny_cidrs),
+        }
+    }
+}
+
+/// `old` when nothing is `given`, else nothing.
+fn kept<T: Clone>(old: &[T], given: &[T]) -> Vec<T> {
+    if given.is_empty() {
+        old.to_vec()
+    } else {
+        Vec::new()
+    }
 }
 
 /// `given` when any, else `old`; duplicates dropped, order kept.

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use clap::Args;
+use mosaic_core::install_settings::DEFAULT_GITHUB_API_URL;
 use octocrab::{Octocrab, Page};
 use serde::Deserialize;
 
@@ -21,6 +22,15 @@ pub struct GitHubArgs {
         value_name = "URL"
     )]
     pub github_api_url: Option<String>,
+}
+
+impl GitHubArgs {
+    /// `--github-api-url`, else GitHub's own API.
+    pub fn api_url(&self) -> String {
+        self.github_api_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.into())
+    }
 }
 
 /// Environment variable holding the GitHub token.
@@ -59,10 +69,7 @@ struct CommitItem {
 impl GitHub {
     /// A client for `--github-api-url` (default api.github.com), authenticated with `token` when given.
     pub fn new(args: &GitHubArgs, token: Option<String>) -> Result<Self, Error> {
-        let api_url = args
-            .github_api_url
-            .clone()
-            .unwrap_or_else(|| "https://api.github.com".into());
+        let api_url = args.api_url();
         let mut b = Octocrab::builder()
             .base_uri(api_url.as_str())
             .map_err(|e| Error::Usage(format!("invalid --github-api-url {api_url:?}: {e}")))?;

@@ -186,3 +186,28 @@ fn rows_fill_in_the_defaults() {
         "registry.kube-system.svc:5000, 10.0.0.5:5000".to_string()
     );
 }
+
+#[test]
+fn the_flags_leave_in_place_what_they_do_not_give() {
+    let remembered = Settings {
+        image: Some("mirror/webhook:1".into()),
+        builders: Some(3),
+        namespaces: vec!["team-a".into()],
+        deny_cidrs: vec!["10.0.0.0/8".into()],
+        ..Default::default()
+    };
+    let flags = Settings {
+        image: Some("mirror/webhook:2".into()),
+        deny_cidrs: vec!["192.168.0.0/16".into()],
+        ..Default::default()
+    };
+    let kept = remembered.not_replaced_by(&flags);
+    assert_eq!(kept.image, None);
+    assert_eq!(kept.builders, Some(3));
+    assert_eq!(kept.namespaces, ["team-a"]);
+    assert!(kept.deny_cidrs.is_empty());
+    // What is kept is exactly what the merge takes from the remembered settings.
+    let merged = remembered.overridden_by(&flags);
+    assert_eq!(merged.builders, kept.builders);
+    assert_eq!(merged.namespaces, kept.namespaces);
+}

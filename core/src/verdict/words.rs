@@ -58,11 +58,6 @@ fn trouble_words(
     pods: &[Pod],
     events: &[Event],
 ) -> String {
-    let restarted = |n: i32| match n {
-        0 => String::new(),
-        1 => " (restarted once)".to_string(),
-        n => format!(" (restarted {n} times)"),
-    };
     match t {
         Trouble::Crashed {
             container,
@@ -71,49 +66,14 @@ fn trouble_words(
             restarts,
             ran_for,
         } => {
-            let spec = pod.and_then(|p| container_spec(p, container));
-            if reason == "OOMKilled" {
-                let limit = spec
-                    .and_then(|c| {
-                        c.resources
-                            .as_ref()?
-                            .limits
-                            .as_ref()?
-                            .get("memory")
-                            .cloned()
-                    })
-                    .map(|q| format!(" at its memory limit {}", q.0))
-                    .unwrap_or_default();
-                return format!(
-                    "container {container} was OOM-killed{limit}{}",
-                    restarted(*restarts)
-                );
-            }
-            if let Some(live) = liveness_words(pod, container, spec, events) {
-                return format!(
-                    "{live}; container {container} restarted{}",
-                    restarted(*restarts)
-                );
-            }
-            let lead = if *restarts > 0 {
-                "crash loop: "
-            } else {
-                "crash: "
+            let crash = Crash {
+                container,
+                exit_code: *exit_code,
+                reason,
+                restarts: *restarts,
+                ran_for: *ran_for,
             };
-            let after = ran_for
-                .map(|d| format!(" about {} s after start", d.as_secs().max(1)))
-                .unwrap_or_default();
-            let probe_kill = (*exit_code == 137 || *exit_code == 143)
-                && spec.is_some_and(|c| c.liveness_probe.is_some());
-            let hint = if probe_kill {
-                ", most likely killed by its liveness probe"
-            } else {
-                ""
-            };
-            format!(
-                "{lead}container {container} exits with code {exit_code}{after}{hint}{}",
-                restarted(*restarts)
-            )
+            crashed_words(&crash, pod, events)
         }
         Trouble::Restarted {
             container,
@@ -153,6 +113,78 @@ fn trouble_words(
             format!("new pods cannot be scheduled: {message}")
         }
         Trouble::NotReady => readiness_words(f, pods, events),
+    }
+}
+
+/// The facts of `Trouble::Crashed`.
+struct Crash<'a> {
+    container: &'a str,
+    exit_code: i32,
+    reason: &'a str,
+    restarts: i32,
+    ran_for: Option<std::time::Duration>,
+}
+
+/// A container that exited: OOM-killed, killed by its liveness probe, or crashing by itself.
+fn crashed_words(crash: &Crash<'_>, pod: Option<&Pod>, events: &[Event]) -> String {
+    let &Crash {
+        container,
+        exit_code,
+        reason,
+        restarts,
+        ran_for,
+    } = crash;
+    let spec = pod.and_then(|p| container_spec(p, container));
+    if reason == "OOMKilled" {
+        let limit = spec
+            .and_then(|c| {
+                c.resources
+                    .as_ref()?
+                    .limits
+                    .as_ref()?
+                    .get("memory")
+                    .cloned()
+            })
+            .map(|q| format!(" at its memory limit {}", q.0))
+            .unwrap_or_default();
+        return format!(
+            "container {container} was OOM-killed{limit}{}",
+            restarted(restarts)
+        );
+    }
+    if let Some(live) = liveness_words(pod, container, spec, events) {
+        return format!(
+            "{live}; container {container} restarted{}",
+            restarted(restarts)
+        );
+    }
+    let lead = if restarts > 0 {
+        "crash loop: "
+    } else {
+        "crash: "
+    };
+    let after = ran_for
+        .map(|d| format!(" about {} s after start", d.as_secs().max(1)))
+        .unwrap_or_default();
+    let probe_kill =
+        (exit_code == 137 || exit_code == 143) && spec.is_some_and(|c| c.liveness_probe.is_some());
+    let hint = if probe_kill {
+        ", most likely killed by its liveness probe"
+    } else {
+        ""
+    };
+    format!(
+        "{lead}container {container} exits with code {exit_code}{after}{hint}{}",
+        restarted(restarts)
+    )
+}
+
+/// ` (restarted N times)`, or nothing when it never restarted.
+fn restarted(n: i32) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (restarted once)".to_string(),
+        n => format!(" (restarted {n} times)"),
     }
 }
 

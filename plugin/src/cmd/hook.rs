@@ -118,11 +118,7 @@ pub async fn run(kube: &KubeArgs, args: HookArgs) -> Result<Outcome, Error> {
                 crate::github::TOKEN_ENV
             ))
         })?;
-    let api_url = args
-        .github
-        .github_api_url
-        .clone()
-        .unwrap_or_else(|| "https://api.github.com".into());
+    let api_url = args.github.api_url();
     let github = GitHubHooks::new(&api_url, token.trim().to_string())?;
 
     let cluster = kubeconf::connect(kube).await?;

@@ -39,38 +39,11 @@ pub fn settings_text(s: &Settings) -> String {
         .collect()
 }
 
-fn kept<T: Clone>(remembered: &[T], flags: &[T]) -> Vec<T> {
-    if flags.is_empty() {
-        remembered.to_vec()
-    } else {
-        Vec::new()
-    }
-}
-
 /// Lines naming each remembered setting a new install keeps because no flag replaced it.
 pub fn kept_lines(remembered: &Settings, flags: &Settings) -> Vec<String> {
-    let kept = Settings {
-        image: remembered.image.clone().filter(|_| flags.image.is_none()),
-        engine_image: remembered
-            .engine_image
-            .clone()
-            .filter(|_| flags.engine_image.is_none()),
-        github_api_url: remembered
-            .github_api_url
-            .clone()
-            .filter(|_| flags.github_api_url.is_none()),
-        github_web_url: remembered
-            .github_web_url
-            .clone()
-            .filter(|_| flags.github_web_url.is_none()),
-        insecure_registries: kept(&remembered.insecure_registries, &flags.insecure_registries),
-        builders: remembered.builders.filter(|_| flags.builders.is_none()),
-        namespaces: kept(&remembered.namespaces, &flags.namespaces),
-        api_server_cidrs: kept(&remembered.api_server_cidrs, &flags.api_server_cidrs),
-        egress_ports: kept(&remembered.egress_ports, &flags.egress_ports),
-        deny_cidrs: kept(&remembered.deny_cidrs, &flags.deny_cidrs),
-    };
-    kept.rows()
+    remembered
+        .not_replaced_by(flags)
+        .rows()
         .into_iter()
         .filter(|(_, _, default)| !default)
         .map(|(flag, value, _)| {

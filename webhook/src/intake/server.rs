@@ -26,7 +26,7 @@ use crate::adapters::docker::Engine;
 use crate::intake::budget::{Budget, Busy, RETRY_AFTER_SECS, Ticket};
 use crate::intake::decide::{Decision, decide};
 use crate::intake::signature::{self, Verifier, WebhookSecret};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestResult};
 use crate::readiness::Readiness;
 
 /// GitHub caps webhook payloads at 25 MiB.
@@ -128,7 +128,7 @@ fn busy(why: Busy) -> Response {
 }
 
 /// Why the body was not taken: the answer, and the metrics word for it.
-type Refused = (Response, &'static str);
+type Refused = (Response, RequestResult);
 
 /// The raw body, verified against `keys` while it streams in and counted against the shared
 /// budget as it arrives: an announced `Content-Length` above [`MAX_BODY`] (413), a missing or
@@ -144,7 +144,7 @@ async fn read_verified(
     let announced = announced(headers);
     if announced.is_some_and(|n| n > MAX_BODY as u64) {
         drain(headers, body);
-        return Err((too_large(), "too_large"));
+        return Err((too_large(), RequestResult::TooLarge));
     }
     let sig = headers
         .get(signature::SIGNATURE_HEADER)
@@ -155,14 +155,14 @@ async fn read_verified(
             tracing::warn!(error = %e, "webhook refused");
             drain(headers, body);
             let r = reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
-            return Err((r, "unauthorized"));
+            return Err((r, RequestResult::Unauthorized));
         }
     };
     if let Some(n) = announced
         && let Err(why) = ticket.hold(n as usize)
     {
         drain(headers, body);
-        return Err((busy(why), "busy"));
+        return Err((busy(why), RequestResult::Busy));
     }
     let mut stream = body.into_data_stream();
     let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0) as usize);
@@ -172,20 +172,22 @@ async fn read_verified(
                 StatusCode::BAD_REQUEST,
                 json!({"error": format!("could not read the body: {e}; redeliver")}),
             );
-            (r, "bad_request")
+            (r, RequestResult::BadRequest)
         })?;
         if buf.len() + chunk.len() > MAX_BODY {
-            return Err((too_large(), "too_large"));
+            return Err((too_large(), RequestResult::TooLarge));
         }
         let beyond = (buf.len() + chunk.len()).saturating_sub(ticket.held());
-        ticket.hold(beyond).map_err(|why| (busy(why), "busy"))?;
+        ticket
+            .hold(beyond)
+            .map_err(|why| (busy(why), RequestResult::Busy))?;
         verifier.update(&chunk);
         buf.extend_from_slice(&chunk);
     }
     if let Err(e) = verifier.finish() {
         tracing::warn!(error = %e, "webhook refused");
         let r = reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
-        return Err((r, "unauthorized"));
+        return Err((r, RequestResult::Unauthorized));
     }
     Ok(buf.freeze())
 }
@@ -223,7 +225,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
     let mut ticket = match st.budget.admit() {
         Ok(t) => t,
         Err(why) => {
-            st.metrics.request("busy");
+            st.metrics.request(RequestResult::Busy);
             drain(&headers, body);
             return busy(why);
         }
@@ -233,7 +235,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
         Scope::Namespace(ns) => match st.ns_secrets.route_keys(ns).await {
             Ok(k) => k,
             Err((code, error)) => {
-                st.metrics.request("unauthorized");
+                st.metrics.request(RequestResult::Unauthorized);
                 drain(&headers, body);
                 return reply(code, json!({ "error": error }));
             }
@@ -247,7 +249,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
         }
     };
     let Some(event) = header(&headers, "x-github-event") else {
-        st.metrics.request("bad_request");
+        st.metrics.request(RequestResult::BadRequest);
         return reply(
             StatusCode::BAD_REQUEST,
             json!({"error": "missing X-GitHub-Event header"}),
@@ -268,18 +270,18 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
     let decision = match decide(event, delivery, &body, &bindings, chrono::Utc::now()) {
         Ok(d) => d,
         Err(e) => {
-            st.metrics.request("bad_request");
+            st.metrics.request(RequestResult::BadRequest);
             tracing::warn!(event, delivery, error = %e, "webhook payload refused");
             return reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
         }
     };
     match decision {
         Decision::Pong => {
-            st.metrics.request("pong");
+            st.metrics.request(RequestResult::Pong);
             reply(StatusCode::OK, json!({"result": "pong"}))
         }
         Decision::Ignored { reason, message } => {
-            st.metrics.request("ignored");
+            st.metrics.request(RequestResult::Ignored);
             tracing::info!(event, delivery, reason, message, "webhook ignored");
             reply(
                 StatusCode::ACCEPTED,
@@ -292,13 +294,13 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
                 Scope::Cluster => match st.ns_secrets.outside_own(builds).await {
                     Ok(b) => b,
                     Err((code, error)) => {
-                        st.metrics.request("error");
+                        st.metrics.request(RequestResult::Error);
                         return reply(code, json!({ "error": error }));
                     }
                 },
             };
             if builds.is_empty() {
-                st.metrics.request("ignored");
+                st.metrics.request(RequestResult::Ignored);
                 let message = format!(
                     "the matching Bindings' namespaces verify deliveries with their own secret; deliver to {}/<namespace>",
                     names::WEBHOOK_PATH
@@ -361,7 +363,7 @@ async fn record(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>)
     match task.await {
         Ok(r) => r,
         Err(e) => {
-            st.metrics.request("error");
+            st.metrics.request(RequestResult::Error);
             tracing::error!(error = %e, "recording task failed");
             reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -395,7 +397,7 @@ async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Bui
         }
     }
     if let Some(error) = failed {
-        st.metrics.request("error");
+        st.metrics.request(RequestResult::Error);
         return reply(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": error, "created": created, "existing": existing}),
@@ -407,9 +409,9 @@ async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Bui
         StatusCode::CREATED
     };
     st.metrics.request(if created.is_empty() {
-        "duplicate"
+        RequestResult::Duplicate
     } else {
-        "created"
+        RequestResult::Created
     });
     reply(
         status,

@@ -5,6 +5,8 @@
 //! released for another worker.
 
 use kube::ResourceExt;
+
+use crate::metrics::ReconcileError;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -276,10 +278,10 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
 
 impl WorkerError {
     /// The `error` label of the reconcile-failure counter.
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> ReconcileError {
         match self {
-            WorkerError::Claim(_) => "claim",
-            WorkerError::Api(_) => "api",
+            WorkerError::Claim(_) => ReconcileError::Claim,
+            WorkerError::Api(_) => ReconcileError::Api,
         }
     }
 }

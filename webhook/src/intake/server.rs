@@ -310,7 +310,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
                     json!({"result": "ignored", "reason": "NamespaceSecret", "message": message}),
                 );
             }
-            record(st, delivery.map(str::to_owned), builds).await
+            create_builds_detached(st, delivery.map(str::to_owned), builds).await
         }
     }
 }
@@ -320,7 +320,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
 /// earlier push of the same commit from another place (a reset back to it: the push's `before`
 /// differs) falls back to `decide::repush_name`, so the reset deploys it again while a
 /// redelivery still records nothing.
-async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
+async fn create_build(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
     let mut names = vec![b.name_any(), crate::intake::decide::collision_name(&b)];
     let mut i = 0;
     while let Some(name) = names.get(i).cloned() {
@@ -358,8 +358,12 @@ async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), ku
 
 /// Record every Build of one push, concurrently, in a task of its own: the request deadline
 /// can end the answer, never the recording half-way (a push is never left half recorded).
-async fn record(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>) -> Response {
-    let task = tokio::spawn(record_all(st.clone(), delivery, builds));
+async fn create_builds_detached(
+    st: Arc<AppState>,
+    delivery: Option<String>,
+    builds: Vec<Build>,
+) -> Response {
+    let task = tokio::spawn(create_builds(st.clone(), delivery, builds));
     match task.await {
         Ok(r) => r,
         Err(e) => {
@@ -373,13 +377,17 @@ async fn record(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>)
     }
 }
 
-async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>) -> Response {
+async fn create_builds(
+    st: Arc<AppState>,
+    delivery: Option<String>,
+    builds: Vec<Build>,
+) -> Response {
     let delivery = delivery.as_deref();
     let outcomes = futures::future::join_all(builds.into_iter().map(|b| {
         let ns = b.metadata.namespace.clone().unwrap_or_default();
         let commit = b.spec.commit.clone();
         let api = Api::<Build>::namespaced(st.client.clone(), &ns);
-        async move { (ns, commit, record_one(&api, b).await) }
+        async move { (ns, commit, create_build(&api, b).await) }
     }))
     .await;
     let (mut created, mut existing, mut failed) = (Vec::new(), Vec::new(), None);

@@ -221,32 +221,12 @@ async fn webhook_ns(
     handle(st, headers, body, Scope::Namespace(ns)).await
 }
 
+/// One delivery: admitted within the budget and verified, decided, answered.
 async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope) -> Response {
-    let mut ticket = match st.budget.admit() {
-        Ok(t) => t,
-        Err(why) => {
-            st.metrics.request(RequestResult::Busy);
-            drain(&headers, body);
-            return busy(why);
-        }
-    };
-    let keys = match &scope {
-        Scope::Cluster => st.secrets.clone(),
-        Scope::Namespace(ns) => match st.ns_secrets.route_keys(ns).await {
-            Ok(k) => k,
-            Err((code, error)) => {
-                st.metrics.request(RequestResult::Unauthorized);
-                drain(&headers, body);
-                return reply(code, json!({ "error": error }));
-            }
-        },
-    };
-    let body = match read_verified(&headers, body, &keys, &mut ticket).await {
-        Ok(b) => b,
-        Err((r, word)) => {
-            st.metrics.request(word);
-            return r;
-        }
+    // The ticket holds the delivery's share of the budget until the answer is made.
+    let (body, _ticket) = match admitted_and_verified(&st, &headers, body, &scope).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
     };
     let Some(event) = header(&headers, "x-github-event") else {
         st.metrics.request(RequestResult::BadRequest);
@@ -256,17 +236,7 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
         );
     };
     let delivery = header(&headers, "x-github-delivery");
-    let only = match &scope {
-        Scope::Namespace(ns) => Some(ns.as_str()),
-        Scope::Cluster => None,
-    };
-    let bindings: Vec<Binding> = st
-        .bindings
-        .iter()
-        .flat_map(|s| s.state())
-        .filter(|b| only.is_none() || b.metadata.namespace.as_deref() == only)
-        .map(|b| (*b).clone())
-        .collect();
+    let bindings = bindings_in(&st, &scope);
     let decision = match decide(event, delivery, &body, &bindings, chrono::Utc::now()) {
         Ok(d) => d,
         Err(e) => {
@@ -288,31 +258,90 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
                 json!({"result": "ignored", "reason": reason, "message": message}),
             )
         }
-        Decision::Record(builds) => {
-            let builds = match scope {
-                Scope::Namespace(_) => builds,
-                Scope::Cluster => match st.ns_secrets.outside_own(builds).await {
-                    Ok(b) => b,
-                    Err((code, error)) => {
-                        st.metrics.request(RequestResult::Error);
-                        return reply(code, json!({ "error": error }));
-                    }
-                },
-            };
-            if builds.is_empty() {
-                st.metrics.request(RequestResult::Ignored);
-                let message = format!(
-                    "the matching Bindings' namespaces verify deliveries with their own secret; deliver to {}/<namespace>",
-                    names::WEBHOOK_PATH
-                );
-                return reply(
-                    StatusCode::ACCEPTED,
-                    json!({"result": "ignored", "reason": "NamespaceSecret", "message": message}),
-                );
+        Decision::Record(builds) => create_in_scope(st, scope, delivery, builds).await,
+    }
+}
+
+/// Admit the delivery within the budget, then read its body and verify its signature with the
+/// keys of its scope; the refusal is the answer to send.
+async fn admitted_and_verified(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    scope: &Scope,
+) -> Result<(Bytes, Ticket), Response> {
+    let mut ticket = match st.budget.admit() {
+        Ok(t) => t,
+        Err(why) => {
+            st.metrics.request(RequestResult::Busy);
+            drain(headers, body);
+            return Err(busy(why));
+        }
+    };
+    let keys = match scope {
+        Scope::Cluster => st.secrets.clone(),
+        Scope::Namespace(ns) => match st.ns_secrets.route_keys(ns).await {
+            Ok(k) => k,
+            Err((code, error)) => {
+                st.metrics.request(RequestResult::Unauthorized);
+                drain(headers, body);
+                return Err(reply(code, json!({ "error": error })));
             }
-            create_builds_detached(st, delivery.map(str::to_owned), builds).await
+        },
+    };
+    match read_verified(headers, body, &keys, &mut ticket).await {
+        Ok(b) => Ok((b, ticket)),
+        Err((r, word)) => {
+            st.metrics.request(word);
+            Err(r)
         }
     }
+}
+
+/// The cached Bindings a delivery of `scope` may match.
+fn bindings_in(st: &AppState, scope: &Scope) -> Vec<Binding> {
+    let only = match scope {
+        Scope::Namespace(ns) => Some(ns.as_str()),
+        Scope::Cluster => None,
+    };
+    st.bindings
+        .iter()
+        .flat_map(|s| s.state())
+        .filter(|b| only.is_none() || b.metadata.namespace.as_deref() == only)
+        .map(|b| (*b).clone())
+        .collect()
+}
+
+/// Create the decided Builds; a cluster-wide delivery leaves out the namespaces that verify
+/// deliveries with a secret of their own.
+async fn create_in_scope(
+    st: Arc<AppState>,
+    scope: Scope,
+    delivery: Option<&str>,
+    builds: Vec<Build>,
+) -> Response {
+    let builds = match scope {
+        Scope::Namespace(_) => builds,
+        Scope::Cluster => match st.ns_secrets.outside_own(builds).await {
+            Ok(b) => b,
+            Err((code, error)) => {
+                st.metrics.request(RequestResult::Error);
+                return reply(code, json!({ "error": error }));
+            }
+        },
+    };
+    if builds.is_empty() {
+        st.metrics.request(RequestResult::Ignored);
+        let message = format!(
+            "the matching Bindings' namespaces verify deliveries with their own secret; deliver to {}/<namespace>",
+            names::WEBHOOK_PATH
+        );
+        return reply(
+            StatusCode::ACCEPTED,
+            json!({"result": "ignored", "reason": "NamespaceSecret", "message": message}),
+        );
+    }
+    create_builds_detached(st, delivery.map(str::to_owned), builds).await
 }
 
 /// Create `b`, or find it already recorded. A name taken by another commit (the names carry a

@@ -1,21 +1,35 @@
-//! The in-cluster webhook server. One push, in the order it travels:
-//! - `intake/`: `server` takes the delivery, `signature` verifies it, `push_event` parses it,
-//!   `decide` (pure) answers with the Build objects to record;
-//! - `worker/`: `controller` (a kube-runtime Controller over Builds) claims a Build (`cluster::claim`)
-//!   and runs the pipeline on it, then records the outcome on the Build and its Binding
-//!   (`binding_status`, `binding_events`); `resync` records Builds no delivery announced;
-//! - `pipeline/`: the run of one Build: `stages` (fetch, build, push, verify the digest) over
-//!   `context` (tarball → build context), decided by `plan` and guarded by `latest` (which
-//!   Build may run and roll), then `rollout` (apply, watch, roll back) and `report` (the
-//!   commit status), sharing `types` (`Ctx`, `Work`, `Stop`); `outcome` (pure) turns the result
-//!   into the Build's status, the commit status and the Binding's patch; it reaches the outside
-//!   only through `ports`;
-//! - `adapters/`: the outside behind those ports: `docker`, `github`, `registry`;
-//! - `cluster/`: the Kubernetes API, used directly by all of them: `client`, `retry`, `claim`.
+//! The in-cluster webhook server. One push, file by file, in the order it travels:
 //!
-//! `config`, `metrics` and `readiness` are shared by both roles; `serve` below wires them.
-//! Modules are crate-private; the few re-exported below are what the fuzz targets, integration
-//! tests and example tools call.
+//! 1. `main.rs` calls [`run`]: `config.rs` parses the flags, `settings.rs` checks them into
+//!    typed `Settings`, and [`serve`] (below) wires the two roles.
+//! 2. Intake (`intake/`): `server.rs` takes the delivery within `budget.rs`'s bounds,
+//!    `signature.rs` verifies it (`ns_secrets.rs` for namespace-scoped keys), `push_event.rs`
+//!    parses it, `decide.rs` (pure) answers with the Build objects to create, and `server.rs`
+//!    creates them; the answer goes out through `http_serve.rs`.
+//! 3. Worker (`worker/`): `controller.rs`, a kube-runtime Controller over Builds, sees the new
+//!    Build, asks `pipeline/latest/` whether it may start (`admit`), claims it
+//!    (`cluster/claim.rs`; every phase change leaves an Event, `cluster/build_events.rs`) and
+//!    runs the pipeline with a heartbeat.
+//! 4. Pipeline (`pipeline/`, `mod.rs::run`): `mod.rs::read_binding` and `credentials.rs` read
+//!    the Binding and its Secrets, `plan.rs` plans the build; `stages.rs` fetches the commit's
+//!    tarball and builds it (`context.rs` re-roots it into a build context), pushes and checks
+//!    the digest, trying a transient failure again through `backoff.rs`; `latest/` checks once
+//!    more that this Build is still the one to roll; `rollout/` applies the image by digest
+//!    (`apply.rs`, `ownership.rs`) and watches the rollout to a verdict (`watch.rs`), rolling back
+//!    on failure when asked; `report.rs` posts the commit statuses on the way. All of it shares
+//!    `types.rs` (`Ctx`, `Work`, `Stop`) and reaches Docker, GitHub and the registry only through
+//!    `ports.rs`, whose errors say whether trying again may help (`PortError`, `Kind`).
+//! 5. Back in the worker: `pipeline/outcome.rs` (pure) turns the result into the Build's status,
+//!    the last commit status and the Binding's patch; `controller.rs` writes the Build
+//!    (`write_outcome`), `binding_status.rs` the Binding, `binding_events.rs` an Event on the
+//!    Binding when a push did not deploy, and `history.rs` prunes old Builds. `resync.rs` records
+//!    Builds for branch heads no delivery announced.
+//!
+//! Beside the path: `adapters/` implements the ports (`docker`, `github`, `registry`);
+//! `cluster/` is the Kubernetes API, used directly (`client`, `retry` over `backoff`, `claim`,
+//! `build_events`); `metrics`, `readiness` and `backoff` are shared by both roles. Modules are
+//! crate-private; the few re-exported below are what the fuzz targets, integration tests and
+//! example tools call.
 
 pub(crate) mod adapters;
 pub(crate) mod backoff;

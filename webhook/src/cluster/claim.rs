@@ -205,9 +205,10 @@ impl Claimed {
     }
 
     /// Refresh the heartbeat every `every` until the returned task is aborted or the claim is lost.
+    /// It logs in the caller's span (the reconcile's build, namespace and commit).
     pub fn heartbeat(&self, every: Duration) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
-        tokio::spawn(async move {
+        let beat = async move {
             loop {
                 tokio::time::sleep(every).await;
                 if let Err(e) = me.update(|_| {}).await {
@@ -217,7 +218,8 @@ impl Claimed {
                     }
                 }
             }
-        })
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(beat))
     }
 }
 

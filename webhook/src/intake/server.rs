@@ -26,7 +26,7 @@ use crate::adapters::docker::Engine;
 use crate::intake::budget::{Budget, Busy, RETRY_AFTER_SECS, Ticket};
 use crate::intake::decide::{Decision, decide};
 use crate::intake::signature::{self, Verifier, WebhookSecret};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, RequestResult};
 use crate::readiness::Readiness;
 
 /// GitHub caps webhook payloads at 25 MiB.
@@ -128,7 +128,7 @@ fn busy(why: Busy) -> Response {
 }
 
 /// Why the body was not taken: the answer, and the metrics word for it.
-type Refused = (Response, &'static str);
+type Refused = (Response, RequestResult);
 
 /// The raw body, verified against `keys` while it streams in and counted against the shared
 /// budget as it arrives: an announced `Content-Length` above [`MAX_BODY`] (413), a missing or
@@ -144,7 +144,7 @@ async fn read_verified(
     let announced = announced(headers);
     if announced.is_some_and(|n| n > MAX_BODY as u64) {
         drain(headers, body);
-        return Err((too_large(), "too_large"));
+        return Err((too_large(), RequestResult::TooLarge));
     }
     let sig = headers
         .get(signature::SIGNATURE_HEADER)
@@ -155,14 +155,14 @@ async fn read_verified(
             tracing::warn!(error = %e, "webhook refused");
             drain(headers, body);
             let r = reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
-            return Err((r, "unauthorized"));
+            return Err((r, RequestResult::Unauthorized));
         }
     };
     if let Some(n) = announced
         && let Err(why) = ticket.hold(n as usize)
     {
         drain(headers, body);
-        return Err((busy(why), "busy"));
+        return Err((busy(why), RequestResult::Busy));
     }
     let mut stream = body.into_data_stream();
     let mut buf = bytes::BytesMut::with_capacity(announced.unwrap_or(0) as usize);
@@ -172,20 +172,22 @@ async fn read_verified(
                 StatusCode::BAD_REQUEST,
                 json!({"error": format!("could not read the body: {e}; redeliver")}),
             );
-            (r, "bad_request")
+            (r, RequestResult::BadRequest)
         })?;
         if buf.len() + chunk.len() > MAX_BODY {
-            return Err((too_large(), "too_large"));
+            return Err((too_large(), RequestResult::TooLarge));
         }
         let beyond = (buf.len() + chunk.len()).saturating_sub(ticket.held());
-        ticket.hold(beyond).map_err(|why| (busy(why), "busy"))?;
+        ticket
+            .hold(beyond)
+            .map_err(|why| (busy(why), RequestResult::Busy))?;
         verifier.update(&chunk);
         buf.extend_from_slice(&chunk);
     }
     if let Err(e) = verifier.finish() {
         tracing::warn!(error = %e, "webhook refused");
         let r = reply(StatusCode::UNAUTHORIZED, json!({"error": e.to_string()}));
-        return Err((r, "unauthorized"));
+        return Err((r, RequestResult::Unauthorized));
     }
     Ok(buf.freeze())
 }
@@ -219,56 +221,26 @@ async fn webhook_ns(
     handle(st, headers, body, Scope::Namespace(ns)).await
 }
 
+/// One delivery: admitted within the budget and verified, decided, answered.
 async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope) -> Response {
-    let mut ticket = match st.budget.admit() {
-        Ok(t) => t,
-        Err(why) => {
-            st.metrics.request("busy");
-            drain(&headers, body);
-            return busy(why);
-        }
-    };
-    let keys = match &scope {
-        Scope::Cluster => st.secrets.clone(),
-        Scope::Namespace(ns) => match st.ns_secrets.route_keys(ns).await {
-            Ok(k) => k,
-            Err((code, error)) => {
-                st.metrics.request("unauthorized");
-                drain(&headers, body);
-                return reply(code, json!({ "error": error }));
-            }
-        },
-    };
-    let body = match read_verified(&headers, body, &keys, &mut ticket).await {
-        Ok(b) => b,
-        Err((r, word)) => {
-            st.metrics.request(word);
-            return r;
-        }
+    // The ticket holds the delivery's share of the budget until the answer is made.
+    let (body, _ticket) = match admitted_and_verified(&st, &headers, body, &scope).await {
+        Ok(v) => v,
+        Err(refused) => return refused,
     };
     let Some(event) = header(&headers, "x-github-event") else {
-        st.metrics.request("bad_request");
+        st.metrics.request(RequestResult::BadRequest);
         return reply(
             StatusCode::BAD_REQUEST,
             json!({"error": "missing X-GitHub-Event header"}),
         );
     };
     let delivery = header(&headers, "x-github-delivery");
-    let only = match &scope {
-        Scope::Namespace(ns) => Some(ns.as_str()),
-        Scope::Cluster => None,
-    };
-    let bindings: Vec<Binding> = st
-        .bindings
-        .iter()
-        .flat_map(|s| s.state())
-        .filter(|b| only.is_none() || b.metadata.namespace.as_deref() == only)
-        .map(|b| (*b).clone())
-        .collect();
+    let bindings = bindings_in(&st, &scope);
     let decision = match decide(event, delivery, &body, &bindings, chrono::Utc::now()) {
         Ok(d) => d,
         Err(e) => {
-            st.metrics.request("bad_request");
+            st.metrics.request(RequestResult::BadRequest);
             tracing::warn!(event, delivery, error = %e, "webhook payload refused");
             return reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
         }
@@ -280,40 +252,53 @@ async fn handle(st: Arc<AppState>, headers: HeaderMap, body: Body, scope: Scope)
     );
     match decision {
         Decision::Pong => {
-            st.metrics.request("pong");
+            st.metrics.request(RequestResult::Pong);
             reply(StatusCode::OK, json!({"result": "pong"}))
         }
         Decision::Ignored { reason, message } => {
-            st.metrics.request("ignored");
+            st.metrics.request(RequestResult::Ignored);
             tracing::info!(event, delivery, reason, message, "webhook ignored");
             reply(
                 StatusCode::ACCEPTED,
                 json!({"result": "ignored", "reason": reason, "message": message}),
             )
         }
-        Decision::Record(builds) => {
-            let builds = match scope {
-                Scope::Namespace(_) => builds,
-                Scope::Cluster => match st.ns_secrets.outside_own(builds).await {
-                    Ok(b) => b,
-                    Err((code, error)) => {
-                        st.metrics.request("error");
-                        return reply(code, json!({ "error": error }));
-                    }
-                },
-            };
-            if builds.is_empty() {
-                st.metrics.request("ignored");
-                let message = format!(
-                    "the matching Bindings' namespaces verify deliveries with their own secret; deliver to {}/<namespace>",
-                    names::WEBHOOK_PATH
-                );
-                return reply(
-                    StatusCode::ACCEPTED,
-                    json!({"result": "ignored", "reason": "NamespaceSecret", "message": message}),
-                );
+        Decision::Record(builds) => create_in_scope(st, scope, delivery, builds).await,
+    }
+}
+
+/// Admit the delivery within the budget, then read its body and verify its signature with the
+/// keys of its scope; the refusal is the answer to send.
+async fn admitted_and_verified(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    scope: &Scope,
+) -> Result<(Bytes, Ticket), Response> {
+    let mut ticket = match st.budget.admit() {
+        Ok(t) => t,
+        Err(why) => {
+            st.metrics.request(RequestResult::Busy);
+            drain(headers, body);
+            return Err(busy(why));
+        }
+    };
+    let keys = match scope {
+        Scope::Cluster => st.secrets.clone(),
+        Scope::Namespace(ns) => match st.ns_secrets.route_keys(ns).await {
+            Ok(k) => k,
+            Err((code, error)) => {
+                st.metrics.request(RequestResult::Unauthorized);
+                drain(headers, body);
+                return Err(reply(code, json!({ "error": error })));
             }
-            record(st, delivery.map(str::to_owned), builds).await
+        },
+    };
+    match read_verified(headers, body, &keys, &mut ticket).await {
+        Ok(b) => Ok((b, ticket)),
+        Err((r, word)) => {
+            st.metrics.request(word);
+            Err(r)
         }
     }
 }
@@ -337,12 +322,58 @@ fn notify(st: &Arc<AppState>, scope: &Scope, notices: Vec<crate::intake::notices
     });
 }
 
+/// The cached Bindings a delivery of `scope` may match.
+fn bindings_in(st: &AppState, scope: &Scope) -> Vec<Binding> {
+    let only = match scope {
+        Scope::Namespace(ns) => Some(ns.as_str()),
+        Scope::Cluster => None,
+    };
+    st.bindings
+        .iter()
+        .flat_map(|s| s.state())
+        .filter(|b| only.is_none() || b.metadata.namespace.as_deref() == only)
+        .map(|b| (*b).clone())
+        .collect()
+}
+
+/// Create the decided Builds; a cluster-wide delivery leaves out the namespaces that verify
+/// deliveries with a secret of their own.
+async fn create_in_scope(
+    st: Arc<AppState>,
+    scope: Scope,
+    delivery: Option<&str>,
+    builds: Vec<Build>,
+) -> Response {
+    let builds = match scope {
+        Scope::Namespace(_) => builds,
+        Scope::Cluster => match st.ns_secrets.outside_own(builds).await {
+            Ok(b) => b,
+            Err((code, error)) => {
+                st.metrics.request(RequestResult::Error);
+                return reply(code, json!({ "error": error }));
+            }
+        },
+    };
+    if builds.is_empty() {
+        st.metrics.request(RequestResult::Ignored);
+        let message = format!(
+            "the matching Bindings' namespaces verify deliveries with their own secret; deliver to {}/<namespace>",
+            names::WEBHOOK_PATH
+        );
+        return reply(
+            StatusCode::ACCEPTED,
+            json!({"result": "ignored", "reason": "NamespaceSecret", "message": message}),
+        );
+    }
+    create_builds_detached(st, delivery.map(str::to_owned), builds).await
+}
+
 /// Create `b`, or find it already recorded. A name taken by another commit (the names carry a
 /// 12-digit commit prefix) falls back to a longer, equally deterministic name; one taken by an
 /// earlier push of the same commit from another place (a reset back to it: the push's `before`
 /// differs) falls back to `decide::repush_name`, so the reset deploys it again while a
 /// redelivery still records nothing.
-async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
+async fn create_build(api: &Api<Build>, mut b: Build) -> Result<(String, bool), kube::Error> {
     let mut names = vec![b.name_any(), crate::intake::decide::collision_name(&b)];
     let mut i = 0;
     while let Some(name) = names.get(i).cloned() {
@@ -380,12 +411,16 @@ async fn record_one(api: &Api<Build>, mut b: Build) -> Result<(String, bool), ku
 
 /// Record every Build of one push, concurrently, in a task of its own: the request deadline
 /// can end the answer, never the recording half-way (a push is never left half recorded).
-async fn record(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>) -> Response {
-    let task = tokio::spawn(record_all(st.clone(), delivery, builds));
+async fn create_builds_detached(
+    st: Arc<AppState>,
+    delivery: Option<String>,
+    builds: Vec<Build>,
+) -> Response {
+    let task = tokio::spawn(create_builds(st.clone(), delivery, builds));
     match task.await {
         Ok(r) => r,
         Err(e) => {
-            st.metrics.request("error");
+            st.metrics.request(RequestResult::Error);
             tracing::error!(error = %e, "recording task failed");
             reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -395,13 +430,17 @@ async fn record(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>)
     }
 }
 
-async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Build>) -> Response {
+async fn create_builds(
+    st: Arc<AppState>,
+    delivery: Option<String>,
+    builds: Vec<Build>,
+) -> Response {
     let delivery = delivery.as_deref();
     let outcomes = futures::future::join_all(builds.into_iter().map(|b| {
         let ns = b.metadata.namespace.clone().unwrap_or_default();
         let commit = b.spec.commit.clone();
         let api = Api::<Build>::namespaced(st.client.clone(), &ns);
-        async move { (ns, commit, record_one(&api, b).await) }
+        async move { (ns, commit, create_build(&api, b).await) }
     }))
     .await;
     let (mut created, mut existing, mut failed) = (Vec::new(), Vec::new(), None);
@@ -419,7 +458,7 @@ async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Bui
         }
     }
     if let Some(error) = failed {
-        st.metrics.request("error");
+        st.metrics.request(RequestResult::Error);
         return reply(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": error, "created": created, "existing": existing}),
@@ -431,9 +470,9 @@ async fn record_all(st: Arc<AppState>, delivery: Option<String>, builds: Vec<Bui
         StatusCode::CREATED
     };
     st.metrics.request(if created.is_empty() {
-        "duplicate"
+        RequestResult::Duplicate
     } else {
-        "created"
+        RequestResult::Created
     });
     reply(
         status,

@@ -6,13 +6,14 @@
 //! be written into it (`dockerfile`, capped at 1 MiB).
 
 pub mod dockerfile;
+mod restream;
 mod symlinks;
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use dockerfile::{DockerfileError, LabelLine};
-use symlinks::Links;
+pub use restream::restream;
 
 /// Cap on a pax global header's size (git writes ~52 bytes).
 const MAX_PAX_GLOBAL: u64 = 64 * 1024;
@@ -186,172 +187,6 @@ fn labelled_dockerfile<R: Read>(
         .read_to_end(&mut original)
         .map_err(ContextError::Read)?;
     dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
-}
-
-/// Stream a GitHub gzip tarball (`gz`) into a build-context tar stream (`out`).
-///
-/// `expected_commit`, when given, must equal the commit recorded in the pax global header (if
-/// the archive has one). With `labels`, the Dockerfile entry gets them appended as one `LABEL`
-/// line (`dockerfile::dockerfile_with_labels`). Returns after writing the closing tar blocks.
-pub fn restream<R: Read, W: Write>(
-    gz: R,
-    out: W,
-    spec: &ContextSpec,
-    expected_commit: Option<&str>,
-    labels: Option<&LabelLine>,
-) -> Result<ContextSummary, ContextError> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
-    let mut builder = tar::Builder::new(out);
-    let mut summary = ContextSummary::default();
-    let mut top: Option<String> = None;
-    let mut saw_context = spec.context.as_os_str().is_empty();
-    let mut saw_dockerfile = false;
-    let mut links = Links::default();
-
-    for entry in archive.entries().map_err(ContextError::Read)? {
-        let mut entry = entry.map_err(ContextError::Read)?;
-        let kind = entry.header().entry_type();
-        if kind == tar::EntryType::XGlobalHeader {
-            let mut data = Vec::new();
-            (&mut entry)
-                .take(MAX_PAX_GLOBAL)
-                .read_to_end(&mut data)
-                .map_err(ContextError::Read)?;
-            summary.commit = pax_comment(&data);
-            if let (Some(found), Some(expected)) = (&summary.commit, expected_commit)
-                && found != expected
-            {
-                return Err(ContextError::CommitMismatch {
-                    expected: expected.into(),
-                    found: found.clone(),
-                });
-            }
-            continue;
-        }
-        let path = entry.path().map_err(ContextError::Read)?.into_owned();
-        let (entry_top, rest) = split_top(&path)?;
-        match &top {
-            None => top = Some(entry_top),
-            Some(t) if *t == entry_top => {}
-            Some(_) => return Err(ContextError::NoTopDir(path.display().to_string())),
-        }
-        // Keep only entries under the context directory, re-rooted at it.
-        let Ok(rel) = rest.strip_prefix(&spec.context) else {
-            continue;
-        };
-        let rel = rel.to_path_buf();
-        if rel.as_os_str().is_empty() {
-            saw_context = true; // the context directory itself
-            continue;
-        }
-        saw_context = true;
-        let header = entry.header().clone();
-        if kind != tar::EntryType::Symlink {
-            links.forget(&rel);
-        }
-        match kind {
-            tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let is_dockerfile = rel == spec.dockerfile;
-                if let Some(labels) = labels.filter(|_| is_dockerfile) {
-                    let text = labelled_dockerfile(&mut entry, &rel, labels)?;
-                    let size = text.len() as u64;
-                    let mut h = header_for(&header, tar::EntryType::Regular, size);
-                    builder
-                        .append_data(&mut h, &rel, &text[..])
-                        .map_err(ContextError::Write)?;
-                    summary.bytes += size;
-                } else {
-                    let size = entry.size();
-                    let mut h = header_for(&header, tar::EntryType::Regular, size);
-                    builder
-                        .append_data(&mut h, &rel, &mut entry)
-                        .map_err(ContextError::Write)?;
-                    summary.bytes += size;
-                }
-                saw_dockerfile |= is_dockerfile;
-            }
-            tar::EntryType::Directory => {
-                let mut h = header_for(&header, tar::EntryType::Directory, 0);
-                builder
-                    .append_data(&mut h, &rel, io::empty())
-                    .map_err(ContextError::Write)?;
-            }
-            tar::EntryType::Symlink => {
-                let target = entry
-                    .link_name()
-                    .map_err(ContextError::Read)?
-                    .map(|t| t.into_owned());
-                let target = target.ok_or_else(|| refused(&path, "symlink without a target"))?;
-                links
-                    .add(&rel, &target)
-                    .map_err(|e| refused(&rel, e.describe(&target)))?;
-                if labels.is_some() && rel == spec.dockerfile {
-                    return Err(dockerfile_error(&rel, DockerfileError::Link));
-                }
-                let mut h = header_for(&header, tar::EntryType::Symlink, 0);
-                builder
-                    .append_link(&mut h, &rel, &target)
-                    .map_err(ContextError::Write)?;
-                saw_dockerfile |= rel == spec.dockerfile;
-            }
-            tar::EntryType::Link => {
-                let target = entry
-                    .link_name()
-                    .map_err(ContextError::Read)?
-                    .map(|t| t.into_owned());
-                let target = target.ok_or_else(|| refused(&path, "hard link without a target"))?;
-                if labels.is_some() && rel == spec.dockerfile {
-                    return Err(dockerfile_error(&rel, DockerfileError::Link));
-                }
-                let (_, t_rest) = split_top(&target)?;
-                let t_rel = t_rest.strip_prefix(&spec.context).map_err(|_| {
-                    refused(
-                        &path,
-                        format!("hard link to {target:?} points outside the build context"),
-                    )
-                })?;
-                let mut h = header_for(&header, tar::EntryType::Link, 0);
-                builder
-                    .append_link(&mut h, &rel, t_rel)
-                    .map_err(ContextError::Write)?;
-            }
-            other => {
-                let what = match other {
-                    tar::EntryType::Char => "character device",
-                    tar::EntryType::Block => "block device",
-                    tar::EntryType::Fifo => "named pipe",
-                    _ => "unsupported entry type",
-                };
-                return Err(refused(
-                    &path,
-                    format!("{what} not allowed in a build context"),
-                ));
-            }
-        }
-        summary.entries += 1;
-    }
-    if top.is_none() {
-        return Err(ContextError::NoTopDir(String::new()));
-    }
-    links
-        .recheck()
-        .map_err(|(link, target, e)| refused(link, e.describe(target)))?;
-    if !saw_context {
-        return Err(ContextError::ContextMissing(
-            spec.context.display().to_string(),
-        ));
-    }
-    if !saw_dockerfile {
-        return Err(ContextError::DockerfileMissing(
-            spec.dockerfile.display().to_string(),
-        ));
-    }
-    builder
-        .into_inner()
-        .map_err(ContextError::Write)?
-        .flush()
-        .map_err(ContextError::Write)?;
-    Ok(summary)
 }
 
 #[cfg(test)]

@@ -126,18 +126,29 @@ pub async fn run(
     result
 }
 
+/// `build`'s Binding as it is now, waiting out a briefly unreachable API server; the one
+/// lookup of it the run, `latest::admit` and `latest::recheck` share.
+pub(crate) async fn read_binding(ctx: &Ctx, build: &Build) -> Result<Binding, Stop> {
+    let ns = build.metadata.namespace.clone().unwrap_or_default();
+    let api = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
+    let name = &build.spec.binding;
+    crate::cluster::retry::retry(
+        "reading the Binding",
+        crate::cluster::retry::api_budget(),
+        || api.get(name),
+    )
+    .await
+    .map_err(|e| {
+        fail(
+            BuildReason::BindingNotFound,
+            format!("Binding {ns}/{name}: {e}"),
+        )
+    })
+}
+
 /// Read the Binding and its Secrets, plan the build, and start the commit's status reporter.
 async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporter), Stop> {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let binding = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
-        .get(&build.spec.binding)
-        .await
-        .map_err(|e| {
-            fail(
-                BuildReason::BindingNotFound,
-                format!("Binding {ns}/{}: {e}", build.spec.binding),
-            )
-        })?;
+    let binding = read_binding(ctx, build).await?;
     let job = prepare(ctx, build, &binding).await?;
     let rep = Reporter::start(ctx.ports.source.clone(), ctx.metrics.clone(), &job);
     Ok((binding, job, rep))

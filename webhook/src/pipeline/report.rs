@@ -31,7 +31,7 @@ impl Reporter {
         let (tx, mut rx) = mpsc::unbounded_channel::<(CommitState, String)>();
         let (token, repo, commit) = (job.token.clone(), job.repo.clone(), job.commit.clone());
         let context = job.context.clone();
-        let task = tokio::spawn(async move {
+        let task = tokio::spawn(tracing::Instrument::in_current_span(async move {
             let mut errors = Vec::new();
             while let Some(mut next) = rx.recv().await {
                 // Last one wins: a newer status replaces any still waiting.
@@ -53,7 +53,7 @@ impl Reporter {
                 }
             }
             errors
-        });
+        }));
         Self { tx, task }
     }
 

@@ -8,7 +8,7 @@ use mosaic_core::resources::{Binding, Build};
 use crate::pipeline::outcome::{Outcome, binding_patch};
 
 /// Patch the Binding's status after `outcome`. Errors are logged.
-pub async fn record(client: &kube::Client, build: &Build, outcome: &Outcome) {
+pub async fn update_binding(client: &kube::Client, build: &Build, outcome: &Outcome) {
     let ns = build.metadata.namespace.clone().unwrap_or_default();
     let bapi = Api::<Binding>::namespaced(client.clone(), &ns);
     let generation = bapi

@@ -5,6 +5,8 @@
 //! released for another worker.
 
 use kube::ResourceExt;
+
+use crate::metrics::ReconcileError;
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -124,7 +126,7 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
         tracing::info!(
             "recording the outcome kept while the Kubernetes API server was unreachable"
         );
-        return record(&worker, key, claimed, outcome).await;
+        return write_outcome(&worker, key, claimed, outcome).await;
     }
     match claim_check(
         build.status.as_ref(),
@@ -164,7 +166,7 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
     };
     heartbeat.abort();
     match next_step(result, &report_errors, &build.spec.commit) {
-        Next::Record(outcome) => record(&worker, key, claimed, outcome).await,
+        Next::Record(outcome) => write_outcome(&worker, key, claimed, outcome).await,
         Next::Leave(e) => {
             tracing::warn!(error = %e, "claim lost; leaving the build to its new owner");
             Ok(Action::await_change())
@@ -224,7 +226,7 @@ async fn end_unstarted(
 
 /// Write `outcome`; if the API server is unreachable, keep it (and the claim) and try again
 /// later rather than leaving the Build to be claimed and built again.
-async fn record(
+async fn write_outcome(
     worker: &Worker,
     key: String,
     claimed: Claimed,
@@ -263,7 +265,7 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
     if matches!(phase, BuildPhase::Superseded | BuildPhase::Cancelled) {
         crate::worker::binding_events::note(&ctx.client, &build, reason, &outcome.message).await;
     } else {
-        crate::worker::binding_status::record(&ctx.client, &build, outcome).await;
+        crate::worker::binding_status::update_binding(&ctx.client, &build, outcome).await;
     }
     claimed
         .update(|s| outcome.write(s, crate::cluster::claim::now_time()))
@@ -276,10 +278,10 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
 
 impl WorkerError {
     /// The `error` label of the reconcile-failure counter.
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> ReconcileError {
         match self {
-            WorkerError::Claim(_) => "claim",
-            WorkerError::Api(_) => "api",
+            WorkerError::Claim(_) => ReconcileError::Claim,
+            WorkerError::Api(_) => ReconcileError::Api,
         }
     }
 }

@@ -1,5 +1,7 @@
 //! Unit tests of the restreamer over a real recorded GitHub tarball and hand-made hostile ones.
 
+use std::io::Write;
+
 use super::*;
 
 const SHA: &str = "900f3f818d8c2ac46196b3cdaee655d1ee986381";

@@ -31,7 +31,7 @@ use mosaic_core::resources::{Binding, Build, BuildPhase, TriggerKind};
 use crate::backoff::{self, Policy};
 use crate::pipeline::plan::short_sha;
 use crate::pipeline::ports::{GitHistory, PortError, Relation, Token};
-use crate::pipeline::{Ctx, Stop, fail};
+use crate::pipeline::{Ctx, Stop, fail, read_binding};
 
 /// Where a commit stands relative to its branch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,11 +229,7 @@ async fn check(ctx: &Ctx, build: &Build, binding: &Binding) -> Result<(), Stop> 
 /// already deployed end it at once (a Binding that cannot be read is left to the run, which
 /// says so).
 pub async fn admit(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let Ok(binding) = Api::<Binding>::namespaced(ctx.client.clone(), &ns)
-        .get(&build.spec.binding)
-        .await
-    else {
+    let Ok(binding) = read_binding(ctx, build).await else {
         return Ok(());
     };
     check(ctx, build, &binding).await?;
@@ -253,20 +249,7 @@ pub async fn admit(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
 /// Just before the image is applied: the same check again, on the Binding as it is now (the
 /// branch can move, and the Binding be paused, during a build).
 pub async fn recheck(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
-    let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let api = Api::<Binding>::namespaced(ctx.client.clone(), &ns);
-    let binding = crate::cluster::retry::retry(
-        "reading the Binding",
-        crate::cluster::retry::api_budget(),
-        || api.get(&build.spec.binding),
-    )
-    .await
-    .map_err(|e| {
-        fail(
-            BuildReason::BindingNotFound,
-            format!("Binding {ns}/{}: {e}", build.spec.binding),
-        )
-    })?;
+    let binding = read_binding(ctx, build).await?;
     check(ctx, build, &binding).await
 }
 

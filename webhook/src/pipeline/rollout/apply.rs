@@ -73,20 +73,29 @@ enum Guarded {
 /// Which newer sibling forbids an apply.
 type Blocker = for<'a> fn(&Build, &'a [Build]) -> Option<&'a Build>;
 
-/// Apply `image` unless `blocker` finds a newer Build in the way. The order matters (see
+/// One apply of `image` to `container` of Deployment `deployment`, with `marks`, unless
+/// `blocker` finds a newer Build in the way.
+struct Apply<'a> {
+    api: &'a Api<Deployment>,
+    deployment: &'a str,
+    container: &'a str,
+    image: &'a str,
+    marks: Marks<'a>,
+    blocker: Blocker,
+}
+
+/// Make `apply` unless its blocker finds a newer Build in the way. The order matters (see
 /// `latest::deployment_taken_by`): read the Deployment, then list the Builds, then apply
 /// conditionally on the resourceVersion read first; on a conflict start again.
-#[allow(clippy::too_many_arguments)]
-async fn guarded_apply(
-    ctx: &Ctx,
-    claimed: &Claimed,
-    api: &Api<Deployment>,
-    dep_name: &str,
-    container: &str,
-    image: &str,
-    marks: Marks<'_>,
-    blocker: Blocker,
-) -> Result<Guarded, Stop> {
+async fn guarded_apply(ctx: &Ctx, claimed: &Claimed, apply: Apply<'_>) -> Result<Guarded, Stop> {
+    let Apply {
+        api,
+        deployment: dep_name,
+        container,
+        image,
+        marks,
+        blocker,
+    } = apply;
     let me = claimed.build().await;
     let bname = me.name_any();
     for _ in 0..APPLY_ATTEMPTS {
@@ -217,11 +226,15 @@ pub async fn apply(
     };
     let latest: Blocker =
         |me, all| latest::newer_build(me, all).or_else(|| latest::deployment_taken_by(me, all));
-    match guarded_apply(
-        ctx, claimed, &api, dep_name, &container, image, marks, latest,
-    )
-    .await?
-    {
+    let apply = Apply {
+        api: &api,
+        deployment: dep_name,
+        container: &container,
+        image,
+        marks,
+        blocker: latest,
+    };
+    match guarded_apply(ctx, claimed, apply).await? {
         Guarded::Applied => {}
         Guarded::Blocked(newer) => return Err(Stop::superseded_by(&newer)),
     }
@@ -251,9 +264,15 @@ pub async fn roll_back(
         commit: prev.commit.as_deref(),
         build: prev.build.as_deref(),
     };
-    let taken: Blocker = latest::deployment_taken_by;
-    let c = &applied.container;
-    match guarded_apply(ctx, claimed, &api, dep_name, c, &prev.image, marks, taken).await {
+    let apply = Apply {
+        api: &api,
+        deployment: dep_name,
+        container: &applied.container,
+        image: &prev.image,
+        marks,
+        blocker: latest::deployment_taken_by,
+    };
+    match guarded_apply(ctx, claimed, apply).await {
         Ok(Guarded::Applied) => {
             tracing::warn!(deployment = %dep_name, image = %prev.image, "rolled back");
             Ok(())

@@ -14,6 +14,7 @@ mod cluster_verdicts;
 mod crash;
 mod drills;
 mod flow;
+mod git_faults;
 mod git_truth;
 mod github_faults;
 mod hostile;

@@ -221,7 +221,16 @@ pub async fn run(report: &mut Report) {
                 if finals > 1 {
                     report.lost(format!("wave {n}: {sha} got {finals} final GitHub reports"));
                 }
-                let claims = w.claims_logged(&name);
+                // The worker logs its decision just after writing the phase: give the line a
+                // moment to land before counting.
+                let mut claims = w.claims_logged(&name);
+                for _ in 0..50 {
+                    if claims != 0 {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    claims = w.claims_logged(&name);
+                }
                 if claims != 1 {
                     report.lost(format!("wave {n}: {name} claimed {claims} times (logs)"));
                 }

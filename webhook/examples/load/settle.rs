@@ -1,7 +1,9 @@
-//! After the load: wait until every Build ended, and judge what the Deployments did. Each
-//! Deployment's images are recorded from a watch as its generation moves; each image maps to
-//! the Build that pushed it, and so to its commit's place on the chain. Forward only: those
-//! places only grow, and the last one is the branch head.
+//! After the load: wait until every Build ended, and judge what the Deployments did. Builds
+//! and Deployments are recorded from watches: every Build ever seen, in its last state (the
+//! builders delete old finished Builds beyond the history limits, so a list at the end would
+//! miss them), and each Deployment's images as its generation moves. Each image maps to the
+//! Build that pushed it, and so to its commit's place on the chain. Forward only: those places
+//! only grow, and the last one is the branch head.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -9,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
-use kube::api::{Api, ListParams};
+use kube::api::Api;
 use kube::runtime::{WatchStreamExt, watcher};
 use mosaic_core::resources::{Build, BuildPhase};
 use serde_json::{Value, json};
@@ -20,6 +22,37 @@ type History = Vec<(i64, String)>;
 /// Deployment → its history.
 #[derive(Clone, Default)]
 pub struct Rollouts(Arc<Mutex<BTreeMap<String, History>>>);
+
+/// Every Build ever seen, by name, in its last state.
+#[derive(Clone, Default)]
+pub struct Builds(Arc<Mutex<HashMap<String, Build>>>);
+
+impl Builds {
+    /// Watch `api`'s Builds until the task is aborted.
+    pub fn watch(&self, api: Api<Build>) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut s = watcher(api, watcher::Config::default())
+                .backoff(mosaic_webhook::WatchBackoff::default())
+                .applied_objects()
+                .boxed();
+            while let Some(ev) = s.next().await {
+                let Ok(b) = ev else { continue };
+                let name = b.metadata.name.clone().unwrap_or_default();
+                me.0.lock().expect("builds lock").insert(name, b);
+            }
+        })
+    }
+
+    pub fn all(&self) -> Vec<Build> {
+        self.0
+            .lock()
+            .expect("builds lock")
+            .values()
+            .cloned()
+            .collect()
+    }
+}
 
 impl Rollouts {
     /// Watch `api`'s Deployments until the task is aborted.
@@ -61,35 +94,17 @@ impl Rollouts {
     }
 }
 
-/// Every Build of the namespace (paged).
-pub async fn all_builds(api: &Api<Build>) -> Vec<Build> {
-    let mut out = Vec::new();
-    let mut lp = ListParams::default().limit(500);
-    loop {
-        let page = api.list(&lp).await.expect("list Builds");
-        out.extend(page.items);
-        match page.metadata.continue_ {
-            Some(c) if !c.is_empty() => lp = lp.continue_token(&c),
-            _ => return out,
-        }
-    }
-}
-
 fn phase(b: &Build) -> BuildPhase {
     b.status.as_ref().map(|s| s.phase).unwrap_or_default()
 }
 
-/// Wait (up to `limit`) until every Build is terminal and at least `want` exist; returns them
-/// and how long it took, or `None` at the limit.
-pub async fn settle(
-    api: &Api<Build>,
-    want: usize,
-    limit: Duration,
-) -> (Option<Vec<Build>>, Duration) {
+/// Wait (up to `limit`) until every Build seen is terminal and at least `want` were seen;
+/// returns them and how long it took, or `None` at the limit.
+pub async fn settle(seen: &Builds, want: usize, limit: Duration) -> (Option<Vec<Build>>, Duration) {
     let t0 = Instant::now();
     let mut last_report = Instant::now();
     loop {
-        let builds = all_builds(api).await;
+        let builds = seen.all();
         let open = builds.iter().filter(|b| !phase(b).is_terminal()).count();
         if open == 0 && builds.len() >= want {
             return (Some(builds), t0.elapsed());

@@ -5,15 +5,16 @@
 //!   of the next commit (trigger `manual`, which are not checked), each a fresh commit of the
 //!   same app; the medians of both, their ratio, the fake GitHub's requests per Build, and the
 //!   round trip of one branch and one compare request from here.
-//! - `resync_cost_for_500_bindings`: 500 Bindings, each of its own repository; the resync at a
-//!   short interval for several rounds while 10 branches move; the fake GitHub's request log
+//! - `resync_cost_for_500_bindings`: 500 Bindings, each of its own repository and deployed at
+//!   its head; the resync at a short interval for several rounds while 10 branches move (to
+//!   commits without a Dockerfile, so their Builds fail at once); the fake GitHub's request log
 //!   counts full answers and 304s, scaled to an hour at the default 300 s interval.
 //!
 //! Results: docs/benchmarks.md, "Git checks per Build and the resync (issue 12)".
 
 use std::time::{Duration, Instant};
 
-use kube::api::{Api, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use mosaic_core::CommitRef;
 use mosaic_core::resources::{Binding, Build, BuildPhase, BuildTrigger, build_name};
 use mosaic_tests::fake_github::File;
@@ -144,6 +145,14 @@ async fn per_build_checks_with_and_without() {
     println!("BENCH per_build {report}");
 }
 
+/// Binding `name` deployed `commit` already: the resync records nothing while it is the head.
+async fn deployed(api: &Api<Binding>, name: &str, commit: &str) {
+    let st = serde_json::json!({"status": {"lastCommit": commit}});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&st))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 #[ignore = "benchmark: scripts/bench-git"]
 async fn resync_cost_for_500_bindings() {
@@ -154,17 +163,17 @@ async fn resync_cost_for_500_bindings() {
     let interval: u64 = 20;
     let w = world(None, true).await;
     let ns = w.ns().to_string();
-    w.commit("bench\n"); // Binding web's branch exists too: every Binding's read can be a 304
+    // Binding web's branch exists too, and is deployed: every Binding's read can be a 304.
+    let web_head = w.commit("bench\n");
+    deployed(&w.bindings(), "web", &web_head).await;
     let template = w.bindings().get("web").await.unwrap();
     let api: Api<Binding> = w.bindings();
     for i in 0..n {
         let repo = format!("acme/{ns}-{i}");
         w.gh.add_repo(&repo, true);
-        w.gh.commit(
-            &repo,
-            "main",
-            vec![File::new("hello.txt", format!("{i}\n"))],
-        );
+        // No Dockerfile: a Build of a moved branch fails at once, costing no engine time.
+        let files = vec![File::new("hello.txt", format!("{i}\n"))];
+        let head = w.gh.commit(&repo, "main", files);
         let mut b = template.clone();
         b.metadata = kube::api::ObjectMeta {
             name: Some(format!("app-{i}")),
@@ -174,19 +183,20 @@ async fn resync_cost_for_500_bindings() {
         b.spec.deployment = format!("app-{i}");
         b.status = None;
         api.create(&PostParams::default(), &b).await.unwrap();
+        deployed(&api, &format!("app-{i}"), &head).await;
     }
-    // Intake and resync only (no worker): the Builds the first round records stay Pending.
+    // The resync runs beside the workers (one here): a moved branch's Build fails at once.
     let interval_s = interval.to_string();
     let _server = start(
         &w,
         "bench-resync",
-        &["--concurrency", "0", "--resync-interval", &interval_s],
+        &["--concurrency", "1", "--resync-interval", &interval_s],
     )
     .await;
     let t0 = Instant::now();
     let gh = &w.gh;
     // The first round reads every branch in full (nothing remembered yet).
-    let first = mosaic_tests::eventually("the first resync round", 120, || async move {
+    let first = mosaic_tests::eventually("the first resync round", 900, || async move {
         let g = gh.graph_requests();
         (g.branch_full > n).then_some(g)
     })
@@ -208,7 +218,7 @@ async fn resync_cost_for_500_bindings() {
             moved += 1;
         }
         let want = before.branch_full + before.branch_not_modified + (r + 1) * (n + 1);
-        mosaic_tests::eventually("a resync round", interval * 3, || async move {
+        mosaic_tests::eventually("a resync round", 600, || async move {
             let g = gh.graph_requests();
             (g.branch_full + g.branch_not_modified >= want).then_some(())
         })

@@ -17,6 +17,7 @@ mod drills;
 mod engine_prune;
 mod flags;
 mod flow;
+mod git_faults;
 mod git_truth;
 mod github_faults;
 mod hostile;

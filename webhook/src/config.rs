@@ -27,12 +27,12 @@ pub struct Config {
     /// Namespace to watch for Bindings and Builds (repeatable; default: all namespaces).
     #[arg(long = "namespace", env = "MOSAIC_NAMESPACE", value_delimiter = ',')]
     pub namespaces: Vec<String>,
-    /// File holding a webhook secret (repeatable: give two while rotating).
+    /// File holding a webhook secret (repeatable: give two while rotating). Required with
+    /// `--concurrency 0` (the intake); a builder given none refuses every delivery (401).
     #[arg(
         long = "webhook-secret-file",
         env = "MOSAIC_WEBHOOK_SECRET_FILE",
-        value_delimiter = ',',
-        required = true
+        value_delimiter = ','
     )]
     pub webhook_secret_files: Vec<PathBuf>,
     /// Docker engine address, `unix:///path` or `tcp://host:port`.
@@ -255,6 +255,10 @@ fn insecure_registry(s: &str) -> Result<String, String> {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
+        "an intake (--concurrency 0) verifies deliveries and needs a secret: give --webhook-secret-file"
+    )]
+    NoSecret,
+    #[error(
         "cannot read webhook secret file {0}: {1}; mount the Secret or fix --webhook-secret-file"
     )]
     SecretFile(PathBuf, std::io::Error),
@@ -264,6 +268,9 @@ pub enum ConfigError {
 
 impl Config {
     pub fn secrets(&self) -> Result<Vec<WebhookSecret>, ConfigError> {
+        if self.webhook_secret_files.is_empty() && self.concurrency == 0 {
+            return Err(ConfigError::NoSecret);
+        }
         self.webhook_secret_files
             .iter()
             .map(|p| {
@@ -329,10 +336,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(short.retry_pauses, [1, 2, 4]);
-        assert!(
-            Config::try_parse_from(["mosaic-webhook"]).is_err(),
-            "a secret file is required"
-        );
+        // A builder needs no webhook secret (it refuses every delivery); an intake does.
+        let builder = Config::try_parse_from(["mosaic-webhook"]).unwrap();
+        assert!(builder.secrets().unwrap().is_empty());
+        let intake = Config::try_parse_from(["mosaic-webhook", "--concurrency", "0"]).unwrap();
+        let e = intake.secrets().unwrap_err().to_string();
+        assert!(e.contains("give --webhook-secret-file"), "{e}");
         assert!(
             Config::try_parse_from([
                 "mosaic-webhook",

@@ -121,6 +121,9 @@ const PARKED_ON_SHUTDOWN: Duration = Duration::from_secs(10);
 pub async fn serve(cfg: Config) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let secrets = cfg.secrets()?;
+    if secrets.is_empty() {
+        tracing::info!("no --webhook-secret-file: this builder refuses every delivery (401)");
+    }
     let identity = cfg.identity();
     let client = cluster::client::connect()
         .await

@@ -264,10 +264,7 @@ fn deployment(
     containers: Vec<Container>,
     volumes: Vec<Volume>,
 ) -> Deployment {
-    let mut all_volumes = vec![
-        token_volume(),
-        empty_dir("tmp", "32Mi"),
-    ];
+    let mut all_volumes = vec![token_volume(), empty_dir("tmp", "32Mi")];
     all_volumes.extend(volumes);
     Deployment {
         metadata: part_meta(part),

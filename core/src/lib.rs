@@ -21,6 +21,7 @@ pub mod reference;
 pub mod registry_auth;
 pub mod resources;
 pub mod size;
+pub mod syntax_frontend;
 #[cfg(test)]
 mod testing;
 pub mod verdict;

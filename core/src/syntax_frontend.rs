@@ -67,7 +67,7 @@ pub fn check(dockerfile: &[u8], allowed: &[String]) -> Result<(), Refused> {
     let Some(s) = syntax_directive(dockerfile) else {
         return Ok(());
     };
-    if allowed.iter().any(|a| *a == s.frontend) {
+    if allowed.contains(&s.frontend) {
         return Ok(());
     }
     Err(Refused {

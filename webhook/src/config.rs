@@ -135,6 +135,17 @@ pub struct Config {
         value_parser = |s: &str| mosaic_core::size::parse_bytes(s).map_err(|e| e.to_string())
     )]
     pub engine_disk_budget: u64,
+    /// BuildKit frontends a Dockerfile's `# syntax=` line may name, each pinned by digest
+    /// (`docker/dockerfile:1.7@sha256:…`, repeatable or comma-separated). Any other is refused,
+    /// and by default all are. The classic builder ignores the line.
+    #[arg(
+        long = "syntax-frontends",
+        value_name = "REF@sha256:DIGEST",
+        env = "MOSAIC_SYNTAX_FRONTENDS",
+        value_delimiter = ',',
+        value_parser = pinned_frontend
+    )]
+    pub syntax_frontends: Vec<String>,
     /// Seconds between two checks of the engine's disk against `--engine-disk-budget`.
     #[arg(
         long = "engine-prune-interval",
@@ -299,6 +310,16 @@ impl Config {
 }
 
 /// A duration flag, as Kubernetes writes durations (`30s`, `1m30s`).
+fn pinned_frontend(s: &str) -> Result<String, String> {
+    if mosaic_core::syntax_frontend::pinned(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not pinned: give the frontend as NAME@sha256:<64 hex digits> (a tag can be moved to other code)"
+        ))
+    }
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
     mosaic_core::duration::parse(s)
 }
@@ -352,6 +373,19 @@ mod tests {
             ])
             .is_err()
         );
+        let pin = format!("docker/dockerfile:1@sha256:{}", "ab".repeat(32));
+        let c = Config::try_parse_from(["m", "--syntax-frontends", &pin]).unwrap();
+        assert_eq!(c.syntax_frontends, [pin]);
+        assert!(
+            Config::try_parse_from(["m"])
+                .unwrap()
+                .syntax_frontends
+                .is_empty()
+        );
+        let e = Config::try_parse_from(["m", "--syntax-frontends", "docker/dockerfile:1"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not pinned"), "{e}");
         let intake_only = Config::try_parse_from([
             "mosaic-webhook",
             "--webhook-secret-file",

@@ -142,7 +142,8 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
             )
             .await
             .with_context(|| format!("Docker engine at {} (set --docker-host)", cfg.docker_host))?
-            .with_push_timeout(Duration::from_secs(cfg.push_timeout_secs)),
+            .with_push_timeout(Duration::from_secs(cfg.push_timeout_secs))
+            .with_syntax_frontends(cfg.syntax_frontends.clone()),
         )
     };
     let builder: Arc<dyn pipeline::ports::ImageBuilder> = match &engine {

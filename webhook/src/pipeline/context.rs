@@ -24,6 +24,9 @@ pub struct ContextSpec {
     pub context: PathBuf,
     /// Dockerfile path relative to the context, normalised.
     pub dockerfile: PathBuf,
+    /// When set (BuildKit builds), the frontends a `# syntax=` line may name
+    /// (`mosaic_core::syntax_frontend`); the Dockerfile is then read, and must be a file.
+    pub syntax_frontends: Option<Vec<String>>,
 }
 
 /// What was streamed.
@@ -40,6 +43,12 @@ pub struct ContextSummary {
 /// Why a tarball could not become a build context.
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
+    #[error(transparent)]
+    Frontend(#[from] mosaic_core::syntax_frontend::Refused),
+    #[error(
+        "the Dockerfile {0} is a link; BuildKit builds read the Dockerfile's `# syntax=` line, so point spec.dockerfile at the file itself"
+    )]
+    FrontendUnchecked(String),
     #[error("build context {0:?} is invalid: {1}; use a relative directory inside the repository")]
     BadContext(String, &'static str),
     #[error("dockerfile path {0:?} is invalid: {1}; use a path relative to the build context")]
@@ -99,6 +108,7 @@ impl ContextSpec {
         Ok(Self {
             context: ctx,
             dockerfile: df,
+            syntax_frontends: None,
         })
     }
 }
@@ -164,11 +174,31 @@ fn dockerfile_error(rel: &Path, source: DockerfileError) -> ContextError {
     }
 }
 
+/// Read the Dockerfile entry (at most `dockerfile::MAX_DOCKERFILE` bytes) and check its
+/// `# syntax=` frontend against `allowed`.
+fn checked_dockerfile<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &Path,
+    allowed: &[String],
+) -> Result<Vec<u8>, ContextError> {
+    let text = read_dockerfile(entry, rel)?;
+    mosaic_core::syntax_frontend::check(&text, allowed)?;
+    Ok(text)
+}
+
 /// Read the Dockerfile entry (at most `dockerfile::MAX_DOCKERFILE` bytes) and append `labels`.
 fn labelled_dockerfile<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     rel: &Path,
     labels: &LabelLine,
+) -> Result<Vec<u8>, ContextError> {
+    let original = read_dockerfile(entry, rel)?;
+    dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
+}
+
+fn read_dockerfile<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &Path,
 ) -> Result<Vec<u8>, ContextError> {
     let size = entry.size();
     if size > dockerfile::MAX_DOCKERFILE {
@@ -185,7 +215,26 @@ fn labelled_dockerfile<R: Read>(
         .take(dockerfile::MAX_DOCKERFILE)
         .read_to_end(&mut original)
         .map_err(ContextError::Read)?;
-    dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
+    Ok(original)
+}
+
+/// A link where the Dockerfile is expected is refused when the Dockerfile must be read
+/// (labels to append, or a frontend to check).
+fn unlinked_dockerfile(
+    spec: &ContextSpec,
+    labels: Option<&LabelLine>,
+    rel: &Path,
+) -> Result<(), ContextError> {
+    if rel != spec.dockerfile {
+        return Ok(());
+    }
+    if labels.is_some() {
+        return Err(dockerfile_error(rel, DockerfileError::Link));
+    }
+    if spec.syntax_frontends.is_some() {
+        return Err(ContextError::FrontendUnchecked(rel.display().to_string()));
+    }
+    Ok(())
 }
 
 /// Stream a GitHub gzip tarball (`gz`) into a build-context tar stream (`out`).
@@ -252,8 +301,13 @@ pub fn restream<R: Read, W: Write>(
         match kind {
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 let is_dockerfile = rel == spec.dockerfile;
-                if let Some(labels) = labels.filter(|_| is_dockerfile) {
-                    let text = labelled_dockerfile(&mut entry, &rel, labels)?;
+                let frontends = spec.syntax_frontends.as_deref().filter(|_| is_dockerfile);
+                let rewritten = match (labels.filter(|_| is_dockerfile), frontends) {
+                    (Some(labels), _) => Some(labelled_dockerfile(&mut entry, &rel, labels)?),
+                    (None, Some(allowed)) => Some(checked_dockerfile(&mut entry, &rel, allowed)?),
+                    (None, None) => None,
+                };
+                if let Some(text) = rewritten {
                     let size = text.len() as u64;
                     let mut h = header_for(&header, tar::EntryType::Regular, size);
                     builder
@@ -285,9 +339,7 @@ pub fn restream<R: Read, W: Write>(
                 links
                     .add(&rel, &target)
                     .map_err(|e| refused(&rel, e.describe(&target)))?;
-                if labels.is_some() && rel == spec.dockerfile {
-                    return Err(dockerfile_error(&rel, DockerfileError::Link));
-                }
+                unlinked_dockerfile(spec, labels, &rel)?;
                 let mut h = header_for(&header, tar::EntryType::Symlink, 0);
                 builder
                     .append_link(&mut h, &rel, &target)
@@ -300,9 +352,7 @@ pub fn restream<R: Read, W: Write>(
                     .map_err(ContextError::Read)?
                     .map(|t| t.into_owned());
                 let target = target.ok_or_else(|| refused(&path, "hard link without a target"))?;
-                if labels.is_some() && rel == spec.dockerfile {
-                    return Err(dockerfile_error(&rel, DockerfileError::Link));
-                }
+                unlinked_dockerfile(spec, labels, &rel)?;
                 let (_, t_rest) = split_top(&target)?;
                 let t_rel = t_rest.strip_prefix(&spec.context).map_err(|_| {
                     refused(

@@ -28,5 +28,6 @@ mod registry_auth;
 mod resync;
 mod rollout_guard;
 mod secrets;
+mod syntax_frontends;
 mod takeover;
 mod verdicts;

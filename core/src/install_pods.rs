@@ -173,13 +173,11 @@ fn restricted() -> SecurityContext {
 fn webhook_container(args: Vec<String>, memory_limit: &str, mounts: Vec<VolumeMount>) -> Container {
     let mut all = vec![
         format!("--listen=0.0.0.0:{}", names::WEBHOOK_PORT),
-        format!("--webhook-secret-file={}", webhook_secret_file()),
         "--log-format=json".into(),
         "--identity=$(POD_NAME)".into(),
     ];
     all.extend(args);
     let mut volume_mounts = vec![
-        mount("webhook-secret", SECRET_MOUNT_DIR, true),
         mount(TOKEN_VOLUME, TOKEN_DIR, true),
         mount("tmp", "/tmp", false),
     ];
@@ -266,18 +264,7 @@ fn deployment(
     containers: Vec<Container>,
     volumes: Vec<Volume>,
 ) -> Deployment {
-    let mut all_volumes = vec![
-        Volume {
-            name: "webhook-secret".into(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(names::WEBHOOK_SECRET_NAME.into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
-        token_volume(),
-        empty_dir("tmp", "32Mi"),
-    ];
+    let mut all_volumes = vec![token_volume(), empty_dir("tmp", "32Mi")];
     all_volumes.extend(volumes);
     Deployment {
         metadata: part_meta(part),
@@ -326,14 +313,23 @@ pub fn intake_deployment() -> Deployment {
         crate::install::INTAKE_REPLICAS,
         vec![webhook_container(
             vec![
+                format!("--webhook-secret-file={}", webhook_secret_file()),
                 "--concurrency=0".into(),
                 format!("--max-requests={}", names::INTAKE_MAX_REQUESTS),
                 format!("--max-inflight-mib={}", names::INTAKE_INFLIGHT_MIB),
             ],
             &format!("{}Mi", intake_memory_limit_mib()),
-            Vec::new(),
+            vec![mount("webhook-secret", SECRET_MOUNT_DIR, true)],
         )],
-        Vec::new(),
+        // Only the intake verifies deliveries: the builders never see the webhook secret.
+        vec![Volume {
+            name: "webhook-secret".into(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(names::WEBHOOK_SECRET_NAME.into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
     )
 }
 

@@ -23,6 +23,7 @@ pub mod registry_auth;
 pub mod resources;
 pub mod rollback;
 pub mod size;
+pub mod syntax_frontend;
 #[cfg(test)]
 mod testing;
 pub mod verdict;

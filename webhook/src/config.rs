@@ -28,12 +28,12 @@ pub struct Config {
     /// Namespace to watch for Bindings and Builds (repeatable; default: all namespaces).
     #[arg(long = "namespace", env = "MOSAIC_NAMESPACE", value_delimiter = ',')]
     pub namespaces: Vec<String>,
-    /// File holding a webhook secret (repeatable: give two while rotating).
+    /// File holding a webhook secret (repeatable: give two while rotating). Required with
+    /// `--concurrency 0` (the intake); a builder given none refuses every delivery (401).
     #[arg(
         long = "webhook-secret-file",
         env = "MOSAIC_WEBHOOK_SECRET_FILE",
-        value_delimiter = ',',
-        required = true
+        value_delimiter = ','
     )]
     pub webhook_secret_files: Vec<PathBuf>,
     /// Docker engine address, `unix:///path` or `tcp://host:port`.
@@ -136,6 +136,17 @@ pub struct Config {
         value_parser = |s: &str| mosaic_core::size::parse_bytes(s).map_err(|e| e.to_string())
     )]
     pub engine_disk_budget: u64,
+    /// BuildKit frontends a Dockerfile's `# syntax=` line may name, each pinned by digest
+    /// (`docker/dockerfile:1.7@sha256:…`, repeatable or comma-separated). Any other is refused,
+    /// and by default all are. The classic builder ignores the line.
+    #[arg(
+        long = "syntax-frontends",
+        value_name = "REF@sha256:DIGEST",
+        env = "MOSAIC_SYNTAX_FRONTENDS",
+        value_delimiter = ',',
+        value_parser = pinned_frontend
+    )]
+    pub syntax_frontends: Vec<String>,
     /// Seconds between two checks of the engine's disk against `--engine-disk-budget`.
     #[arg(
         long = "engine-prune-interval",
@@ -256,6 +267,10 @@ fn insecure_registry(s: &str) -> Result<String, String> {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error(
+        "an intake (--concurrency 0) verifies deliveries and needs a secret: give --webhook-secret-file"
+    )]
+    NoSecret,
+    #[error(
         "cannot read webhook secret file {0}: {1}; mount the Secret or fix --webhook-secret-file"
     )]
     SecretFile(PathBuf, std::io::Error),
@@ -265,6 +280,9 @@ pub enum ConfigError {
 
 impl Config {
     pub fn secrets(&self) -> Result<Vec<WebhookSecret>, ConfigError> {
+        if self.webhook_secret_files.is_empty() && self.concurrency == 0 {
+            return Err(ConfigError::NoSecret);
+        }
         self.webhook_secret_files
             .iter()
             .map(|p| {
@@ -289,6 +307,16 @@ impl Config {
 }
 
 /// A duration flag, as Kubernetes writes durations (`30s`, `1m30s`).
+fn pinned_frontend(s: &str) -> Result<String, String> {
+    if mosaic_core::syntax_frontend::pinned(s) {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "{s:?} is not pinned: give the frontend as NAME@sha256:<64 hex digits> (a tag can be moved to other code)"
+        ))
+    }
+}
+
 fn duration(s: &str) -> Result<Duration, String> {
     mosaic_core::duration::parse(s)
 }
@@ -326,10 +354,12 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(short.retry_pauses, [1, 2, 4]);
-        assert!(
-            Config::try_parse_from(["mosaic-webhook"]).is_err(),
-            "a secret file is required"
-        );
+        // A builder needs no webhook secret (it refuses every delivery); an intake does.
+        let builder = Config::try_parse_from(["mosaic-webhook"]).unwrap();
+        assert!(builder.secrets().unwrap().is_empty());
+        let intake = Config::try_parse_from(["mosaic-webhook", "--concurrency", "0"]).unwrap();
+        let e = intake.secrets().unwrap_err().to_string();
+        assert!(e.contains("give --webhook-secret-file"), "{e}");
         assert!(
             Config::try_parse_from([
                 "mosaic-webhook",
@@ -340,6 +370,19 @@ mod tests {
             ])
             .is_err()
         );
+        let pin = format!("docker/dockerfile:1@sha256:{}", "ab".repeat(32));
+        let c = Config::try_parse_from(["m", "--syntax-frontends", &pin]).unwrap();
+        assert_eq!(c.syntax_frontends, [pin]);
+        assert!(
+            Config::try_parse_from(["m"])
+                .unwrap()
+                .syntax_frontends
+                .is_empty()
+        );
+        let e = Config::try_parse_from(["m", "--syntax-frontends", "docker/dockerfile:1"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not pinned"), "{e}");
         let intake_only = Config::try_parse_from([
             "mosaic-webhook",
             "--webhook-secret-file",

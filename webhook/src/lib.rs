@@ -145,6 +145,9 @@ pub async fn serve(s: Settings) -> anyhow::Result<()> {
     let client = cluster::client::connect()
         .await
         .context("cannot connect to the Kubernetes API (in-cluster config or KUBECONFIG)")?;
+    if s.secrets.is_empty() {
+        tracing::info!("no --webhook-secret-file: this builder refuses every delivery (401)");
+    }
     let engine = connect_engine(&s).await?;
     let metrics = Arc::new(metrics::Metrics::new());
     let readiness = Arc::new(readiness::Readiness::default());
@@ -194,7 +197,11 @@ async fn connect_engine(s: &Settings) -> anyhow::Result<Option<docker::Engine>> 
         docker::Engine::connect_waiting(&e.host, s.build_timeout.as_secs(), e.builder, e.wait)
             .await
             .with_context(|| format!("Docker engine at {} (set --docker-host)", e.host))?;
-    Ok(Some(engine.with_push_timeout(e.push_timeout)))
+    Ok(Some(
+        engine
+            .with_push_timeout(e.push_timeout)
+            .with_syntax_frontends(e.syntax_frontends.clone()),
+    ))
 }
 
 /// One `Api` per watched namespace, or one over all of them.

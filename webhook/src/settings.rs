@@ -30,6 +30,8 @@ pub struct EngineSettings {
     /// How long to wait at start for the engine beside the webhook.
     pub wait: Duration,
     pub push_timeout: Duration,
+    /// The BuildKit `# syntax=` frontends builds may name (`--syntax-frontends`).
+    pub syntax_frontends: Vec<String>,
     /// Keep the engine's disk under a budget (`--engine-disk-budget`); `None`: never prune.
     pub prune: Option<Prune>,
 }
@@ -134,6 +136,7 @@ impl Settings {
                 builder: cfg.builder,
                 wait: secs(cfg.engine_wait_secs),
                 push_timeout: secs(cfg.push_timeout_secs),
+                syntax_frontends: cfg.syntax_frontends.clone(),
                 prune: (cfg.engine_disk_budget > 0).then(|| Prune {
                     budget: cfg.engine_disk_budget,
                     every: secs(cfg.engine_prune_interval_secs),

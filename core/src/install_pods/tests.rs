@@ -162,3 +162,23 @@ fn the_webhook_reads_its_secret_from_the_mounted_file() {
         Some(names::WEBHOOK_SECRET_NAME)
     );
 }
+
+#[test]
+fn the_builders_never_see_the_webhook_secret() {
+    let pod = pod(&builder_deployment());
+    let secrets: Vec<_> = pod
+        .volumes
+        .unwrap()
+        .into_iter()
+        .filter(|v| v.secret.is_some())
+        .collect();
+    assert!(secrets.is_empty(), "{secrets:?}");
+    for c in &pod.containers {
+        let args = c.args.clone().unwrap_or_default();
+        assert!(
+            !args.iter().any(|a| a.contains("webhook-secret")),
+            "{}: {args:?}",
+            c.name
+        );
+    }
+}

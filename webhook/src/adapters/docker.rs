@@ -167,6 +167,8 @@ pub struct Engine {
     builder: Builder,
     /// The deadline of one push (`--push-timeout`).
     push_timeout: Duration,
+    /// The BuildKit frontends a Dockerfile's `# syntax=` may name (`--syntax-frontends`).
+    syntax_frontends: Vec<String>,
 }
 
 /// The deadline of one push unless `--push-timeout` says otherwise.
@@ -195,6 +197,7 @@ impl Engine {
             host: host.to_string(),
             builder,
             push_timeout: DEFAULT_PUSH_TIMEOUT,
+            syntax_frontends: Vec::new(),
         })
     }
 
@@ -202,6 +205,13 @@ impl Engine {
     /// then stalls): the push fails as the engine being unavailable, and is tried again.
     pub fn with_push_timeout(mut self, d: Duration) -> Self {
         self.push_timeout = d;
+        self
+    }
+
+    /// This engine with BuildKit builds allowed to run the frontends `pinned` (exact
+    /// references, pinned by digest) and refused any other `# syntax=`.
+    pub fn with_syntax_frontends(mut self, pinned: Vec<String>) -> Self {
+        self.syntax_frontends = pinned;
         self
     }
 
@@ -284,7 +294,11 @@ impl Engine {
             Builder::Buildkit => (None, Some(plan.labels.clone())),
         };
         let (tx, mut rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHUNKS_IN_FLIGHT);
-        let spec = plan.context.clone();
+        let mut spec = plan.context.clone();
+        // The classic builder ignores `# syntax=`; BuildKit would pull and run that frontend.
+        if self.builder == Builder::Buildkit {
+            spec.syntax_frontends = Some(self.syntax_frontends.clone());
+        }
         let expected = commit.to_string();
         let restreamer = tokio::task::spawn_blocking(move || {
             let reader = SyncIoBridge::new(StreamReader::new(tarball));

@@ -25,6 +25,9 @@ pub struct ContextSpec {
     pub context: PathBuf,
     /// Dockerfile path relative to the context, normalised.
     pub dockerfile: PathBuf,
+    /// When set (BuildKit builds), the frontends a `# syntax=` line may name
+    /// (`mosaic_core::syntax_frontend`); the Dockerfile is then read, and must be a file.
+    pub syntax_frontends: Option<Vec<String>>,
 }
 
 /// What was streamed.
@@ -41,6 +44,12 @@ pub struct ContextSummary {
 /// Why a tarball could not become a build context.
 #[derive(Debug, thiserror::Error)]
 pub enum ContextError {
+    #[error(transparent)]
+    Frontend(#[from] mosaic_core::syntax_frontend::Refused),
+    #[error(
+        "the Dockerfile {0} is a link; BuildKit builds read the Dockerfile's `# syntax=` line, so point spec.dockerfile at the file itself"
+    )]
+    FrontendUnchecked(String),
     #[error("build context {0:?} is invalid: {1}; use a relative directory inside the repository")]
     BadContext(String, &'static str),
     #[error("dockerfile path {0:?} is invalid: {1}; use a path relative to the build context")]
@@ -100,6 +109,7 @@ impl ContextSpec {
         Ok(Self {
             context: ctx,
             dockerfile: df,
+            syntax_frontends: None,
         })
     }
 }
@@ -165,11 +175,31 @@ fn dockerfile_error(rel: &Path, source: DockerfileError) -> ContextError {
     }
 }
 
+/// Read the Dockerfile entry (at most `dockerfile::MAX_DOCKERFILE` bytes) and check its
+/// `# syntax=` frontend against `allowed`.
+fn checked_dockerfile<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &Path,
+    allowed: &[String],
+) -> Result<Vec<u8>, ContextError> {
+    let text = read_dockerfile(entry, rel)?;
+    mosaic_core::syntax_frontend::check(&text, allowed)?;
+    Ok(text)
+}
+
 /// Read the Dockerfile entry (at most `dockerfile::MAX_DOCKERFILE` bytes) and append `labels`.
 fn labelled_dockerfile<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     rel: &Path,
     labels: &LabelLine,
+) -> Result<Vec<u8>, ContextError> {
+    let original = read_dockerfile(entry, rel)?;
+    dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
+}
+
+fn read_dockerfile<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    rel: &Path,
 ) -> Result<Vec<u8>, ContextError> {
     let size = entry.size();
     if size > dockerfile::MAX_DOCKERFILE {
@@ -186,7 +216,26 @@ fn labelled_dockerfile<R: Read>(
         .take(dockerfile::MAX_DOCKERFILE)
         .read_to_end(&mut original)
         .map_err(ContextError::Read)?;
-    dockerfile::dockerfile_with_labels(&original, labels).map_err(|e| dockerfile_error(rel, e))
+    Ok(original)
+}
+
+/// A link where the Dockerfile is expected is refused when the Dockerfile must be read
+/// (labels to append, or a frontend to check).
+fn unlinked_dockerfile(
+    spec: &ContextSpec,
+    labels: Option<&LabelLine>,
+    rel: &Path,
+) -> Result<(), ContextError> {
+    if rel != spec.dockerfile {
+        return Ok(());
+    }
+    if labels.is_some() {
+        return Err(dockerfile_error(rel, DockerfileError::Link));
+    }
+    if spec.syntax_frontends.is_some() {
+        return Err(ContextError::FrontendUnchecked(rel.display().to_string()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

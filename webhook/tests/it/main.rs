@@ -34,5 +34,6 @@ mod resync;
 mod rollback;
 mod rollout_guard;
 mod secrets;
+mod syntax_frontends;
 mod takeover;
 mod verdicts;

@@ -126,6 +126,7 @@ async fn hangs_up_after(read: usize) -> (tempfile::TempDir, Engine) {
         host: format!("unix://{}", path.display()),
         builder: Builder::Classic,
         push_timeout: DEFAULT_PUSH_TIMEOUT,
+        syntax_frontends: Vec::new(),
     };
     (dir, engine)
 }
@@ -150,6 +151,7 @@ async fn a_push_that_stalls_ends_at_the_push_timeout_as_an_unavailable_engine() 
         host: format!("unix://{}", path.display()),
         builder: Builder::Classic,
         push_timeout: DEFAULT_PUSH_TIMEOUT,
+        syntax_frontends: Vec::new(),
     }
     .with_push_timeout(std::time::Duration::from_millis(300));
     let started = std::time::Instant::now();

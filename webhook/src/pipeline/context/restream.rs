@@ -8,11 +8,11 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::dockerfile::{DockerfileError, LabelLine};
+use super::dockerfile::LabelLine;
 use super::symlinks::Links;
 use super::{
-    ContextError, ContextSpec, ContextSummary, MAX_PAX_GLOBAL, dockerfile_error, header_for,
-    labelled_dockerfile, pax_comment, refused, split_top,
+    ContextError, ContextSpec, ContextSummary, MAX_PAX_GLOBAL, checked_dockerfile, header_for,
+    labelled_dockerfile, pax_comment, refused, split_top, unlinked_dockerfile,
 };
 
 /// Stream a GitHub gzip tarball (`gz`) into a build-context tar stream (`out`).
@@ -152,8 +152,17 @@ impl<W: Write> Restream<'_, W> {
         header: &tar::Header,
     ) -> Result<(), ContextError> {
         let is_dockerfile = rel == self.spec.dockerfile;
-        if let Some(labels) = self.labels.filter(|_| is_dockerfile) {
-            let text = labelled_dockerfile(entry, rel, labels)?;
+        let frontends = self
+            .spec
+            .syntax_frontends
+            .as_deref()
+            .filter(|_| is_dockerfile);
+        let rewritten = match (self.labels.filter(|_| is_dockerfile), frontends) {
+            (Some(labels), _) => Some(labelled_dockerfile(entry, rel, labels)?),
+            (None, Some(allowed)) => Some(checked_dockerfile(entry, rel, allowed)?),
+            (None, None) => None,
+        };
+        if let Some(text) = rewritten {
             let size = text.len() as u64;
             let mut h = header_for(header, tar::EntryType::Regular, size);
             self.builder
@@ -189,9 +198,7 @@ impl<W: Write> Restream<'_, W> {
         self.links
             .add(rel, &target)
             .map_err(|e| refused(rel, e.describe(&target)))?;
-        if self.labels.is_some() && rel == self.spec.dockerfile {
-            return Err(dockerfile_error(rel, DockerfileError::Link));
-        }
+        unlinked_dockerfile(self.spec, self.labels, rel)?;
         let mut h = header_for(header, tar::EntryType::Symlink, 0);
         self.builder
             .append_link(&mut h, rel, &target)
@@ -213,9 +220,7 @@ impl<W: Write> Restream<'_, W> {
             .map_err(ContextError::Read)?
             .map(|t| t.into_owned());
         let target = target.ok_or_else(|| refused(path, "hard link without a target"))?;
-        if self.labels.is_some() && rel == self.spec.dockerfile {
-            return Err(dockerfile_error(rel, DockerfileError::Link));
-        }
+        unlinked_dockerfile(self.spec, self.labels, rel)?;
         let (_, t_rest) = split_top(&target)?;
         let t_rel = t_rest.strip_prefix(&self.spec.context).map_err(|_| {
             refused(

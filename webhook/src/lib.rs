@@ -226,6 +226,7 @@ pub async fn serve(cfg: Config) -> anyhow::Result<()> {
         metrics: metrics.clone(),
         identity: identity.clone(),
         github_web_url: cfg.github_web_url.clone(),
+        report_details: cfg.report_details,
         shutdown: shutdown.clone(),
         builds: Default::default(),
         defaults: pipeline::credentials::Defaults {

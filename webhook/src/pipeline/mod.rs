@@ -22,6 +22,7 @@ pub(crate) mod outcome;
 pub(crate) mod plan;
 pub(crate) mod ports;
 mod report;
+mod report_text;
 pub mod rollout;
 mod stages;
 mod types;
@@ -131,7 +132,12 @@ async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporte
             )
         })?;
     let job = prepare(ctx, build, &binding).await?;
-    let rep = Reporter::start(ctx.ports.source.clone(), ctx.metrics.clone(), &job);
+    let rep = Reporter::start(
+        ctx.ports.source.clone(),
+        ctx.metrics.clone(),
+        &job,
+        ctx.report_details,
+    );
     Ok((binding, job, rep))
 }
 

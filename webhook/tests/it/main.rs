@@ -21,6 +21,7 @@ mod hostile_tar;
 mod install_defaults;
 mod intake_bounds;
 mod labels;
+mod leaks;
 mod ns_secrets;
 mod ownership;
 mod registry_auth;

@@ -9,6 +9,7 @@ use octocrab::{Octocrab, Page};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::github_deadline::Deadline;
 
 /// The GitHub API endpoint and credentials (token from `GITHUB_TOKEN`).
 #[derive(Args, Debug, Clone, Default)]
@@ -21,6 +22,30 @@ pub struct GitHubArgs {
         value_name = "URL"
     )]
     pub github_api_url: Option<String>,
+    /// How long one GitHub call may take, connecting included (at most 10s of it); a bare
+    /// number is seconds.
+    #[arg(
+        help_heading = "GitHub options",
+        long,
+        env = crate::github_deadline::TIMEOUT_ENV,
+        value_name = "DURATION",
+        value_parser = mosaic_core::duration::parse_flag
+    )]
+    pub github_timeout: Option<std::time::Duration>,
+}
+
+impl GitHubArgs {
+    /// The API endpoint (`--github-api-url`, else api.github.com).
+    pub fn api_url(&self) -> String {
+        self.github_api_url
+            .clone()
+            .unwrap_or_else(|| "https://api.github.com".into())
+    }
+
+    /// The deadlines of calls to that endpoint (`--github-timeout`).
+    pub fn deadline(&self) -> Deadline {
+        Deadline::new(&self.api_url(), self.github_timeout)
+    }
 }
 
 /// Environment variable holding the GitHub token.
@@ -42,6 +67,7 @@ pub trait GitHubApi {
 pub struct GitHub {
     client: Octocrab,
     api_url: String,
+    deadline: Deadline,
 }
 
 #[derive(Deserialize)]
@@ -59,20 +85,25 @@ struct CommitItem {
 impl GitHub {
     /// A client for `--github-api-url` (default api.github.com), authenticated with `token` when given.
     pub fn new(args: &GitHubArgs, token: Option<String>) -> Result<Self, Error> {
-        let api_url = args
-            .github_api_url
-            .clone()
-            .unwrap_or_else(|| "https://api.github.com".into());
+        let api_url = args.api_url();
+        let deadline = args.deadline();
         let mut b = Octocrab::builder()
             .base_uri(api_url.as_str())
-            .map_err(|e| Error::Usage(format!("invalid --github-api-url {api_url:?}: {e}")))?;
+            .map_err(|e| Error::Usage(format!("invalid --github-api-url {api_url:?}: {e}")))?
+            .set_connect_timeout(Some(deadline.connect()))
+            .set_read_timeout(Some(deadline.total))
+            .set_write_timeout(Some(deadline.total));
         if let Some(t) = token.filter(|t| !t.is_empty()) {
             b = b.personal_token(t);
         }
         let client = b
             .build()
             .map_err(|e| Error::Other(format!("cannot build a GitHub client: {e}")))?;
-        Ok(Self { client, api_url })
+        Ok(Self {
+            client,
+            api_url,
+            deadline,
+        })
     }
 
     /// A client authenticated with `GITHUB_TOKEN` when it is set.
@@ -100,9 +131,10 @@ impl GitHub {
                 }
             }
             _ => Error::Other(format!(
-                "cannot reach GitHub at {} for {what}: {}",
+                "cannot reach GitHub at {} for {what}: {}{}",
                 self.api_url,
-                mosaic_core::error_chain::chain(&e)
+                mosaic_core::error_chain::chain(&e),
+                self.deadline.hint(&e)
             )),
         }
     }
@@ -115,6 +147,22 @@ impl GitHub {
 
 impl GitHubApi for GitHub {
     async fn list_repos(&self, owner: &str) -> Result<Vec<String>, Error> {
+        let what = format!("the repositories of {owner}");
+        self.deadline
+            .within(&what, self.list_repos_now(owner))
+            .await
+    }
+
+    async fn resolve_commit(&self, repo: &str, git_ref: &str) -> Result<String, Error> {
+        let what = format!("the commit of {git_ref:?} in {repo}");
+        self.deadline
+            .within(&what, self.resolve_commit_now(repo, git_ref))
+            .await
+    }
+}
+
+impl GitHub {
+    async fn list_repos_now(&self, owner: &str) -> Result<Vec<String>, Error> {
         if owner.is_empty()
             || !owner
                 .bytes()
@@ -140,7 +188,7 @@ impl GitHubApi for GitHub {
             .collect())
     }
 
-    async fn resolve_commit(&self, repo: &str, git_ref: &str) -> Result<String, Error> {
+    async fn resolve_commit_now(&self, repo: &str, git_ref: &str) -> Result<String, Error> {
         let encoded: String = git_ref
             .bytes()
             .map(|c| {

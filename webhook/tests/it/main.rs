@@ -27,5 +27,6 @@ mod ownership;
 mod registry_auth;
 mod resync;
 mod rollout_guard;
+mod rollout_reads;
 mod secrets;
 mod verdicts;

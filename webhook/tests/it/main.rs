@@ -15,6 +15,7 @@ mod drills;
 mod flow;
 mod git_truth;
 mod github_faults;
+mod history_drill;
 mod hostile;
 mod hostile_http;
 mod hostile_tar;

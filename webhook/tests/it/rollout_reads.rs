@@ -11,7 +11,7 @@ use mosaic_core::resources::{BuildPhase, build_name};
 use mosaic_tests::webhook::*;
 
 /// The builder's requests (by verb and resource) received between `from` and `to`.
-fn requests_between(
+pub(crate) fn requests_between(
     log: &std::path::Path,
     user: &str,
     from: chrono::DateTime<chrono::Utc>,
@@ -56,7 +56,7 @@ fn requests_between(
 }
 
 /// When the newest request in the log was received.
-fn last_logged(log: &std::path::Path) -> chrono::DateTime<chrono::Utc> {
+pub(crate) fn last_logged(log: &std::path::Path) -> chrono::DateTime<chrono::Utc> {
     let text = std::fs::read_to_string(log).unwrap();
     text.lines()
         .rev()

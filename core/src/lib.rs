@@ -17,6 +17,7 @@ pub mod names;
 pub mod netpol;
 pub mod new_build;
 pub mod permission;
+pub mod public_text;
 pub mod rbac;
 pub mod reference;
 pub mod registry_auth;

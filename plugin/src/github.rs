@@ -10,6 +10,7 @@ use octocrab::{Octocrab, Page};
 use serde::Deserialize;
 
 use crate::error::Error;
+use crate::github_deadline::Deadline;
 
 /// The GitHub API endpoint and credentials (token from `GITHUB_TOKEN`).
 #[derive(Args, Debug, Clone, Default)]
@@ -22,14 +23,29 @@ pub struct GitHubArgs {
         value_name = "URL"
     )]
     pub github_api_url: Option<String>,
+    /// How long one GitHub call may take, connecting included (at most 10s of it); a bare
+    /// number is seconds.
+    #[arg(
+        help_heading = "GitHub options",
+        long,
+        env = crate::github_deadline::TIMEOUT_ENV,
+        value_name = "DURATION",
+        value_parser = mosaic_core::duration::parse_flag
+    )]
+    pub github_timeout: Option<std::time::Duration>,
 }
 
 impl GitHubArgs {
-    /// `--github-api-url`, else GitHub's own API.
+    /// The API endpoint (`--github-api-url`, else api.github.com).
     pub fn api_url(&self) -> String {
         self.github_api_url
             .clone()
             .unwrap_or_else(|| DEFAULT_GITHUB_API_URL.into())
+    }
+
+    /// The deadlines of calls to that endpoint (`--github-timeout`).
+    pub fn deadline(&self) -> Deadline {
+        Deadline::new(&self.api_url(), self.github_timeout)
     }
 }
 
@@ -52,6 +68,7 @@ pub trait GitHubApi {
 pub struct GitHub {
     client: Octocrab,
     api_url: String,
+    deadline: Deadline,
 }
 
 #[derive(Deserialize)]
@@ -70,16 +87,24 @@ impl GitHub {
     /// A client for `--github-api-url` (default api.github.com), authenticated with `token` when given.
     pub fn new(args: &GitHubArgs, token: Option<String>) -> Result<Self, Error> {
         let api_url = args.api_url();
+        let deadline = args.deadline();
         let mut b = Octocrab::builder()
             .base_uri(api_url.as_str())
-            .map_err(|e| Error::Usage(format!("invalid --github-api-url {api_url:?}: {e}")))?;
+            .map_err(|e| Error::Usage(format!("invalid --github-api-url {api_url:?}: {e}")))?
+            .set_connect_timeout(Some(deadline.connect()))
+            .set_read_timeout(Some(deadline.total))
+            .set_write_timeout(Some(deadline.total));
         if let Some(t) = token.filter(|t| !t.is_empty()) {
             b = b.personal_token(t);
         }
         let client = b
             .build()
             .map_err(|e| Error::Other(format!("cannot build a GitHub client: {e}")))?;
-        Ok(Self { client, api_url })
+        Ok(Self {
+            client,
+            api_url,
+            deadline,
+        })
     }
 
     /// A client authenticated with `GITHUB_TOKEN` when it is set.
@@ -107,9 +132,10 @@ impl GitHub {
                 }
             }
             _ => Error::Other(format!(
-                "cannot reach GitHub at {} for {what}: {}",
+                "cannot reach GitHub at {} for {what}: {}{}",
                 self.api_url,
-                mosaic_core::error_chain::chain(&e)
+                mosaic_core::error_chain::chain(&e),
+                self.deadline.hint(&e)
             )),
         }
     }
@@ -122,6 +148,22 @@ impl GitHub {
 
 impl GitHubApi for GitHub {
     async fn list_repos(&self, owner: &str) -> Result<Vec<String>, Error> {
+        let what = format!("the repositories of {owner}");
+        self.deadline
+            .within(&what, self.list_repos_now(owner))
+            .await
+    }
+
+    async fn resolve_commit(&self, repo: &str, git_ref: &str) -> Result<String, Error> {
+        let what = format!("the commit of {git_ref:?} in {repo}");
+        self.deadline
+            .within(&what, self.resolve_commit_now(repo, git_ref))
+            .await
+    }
+}
+
+impl GitHub {
+    async fn list_repos_now(&self, owner: &str) -> Result<Vec<String>, Error> {
         if owner.is_empty()
             || !owner
                 .bytes()
@@ -147,7 +189,7 @@ impl GitHubApi for GitHub {
             .collect())
     }
 
-    async fn resolve_commit(&self, repo: &str, git_ref: &str) -> Result<String, Error> {
+    async fn resolve_commit_now(&self, repo: &str, git_ref: &str) -> Result<String, Error> {
         let encoded: String = git_ref
             .bytes()
             .map(|c| {

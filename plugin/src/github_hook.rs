@@ -11,6 +11,7 @@ use octocrab::Octocrab;
 use serde::Deserialize;
 
 use crate::error::{Error, Outcome};
+use crate::github_deadline::Deadline;
 
 /// A hook as `GET /repos/{owner}/{repo}/hooks` lists it (only what we read).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -119,21 +120,26 @@ pub async fn ensure_hook(
 /// The octocrab-backed implementation.
 pub struct GitHubHooks {
     client: Octocrab,
+    deadline: Deadline,
 }
 
 impl GitHubHooks {
-    /// A client for `api_url` authenticated with `token`.
-    pub fn new(api_url: &str, token: String) -> Result<Self, Error> {
+    /// A client for `deadline`'s endpoint authenticated with `token`.
+    pub fn new(deadline: Deadline, token: String) -> Result<Self, Error> {
+        let api_url = deadline.api_url.clone();
         let client = Octocrab::builder()
-            .base_uri(api_url)
+            .base_uri(api_url.as_str())
             .map_err(|e| Error::Usage(format!("invalid --github-api-url {api_url:?}: {e}")))?
+            .set_connect_timeout(Some(deadline.connect()))
+            .set_read_timeout(Some(deadline.total))
+            .set_write_timeout(Some(deadline.total))
             .personal_token(token)
             .build()
             .map_err(|e| Error::Other(format!("cannot build a GitHub client: {e}")))?;
-        Ok(Self { client })
+        Ok(Self { client, deadline })
     }
 
-    fn describe(repo: &str, what: &str, e: octocrab::Error) -> Error {
+    fn describe(&self, repo: &str, what: &str, e: octocrab::Error) -> Error {
         match &e {
             octocrab::Error::GitHub { source, .. } => {
                 let hint = match source.status_code.as_u16() {
@@ -151,8 +157,9 @@ impl GitHubHooks {
                 ))
             }
             _ => Error::Other(format!(
-                "GitHub: cannot {what} for {repo}: {}",
-                mosaic_core::error_chain::chain(&e)
+                "GitHub: cannot {what} for {repo}: {}{}",
+                mosaic_core::error_chain::chain(&e),
+                self.deadline.hint(&e)
             )),
         }
     }
@@ -160,17 +167,27 @@ impl GitHubHooks {
 
 impl HookApi for GitHubHooks {
     async fn list_hooks(&self, repo: &str) -> Result<Vec<Hook>, Error> {
-        self.client
-            .get(format!("/repos/{repo}/hooks?per_page=100"), None::<&()>)
+        let call = self
+            .client
+            .get(format!("/repos/{repo}/hooks?per_page=100"), None::<&()>);
+        let call = async {
+            call.await
+                .map_err(|e| self.describe(repo, "list webhooks", e))
+        };
+        self.deadline
+            .within(&format!("the webhooks of {repo}"), call)
             .await
-            .map_err(|e| Self::describe(repo, "list webhooks", e))
     }
 
     async fn create_hook(&self, repo: &str, body: &serde_json::Value) -> Result<Hook, Error> {
-        self.client
-            .post(format!("/repos/{repo}/hooks"), Some(body))
+        let call = self.client.post(format!("/repos/{repo}/hooks"), Some(body));
+        let call = async {
+            call.await
+                .map_err(|e| self.describe(repo, "create the webhook", e))
+        };
+        self.deadline
+            .within(&format!("creating the webhook of {repo}"), call)
             .await
-            .map_err(|e| Self::describe(repo, "create the webhook", e))
     }
 
     async fn update_hook(
@@ -179,10 +196,16 @@ impl HookApi for GitHubHooks {
         id: u64,
         body: &serde_json::Value,
     ) -> Result<Hook, Error> {
-        self.client
-            .patch(format!("/repos/{repo}/hooks/{id}"), Some(body))
+        let call = self
+            .client
+            .patch(format!("/repos/{repo}/hooks/{id}"), Some(body));
+        let call = async {
+            call.await
+                .map_err(|e| self.describe(repo, "update the webhook", e))
+        };
+        self.deadline
+            .within(&format!("updating the webhook of {repo}"), call)
             .await
-            .map_err(|e| Self::describe(repo, "update the webhook", e))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod error;
 pub mod explain;
 pub mod github;
+pub mod github_deadline;
 pub mod github_hook;
 pub mod kubeconf;
 pub mod locate;

@@ -102,6 +102,38 @@ pub fn escape_terminal(s: &str) -> String {
     out
 }
 
+/// A build log made inert for a terminal, its lines kept: newlines and tabs stay, a `\r\n`
+/// line end becomes `\n`; every other control character is shown instead of obeyed: ESC (so no
+/// CSI or OSC sequence, colour, cursor move, title or hyperlink) as `^[`, the other C0 controls
+/// and DEL in caret notation (`^G` for BEL, `^M` for a lone carriage return, which would let a
+/// line overwrite itself), C1 controls (`\u{9b}`, the one-byte CSI) and the bidirectional
+/// overrides (which can make text read in another order than it runs) as `\u{…}`.
+pub fn escape_log(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\x7f' => out.push_str("^?"),
+            c if (c as u32) < 0x20 => {
+                out.push('^');
+                out.push(char::from(b'@' + c as u8));
+            }
+            c if c.is_control() || is_bidi_control(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Unicode bidirectional embedding, override and isolate controls.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+}
+
 /// kubectl's human duration (`k8s.io/apimachinery/pkg/util/duration.HumanDuration`).
 pub fn human_duration(secs: i64) -> String {
     if secs < -1 {
@@ -245,6 +277,22 @@ mod tests {
     #[test]
     fn cells_cannot_carry_escapes() {
         assert_eq!(escape_terminal("a\x1b[31mb\r\n"), "a^[[31mb\\r\\n");
+    }
+
+    #[test]
+    fn logs_keep_their_lines_and_lose_their_control_sequences() {
+        let raw = "step 1/2\r\n\tok\x1b[2J\x1b]0;pwned\x07\u{9b}31m\rover\x08\x7f\u{202e}txt.exe\n";
+        assert_eq!(
+            escape_log(raw),
+            "step 1/2\n\tok^[[2J^[]0;pwned^G\\u{9b}31m^Mover^H^?\\u{202e}txt.exe\n"
+        );
+        let out = escape_log(raw);
+        assert!(
+            out.chars()
+                .all(|c| c == '\n' || c == '\t' || !(c.is_control() || is_bidi_control(c))),
+            "{out:?}"
+        );
+        assert_eq!(escape_log("plain text, émoji ✓\n"), "plain text, émoji ✓\n");
     }
 
     #[test]

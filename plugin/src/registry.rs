@@ -127,6 +127,8 @@ impl Registry {
         };
         let url = reqwest::Url::parse_with_params(realm, challenge.token_query())
             .map_err(|e| RegistryError::Decode(e.to_string()))?;
+        mosaic_core::registry_auth::check_realm(url.scheme(), url.host_str())
+            .map_err(RegistryError::Decode)?;
         let r = self
             .get(url.as_str(), "application/json", basic.as_deref())
             .await?;

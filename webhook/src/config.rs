@@ -213,6 +213,11 @@ pub struct Config {
         default_value_t = 30
     )]
     pub github_timeout_secs: u64,
+    /// Post failures to GitHub as the Build records them. By default a commit status (which
+    /// whoever reads the repository reads) names no registry host, cluster host name, address
+    /// or service DNS name (`mosaic_core::public_text`); the Build keeps them all.
+    #[arg(long = "report-details", env = "MOSAIC_REPORT_DETAILS")]
+    pub report_details: bool,
     /// Seconds between reads of every bound branch's head, which record a Build for a head
     /// that was never delivered (0: off).
     #[arg(

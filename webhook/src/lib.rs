@@ -296,6 +296,7 @@ fn pipeline_ctx(
         metrics: metrics.clone(),
         identity: s.identity.clone(),
         github_web_url: s.github_web_url.clone(),
+        report_details: s.report_details,
         shutdown: shutdown.clone(),
         builds: Default::default(),
         defaults: s.defaults.clone(),

@@ -50,6 +50,8 @@ pub struct Settings {
     /// Empty: all namespaces.
     pub namespaces: Vec<String>,
     pub secrets: Vec<WebhookSecret>,
+    /// Failures posted to GitHub keep internal host names (`--report-details`).
+    pub report_details: bool,
     pub identity: String,
     /// Builds run at once; 0 runs no worker (an intake-only replica).
     pub concurrency: u16,
@@ -129,6 +131,7 @@ impl Settings {
             listen: cfg.listen,
             namespaces: cfg.namespaces.clone(),
             secrets: cfg.secrets()?,
+            report_details: cfg.report_details,
             identity: cfg.identity(),
             concurrency: cfg.concurrency,
             engine: (cfg.concurrency > 0).then(|| EngineSettings {

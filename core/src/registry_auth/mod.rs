@@ -11,6 +11,10 @@ use serde::Deserialize;
 
 use crate::reference::ImageRef;
 
+mod config_error;
+mod realm;
+pub use realm::{check_realm, is_loopback_host};
+
 /// The manifest media types a registry may answer with: image indexes and manifests, OCI and
 /// Docker. Sent as `Accept` on every manifest request.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
@@ -61,8 +65,7 @@ fn host_without_port(host: &str) -> &str {
 /// Is `host[:port]` this machine (`localhost`, `127.x.x.x`, `[::1]`), which Docker reaches
 /// over plain HTTP without being told?
 pub fn is_loopback(host: &str) -> bool {
-    let h = host_without_port(host);
-    h.eq_ignore_ascii_case("localhost") || h.starts_with("127.") || h == "[::1]"
+    is_loopback_host(host_without_port(host))
 }
 
 /// Is `host` reached over plain HTTP: loopback, or listed as an insecure registry?
@@ -158,8 +161,9 @@ impl DockerConfig {
             #[serde(default)]
             auths: BTreeMap<String, AuthEntry>,
         }
-        let doc: Doc =
-            serde_json::from_slice(json).map_err(|e| CredentialsError::BadConfig(e.to_string()))?;
+        // serde's own message may quote the document (`invalid type: string "…"`): never use it.
+        let doc: Doc = serde_json::from_slice(json)
+            .map_err(|e| CredentialsError::BadConfig(config_error::describe(&e)))?;
         Ok(Self { auths: doc.auths })
     }
 

@@ -246,3 +246,87 @@ fn accept_lists_indexes_and_manifests_of_both_kinds() {
     }
     assert!(!MANIFEST_ACCEPT.contains("  "));
 }
+
+#[test]
+fn a_malformed_document_is_described_without_quoting_it() {
+    let pw = "Leak-pw-7Hq2";
+    let docs = [
+        // Not JSON, cut short, with a password before the cut.
+        format!(r#"{{"auths": {{"r.example": {{"username": "u", "password": "{pw}""#),
+        format!(r#"{{"auths": {{"r.example": {{"password": "{pw}" "username": 1}}}}}}"#),
+        // Wrong types, each quoting the value in serde's own message.
+        format!(r#"{{"auths": "{pw}"}}"#),
+        format!(r#"{{"auths": {{"r.example": "{pw}"}}}}"#),
+        format!(r#"{{"auths": {{"r.example": {{"username": "u", "password": ["{pw}"]}}}}}}"#),
+        r#"{"auths": {"r.example": {"username": "u", "password": 7391028475}}}"#.to_string(),
+        format!(r#"{{"auths": {{"r.example": {{"auth": {{"{pw}": true}}}}}}}}"#),
+        format!(r#"["{pw}"]"#),
+        format!("{pw}\n"),
+    ];
+    for doc in &docs {
+        let e = credentials_for(doc.as_bytes(), "r.example").expect_err(doc);
+        let text = e.to_string();
+        assert!(matches!(e, CredentialsError::BadConfig(_)), "{doc}: {text}");
+        assert!(!text.contains(pw), "{doc}: {text}");
+        assert!(!text.contains("7391028475"), "{doc}: {text}");
+        assert!(text.contains("line 1, column"), "{doc}: {text}");
+    }
+    // Bad base64, or base64 of no `user:password`: named by host, never shown.
+    for auth in [format!("{pw}!!"), b64(pw)] {
+        let doc = format!(r#"{{"auths": {{"r.example": {{"auth": "{auth}"}}}}}}"#);
+        let text = credentials_for(doc.as_bytes(), "r.example")
+            .expect_err(&doc)
+            .to_string();
+        assert!(text.contains("auth for r.example is not"), "{text}");
+        assert!(!text.contains(pw) && !text.contains(&auth), "{text}");
+    }
+}
+
+#[test]
+fn loopback_means_this_machine_by_address() {
+    for h in [
+        "127.0.0.1",
+        "127.1.2.3:5000",
+        "[::1]:5000",
+        "LOCALHOST",
+        "[0:0:0:0:0:0:0:1]",
+    ] {
+        assert!(is_loopback(h), "{h}");
+    }
+    for h in [
+        "127.0.0.1.example.com",
+        "127.evil.io:5000",
+        "[::2]",
+        "128.0.0.1",
+    ] {
+        assert!(!is_loopback(h), "{h}");
+    }
+}
+
+#[test]
+fn a_token_realm_must_be_https_except_on_loopback() {
+    for (scheme, host) in [
+        ("https", "auth.example.com"),
+        ("HTTPS", "10.0.0.1"),
+        ("http", "localhost"),
+        ("http", "127.0.0.1"),
+        ("http", "127.9.9.9"),
+        ("http", "[::1]"),
+    ] {
+        assert_eq!(check_realm(scheme, Some(host)), Ok(()), "{scheme}://{host}");
+    }
+    for (scheme, host) in [
+        ("http", Some("auth.example.com")),
+        ("http", Some("10.0.0.1")),
+        ("http", Some("127.0.0.1.example.com")),
+        ("http", Some("[::2]")),
+        ("http", Some("169.254.169.254")),
+        ("ftp", Some("auth.example.com")),
+        ("file", None),
+        ("https", None),
+    ] {
+        let why = check_realm(scheme, host).expect_err(scheme);
+        assert!(why.contains("https"), "{why}");
+        assert!(why.contains(host.unwrap_or("")), "{why}");
+    }
+}

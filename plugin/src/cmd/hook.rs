@@ -118,8 +118,7 @@ pub async fn run(kube: &KubeArgs, args: HookArgs) -> Result<Outcome, Error> {
                 crate::github::TOKEN_ENV
             ))
         })?;
-    let api_url = args.github.api_url();
-    let github = GitHubHooks::new(&api_url, token.trim().to_string())?;
+    let github = GitHubHooks::new(args.github.deadline(), token.trim().to_string())?;
 
     let cluster = kubeconf::connect(kube).await?;
     if args.per_namespace {

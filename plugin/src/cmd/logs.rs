@@ -1,4 +1,5 @@
-//! `kubectl mosaic logs`: the log tail a Build keeps in its status.
+//! `kubectl mosaic logs`: the log tail a Build keeps in its status, with its terminal control
+//! sequences shown instead of obeyed (`output::escape_log`).
 
 use clap::Args;
 use kube::Api;
@@ -27,6 +28,8 @@ pub async fn run(kube: &KubeArgs, args: LogsArgs) -> Result<Outcome, Error> {
     let status = build.status.unwrap_or_default();
     match status.log_tail.as_deref().filter(|l| !l.is_empty()) {
         Some(log) => {
+            // The log is the build's output: a hostile repository writes it.
+            let log = crate::output::escape_log(log);
             print!("{log}");
             if !log.ends_with('\n') {
                 println!();

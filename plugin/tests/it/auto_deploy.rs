@@ -539,3 +539,78 @@ async fn auto_on_a_terminal_binds_the_rows_the_user_picks() {
     let api: Api<Binding> = Api::namespaced(k.client.clone(), &k.namespace);
     assert_eq!(api.get("beta").await.unwrap().spec.repo, "acme/beta-src");
 }
+
+/// A GitHub that accepts connections and never answers: each command that calls it gives up
+/// after `--github-timeout` (or `MOSAIC_GITHUB_TIMEOUT`), naming the endpoint and the setting.
+#[tokio::test]
+async fn github_calls_give_up_on_a_github_that_never_answers() {
+    let k = setup().await;
+    deployment(&k, "api", &[("api", "r.example.com/acme/api:1")], None).await;
+    stack::binding(&k, "api", "api", "acme/api", "r.example.com/acme/api").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Hold every connection open, reading nothing and answering nothing.
+    let stall = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    let env = [
+        ("GITHUB_TOKEN", "gh-stall-token"),
+        ("MOSAIC_GITHUB_API_URL", url.as_str()),
+    ];
+    let started = std::time::Instant::now();
+    let r = mosaic(
+        &k,
+        &["deploy", "deployment/api", "--github-timeout", "1s"],
+        &env,
+    )
+    .await;
+    r.assert_error(1, &format!("GitHub at {url} did not answer"));
+    assert!(r.stderr.contains("within 1s") && r.stderr.contains("--github-timeout"));
+    let env = [
+        ("GITHUB_TOKEN", "gh-stall-token"),
+        ("MOSAIC_GITHUB_API_URL", url.as_str()),
+        ("MOSAIC_GITHUB_TIMEOUT", "2"),
+    ];
+    // `hook` reads the cluster's webhook secret before it calls GitHub.
+    let webhook_secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(
+        serde_json::json!({"metadata": {"name": mosaic_core::names::WEBHOOK_SECRET_NAME},
+            "data": {(mosaic_core::names::WEBHOOK_SECRET_KEY): base64::engine::general_purpose::STANDARD.encode("0123456789abcdef0123456789abcdef")}}),
+    )
+    .unwrap();
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(k.client.clone(), &k.namespace)
+        .create(&Default::default(), &webhook_secret)
+        .await
+        .unwrap();
+    let r = mosaic(
+        &k,
+        &[
+            "hook",
+            "--system-namespace",
+            &k.namespace,
+            "--repo",
+            "acme/api",
+            "--url",
+            "https://mosaic.example.com/webhooks/github",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "GitHub at {url} did not answer the webhooks of acme/api within 2s"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("MOSAIC_GITHUB_TIMEOUT"), "{}", r.stderr);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "both gave up at their deadlines ({:?})",
+        started.elapsed()
+    );
+    stall.abort();
+}

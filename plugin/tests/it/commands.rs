@@ -306,6 +306,24 @@ async fn status_and_logs_report_builds() {
     let r = mosaic(&k, &["logs", "build/api-0123456789ab"], &[]).await;
     r.assert_ok();
     assert_eq!(r.stdout, "step 1/2\nerror: boom\n");
+    // A hostile build's output: colours, a screen clear, a title, a bell, a C1 CSI. (As JSON:
+    // YAML, which server-side apply sends, refuses control characters.)
+    let hostile = serde_json::json!({"status": {
+        "logTail": "step 1/2\r\n\t\x1b[2J\x1b]0;owned\x07\u{9b}31merror: boom"}});
+    builds
+        .patch_status(
+            "api-0123456789ab",
+            &PatchParams::default(),
+            &Patch::Merge(&hostile),
+        )
+        .await
+        .unwrap();
+    let r = mosaic(&k, &["logs", "build/api-0123456789ab"], &[]).await;
+    r.assert_ok();
+    assert_eq!(
+        r.stdout,
+        "step 1/2\n\t^[[2J^[]0;owned^G\\u{9b}31merror: boom\n"
+    );
 
     let r = mosaic(&k, &["status", "deployment/api"], &[]).await;
     r.assert_ok();

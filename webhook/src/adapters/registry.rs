@@ -33,6 +33,9 @@ pub enum RegistryError {
     },
     #[error("registry {host} unreachable: {message}")]
     Unreachable { host: String, message: String },
+    /// The token realm a challenge named may not receive credentials (`check_realm`).
+    #[error("registry {host}: {why}")]
+    Realm { host: String, why: String },
     #[error("{last} (gave up after {attempts} attempts)")]
     GaveUp {
         attempts: u32,
@@ -60,6 +63,7 @@ impl RegistryError {
                 Kind::Transient
             }
             RegistryError::Unauthorized { .. } => Kind::Refused,
+            RegistryError::Realm { .. } => Kind::Permanent,
             RegistryError::GaveUp { last, .. } => last.kind(),
             RegistryError::NotServed { .. } => Kind::Permanent,
         }
@@ -167,6 +171,12 @@ async fn bearer_token(
         RegistryError::Unreachable {
             host: host.to_string(),
             message: format!("bad token realm {realm:?}: {e}"),
+        }
+    })?;
+    mosaic_core::registry_auth::check_realm(url.scheme(), url.host_str()).map_err(|why| {
+        RegistryError::Realm {
+            host: host.to_string(),
+            why,
         }
     })?;
     let mut req = http.get(url);

@@ -23,6 +23,7 @@ pub(crate) mod plan;
 pub(crate) mod ports;
 mod reapply;
 mod report;
+mod report_text;
 pub(crate) mod resume;
 pub mod rollout;
 mod stages;
@@ -150,7 +151,12 @@ pub(crate) async fn read_binding(ctx: &Ctx, build: &Build) -> Result<Binding, St
 async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporter), Stop> {
     let binding = read_binding(ctx, build).await?;
     let job = prepare(ctx, build, &binding).await?;
-    let rep = Reporter::start(ctx.ports.source.clone(), ctx.metrics.clone(), &job);
+    let rep = Reporter::start(
+        ctx.ports.source.clone(),
+        ctx.metrics.clone(),
+        &job,
+        ctx.report_details,
+    );
     Ok((binding, job, rep))
 }
 

@@ -26,8 +26,15 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    /// Start the reporting task of `job`'s commit.
-    pub fn start(source: Arc<dyn SourceHost>, metrics: Arc<Metrics>, job: &Work) -> Self {
+    /// Start the reporting task of `job`'s commit; without `details`, failures are posted
+    /// without internal hosts and addresses (`report_text`).
+    pub fn start(
+        source: Arc<dyn SourceHost>,
+        metrics: Arc<Metrics>,
+        job: &Work,
+        details: bool,
+    ) -> Self {
+        let public = super::report_text::Public::new(details, &job.plan.registry_host);
         let (tx, mut rx) = mpsc::unbounded_channel::<(CommitState, String)>();
         let (token, repo, commit) = (job.token.clone(), job.repo.clone(), job.commit.clone());
         let context = job.context.clone();
@@ -39,6 +46,7 @@ impl Reporter {
                     next = newer;
                 }
                 let (state, text) = next;
+                let text = public.text(state, text);
                 let send = source.status(token.as_ref(), &repo, &commit, &context, state, &text);
                 let r = match tokio::time::timeout(REPORT_TIMEOUT, send).await {
                     Ok(r) => r.map_err(|e| e.to_string()),

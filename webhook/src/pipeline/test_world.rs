@@ -114,6 +114,7 @@ pub fn ctx(kube: &FakeKube, gh: Arc<FakeGitHub>, engine: Arc<FakeEngine>) -> Ctx
         metrics: Arc::new(Metrics::new()),
         identity: "me".into(),
         github_web_url: "https://github.com".into(),
+        report_details: false,
         shutdown: CancellationToken::new(),
         defaults: Default::default(),
         builds: Default::default(),

@@ -29,6 +29,8 @@ pub struct Ctx {
     /// This worker's name in the claims it writes.
     pub identity: String,
     pub github_web_url: String,
+    /// Commit statuses carry internal host names and addresses (`--report-details`).
+    pub report_details: bool,
     pub shutdown: CancellationToken,
     /// Sibling Builds for latest-wins checks, from the controllers' watch caches.
     pub builds: BuildCache,

@@ -24,7 +24,7 @@ use mosaic_core::resources::{BuildPhase, build_name};
 use mosaic_tests::webhook::*;
 
 /// The stack API server's audit log (next to its kubeconfig).
-fn audit_log() -> PathBuf {
+pub(crate) fn audit_log() -> PathBuf {
     let kc = &mosaic_tests::stack().kubeconfig;
     let log = kc.parent().expect("kubeconfig dir").join("audit.log");
     assert!(
@@ -37,7 +37,7 @@ fn audit_log() -> PathBuf {
 }
 
 /// The stack's kubeconfig (as tests/kube-apiserver/up.sh writes it), impersonating `user`.
-fn impersonating(w: &World, user: &str, name: &str) -> PathBuf {
+pub(crate) fn impersonating(w: &World, user: &str, name: &str) -> PathBuf {
     let text = std::fs::read_to_string(&w.kube.kubeconfig).unwrap();
     let marker = "\n  user:\n";
     let at = text.find(marker).expect("a user entry") + marker.len();

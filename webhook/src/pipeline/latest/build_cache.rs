@@ -53,6 +53,16 @@ impl BuildCache {
     /// Binding pushed after `build` that still counts, `Some(None)` when it shows none, and
     /// `None` when no started cache covers `build` yet (the caller then asks the API server).
     pub fn newer(&self, build: &Build) -> Option<Option<Arc<Build>>> {
+        self.newer_where(build, supersedes)
+    }
+
+    /// As [`BuildCache::newer`], for the newest later Build of the same Binding that `pick`
+    /// accepts (given that Build and `build`), e.g. one that reached the Deployment.
+    pub fn newer_where(
+        &self,
+        build: &Build,
+        pick: impl Fn(&Build, &Build) -> bool,
+    ) -> Option<Option<Arc<Build>>> {
         let caches = self
             .caches
             .read()
@@ -64,7 +74,7 @@ impl BuildCache {
             index.find_newer(ns, &build.spec.binding, &order(build), |name| {
                 store
                     .get(&ObjectRef::new(name).within(ns))
-                    .filter(|b| same_binding(b, build) && supersedes(b, build))
+                    .filter(|b| same_binding(b, build) && pick(b, build))
             }),
         )
     }

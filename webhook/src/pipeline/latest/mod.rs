@@ -29,7 +29,7 @@ use crate::pipeline::{Ctx, Stop, fail};
 pub(crate) use build_cache::BuildCache;
 pub(crate) use git::{admit, recheck};
 pub use order::push_time;
-pub(crate) use order::{deployment_taken_by, newer_build};
+pub(crate) use order::{deployment_taken_by, newer_build, reached_deployment};
 
 /// Every Build of `build`'s Binding, as the API server has them now (one request).
 pub(crate) async fn list_siblings(

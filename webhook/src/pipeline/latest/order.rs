@@ -83,7 +83,7 @@ pub fn supersedes(b: &Build, this: &Build) -> bool {
 
 /// Has `b` reached its Deployment: announced a rollout (RollingOut), finished one (Succeeded),
 /// or stopped after announcing one without rolling back? Such a Build may have applied its image.
-fn reached_deployment(b: &Build) -> bool {
+pub(crate) fn reached_deployment(b: &Build) -> bool {
     let Some(s) = &b.status else { return false };
     matches!(
         s.phase,

@@ -12,6 +12,7 @@
 
 mod apply;
 mod ownership;
+mod reads;
 mod watch;
 
 pub use apply::{Applied, Marks, apply, apply_image, roll_back};

@@ -1,13 +1,15 @@
 //! Watching a rollout to its verdict: one look at a time at the Deployment and its new pods,
 //! judged by `mosaic_core::verdict`; on failure, the cause in words and the explain engine's
-//! findings.
+//! findings. A look comes on a change to the Deployment (at most two a second) or every
+//! `POLL`; what it reads is bounded (`reads`).
 
 use kube::ResourceExt;
 use mosaic_core::BuildReason;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use super::reads;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{Api, ListParams};
@@ -19,12 +21,13 @@ use mosaic_core::verdict::{Failure, Judge, Policy, Step};
 
 use crate::cluster::claim::Claimed;
 use crate::cluster::retry::{api_budget, is_transient, retry};
-use crate::pipeline::latest::{self, list_siblings};
 use crate::pipeline::{Ctx, Stop, fail};
 
 /// How often the outcome is re-read without a change to the Deployment (new pods failing show
-/// up here; the Deployment's own changes wake the loop at once through a watch).
-const POLL: Duration = Duration::from_millis(500);
+/// up here; the Deployment's own changes wake the loop through a watch).
+const POLL: Duration = Duration::from_secs(2);
+/// The least time between two looks, however often the Deployment changes.
+const MIN_GAP: Duration = Duration::from_millis(500);
 
 /// Changes to the rolled Deployment; `None` once the watch failed, leaving only the poll.
 type Changes = Option<BoxStream<'static, Result<Deployment, watcher::Error>>>;
@@ -34,14 +37,20 @@ fn watch_changes(api: &Api<Deployment>, name: &str) -> Changes {
     Some(watcher(api.clone(), cfg).applied_objects().boxed())
 }
 
-/// Wait until the Deployment changes or `POLL` passes, whichever is first.
-async fn changed_or_poll(changes: &mut Changes) {
+/// Wait until the Deployment changes (but at least `MIN_GAP` after the last look) or `POLL`
+/// passes, whichever is first. Returns the Deployment as the watch last showed it.
+async fn changed_or_poll(changes: &mut Changes, last_look: Instant) -> Option<Deployment> {
     let Some(stream) = changes.as_mut() else {
-        return tokio::time::sleep(POLL).await;
+        tokio::time::sleep(POLL).await;
+        return None;
     };
+    let mut seen = None;
     let broken = tokio::select! {
         ev = stream.next() => match ev {
-            Some(Ok(_)) => false,
+            Some(Ok(d)) => {
+                seen = Some(d);
+                false
+            }
             Some(Err(e)) => {
                 tracing::debug!(error = %e, "Deployment watch failed; polling instead");
                 true
@@ -52,28 +61,31 @@ async fn changed_or_poll(changes: &mut Changes) {
     };
     if broken {
         *changes = None;
+        return None;
     }
+    if seen.is_some() {
+        tokio::time::sleep_until((last_look + MIN_GAP).into()).await;
+        // Changes that came meanwhile: the last one is the Deployment now.
+        while let Some(Some(ev)) = stream.next().now_or_never() {
+            match ev {
+                Ok(d) => seen = Some(d),
+                Err(_) => break,
+            }
+        }
+    }
+    seen
 }
 
-/// The new pods of `build`'s rollout: those of `dep` whose template names this Build.
+/// The new pods of `build`'s rollout: those of `dep` (of its ReplicaSet `hash`, once known)
+/// whose template names this Build.
 async fn new_pods(
     client: &kube::Client,
     ns: &str,
     dep: &Deployment,
     build: &str,
+    hash: Option<&str>,
 ) -> Result<Vec<Pod>, kube::Error> {
-    let selector = dep
-        .spec
-        .selector
-        .match_labels
-        .as_ref()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .unwrap_or_default();
+    let selector = reads::pod_selector(dep, hash);
     let pods = Api::<Pod>::namespaced(client.clone(), ns)
         .list(&ListParams::default().labels(&selector))
         .await?;
@@ -91,43 +103,10 @@ async fn new_pods(
         .collect())
 }
 
-/// The Events of `ns` (for the words of a failure and the explain engine); none when they
-/// cannot be read.
-async fn events(client: &kube::Client, ns: &str) -> Vec<Event> {
-    Api::<Event>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-        .map(|l| l.items)
-        .unwrap_or_default()
-}
-
 /// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine.
-async fn diagnose(
-    client: &kube::Client,
-    ns: &str,
-    dep: &Deployment,
-    pods: &[Pod],
-    events: &[Event],
-) -> Vec<Finding> {
+fn diagnose(dep: &Deployment, sets: &[ReplicaSet], pods: &[Pod], events: &[Event]) -> Vec<Finding> {
     let mut objects = vec![serde_json::to_value(dep).unwrap_or_default()];
-    let uid = dep.metadata.uid.clone().unwrap_or_default();
-    if let Ok(rs) = Api::<ReplicaSet>::namespaced(client.clone(), ns)
-        .list(&ListParams::default())
-        .await
-    {
-        objects.extend(
-            rs.items
-                .iter()
-                .filter(|r| {
-                    r.metadata
-                        .owner_references
-                        .iter()
-                        .flatten()
-                        .any(|o| o.uid == uid)
-                })
-                .filter_map(|r| serde_json::to_value(r).ok()),
-        );
-    }
+    objects.extend(sets.iter().filter_map(|r| serde_json::to_value(r).ok()));
     objects.extend(pods.iter().filter_map(|p| serde_json::to_value(p).ok()));
     objects.extend(events.iter().filter_map(|e| serde_json::to_value(e).ok()));
     // The verdict already decided this rollout failed: report what the young objects show.
@@ -153,6 +132,11 @@ pub struct Watch<'a> {
     first: bool,
     /// The Deployment and new pods of the last look.
     last: Option<(Deployment, Vec<Pod>)>,
+    /// The Deployment as its watch last showed it (`None` once the watch failed).
+    seen: Option<Deployment>,
+    /// The new ReplicaSet's `pod-template-hash`, once its pods show it.
+    hash: Option<String>,
+    last_look: Instant,
 }
 
 impl<'a> Watch<'a> {
@@ -180,6 +164,9 @@ impl<'a> Watch<'a> {
             .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
         let changes = watch_changes(&api, &dep_name);
         Ok(Watch {
+            seen: Some(dep),
+            hash: None,
+            last_look: Instant::now(),
             ctx,
             claimed,
             api,
@@ -203,18 +190,32 @@ impl<'a> Watch<'a> {
     /// Wait for a change (or the poll), then look once. A newer Build taking the Deployment
     /// over ends the watch as superseded.
     pub async fn next(&mut self) -> Result<Step, Stop> {
-        if !std::mem::replace(&mut self.first, false) {
-            changed_or_poll(&mut self.changes).await;
+        if !std::mem::replace(&mut self.first, false)
+            && let Some(d) = changed_or_poll(&mut self.changes, self.last_look).await
+        {
+            self.seen = Some(d);
         }
         loop {
             let me = self.claimed.build().await;
+            let watched = self.changes.as_ref().and(self.seen.clone());
+            let hash = self.hash.clone();
             let read = async {
-                let dep = self.api.get(&self.dep_name).await?;
-                let all = list_siblings(&self.ctx.client, &me).await?;
-                let pods = new_pods(&self.ctx.client, &self.ns, &dep, &self.build).await?;
-                Ok::<_, kube::Error>((dep, all, pods))
+                let dep = match watched {
+                    Some(d) => d,
+                    None => self.api.get(&self.dep_name).await?,
+                };
+                let taken = reads::taken_over(self.ctx, &me, &dep).await?;
+                let pods = new_pods(
+                    &self.ctx.client,
+                    &self.ns,
+                    &dep,
+                    &self.build,
+                    hash.as_deref(),
+                )
+                .await?;
+                Ok::<_, kube::Error>((dep, taken, pods))
             };
-            let (dep, all, pods) = match read.await {
+            let (dep, taken, pods) = match read.await {
                 Ok(r) => r,
                 // An API server restarting is waited for, up to the deadline (one warning).
                 Err(e) if is_transient(&e) && Instant::now() < self.deadline => {
@@ -234,10 +235,17 @@ impl<'a> Watch<'a> {
             if std::mem::replace(&mut self.unreachable, false) {
                 tracing::info!(build = %self.build, "the API server answers again; watching the rollout");
             }
+            self.last_look = Instant::now();
             // A newer Build took the Deployment over: what happens now is its rollout, not ours.
-            if let Some(newer) = latest::deployment_taken_by(&me, &all) {
-                return Err(Stop::superseded_by(newer));
+            if let Some(newer) = taken {
+                return Err(Stop::superseded_by(&newer));
             }
+            // Read only the new ReplicaSet's pods once they name it; all again if none shows.
+            self.hash = if pods.is_empty() {
+                None
+            } else {
+                self.hash.take().or_else(|| reads::shared_hash(&pods))
+            };
             let now = Instant::now();
             let mut step = self.judge.step(now, &dep, &pods);
             if let Step::Progressing(what) = &step
@@ -259,9 +267,10 @@ impl<'a> Watch<'a> {
         let Some((dep, pods)) = &self.last else {
             return (failure.cause(&[], &[]), Vec::new());
         };
-        let events = events(&self.ctx.client, &self.ns).await;
+        let sets = reads::replica_sets(&self.ctx.client, &self.ns, dep).await;
+        let events = reads::events_of(&self.ctx.client, &self.ns, dep, &sets, pods).await;
         let cause = failure.cause(pods, &events);
-        let mut findings = diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        let mut findings = diagnose(dep, &sets, pods, &events);
         // A crash caught at its first exit is not yet a crash loop to the explain engine.
         if let Some(f) = failure.crash_finding(pods)
             && !findings.iter().any(|x| x.object == f.object)

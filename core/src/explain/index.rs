@@ -9,6 +9,7 @@ use serde_json::Value;
 
 pub use super::event::Event;
 use super::finding::{Evidence, ObjectRef};
+use super::input::Input;
 use super::value::{self, arr_at, get, str_at};
 
 /// Kinds the engine knows how to read (as rule targets or as context). Anything else
@@ -133,19 +134,30 @@ impl Index {
     /// Builds the index. Objects without `kind` or `metadata.name` are skipped (and
     /// counted); Secret payloads are dropped so they can never reach a report.
     pub fn build(values: Vec<Value>) -> Index {
+        Index::from_input(Input::from(values))
+    }
+
+    /// Builds the index from an [`Input`] (its Events already normalised).
+    pub fn from_input(input: Input) -> Index {
         let mut ix = Index::default();
-        for mut v in values {
+        let Input {
+            objects,
+            events,
+            unreadable_events,
+        } = input;
+        ix.skipped += unreadable_events.len();
+        for t in events.iter().map(|g| g.newest) {
+            ix.newest = ix.newest.max(t);
+        }
+        for (_, t) in &unreadable_events {
+            ix.newest = ix.newest.max(*t);
+        }
+        ix.events = events.into_iter().map(|g| g.event).collect();
+        for mut v in objects {
             if let Some(t) = value::newest_object_time(&v) {
                 ix.newest = ix.newest.max(Some(t));
             }
             let kind = str_at(&v, "kind").unwrap_or_default().to_string();
-            if kind == "Event" {
-                match Event::from_value(&v) {
-                    Some(e) => ix.events.push(e),
-                    None => ix.skipped += 1,
-                }
-                continue;
-            }
             let Some(name) = value::nonempty_at(&v, "metadata.name").map(str::to_string) else {
                 ix.skipped += 1;
                 continue;
@@ -170,12 +182,6 @@ impl Index {
                     .map(|n| format!("{n}/"))
                     .unwrap_or_default();
                 ix.unreadable.push(format!("{kind} {ns}{name}: {b}"));
-            }
-            if kind == "Secret"
-                && let Some(m) = v.as_object_mut()
-            {
-                m.remove("data");
-                m.remove("stringData");
             }
             let id = ix.objs.len();
             let namespace = value::nonempty_at(&v, "metadata.namespace").map(str::to_string);

@@ -101,14 +101,16 @@ async fn events(client: &kube::Client, ns: &str) -> Vec<Event> {
         .unwrap_or_default()
 }
 
-/// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine.
+/// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine,
+/// and what this rollout changed in the pod template against the older revision (`failed
+/// since this rollout changed the readiness probe of app …`).
 async fn diagnose(
     client: &kube::Client,
     ns: &str,
     dep: &Deployment,
     pods: &[Pod],
     events: &[Event],
-) -> Vec<Finding> {
+) -> (Vec<Finding>, Option<String>) {
     let mut objects = vec![serde_json::to_value(dep).unwrap_or_default()];
     let uid = dep.metadata.uid.clone().unwrap_or_default();
     if let Ok(rs) = Api::<ReplicaSet>::namespaced(client.clone(), ns)
@@ -135,7 +137,10 @@ async fn diagnose(
         now: Some(chrono::Utc::now()),
         settle: false,
     };
-    explain::explain(objects, &options).findings
+    let index = explain::Index::build(objects);
+    let report = explain::explain_index(&index, &explain::Ctx::new(&index, &options));
+    let changed = explain::since_for(&index, &report.findings).and_then(|s| s.rollout_clause());
+    (report.findings, changed)
 }
 
 /// A rollout being watched: each `next` is one look, judged by `mosaic_core::verdict`.
@@ -260,8 +265,12 @@ impl<'a> Watch<'a> {
             return (failure.cause(&[], &[]), Vec::new());
         };
         let events = events(&self.ctx.client, &self.ns).await;
-        let cause = failure.cause(pods, &events);
-        let mut findings = diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        let mut cause = failure.cause(pods, &events);
+        let (mut findings, changed) =
+            diagnose(&self.ctx.client, &self.ns, dep, pods, &events).await;
+        if let Some(c) = changed {
+            cause = format!("{cause}; {c}");
+        }
         // A crash caught at its first exit is not yet a crash loop to the explain engine.
         if let Some(f) = failure.crash_finding(pods)
             && !findings.iter().any(|x| x.object == f.object)

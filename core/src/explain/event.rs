@@ -24,6 +24,8 @@ pub struct Event {
     pub involved_uid: Option<String>,
     /// `fieldPath` of the involved object, e.g. `spec.containers{app}`.
     pub field_path: Option<String>,
+    /// The Event's own `metadata.namespace`.
+    pub namespace: Option<String>,
 }
 
 impl Event {
@@ -63,6 +65,7 @@ impl Event {
             involved_name: str_at(involved, "name").unwrap_or_default().to_string(),
             involved_uid: value::nonempty_at(involved, "uid").map(str::to_string),
             field_path: value::nonempty_at(involved, "fieldPath").map(str::to_string),
+            namespace: value::nonempty_at(v, "metadata.namespace").map(str::to_string),
         })
     }
 

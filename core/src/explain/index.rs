@@ -9,7 +9,15 @@ use serde_json::Value;
 
 pub use super::event::Event;
 use super::finding::{Evidence, ObjectRef};
+use super::input::Input;
 use super::value::{self, arr_at, get, str_at};
+
+mod hpa_v1;
+mod notes;
+mod selector;
+
+use hpa_v1::hpa_v1_annotations;
+pub use selector::selector_matches;
 
 /// Kinds the engine knows how to read (as rule targets or as context). Anything else
 /// is kept for owner chains but reported in a note.
@@ -133,19 +141,30 @@ impl Index {
     /// Builds the index. Objects without `kind` or `metadata.name` are skipped (and
     /// counted); Secret payloads are dropped so they can never reach a report.
     pub fn build(values: Vec<Value>) -> Index {
+        Index::from_input(Input::from(values))
+    }
+
+    /// Builds the index from an [`Input`] (its Events already normalised).
+    pub fn from_input(input: Input) -> Index {
         let mut ix = Index::default();
-        for mut v in values {
+        let Input {
+            objects,
+            events,
+            unreadable_events,
+        } = input;
+        ix.skipped += unreadable_events.len();
+        for t in events.iter().map(|g| g.newest) {
+            ix.newest = ix.newest.max(t);
+        }
+        for (_, t) in &unreadable_events {
+            ix.newest = ix.newest.max(*t);
+        }
+        ix.events = events.into_iter().map(|g| g.event).collect();
+        for mut v in objects {
             if let Some(t) = value::newest_object_time(&v) {
                 ix.newest = ix.newest.max(Some(t));
             }
             let kind = str_at(&v, "kind").unwrap_or_default().to_string();
-            if kind == "Event" {
-                match Event::from_value(&v) {
-                    Some(e) => ix.events.push(e),
-                    None => ix.skipped += 1,
-                }
-                continue;
-            }
             let Some(name) = value::nonempty_at(&v, "metadata.name").map(str::to_string) else {
                 ix.skipped += 1;
                 continue;
@@ -170,12 +189,6 @@ impl Index {
                     .map(|n| format!("{n}/"))
                     .unwrap_or_default();
                 ix.unreadable.push(format!("{kind} {ns}{name}: {b}"));
-            }
-            if kind == "Secret"
-                && let Some(m) = v.as_object_mut()
-            {
-                m.remove("data");
-                m.remove("stringData");
             }
             let id = ix.objs.len();
             let namespace = value::nonempty_at(&v, "metadata.namespace").map(str::to_string);
@@ -430,122 +443,6 @@ impl Index {
     pub fn newest_timestamp(&self) -> Option<DateTime<Utc>> {
         self.newest
     }
-
-    /// Notes about input the engine could not use.
-    pub fn notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
-        if !self.unknown_kinds.is_empty() {
-            let kinds: Vec<String> = self
-                .unknown_kinds
-                .iter()
-                .map(|(k, n)| format!("{k} ({n})"))
-                .collect();
-            notes.push(format!(
-                "ignored objects of kinds explain does not analyse: {}",
-                kinds.join(", ")
-            ));
-        }
-        if self.skipped > 0 {
-            notes.push(format!(
-                "skipped {} item(s) without kind or metadata.name",
-                self.skipped
-            ));
-        }
-        if self.unreadable_count > 0 {
-            let more = self.unreadable_count - self.unreadable.len();
-            let tail = if more > 0 {
-                format!("; and {more} more")
-            } else {
-                String::new()
-            };
-            notes.push(format!(
-                "unreadable fields were not analysed (the rest was): {}{tail}",
-                self.unreadable.join("; ")
-            ));
-        }
-        if self.unmatched_events > 0 {
-            notes.push(format!(
-                "{} event(s) concern objects that are not in the input and were not used",
-                self.unmatched_events
-            ));
-        }
-        notes
-    }
-}
-
-/// An autoscaling/v1 HPA keeps its conditions and current metrics in the annotations
-/// `autoscaling.alpha.kubernetes.io/conditions` and `.../current-metrics` (JSON text);
-/// they are copied to `status.conditions` / `status.currentMetrics`, where the v2
-/// fields are read, unless those are already present. Unparseable text is left alone.
-fn hpa_v1_annotations(v: &mut Value) {
-    for (annotation, field) in [
-        ("autoscaling.alpha.kubernetes.io/conditions", "conditions"),
-        (
-            "autoscaling.alpha.kubernetes.io/current-metrics",
-            "currentMetrics",
-        ),
-    ] {
-        let Some(parsed) = value::get(v, "metadata.annotations")
-            .and_then(|a| a.get(annotation))
-            .and_then(Value::as_str)
-            .and_then(|t| serde_json::from_str::<Value>(t).ok())
-            .filter(Value::is_array)
-        else {
-            continue;
-        };
-        let Some(obj) = v.as_object_mut() else {
-            return;
-        };
-        let status = obj
-            .entry("status")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(st) = status.as_object_mut()
-            && !st.contains_key(field)
-        {
-            st.insert(field.to_string(), parsed);
-        }
-    }
-}
-
-/// Whether `labels` satisfy `selector`. A selector is either a plain map (Service,
-/// ReplicationController) or a LabelSelector (`matchLabels` / `matchExpressions`).
-/// An empty or null selector matches nothing (the safe reading for explain).
-pub fn selector_matches(selector: &Value, labels: &Value) -> bool {
-    let Some(sel) = selector.as_object() else {
-        return false;
-    };
-    if sel.is_empty() {
-        return false;
-    }
-    let label = |k: &str| labels.get(k).and_then(Value::as_str);
-    let is_label_selector = sel.contains_key("matchLabels") || sel.contains_key("matchExpressions");
-    if !is_label_selector {
-        return sel.iter().all(|(k, v)| label(k) == v.as_str());
-    }
-    let ml_ok = sel
-        .get("matchLabels")
-        .and_then(Value::as_object)
-        .is_none_or(|m| m.iter().all(|(k, v)| label(k) == v.as_str()));
-    let exprs = sel
-        .get("matchExpressions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[]);
-    ml_ok
-        && exprs.iter().all(|e| {
-            let key = str_at(e, "key").unwrap_or_default();
-            let values: Vec<&str> = arr_at(e, "values")
-                .iter()
-                .filter_map(Value::as_str)
-                .collect();
-            match str_at(e, "operator").unwrap_or_default() {
-                "In" => label(key).is_some_and(|l| values.contains(&l)),
-                "NotIn" => label(key).is_none_or(|l| !values.contains(&l)),
-                "Exists" => label(key).is_some(),
-                "DoesNotExist" => label(key).is_none(),
-                _ => false,
-            }
-        })
 }
 
 #[cfg(test)]

@@ -13,11 +13,12 @@ mod engine;
 pub mod event;
 pub mod finding;
 pub mod index;
+pub mod input;
 pub mod probe;
 pub mod rules;
 pub mod shape;
 pub mod value;
-mod what_changed;
+pub mod what_changed;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -27,7 +28,9 @@ pub use changes::{Aspect, Change, changes, rank};
 pub use engine::explain_index;
 pub use finding::{Confidence, Evidence, Finding, ObjectRef, Severity};
 pub use index::{Event, Index, Obj, selector_matches};
+pub use input::Input;
 pub use rules::{Age, Ctx, Rule};
+pub use what_changed::{Since, since_for};
 
 /// How to run the engine.
 #[derive(Debug, Clone)]
@@ -63,8 +66,13 @@ pub struct Report {
 /// Explains a set of objects of any kind (Pods, ReplicaSets, Deployments, Services,
 /// Endpoints, PVCs, Nodes, core/v1 Events, ...).
 pub fn explain(objects: Vec<Value>, opts: &Options) -> Report {
-    let empty = objects.is_empty();
-    let index = Index::build(objects);
+    explain_input(Input::from(objects), opts)
+}
+
+/// [`explain`] of an [`Input`] gathered one object at a time.
+pub fn explain_input(input: Input, opts: &Options) -> Report {
+    let empty = input.is_empty();
+    let index = Index::from_input(input);
     let ctx = Ctx::new(&index, opts);
     let mut report = explain_index(&index, &ctx);
     if empty {

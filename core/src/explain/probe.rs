@@ -15,6 +15,10 @@ use super::value::str_at;
 /// The label every probe pod carries (value `"true"`): how the next run finds
 /// pods a killed plugin left behind.
 pub const LABEL: &str = "mosaic.nectar.dev/probe";
+/// The annotation on a probe pod that says (RFC 3339, the creating client's clock)
+/// when the run that created it will have deleted it at the latest. A probe pod
+/// still there after that was left behind by a killed run.
+pub const EXPIRES: &str = "mosaic.nectar.dev/probe-expires";
 /// The default probe image: curl on a small base, pinned by digest. Clusters that
 /// cannot pull it name their mirror with `--probe-image`.
 pub const DEFAULT_IMAGE: &str = "docker.io/curlimages/curl:8.11.1@sha256:c1fe1679c34d9784c1b0d1e5f62ac0a79fca01fb6377cdd33e90473c6f9f9a69";

@@ -25,17 +25,101 @@ struct Revision<'a> {
 
 const OWNERS: &[&str] = &["Deployment", "StatefulSet", "DaemonSet"];
 
+/// What changed in a workload's newest revision against the older one it is
+/// compared with: that revision's number and the differences, ranked by the
+/// findings they were asked for (related ones first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    /// The older revision's number, when it has one.
+    pub revision: Option<i64>,
+    pub changes: Vec<changes::Change>,
+}
+
+impl Since {
+    /// `changed since revision 7: memory limit of app 512Mi → 128Mi; …` (evidence).
+    pub fn render(&self, max: usize) -> String {
+        let number = self.revision.map(|n| n.to_string());
+        changes::render(&self.changes, number.as_deref(), max)
+    }
+
+    /// For the failure report of a rollout (the webhook's): `failed since this rollout
+    /// changed the readiness probe of app GET /healthz:8080 → GET /ready:8080 (against
+    /// revision 2)` when a change relates to the failure; else `this rollout changed the
+    /// image of app … (against revision 2)`, claiming no cause; `None` when nothing in the
+    /// pod template changed.
+    pub fn rollout_clause(&self) -> Option<String> {
+        let related: Vec<&str> = self
+            .changes
+            .iter()
+            .filter(|c| c.related)
+            .map(|c| c.text.as_str())
+            .collect();
+        let (lead, shown): (&str, Vec<&str>) = if related.is_empty() {
+            (
+                "this rollout changed the",
+                self.changes.iter().map(|c| c.text.as_str()).collect(),
+            )
+        } else {
+            ("failed since this rollout changed the", related)
+        };
+        let first = shown.first()?;
+        let more = match shown.len() - 1 {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let against = self
+            .revision
+            .map(|r| format!(" (against revision {r})"))
+            .unwrap_or_default();
+        Some(format!("{lead} {first}{more}{against}"))
+    }
+}
+
+/// For the findings of a rollout: what changed in the newest revision of the first
+/// workload a finding belongs to, ranked by the findings on that revision.
+pub fn since_for(index: &Index, findings: &[Finding]) -> Option<Since> {
+    findings.iter().find_map(|f| {
+        let o = owner_of(f)?;
+        let owner = index.get(&o.kind, o.namespace.as_deref(), &o.name)?;
+        let revs = revisions(index, owner);
+        let new = newest(owner, &revs)?;
+        let slugs: Vec<&str> = findings
+            .iter()
+            .filter(|g| {
+                owner_of(g) == Some(o) && (g.object == *o || in_revision(index, owner, new, g))
+            })
+            .map(|g| g.slug.as_str())
+            .collect();
+        compare(&revs, new, &slugs)
+    })
+}
+
+/// The workload a finding belongs to (on it, or in its chain).
+fn owner_of(f: &Finding) -> Option<&ObjectRef> {
+    f.chain
+        .iter()
+        .chain(std::iter::once(&f.object))
+        .find(|r| OWNERS.contains(&r.kind.as_str()))
+}
+
+/// The newest revision against the older healthy one (else the previous one).
+fn compare(revs: &[Revision], new: &Revision, slugs: &[&str]) -> Option<Since> {
+    let old = revs
+        .iter()
+        .filter(|r| r.obj.id != new.obj.id && r.number < new.number)
+        .max_by_key(|r| (r.healthy, r.number))?;
+    Some(Since {
+        revision: old.number,
+        changes: changes::rank(changes::changes(old.template, new.template), slugs),
+    })
+}
+
 /// Adds the evidence to every finding on a workload, or on the objects of its newest
 /// revision (its ReplicaSet, its pods).
 pub fn add(index: &Index, findings: &mut [Finding]) {
     let mut by_owner: HashMap<&ObjectRef, Vec<usize>> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
-        if let Some(o) = f
-            .chain
-            .iter()
-            .chain(std::iter::once(&f.object))
-            .find(|r| OWNERS.contains(&r.kind.as_str()))
-        {
+        if let Some(o) = owner_of(f) {
             by_owner.entry(o).or_default().push(i);
         }
     }
@@ -55,17 +139,13 @@ pub fn add(index: &Index, findings: &mut [Finding]) {
                 f.object == *o || in_revision(index, owner, new, f)
             })
             .collect();
-        let older = revs
-            .iter()
-            .filter(|r| r.obj.id != new.obj.id && r.number < new.number)
-            .max_by_key(|r| (r.healthy, r.number));
-        let (Some(old), false) = (older, hits.is_empty()) else {
+        if hits.is_empty() {
+            continue;
+        }
+        let slugs: Vec<&str> = hits.iter().map(|&i| findings[i].slug.as_str()).collect();
+        let Some(since) = compare(&revs, new, &slugs) else {
             continue;
         };
-        let slugs: Vec<&str> = hits.iter().map(|&i| findings[i].slug.as_str()).collect();
-        let ranked = changes::rank(changes::changes(old.template, new.template), &slugs);
-        let number = old.number.map(|n| n.to_string());
-        let text = changes::render(&ranked, number.as_deref(), 4);
         let field = if new.obj.kind == "ControllerRevision" {
             "data.spec.template"
         } else {
@@ -76,7 +156,7 @@ pub fn add(index: &Index, findings: &mut [Finding]) {
             Evidence {
                 object: Some(new.obj.display()),
                 field: Some(field.to_string()),
-                note: Some(text),
+                note: Some(since.render(4)),
                 ..Evidence::default()
             },
         ));

@@ -103,22 +103,30 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
         .then(|| probe_target(target.as_ref(), &args))
         .transpose()?;
     let mut client = None;
-    let (objects, namespace, mut notes, now) = if args.filename.is_empty() {
+    let mut for_probe = None;
+    let (input, namespace, mut notes, now) = if args.filename.is_empty() {
         let (objects, namespace, notes, c) = gather_live(kube, target.as_ref()).await?;
         client = Some(c);
-        (objects, namespace, notes, now.or_else(|| Some(Utc::now())))
+        if probing.is_some() {
+            for_probe = Some(objects.clone());
+        }
+        (
+            explain::Input::from(objects),
+            namespace,
+            notes,
+            now.or_else(|| Some(Utc::now())),
+        )
     } else {
-        let objects = read_offline(&args.filename)?;
+        let input = read_offline(&args.filename)?;
         let namespace = if kube.all_namespaces {
             None
         } else {
             kube.namespace.clone()
         };
-        (objects, namespace, Vec::new(), now)
+        (input, namespace, Vec::new(), now)
     };
-    let for_probe = probing.as_ref().map(|_| objects.clone());
     let (mut findings, engine_notes) =
-        analyse(objects, target.as_ref(), namespace.as_deref(), now)?;
+        analyse_input(input, target.as_ref(), namespace.as_deref(), now)?;
     notes.extend(engine_notes);
     if let (Some(timeout), Some(objects), Some(client), Some(t)) =
         (probing, for_probe, client.as_ref(), target.as_ref())
@@ -168,17 +176,18 @@ async fn gather_live(
     Ok((g.objects, namespace, g.notes, cluster.client))
 }
 
-fn read_offline(paths: &[PathBuf]) -> Result<Vec<Value>, Error> {
-    let mut objects = Vec::new();
+/// Reads `-f` input, one file at a time, into the engine's input.
+fn read_offline(paths: &[PathBuf]) -> Result<explain::Input, Error> {
+    let mut input = explain::Input::new();
     for p in paths {
-        let more = if p.as_os_str() == "-" {
-            ingest::read_stdin(std::io::stdin().lock())
+        let read = if p.as_os_str() == "-" {
+            ingest::read_stdin(std::io::stdin().lock()).map(|more| input.extend(more))
         } else {
-            ingest::read_path(p)
+            ingest::read_path_into(p, &mut input)
         };
-        objects.extend(more.map_err(|e| Error::Input(e.to_string()))?);
+        read.map_err(|e| Error::Input(e.to_string()))?;
     }
-    Ok(objects)
+    Ok(input)
 }
 
 /// Select what the target reaches (or the namespace), run the engine, keep the findings that involve the selection.
@@ -188,24 +197,36 @@ pub fn analyse(
     namespace: Option<&str>,
     now: Option<DateTime<Utc>>,
 ) -> Result<(Vec<Finding>, Vec<String>), Error> {
+    analyse_input(explain::Input::from(objects), target, namespace, now)
+}
+
+/// [`analyse`] of an engine input gathered one object at a time.
+pub fn analyse_input(
+    mut input: explain::Input,
+    target: Option<&Target>,
+    namespace: Option<&str>,
+    now: Option<DateTime<Utc>>,
+) -> Result<(Vec<Finding>, Vec<String>), Error> {
     let (selected, involved) = match target {
         Some(t) => {
-            let sel =
-                scope::select(objects, t, namespace).ok_or_else(|| not_found(t, namespace))?;
+            let sel = scope::select(input, t, namespace).ok_or_else(|| not_found(t, namespace))?;
             (sel.objects, Some(sel.involved))
         }
-        None => match namespace {
-            Some(ns) => (
-                objects
-                    .into_iter()
-                    .filter(|o| in_namespace(o, ns))
-                    .collect(),
-                None,
-            ),
-            None => (objects, None),
-        },
+        None => {
+            if let Some(ns) = namespace {
+                // Namespaced objects of `ns`, and cluster-scoped objects (nodes, volumes,
+                // classes); Events by their own namespace (those about cluster-scoped
+                // objects carry one too).
+                input.retain(
+                    |o| object_namespace(o).is_none_or(|n| n == ns),
+                    |e| e.namespace.as_deref() == Some(ns),
+                    |n| n == Some(ns),
+                );
+            }
+            (input, None)
+        }
     };
-    let report = explain::explain(
+    let report = explain::explain_input(
         selected,
         &explain::Options {
             now,
@@ -231,19 +252,11 @@ fn not_found(t: &Target, namespace: Option<&str>) -> Error {
     Error::NotFound(msg)
 }
 
-/// Namespaced objects of `ns`, and cluster-scoped objects (nodes, volumes, classes).
-fn in_namespace(o: &Value, ns: &str) -> bool {
-    match o
-        .pointer("/metadata/namespace")
+/// `metadata.namespace` of an object (`None` for cluster-scoped objects).
+fn object_namespace(o: &Value) -> Option<&str> {
+    o.pointer("/metadata/namespace")
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
-    {
-        Some(n) => n == ns,
-        None => {
-            // Events about cluster-scoped objects carry a namespace of their own; others have none.
-            o.get("kind").and_then(Value::as_str) != Some("Event")
-        }
-    }
 }
 
 fn emit(findings: &[Finding], notes: &[String], args: &ExplainArgs) {

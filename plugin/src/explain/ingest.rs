@@ -7,6 +7,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use mosaic_core::explain::Input;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -241,6 +242,20 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
 /// Read a file or a directory (a `kubectl cluster-info dump --output-directory` tree, or any
 /// folder of manifests). An empty result is an error naming the path.
 pub fn read_path(path: &Path) -> Result<Vec<Value>, IngestError> {
+    let mut objects = Vec::new();
+    each_file(path, |more| objects.extend(more))?;
+    Ok(objects)
+}
+
+/// [`read_path`] into an engine [`Input`], one file at a time: Events are normalised as
+/// each file is read, so a large dump is never held as JSON values all at once.
+pub fn read_path_into(path: &Path, input: &mut Input) -> Result<(), IngestError> {
+    each_file(path, |more| input.extend(more))
+}
+
+/// Parses each object file under `path` and hands its objects to `sink`; an error
+/// when there are none.
+fn each_file(path: &Path, mut sink: impl FnMut(Vec<Value>)) -> Result<(), IngestError> {
     let meta = std::fs::metadata(path).map_err(|e| read_err(path, &e))?;
     let files = if meta.is_dir() {
         let mut files = Vec::new();
@@ -249,15 +264,18 @@ pub fn read_path(path: &Path) -> Result<Vec<Value>, IngestError> {
     } else {
         vec![path.to_path_buf()]
     };
-    let mut objects = Vec::new();
+    let mut any = false;
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|e| read_err(f, &e))?;
-        objects.extend(parse_text(&f.display().to_string(), &text)?);
+        let objects = parse_text(&f.display().to_string(), &text)?;
+        drop(text);
+        any |= !objects.is_empty();
+        sink(objects);
     }
-    if objects.is_empty() {
+    if !any {
         return Err(IngestError::Empty(path.display().to_string()));
     }
-    Ok(objects)
+    Ok(())
 }
 
 /// Read objects from standard input (`-f -`).

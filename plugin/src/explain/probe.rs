@@ -1,10 +1,10 @@
 //! `explain svc/NAME --probe`, the cluster half: checks with SelfSubjectAccessReviews
 //! that the user may create and delete pods and read their logs, removes probe pods
-//! an earlier, killed run left behind (found by the probe label, once finished or
-//! past their deadline), starts the probe pod, waits for it to finish (or the
-//! timeout, or Ctrl-C), reads its log and always deletes it; then puts the results
-//! on the Service's findings. The checks and their reading are
-//! `mosaic_core::explain::probe`.
+//! an earlier, killed run left behind (found by the probe label, once finished, past
+//! the time their run would have deleted them, or past their deadline), starts the
+//! probe pod, waits for it to finish (or the timeout, or Ctrl-C), reads its log and
+//! always deletes it; then puts the results on the Service's findings. The checks and
+//! their reading are `mosaic_core::explain::probe`.
 
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
-use mosaic_core::explain::probe::{self, Check, LABEL, Outcome};
+use mosaic_core::explain::probe::{self, Check, EXPIRES, LABEL, Outcome};
 use mosaic_core::explain::{self as engine, Finding};
 use serde_json::Value;
 
@@ -73,8 +73,14 @@ pub async fn missing_permissions(client: &Client, namespace: &str) -> Result<Vec
     Ok(missing)
 }
 
-/// Deletes probe pods of earlier runs that are finished or past their deadline
-/// (a running probe of someone else's concurrent run is left alone). Returns how many.
+/// How long after its timeout a run may take to delete its own probe pod; a pod
+/// still there later was left behind by a run that was killed.
+const DELETE_GRACE: Duration = Duration::from_secs(2);
+
+/// Deletes probe pods of earlier runs that are finished, past the time their run
+/// would have deleted them (the pod's [`EXPIRES`] annotation, written by that run),
+/// or past their deadline. A probe another run is waiting for now is left alone.
+/// Returns how many.
 pub async fn remove_leftovers(pods: &Api<Pod>) -> Result<usize, Error> {
     let list = pods
         .list(&ListParams::default().labels(&format!("{LABEL}=true")))
@@ -82,6 +88,13 @@ pub async fn remove_leftovers(pods: &Api<Pod>) -> Result<usize, Error> {
     let now = Utc::now();
     let mut removed = 0;
     for p in list.items {
+        let expired = p
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(EXPIRES))
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|t| t < now);
         let finished = p
             .status
             .as_ref()
@@ -97,7 +110,7 @@ pub async fn remove_leftovers(pods: &Api<Pod>) -> Result<usize, Error> {
             .creation_timestamp
             .as_ref()
             .is_some_and(|t| now.timestamp() - t.0.as_second() > deadline + 30);
-        if (finished || overdue)
+        if (finished || expired || overdue)
             && let Some(name) = p.metadata.name.as_deref()
         {
             delete(pods, name).await;
@@ -147,8 +160,24 @@ pub async fn run(
         &probe::script(checks, per_check),
         deadline,
     );
-    let pod: Pod = serde_json::from_value(manifest)
+    let mut pod: Pod = serde_json::from_value(manifest)
         .map_err(|e| Error::Other(format!("probe pod manifest: {e}")))?;
+    // When this run will have deleted the pod at the latest: past it, the pod is a
+    // leftover of a killed run, and the next run removes it.
+    let expires = Utc::now()
+        + chrono::Duration::from_std(timeout + DELETE_GRACE).unwrap_or(chrono::Duration::MAX);
+    pod.metadata.annotations.get_or_insert_default().insert(
+        EXPIRES.to_string(),
+        expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    // Ctrl-C is caught from before the pod exists until it is deleted (polled once
+    // here, the handler is installed; a Ctrl-C during the create is seen after it).
+    let mut interrupt = Box::pin(tokio::signal::ctrl_c());
+    if futures::FutureExt::now_or_never(&mut interrupt).is_some() {
+        return Err(Error::Other(
+            "interrupted (Ctrl-C) before the probe pod was created".into(),
+        ));
+    }
     pods.create(&PostParams::default(), &pod).await?;
     eprintln!(
         "probing from pod {name} (image {image}, up to {} s)",
@@ -172,9 +201,11 @@ pub async fn run(
             Ok(Err(e)) => Err(Error::Other(format!("watching the probe pod: {e}"))),
             Err(_) => Ok(Ran::TimedOut(last_state(&pods, &name).await)),
         },
-        _ = tokio::signal::ctrl_c() => {
+        _ = &mut interrupt => {
             delete(&pods, &name).await;
-            return Err(Error::Other("interrupted; the probe pod was deleted".into()));
+            return Err(Error::Other(format!(
+                "interrupted (Ctrl-C): the probe stopped and its pod {name} was deleted"
+            )));
         }
     };
     delete(&pods, &name).await;
@@ -273,8 +304,10 @@ pub fn attach(
                 .as_deref()
                 .is_some_and(|v| v.contains("targetPort is wrong"))
         {
+            // Shown, not inferred: traffic to the target port reaches nothing.
             f.confidence = engine::Confidence::Certain;
             f.possible = false;
+            f.severity = engine::Severity::Error;
         }
         f.evidence.extend(evidence.iter().cloned());
         attached = true;
@@ -287,3 +320,6 @@ pub fn attach(
         notes.extend(outcomes.iter().map(|o| format!("probe: {}", o.describe())));
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use mosaic_core::explain::rules::node_facts::pod_unschedulable;
-use mosaic_core::explain::{Index, Obj, ObjectRef, selector_matches};
+use mosaic_core::explain::{Event, Index, Input, Obj, ObjectRef, selector_matches};
 use serde_json::Value;
 
 use super::kinds::{self, KindInfo};
@@ -56,11 +56,13 @@ pub fn parse_target(s: &str) -> Result<Target, String> {
 /// The objects of `objects` that `target` reaches, plus the Events about them.
 /// `namespace` restricts namespaced roots (`None` = any namespace).
 /// Returns `None` when the named target is not among the objects.
-pub fn select(objects: Vec<Value>, target: &Target, namespace: Option<&str>) -> Option<Selection> {
-    let (events, rest): (Vec<Value>, Vec<Value>) = objects
-        .into_iter()
-        .partition(|o| o.get("kind").and_then(Value::as_str) == Some("Event"));
-    let ix = Index::build(rest);
+pub fn select(
+    objects: impl Into<Input>,
+    target: &Target,
+    namespace: Option<&str>,
+) -> Option<Selection> {
+    let mut input: Input = objects.into();
+    let ix = Index::build(input.take_objects());
     let roots: Vec<&Obj> = ix
         .of_kind(target.kind.kind)
         .filter(|o| {
@@ -91,39 +93,28 @@ pub fn select(objects: Vec<Value>, target: &Target, namespace: Option<&str>) -> 
         .collect();
     let uids: HashSet<&str> = selected.iter().filter_map(|o| o.uid.as_deref()).collect();
     let keys: HashSet<ObjectRef> = selected.iter().map(|o| o.object_ref()).collect();
-    let mut objects: Vec<Value> = selected.iter().map(|o| o.value.clone()).collect();
-    objects.extend(
-        events
-            .into_iter()
-            .filter(|e| event_concerns(e, &uids, &keys)),
-    );
+    input.retain(|_| false, |e| event_concerns(e, &uids, &keys), |_| false);
+    let objects = input.with_objects(selected.iter().map(|o| o.value.clone()).collect());
     Some(Selection { objects, involved })
 }
 
 /// What a target reaches: the objects to analyse, and those whose findings count.
 #[derive(Debug)]
 pub struct Selection {
-    pub objects: Vec<Value>,
+    pub objects: Input,
     pub involved: HashSet<ObjectRef>,
 }
 
-fn event_concerns(e: &Value, uids: &HashSet<&str>, keys: &HashSet<ObjectRef>) -> bool {
-    let Some(inv) = e.get("involvedObject").or_else(|| e.get("regarding")) else {
-        return false;
-    };
-    let s = |k: &str| inv.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
-    if let Some(u) = s("uid")
+fn event_concerns(e: &Event, uids: &HashSet<&str>, keys: &HashSet<ObjectRef>) -> bool {
+    if let Some(u) = e.involved_uid.as_deref()
         && uids.contains(u)
     {
         return true;
     }
-    let namespace = s("namespace")
-        .or_else(|| e.pointer("/metadata/namespace").and_then(Value::as_str))
-        .map(str::to_string);
     let key = ObjectRef {
-        kind: s("kind").unwrap_or_default().into(),
-        namespace,
-        name: s("name").unwrap_or_default().into(),
+        kind: e.involved_kind.clone(),
+        namespace: e.involved_namespace.clone(),
+        name: e.involved_name.clone(),
     };
     keys.contains(&key)
         || keys.contains(&ObjectRef {

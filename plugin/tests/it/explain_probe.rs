@@ -1,10 +1,12 @@
 //! `explain svc/NAME --probe` on the real test API server, which runs no kubelet:
 //! the probe pod is created locked down (no token, non-root, read-only root,
 //! limits, deadline, label), never starts, and is deleted when the timeout ends the
-//! probe; probe pods left behind by an earlier run are removed when finished or
-//! overdue, a live one is left alone; and a user who may not create pods gets a
-//! note naming the missing permissions, with no pod created (a stand-in API that
-//! answers SelfSubjectAccessReviews "denied").
+//! probe, or when Ctrl-C (SIGINT) stops the plugin while it waits (which then exits
+//! non-zero and says so); a probe pod left behind by a plugin killed with SIGKILL
+//! is removed by the next run once its run's time is up; probe pods of earlier runs
+//! are removed when finished or overdue, a live one is left alone; and a user who
+//! may not create pods gets a note naming the missing permissions, with no pod
+//! created (a stand-in API that answers SelfSubjectAccessReviews "denied").
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -25,6 +27,58 @@ async fn explain(kubeconfig: &std::path::Path, args: &[&str]) -> std::process::O
         .output()
         .await
         .expect("run kubectl-mosaic")
+}
+
+/// Start `kubectl-mosaic explain ARGS` without waiting for it; output piped.
+fn spawn_explain(kubeconfig: &std::path::Path, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-mosaic"))
+        .arg("explain")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start kubectl-mosaic")
+}
+
+type PodEvents = futures::stream::BoxStream<'static, kube::Result<WatchEvent<Pod>>>;
+
+/// A watch of the probe pods of `pods`' namespace, from now.
+async fn watch_probes(pods: &Api<Pod>) -> PodEvents {
+    let rv = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    pods.watch(
+        &WatchParams::default().labels(&format!("{LABEL}=true")),
+        &rv,
+    )
+    .await
+    .unwrap()
+    .boxed()
+}
+
+/// The next probe pod the watch sees created, or deleted (`deleted`).
+async fn next_probe(events: &mut PodEvents, deleted: bool) -> Pod {
+    loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(30), events.next())
+            .await
+            .expect("a probe pod event within 30 s")
+            .expect("watch stream open")
+            .unwrap();
+        match ev {
+            WatchEvent::Added(p) if !deleted => return p,
+            WatchEvent::Deleted(p) if deleted => return p,
+            _ => {}
+        }
+    }
 }
 
 async fn service(client: &kube::Client, ns: &str) {
@@ -106,6 +160,10 @@ async fn probe_pod_is_locked_down_times_out_without_a_kubelet_and_is_deleted() {
     assert_eq!(p["spec"]["securityContext"]["runAsNonRoot"], true);
     assert_eq!(p["spec"]["activeDeadlineSeconds"], 10, "at least 10 s");
     assert_eq!(p["spec"]["restartPolicy"], "Never");
+    assert!(
+        p["metadata"]["annotations"][mosaic_core::explain::probe::EXPIRES].is_string(),
+        "{p}"
+    );
     let c = &p["spec"]["containers"][0];
     assert_eq!(c["image"], "registry.local/curl:8");
     assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
@@ -293,4 +351,112 @@ async fn without_permission_the_probe_says_what_is_missing_and_creates_nothing()
         String::from_utf8_lossy(&bad.stderr)
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--probe needs one Service or Ingress"));
+}
+
+#[tokio::test]
+async fn ctrl_c_while_the_probe_waits_deletes_the_pod_and_exits_non_zero() {
+    let k = mosaic_tests::kube().await;
+    let ns = k.namespace.as_str();
+    service(&k.client, ns).await;
+    let pods: Api<Pod> = Api::namespaced(k.client.clone(), ns);
+    let mut events = watch_probes(&pods).await;
+    let child = spawn_explain(
+        &k.kubeconfig,
+        &[
+            "svc/web",
+            "-n",
+            ns,
+            "--probe",
+            "--probe-timeout",
+            "5m",
+            "--probe-image",
+            "registry.local/curl:8",
+        ],
+    );
+    // The pod exists: the plugin now waits for it, which on this kubelet-less
+    // stack would take the whole 5 minutes. Ctrl-C, as a terminal sends it.
+    let name = next_probe(&mut events, false).await.metadata.name.unwrap();
+    let pid = child.id().expect("the plugin is running").to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("run kill");
+    assert!(kill.success(), "kill -INT {pid}");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the plugin ends within 30 s of Ctrl-C")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "interrupted (Ctrl-C): the probe stopped and its pod {name} was deleted"
+        )),
+        "{stderr}"
+    );
+    let gone = next_probe(&mut events, true).await;
+    assert_eq!(gone.metadata.name.as_deref(), Some(name.as_str()));
+    let left = pods
+        .list(&ListParams::default().labels(&format!("{LABEL}=true")))
+        .await
+        .unwrap();
+    assert!(left.items.is_empty(), "no probe pod is left behind");
+}
+
+#[tokio::test]
+async fn a_probe_pod_left_by_a_killed_plugin_is_removed_by_the_next_run() {
+    let k = mosaic_tests::kube().await;
+    let ns = k.namespace.as_str();
+    service(&k.client, ns).await;
+    let pods: Api<Pod> = Api::namespaced(k.client.clone(), ns);
+    let mut events = watch_probes(&pods).await;
+    let mut child = spawn_explain(
+        &k.kubeconfig,
+        &["svc/web", "-n", ns, "--probe", "--probe-timeout", "4s"],
+    );
+    let name = next_probe(&mut events, false).await.metadata.name.unwrap();
+    // SIGKILL: the plugin gets no chance to clean up.
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    let left = pods
+        .get(&name)
+        .await
+        .expect("the killed run's pod is still there");
+    let expires = left
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(mosaic_core::explain::probe::EXPIRES))
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .expect("the probe pod says when its run will have deleted it");
+    // A run started before then may still be waiting for its pod, and leaves it
+    // alone; this one starts once that time has passed (the time under test).
+    let wait = (expires.to_utc() - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    assert!(wait < std::time::Duration::from_secs(30), "{wait:?}");
+    tokio::time::sleep(wait + std::time::Duration::from_secs(1)).await;
+
+    let out = explain(
+        &k.kubeconfig,
+        &["svc/web", "-n", ns, "--probe", "--probe-timeout", "1s"],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("removed 1 probe pod(s) left behind by an earlier run"),
+        "{stderr}"
+    );
+    let left = pods
+        .list(&ListParams::default().labels(&format!("{LABEL}=true")))
+        .await
+        .unwrap();
+    assert!(
+        left.items.is_empty(),
+        "neither the killed run's pod nor the new run's is left: {:?}",
+        left.items
+            .iter()
+            .map(|p| &p.metadata.name)
+            .collect::<Vec<_>>()
+    );
 }

@@ -1,7 +1,7 @@
 //! The webhook's integration tests, one binary: `cargo test -p mosaic-webhook --test it
 //! [filter]`; a test's name starts with its module (`flow::two_quick_pushes…`). The shared
 //! set-up (World, the real binary, signed deliveries, the stand-in Deployment controller) is
-//! `mosaic_tests::webhook`. The real-cluster tests (`cluster`, `cluster_verdicts`) are the only
+//! `mosaic_tests::webhook`. The real-cluster tests (`cluster`, `cluster_install`, `cluster_probe`, `cluster_verdicts`) are the only
 //! `#[ignore]`d ones: scripts/test's cluster phase runs them with `--test it cluster --
 //! --ignored`. A new test file `x.rs` here is registered with `mod x;` below.
 
@@ -11,6 +11,7 @@ mod build_events;
 mod buildkit;
 mod cluster;
 mod cluster_install;
+mod cluster_probe;
 mod cluster_verdicts;
 mod crash;
 mod drills;

@@ -189,3 +189,91 @@ fn daemonset_newest_revision_against_the_one_with_ready_pods() {
         "changed since revision 3: image of agent agent:1 → agent:2"
     );
 }
+
+/// A Deployment on revision 2 whose readiness probe path changed: its new pod runs
+/// but never becomes ready (the kubelet's Unhealthy Events); revision 1 is available.
+fn probe_rollout() -> Vec<Value> {
+    let template = |image: &str, path: &str| {
+        json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app", "image": image,
+            "ports": [{"containerPort": 8080, "protocol": "TCP"}],
+            "readinessProbe": {"httpGet": {"path": path, "port": 8080, "scheme": "HTTP"}, "periodSeconds": 1,
+                "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 1}}], "restartPolicy": "Always"}})
+    };
+    vec![
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns", "uid": "d1", "generation": 2, "creationTimestamp": "2026-12-06T17:00:00Z",
+                "annotations": {"deployment.kubernetes.io/revision": "2"}},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": template("reg/web@sha256:bb", "/ready")},
+            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1, "readyReplicas": 1, "availableReplicas": 1,
+                "unavailableReplicas": 1,
+                "conditions": [{"type": "Available", "status": "True", "lastUpdateTime": "2026-12-06T17:01:00Z",
+                    "lastTransitionTime": "2026-12-06T17:01:00Z", "reason": "MinimumReplicasAvailable", "message": "Deployment has minimum availability."},
+                    {"type": "Progressing", "status": "True", "lastUpdateTime": "2026-12-06T18:00:00Z",
+                    "lastTransitionTime": "2026-12-06T17:00:00Z", "reason": "ReplicaSetUpdated", "message": "ReplicaSet \"web-new\" is progressing."}]}}),
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-old", "namespace": "ns", "uid": "r1", "creationTimestamp": "2026-12-06T17:00:00Z",
+                "annotations": {"deployment.kubernetes.io/revision": "1"}, "ownerReferences": owner("Deployment", "web", "d1")},
+            "spec": {"replicas": 1, "template": template("reg/web@sha256:aa", "/healthz")},
+            "status": {"replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "fullyLabeledReplicas": 1, "observedGeneration": 1}}),
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-new", "namespace": "ns", "uid": "r2", "creationTimestamp": "2026-12-06T18:00:00Z",
+                "annotations": {"deployment.kubernetes.io/revision": "2"}, "ownerReferences": owner("Deployment", "web", "d1")},
+            "spec": {"replicas": 1, "template": template("reg/web@sha256:bb", "/ready")},
+            "status": {"replicas": 1, "fullyLabeledReplicas": 1, "observedGeneration": 1}}),
+        json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-new-x", "namespace": "ns", "uid": "p1", "creationTimestamp": "2026-12-06T18:00:00Z",
+                "labels": {"app": "web"}, "ownerReferences": owner("ReplicaSet", "web-new", "r2")},
+            "spec": {"nodeName": "n1", "restartPolicy": "Always", "containers": [{"name": "app", "image": "reg/web@sha256:bb",
+                "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080, "scheme": "HTTP"}, "periodSeconds": 1,
+                    "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 1}}]},
+            "status": {"phase": "Running", "startTime": "2026-12-06T18:00:00Z",
+                "conditions": [{"type": "Ready", "status": "False", "lastProbeTime": null, "lastTransitionTime": "2026-12-06T18:00:00Z",
+                    "reason": "ContainersNotReady", "message": "containers with unready status: [app]"}],
+                "containerStatuses": [{"name": "app", "ready": false, "started": true, "restartCount": 0, "image": "reg/web@sha256:bb",
+                    "state": {"running": {"startedAt": "2026-12-06T18:00:02Z"}}}]}}),
+        json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": "web-new-x.1", "namespace": "ns", "creationTimestamp": "2026-12-06T18:00:03Z"},
+            "involvedObject": {"kind": "Pod", "namespace": "ns", "name": "web-new-x", "uid": "p1", "apiVersion": "v1",
+                "fieldPath": "spec.containers{app}"},
+            "reason": "Unhealthy", "message": "Readiness probe failed: HTTP probe failed with statuscode: 404",
+            "source": {"component": "kubelet", "host": "n1"}, "firstTimestamp": "2026-12-06T18:00:03Z",
+            "lastTimestamp": "2026-12-06T18:05:00Z", "count": 290, "type": "Warning"}),
+    ]
+}
+
+fn rollout_clause(objects: Vec<Value>) -> Option<String> {
+    let index = crate::explain::Index::build(objects);
+    let opts = Options::default();
+    let report = crate::explain::explain_index(&index, &crate::explain::Ctx::new(&index, &opts));
+    crate::explain::since_for(&index, &report.findings).and_then(|s| s.rollout_clause())
+}
+
+#[test]
+fn a_rollout_failure_names_the_change_that_relates_to_it() {
+    assert_eq!(
+        rollout_clause(probe_rollout()).as_deref(),
+        Some(
+            "failed since this rollout changed the readiness probe of app GET /healthz:8080 → GET /ready:8080 (against revision 1)"
+        )
+    );
+}
+
+#[test]
+fn a_rollout_failure_with_no_related_change_claims_no_cause() {
+    // Only the image changed; a readiness failure is not an image's doing.
+    let mut objs = probe_rollout();
+    objs[1]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["path"] =
+        json!("/ready");
+    assert_eq!(
+        rollout_clause(objs).as_deref(),
+        Some(
+            "this rollout changed the image of app reg/web@sha256:aa → reg/web@sha256:bb (against revision 1)"
+        )
+    );
+    // Without the older revision there is nothing to compare.
+    let objs: Vec<Value> = probe_rollout()
+        .into_iter()
+        .filter(|o| o["metadata"]["name"] != "web-old")
+        .collect();
+    assert_eq!(rollout_clause(objs), None);
+}

@@ -56,17 +56,15 @@ fn world() -> Vec<Value> {
     ]
 }
 
-fn names(objs: &[Value]) -> Vec<String> {
-    let mut v: Vec<String> = objs
+fn names(input: &mosaic_core::explain::Input) -> Vec<String> {
+    let mut v: Vec<String> = input
+        .objects()
         .iter()
         .map(|o| {
             let k = o["kind"].as_str().unwrap();
-            if k == "Event" {
-                format!("Event:{}", o["reason"].as_str().unwrap())
-            } else {
-                format!("{k}/{}", o["metadata"]["name"].as_str().unwrap())
-            }
+            format!("{k}/{}", o["metadata"]["name"].as_str().unwrap())
         })
+        .chain(input.events().map(|e| format!("Event:{}", e.reason)))
         .collect();
     v.sort();
     v

@@ -103,8 +103,15 @@ async fn new_pods(
         .collect())
 }
 
-/// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine.
-fn diagnose(dep: &Deployment, sets: &[ReplicaSet], pods: &[Pod], events: &[Event]) -> Vec<Finding> {
+/// Findings about the new pods, their ReplicaSets and Deployment, from the explain engine,
+/// and what this rollout changed in the pod template against the older revision (`failed
+/// since this rollout changed the readiness probe of app …`).
+fn diagnose(
+    dep: &Deployment,
+    sets: &[ReplicaSet],
+    pods: &[Pod],
+    events: &[Event],
+) -> (Vec<Finding>, Option<String>) {
     let mut objects = vec![serde_json::to_value(dep).unwrap_or_default()];
     objects.extend(sets.iter().filter_map(|r| serde_json::to_value(r).ok()));
     objects.extend(pods.iter().filter_map(|p| serde_json::to_value(p).ok()));
@@ -114,7 +121,10 @@ fn diagnose(dep: &Deployment, sets: &[ReplicaSet], pods: &[Pod], events: &[Event
         now: Some(chrono::Utc::now()),
         settle: false,
     };
-    explain::explain(objects, &options).findings
+    let index = explain::Index::build(objects);
+    let report = explain::explain_index(&index, &explain::Ctx::new(&index, &options));
+    let changed = explain::since_for(&index, &report.findings).and_then(|s| s.rollout_clause());
+    (report.findings, changed)
 }
 
 /// A rollout being watched: each `next` is one look, judged by `mosaic_core::verdict`.
@@ -269,8 +279,11 @@ impl<'a> Watch<'a> {
         };
         let sets = reads::replica_sets(&self.ctx.client, &self.ns, dep).await;
         let events = reads::events_of(&self.ctx.client, &self.ns, dep, &sets, pods).await;
-        let cause = failure.cause(pods, &events);
-        let mut findings = diagnose(dep, &sets, pods, &events);
+        let mut cause = failure.cause(pods, &events);
+        let (mut findings, changed) = diagnose(dep, &sets, pods, &events);
+        if let Some(c) = changed {
+            cause = format!("{cause}; {c}");
+        }
         // A crash caught at its first exit is not yet a crash loop to the explain engine.
         if let Some(f) = failure.crash_finding(pods)
             && !findings.iter().any(|x| x.object == f.object)

@@ -321,7 +321,7 @@ fn start_workers(
         tracing::info!(
             "--concurrency 0: intake only; Builds are left to the replicas that run workers"
         );
-        readiness.builds_synced.store(true, Ordering::Relaxed);
+        readiness.expect_build_stores(0);
         return (worker, Vec::new());
     }
     let resync = resync::Resync {
@@ -334,7 +334,9 @@ fn start_workers(
         shutdown,
     };
     tokio::spawn(resync.run());
-    let workers = apis::<Build>(s, client)
+    let apis = apis::<Build>(s, client);
+    readiness.expect_build_stores(apis.len());
+    let workers = apis
         .into_iter()
         .map(|api| {
             tokio::spawn(worker::run_controller(

@@ -8,7 +8,6 @@ use kube::ResourceExt;
 
 use crate::metrics::ReconcileError;
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -296,7 +295,7 @@ fn error_policy(build: Arc<Build>, err: &WorkerError, worker: Arc<Worker>) -> Ac
     Action::requeue(Duration::from_secs(2))
 }
 
-/// Run one controller over `api` until shutdown; flips `builds_synced` once the watch is ready.
+/// Run one controller over `api` until shutdown; counts its store as synced once the watch is ready.
 pub async fn run_controller(
     api: Api<Build>,
     worker: Arc<Worker>,
@@ -328,7 +327,7 @@ pub async fn run_controller(
             .await
             .is_err()
         {}
-        readiness.builds_synced.store(true, Ordering::Relaxed);
+        readiness.build_store_synced();
     });
     let shutdown = worker.ctx.shutdown.clone();
     controller

@@ -33,8 +33,13 @@ pub fn phase_event(build: &Build, instance: &str) -> Event {
     }
     Event {
         metadata: ObjectMeta {
-            // One Event per Build and phase: writing it again is a harmless conflict.
-            name: Some(format!("{name}.{}", phase.as_str().to_ascii_lowercase())),
+            // One Event per Build and phase: writing it again is a harmless conflict. `phase-`
+            // keeps it apart from the Binding's "why not deployed" Event of the same Build
+            // (`worker::binding_events`, named `{build}.{reason}`: a Superseded reason too).
+            name: Some(format!(
+                "{name}.phase-{}",
+                phase.as_str().to_ascii_lowercase()
+            )),
             namespace: Some(ns.clone()),
             labels: Some([(names::LABEL_COMMIT.to_string(), build.spec.commit.clone())].into()),
             ..Default::default()

@@ -84,3 +84,6 @@ pub async fn note(client: &kube::Client, build: &Build, reason: &str, message: &
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

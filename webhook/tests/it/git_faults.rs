@@ -23,7 +23,9 @@ async fn outcome(server: &Server, w: &World, sha: &str) -> (BuildPhase, String, 
 }
 
 /// The reasons of the Events for `sha` (the worker writes one just after the Build's phase).
-async fn events_for(w: &World, sha: &str) -> Vec<String> {
+/// The reasons of the Events about commit `sha` on objects of `kind` (the Binding's "why not
+/// deployed", or the Build's phase Events), once one of them is `until`.
+async fn events_for(w: &World, sha: &str, kind: &str, until: &str) -> Vec<String> {
     let api = Api::<Event>::namespaced(w.kube.client.clone(), w.ns());
     let lp = ListParams::default().labels(&format!("{LABEL_COMMIT}={sha}"));
     let (api, lp) = (&api, &lp);
@@ -34,9 +36,10 @@ async fn events_for(w: &World, sha: &str) -> Vec<String> {
             .ok()?
             .items
             .into_iter()
+            .filter(|e| e.involved_object.kind.as_deref() == Some(kind))
             .filter_map(|e| e.reason)
             .collect();
-        (!found.is_empty()).then_some(found)
+        found.iter().any(|r| r == until).then_some(found)
     })
     .await
 }
@@ -107,11 +110,18 @@ async fn each_github_failure_of_the_branch_check_has_one_reason_and_deploys_noth
             "{case}: {message}"
         );
         assert!(!message.contains(GITHUB_TOKEN), "{case}: the token leaked");
-        // Refusals decided before the Build is claimed leave an Event; a GitHub that stays
-        // away is retried by the run itself, whose failure has no Event yet (issue 15).
+        // Refusals decided before the Build is claimed leave an Event on the Binding; a GitHub
+        // that stays away is retried by the run itself, whose failure is the Build's own
+        // Failed phase Event.
         if want != "GitHubUnavailable" {
-            assert_eq!(events_for(&w, &sha).await, [want], "{case}: one Event");
+            assert_eq!(
+                events_for(&w, &sha, "Binding", want).await,
+                [want],
+                "{case}: one Event"
+            );
         }
+        // (Waits for the Build's Failed Event: `eventually` fails the test when it never comes.)
+        events_for(&w, &sha, "Build", "Failed").await;
         assert_eq!(
             w.gh.tarball_downloads(),
             downloads,

@@ -28,7 +28,10 @@ fn a_phase_event_names_the_build_the_phase_and_a_short_message() {
         ev.message.as_deref(),
         Some("Pushing: pushing 127.0.0.1:5000/team/web:0123456")
     );
-    assert_eq!(ev.metadata.name.as_deref(), Some("web-0123456.pushing"));
+    assert_eq!(
+        ev.metadata.name.as_deref(),
+        Some("web-0123456.phase-pushing")
+    );
     let o = &ev.involved_object;
     assert_eq!(
         (o.kind.as_deref(), o.name.as_deref(), o.namespace.as_deref()),

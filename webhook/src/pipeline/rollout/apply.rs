@@ -181,36 +181,7 @@ pub async fn apply(
         })?;
     let container = plan::pick_container(&binding.spec, &dep)
         .map_err(|e| fail(BuildReason::InvalidBinding, e))?;
-    // On a retry after a crash the Deployment may already run this image: keep the first
-    // previous template recorded.
-    let recorded = claimed.build().await.status.and_then(|s| {
-        s.previous_image.map(|image| Previous {
-            image,
-            commit: s.previous_commit,
-            build: s.previous_build,
-        })
-    });
-    let previous = recorded.or_else(|| {
-        plan::container_image(&dep, &container)
-            .filter(|i| i != image)
-            .map(|image| Previous {
-                image,
-                commit: template_mark(&dep, names::ANNOTATION_COMMIT),
-                build: template_mark(&dep, names::ANNOTATION_BUILD),
-            })
-    });
-    let prev = previous
-        .as_ref()
-        .map(|p| (p.image.clone(), p.commit.clone(), p.build.clone()));
-    claimed
-        .update(move |s| {
-            if let Some((image, commit, build)) = prev.clone() {
-                s.previous_image = Some(image);
-                s.previous_commit = commit;
-                s.previous_build = build;
-            }
-        })
-        .await?;
+    let previous = record_previous(claimed, &dep, &container, image).await?;
     let took_over = crate::pipeline::rollout::ownership::settle(
         &api,
         binding,
@@ -244,6 +215,46 @@ pub async fn apply(
         previous,
         took_over,
     })
+}
+
+/// The template `image` replaces in `container` of `dep` (none when it already runs `image`),
+/// recorded in the Build's status before the apply. On a retry after a crash the Deployment may
+/// already run this image: the first previous template recorded is kept.
+async fn record_previous(
+    claimed: &Claimed,
+    dep: &Deployment,
+    container: &str,
+    image: &str,
+) -> Result<Option<Previous>, Stop> {
+    let recorded = claimed.build().await.status.and_then(|s| {
+        s.previous_image.map(|image| Previous {
+            image,
+            commit: s.previous_commit,
+            build: s.previous_build,
+        })
+    });
+    let previous = recorded.or_else(|| {
+        plan::container_image(dep, container)
+            .filter(|i| i != image)
+            .map(|image| Previous {
+                image,
+                commit: template_mark(dep, names::ANNOTATION_COMMIT),
+                build: template_mark(dep, names::ANNOTATION_BUILD),
+            })
+    });
+    let prev = previous
+        .as_ref()
+        .map(|p| (p.image.clone(), p.commit.clone(), p.build.clone()));
+    claimed
+        .update(move |s| {
+            if let Some((image, commit, build)) = prev.clone() {
+                s.previous_image = Some(image);
+                s.previous_commit = commit;
+                s.previous_build = build;
+            }
+        })
+        .await?;
+    Ok(previous)
 }
 
 /// Apply the template `applied` replaced back (exactly: image and annotations), unless a newer

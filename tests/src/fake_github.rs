@@ -79,6 +79,8 @@ struct Inner {
     hooks: Vec<hooks::StoredHook>,
     /// Requests to the branch and compare endpoints (see `graph`).
     graph_requests: graph::GraphRequests,
+    /// Every request's path and arrival (see `faults`).
+    seen: Vec<(String, std::time::Instant)>,
 }
 
 struct Shared {

@@ -4,9 +4,10 @@
 //!
 //! The branch is read with a conditional request (`git_history`), so an unchanged branch costs
 //! a 304, which GitHub does not count against the rate limit. The Bindings of one round are
-//! spread over half the interval; before each request the resync holds off while GitHub's
-//! `Retry-After` runs or the token's `X-RateLimit-Remaining` is down to [`RESERVE`] (until
-//! `X-RateLimit-Reset`); a request refused for the rate limit ends the round. Builds are listed only for
+//! spread over half the interval; a Binding is not asked about while GitHub's `Retry-After`
+//! runs or its token's `X-RateLimit-Remaining` is down to [`RESERVE`] (until
+//! `X-RateLimit-Reset`), but in the first round after; a request refused for the rate limit
+//! ends the round. Builds are listed only for
 //! a Binding whose head moved. Names are deterministic, so replicas that resync at once record
 //! one Build.
 
@@ -23,7 +24,7 @@ use mosaic_core::resources::{Binding, Build, BuildPhase, BuildTrigger};
 use mosaic_core::{BuildReason, CommitRef};
 use tokio_util::sync::CancellationToken;
 
-use crate::pipeline::ports::{GitHistory, PortError};
+use crate::pipeline::ports::{GitHistory, PortError, Token};
 
 /// Requests of a token's rate-limit window the resync leaves to the Builds' own checks.
 pub const RESERVE: u64 = 50;
@@ -167,38 +168,22 @@ impl Resync {
         }
     }
 
+    /// Resync one Binding: read its branch head and record a Build when the head is neither
+    /// deployed nor on its way.
     async fn one(&self, b: &Binding) -> Result<(), PortError> {
-        let (Some(ns), Some(name)) = (&b.metadata.namespace, &b.metadata.name) else {
+        let Some((ns, name, repo)) = target(b) else {
             return Ok(());
         };
-        if b.spec.paused {
-            return Ok(());
-        }
-        let Ok(repo) = RepoName::parse(&b.spec.repo) else {
+        let Some(token) = self.token(b, ns, name).await else {
             return Ok(());
         };
-        let token = match crate::pipeline::credentials::github_token(
-            &self.client,
-            &self.defaults,
-            ns,
-            &b.spec,
-        )
-        .await
-        {
-            Ok(t) => t,
-            Err(e) => {
-                tracing::warn!(binding = %name, namespace = %ns, error = ?e, "resync: cannot read the Binding's GitHub token");
-                return Ok(());
-            }
-        };
-        // Honour GitHub's limits: wait out a `Retry-After` or a spent window (keeping requests
-        // for the Builds' own checks) rather than spend requests GitHub would refuse.
+        // Honour GitHub's limits: while a `Retry-After` runs or the window is spent (keeping
+        // requests for the Builds' own checks), this Binding is not asked about this round;
+        // a later round asks once GitHub allows it. Waiting here instead would hold up the
+        // Bindings of other tokens, and asking after a shorter wait would break the limit.
         if let Some(d) = self.history.hold_off(token.as_ref(), RESERVE) {
-            let d = d.min(self.interval.max(Duration::from_secs(1)));
             tracing::info!(binding = %name, namespace = %ns, wait_s = d.as_secs(), "resync: holding off for GitHub's rate limit");
-            if self.pause(d).await {
-                return Ok(());
-            }
+            return Ok(());
         }
         let branch = &b.spec.branch;
         let Some(head) = self
@@ -214,43 +199,77 @@ impl Resync {
         if last == Some(head.as_str()) {
             return Ok(());
         }
-        let api = Api::<Build>::namespaced(self.client.clone(), ns);
+        let Some(n) = self.new_build_number(ns, name, &head).await else {
+            return Ok(());
+        };
+        self.record(b, &head, n).await;
+        Ok(())
+    }
+
+    /// The Binding's GitHub token (`Some(None)`: it asks without one); `None` when its Secret
+    /// cannot be read (said in the log; the next round tries again).
+    async fn token(&self, b: &Binding, ns: &str, name: &str) -> Option<Option<Token>> {
+        match crate::pipeline::credentials::github_token(&self.client, &self.defaults, ns, &b.spec)
+            .await
+        {
+            Ok(t) => Some(t),
+            Err(e) => {
+                tracing::warn!(binding = %name, namespace = %ns, error = ?e, "resync: cannot read the Binding's GitHub token");
+                None
+            }
+        }
+    }
+
+    /// The number for a new Build of `head` (see [`needs_build`]), or `None` when none is
+    /// needed: one is on its way, broke on its own, or the head is deployed after all.
+    async fn new_build_number(&self, ns: &str, name: &str, head: &str) -> Option<usize> {
         let lp = ListParams::default().labels(&format!(
             "{}={name},{}={head}",
             names::LABEL_BINDING,
             names::LABEL_COMMIT
         ));
-        let builds = match api.list(&lp).await {
+        let builds = match Api::<Build>::namespaced(self.client.clone(), ns)
+            .list(&lp)
+            .await
+        {
             Ok(l) => l.items,
             Err(e) => {
                 tracing::warn!(binding = %name, namespace = %ns, error = %e, "resync: cannot list Builds");
-                return Ok(());
+                return None;
             }
         };
-        let Some(n) = needs_build(&builds) else {
-            return Ok(());
-        };
+        let n = needs_build(&builds)?;
         // The store can lag the worker's write of the last deploy (a Build of the head that
         // just succeeded): ask the API server before recording the head again.
         if let Ok(fresh) = Api::<Binding>::namespaced(self.client.clone(), ns)
             .get(name)
             .await
-            && fresh.status.and_then(|s| s.last_commit).as_deref() == Some(head.as_str())
+            && fresh.status.and_then(|s| s.last_commit).as_deref() == Some(head)
         {
-            return Ok(());
+            return None;
         }
+        Some(n)
+    }
+
+    /// Record the `n`th Build of `head` for `b` (trigger `resync`); a replica that recorded it
+    /// first (409) is no failure.
+    async fn record(&self, b: &Binding, head: &str, n: usize) {
+        let ns = b.metadata.namespace.as_deref().unwrap_or_default();
+        let name = b.name_any();
+        let last = b.status.as_ref().and_then(|s| s.last_commit.clone());
         let now = chrono::Utc::now().to_rfc3339_opts(SecondsFormat::Nanos, true);
-        let git_ref = format!("refs/heads/{branch}");
+        let git_ref = format!("refs/heads/{}", b.spec.branch);
         let commit = CommitRef {
-            sha: &head,
+            sha: head,
             git_ref: &git_ref,
         };
-        let trigger = BuildTrigger::resync(last.map(str::to_string));
-        let Some(mut build) = Build::for_commit(b, commit, trigger).map(|b| b.pushed_at(&now))
+        let Some(mut build) =
+            Build::for_commit(b, commit, BuildTrigger::resync(last)).map(|b| b.pushed_at(&now))
         else {
-            return Ok(());
+            return;
         };
         build.metadata.name = Some(resync_name(&build.name_any(), n));
+        let api = Api::<Build>::namespaced(self.client.clone(), ns);
         match api.create(&PostParams::default(), &build).await {
             Ok(_) => tracing::info!(
                 binding = %name, namespace = %ns, %head, build = build.metadata.name.as_deref().unwrap_or_default(),
@@ -261,8 +280,20 @@ impl Resync {
                 tracing::warn!(binding = %name, namespace = %ns, error = %e, "resync: cannot record the Build")
             }
         }
-        Ok(())
     }
+}
+
+/// The namespace, name and repository of a Binding the resync reads; `None` for one it skips
+/// (paused, or not yet complete).
+fn target(b: &Binding) -> Option<(&str, &str, RepoName)> {
+    let (Some(ns), Some(name)) = (&b.metadata.namespace, &b.metadata.name) else {
+        return None;
+    };
+    if b.spec.paused {
+        return None;
+    }
+    let repo = RepoName::parse(&b.spec.repo).ok()?;
+    Some((ns, name, repo))
 }
 
 #[cfg(test)]

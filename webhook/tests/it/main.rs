@@ -32,6 +32,7 @@ mod labels;
 mod leaks;
 mod ns_secrets;
 mod ownership;
+mod paused;
 mod registry_auth;
 mod resync;
 mod rollback;

@@ -133,7 +133,7 @@ impl GitHub {
             .await
             .map_err(|e| crate::adapters::github::failed(&what, &e))?;
         let status = resp.status();
-        let now = rate_limit::unix_now();
+        let now = rate_limit::unix_now_up();
         if let Some(limit) = rate_limit::RateLimit::from_headers(resp.headers(), now) {
             self.answers().1.note(token_key(token), limit);
         }

@@ -20,7 +20,7 @@ pub struct RateLimit {
     /// Unix seconds.
     pub reset: Option<u64>,
     pub retry_after: Option<Duration>,
-    /// Unix seconds when the answer arrived.
+    /// Unix seconds when the answer arrived, rounded up ([`unix_now_up`]).
     pub seen_at: u64,
 }
 
@@ -87,9 +87,19 @@ impl Limits {
 
 /// Unix seconds now.
 pub fn unix_now() -> u64 {
+    since_epoch().as_secs()
+}
+
+/// Unix seconds now, rounded up: the arrival time of an answer, so that a wait counted from it
+/// in whole seconds never ends before GitHub's `Retry-After` has run.
+pub fn unix_now_up() -> u64 {
+    let d = since_epoch();
+    d.as_secs() + u64::from(d.subsec_nanos() > 0)
+}
+
+fn since_epoch() -> Duration {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
         .unwrap_or_default()
 }
 

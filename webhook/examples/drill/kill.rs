@@ -5,7 +5,8 @@
 //! lengthened by a paced tarball download, Pushing by a throttled registry, RollingOut by a
 //! Deployment controller that completes rollouts after 3 s. Checks every push: its Build ends
 //! Succeeded, enters a terminal phase exactly once and never changes after, the Deployment's
-//! generation moved exactly once and to the Build's image, GitHub got its success report.
+//! generation moved exactly once and to the Build's image, GitHub got its success report, and a
+//! Build whose last kill landed in RollingOut was not downloaded (built) again after it.
 
 use std::time::{Duration, Instant};
 
@@ -52,6 +53,9 @@ pub async fn run(report: &mut Report) {
         let sha = w.commit(0);
         let name = build_name("app0", &sha);
         let t0 = Instant::now();
+        let downloads = w.gh.tarball_downloads();
+        // Downloads when the last kill landed in RollingOut (the image was pushed by then).
+        let mut after_rolling_out = None;
         let (status, body) = wh.push(&w, 0, &sha, &format!("kill-{round}")).await;
         if status != 201 {
             report.lost(format!("round {round}: push answered {status}: {body}"));
@@ -75,6 +79,7 @@ pub async fn run(report: &mut Report) {
             let st = w.builds().get(&name).await.ok().and_then(|b| b.status);
             let at = st.map(|s| s.phase).unwrap_or_default();
             report.count(&format!("killed_in_{at}"), 1);
+            after_rolling_out = (at == BuildPhase::RollingOut).then(|| w.gh.tarball_downloads());
             // Alternate: restart in place (same identity) and a new replica.
             let same = (round + k) % 2 == 0;
             landed.push(format!("{at}{}", if same { "/same" } else { "/new" }));
@@ -98,16 +103,24 @@ pub async fn run(report: &mut Report) {
                 .iter()
                 .filter(|s| s.state == "success")
                 .count();
+        let fetched = w.gh.tarball_downloads();
         println!(
-            "round {round:2}: killed in [{}]; {} after {:.1} s; phases {}; claims {}; rollouts {}; success reports {}",
+            "round {round:2}: killed in [{}]; {} after {:.1} s; phases {}; claims {}; downloads {}; rollouts {}; success reports {}",
             landed.join(", "),
             st.phase,
             t0.elapsed().as_secs_f64(),
             phases(&h),
             w.claims_logged(&name),
+            fetched - downloads,
             now - generation,
             successes
         );
+        if let Some(d) = after_rolling_out.filter(|d| fetched > *d) {
+            report.lost(format!(
+                "round {round}: {name} was downloaded {} more times after a kill in RollingOut (rebuilt, finding 18)",
+                fetched - d
+            ));
+        }
         if st.phase != BuildPhase::Succeeded {
             report.lost(format!(
                 "round {round}: {name} ended {:?}: {:?}",

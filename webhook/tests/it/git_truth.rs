@@ -44,19 +44,29 @@ async fn deployed_commit(w: &World) -> String {
 async fn binding_events(w: &World, reason: &str) -> Vec<String> {
     let events: Api<k8s_openapi::api::core::v1::Event> =
         Api::namespaced(w.kube.client.clone(), w.ns());
-    events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| {
-            e.involved_object.kind.as_deref() == Some("Binding")
-                && e.involved_object.name.as_deref() == Some("web")
-                && e.reason.as_deref() == Some(reason)
-        })
-        .filter_map(|e| e.message)
-        .collect()
+    // The worker writes the Event just after the Build's terminal phase: wait for one.
+    let events = &events;
+    mosaic_tests::eventually(
+        &format!("a {reason} Event on the Binding"),
+        30,
+        || async move {
+            let found: Vec<String> = events
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .filter(|e| {
+                    e.involved_object.kind.as_deref() == Some("Binding")
+                        && e.involved_object.name.as_deref() == Some("web")
+                        && e.reason.as_deref() == Some(reason)
+                })
+                .filter_map(|e| e.message)
+                .collect();
+            (!found.is_empty()).then_some(found)
+        },
+    )
+    .await
 }
 
 fn reason(b: &Build) -> String {

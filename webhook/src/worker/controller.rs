@@ -63,6 +63,13 @@ impl Parked {
             .insert(key, (claimed, outcome));
     }
 
+    fn holds(&self, key: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(key)
+    }
+
     fn take(&self, key: &str) -> Option<(Claimed, Outcome)> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key)
     }
@@ -106,6 +113,15 @@ pub async fn record_parked(worker: &Worker, within: Duration) -> usize {
     unrecorded
 }
 
+/// A Build's key in [`Parked`]: `namespace/name`.
+fn key_of(b: &Build) -> String {
+    format!(
+        "{}/{}",
+        b.metadata.namespace.as_deref().unwrap_or_default(),
+        b.metadata.name.as_deref().unwrap_or_default()
+    )
+}
+
 /// How long a parked outcome waits before the next try to record it.
 const RECORD_RETRY: Duration = Duration::from_secs(5);
 
@@ -118,9 +134,8 @@ const RECORD_RETRY: Duration = Duration::from_secs(5);
 ))]
 async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, WorkerError> {
     let ctx = &worker.ctx;
-    let name = build.name_any();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
-    let key = format!("{ns}/{name}");
+    let key = key_of(&build);
     if let Some((claimed, outcome)) = worker.parked.take(&key) {
         tracing::info!(
             "recording the outcome kept while the Kubernetes API server was unreachable"
@@ -145,7 +160,7 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
     }
     let api = Api::<Build>::namespaced(ctx.client.clone(), &ns);
     if let Some(newer) = crate::pipeline::latest::cached_newer(ctx, &build) {
-        return end_unstarted(ctx, api, &build, Stop::superseded_by(&newer)).await;
+        return end_unstarted(ctx, api, &build, newer.into()).await;
     }
     if let Err(stop) = crate::pipeline::latest::admit(ctx, &build).await {
         return end_unstarted(ctx, api, &build, stop).await;
@@ -302,21 +317,18 @@ pub async fn run_controller(
     concurrency: u16,
     readiness: Arc<Readiness>,
 ) {
-    // Controller::new's own watch, with the sibling index fed from the same events as the store.
+    // Controller::new's own watch, with the sibling index fed from the same events. The
+    // store keeps whole objects only for the Builds still to run (`store::for_controller`):
+    // latest-wins reads the finished ones from the index.
     let (store, writer) = kube::runtime::reflector::store();
-    let index = worker.ctx.builds.add(store.clone());
-    // Without managedFields (about half of a Build's memory; never read here): with 50,000
-    // Builds in the cache that is the difference the history drill measures. `None`, not an
-    // empty list: a write of the cached object then keeps them (docs/reliability.md).
-    let builds = watcher(api, watcher::Config::default()).modify(|b: &mut Build| {
-        b.metadata.managed_fields = None;
+    let index = worker.ctx.builds.add();
+    let keeping = worker.clone();
+    let builds = watcher(api, watcher::Config::default()).try_filter_map(move |event| {
+        index.apply(&event);
+        let kept = store::for_controller(event, |b| keeping.parked.holds(&key_of(b)));
+        std::future::ready(Ok(kept))
     });
-    let trigger = kube::runtime::reflector(writer, builds)
-        .map_ok(move |event| {
-            index.apply(&event);
-            event
-        })
-        .applied_objects();
+    let trigger = kube::runtime::reflector(writer, builds).applied_objects();
     let controller = Controller::for_stream(trigger, store.clone())
         .trigger_backoff(crate::cluster::retry::WatchBackoff::default())
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency));
@@ -341,5 +353,6 @@ pub async fn run_controller(
         .await;
 }
 
+mod store;
 #[cfg(test)]
 mod tests;

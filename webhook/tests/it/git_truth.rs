@@ -40,7 +40,9 @@ async fn deployed_commit(w: &World) -> String {
         .clone()
 }
 
-/// The Events on Binding `web` with `reason`, as their messages.
+/// The Events on Binding `web` with `reason`, as their messages, once there is one: the worker
+/// writes it just after the Build's terminal status, so it may not be there yet when the Build
+/// is seen finished.
 async fn binding_events(w: &World, reason: &str) -> Vec<String> {
     let events: Api<k8s_openapi::api::core::v1::Event> =
         Api::namespaced(w.kube.client.clone(), w.ns());
@@ -116,7 +118,12 @@ async fn a_late_redelivery_of_an_older_push_is_superseded_and_rolls_nothing_back
         "{events:?}"
     );
     assert_eq!(w.gh.tarball_downloads(), downloads, "nothing built");
-    let last = w.gh.statuses(&old).pop().expect("the old commit says why");
+    // Reported after the Build's status and the Binding's Event.
+    let last = mosaic_tests::eventually("the old commit's final status", 30, || {
+        let last = w.gh.statuses(&old).pop().filter(|s| s.state != "pending");
+        async move { last }
+    })
+    .await;
     assert_eq!(last.state, "error");
     assert!(
         last.description

@@ -10,7 +10,7 @@
 //!   refused (`admit`, `recheck`);
 //! - `order`: between the Builds that passed `git`, the later push wins (`push_time`,
 //!   `order_key`); a newer Build that still counts supersedes an older one (`newer_build`,
-//!   `supersedes`), and one that reached the Deployment takes it over (`deployment_taken_by`);
+//!   `Standing`), and one that reached the Deployment takes it over (`deployment_taken_by`);
 //! - the siblings those are asked of: the controllers' watch caches (`build_cache`) may only
 //!   say "superseded"; "not superseded" is confirmed by listing the API server
 //!   (`check_latest`), and the rollout's guarded apply lists it again, applying conditionally
@@ -26,10 +26,10 @@ use mosaic_core::resources::Build;
 
 use crate::pipeline::{Ctx, Stop, fail};
 
-pub(crate) use build_cache::BuildCache;
+pub(crate) use build_cache::{BuildCache, Newer};
 pub(crate) use git::{admit, recheck};
 pub use order::push_time;
-pub(crate) use order::{deployment_taken_by, newer_build, reached_deployment};
+pub(crate) use order::{Standing, deployment_taken_by, newer_build};
 
 /// Every Build of `build`'s Binding, as the API server has them now (one request).
 pub(crate) async fn list_siblings(
@@ -66,11 +66,8 @@ pub(crate) async fn siblings(client: &kube::Client, build: &Build) -> Result<Vec
 
 /// The newer Build of the same Binding that the watch cache shows still counting, if any. The
 /// cache can only be behind, so what it shows exists: `build` is superseded.
-pub(crate) fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Build> {
-    ctx.builds
-        .newer(build)
-        .flatten()
-        .map(|newer| Build::clone(&newer))
+pub(crate) fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Newer> {
+    ctx.builds.newer(build).flatten()
 }
 
 /// Latest wins: stop if a newer sibling may still deploy or did deploy. The watch cache
@@ -79,7 +76,7 @@ pub(crate) fn cached_newer(ctx: &Ctx, build: &Build) -> Option<Build> {
 /// seen the newest push yet, and then an older Build would build, or roll out, first.
 pub(crate) async fn check_latest(ctx: &Ctx, build: &Build) -> Result<(), Stop> {
     if let Some(newer) = cached_newer(ctx, build) {
-        return Err(Stop::superseded_by(&newer));
+        return Err(newer.into());
     }
     let all = siblings(&ctx.client, build).await?;
     match newer_build(build, &all) {

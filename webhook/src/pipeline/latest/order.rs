@@ -1,8 +1,8 @@
 //! The order of a Binding's Builds, pure: when a Build was pushed (`push_time`), the
-//! latest-wins order (`order_key`), which Builds still stand in the way of older ones
-//! (`still_counts`), and the two questions asked of the siblings: is there a newer Build that
-//! still counts (`newer_build`, `supersedes`), and has a newer Build reached the Deployment
-//! (`deployment_taken_by`).
+//! latest-wins order (`order_key`), what of a Build's status decides (`Standing`: whether it
+//! still stands in the way of older ones, whether it reached the Deployment), and the two
+//! questions asked of the siblings: is there a newer Build that still counts (`newer_build`),
+//! and has a newer Build reached the Deployment (`deployment_taken_by`).
 
 use std::borrow::Borrow;
 
@@ -34,16 +34,51 @@ pub fn push_time(b: &Build) -> Option<DateTime<Utc>> {
     }
 }
 
-/// Does this Build still stand in the way of older ones (may deploy, or did deploy)? A Build
-/// counts once the worker admitted it (`latest`: it was the branch head): one still Pending
-/// may be a late redelivery of an old push, and must not stop the head.
-fn still_counts(b: &Build) -> bool {
-    let Some(s) = &b.status else { return false };
-    match s.phase {
-        BuildPhase::Pending | BuildPhase::Superseded | BuildPhase::Cancelled => false,
-        BuildPhase::Failed => s.phase_times.rolling_out.is_some() && !s.rolled_back,
-        _ => true,
+/// What latest-wins reads of a Build's status: its phase, whether it announced a rollout
+/// (`phaseTimes.rollingOut`), and whether it rolled back. The watch cache keeps only this of
+/// each Build (`build_cache`), so the rules below are asked of it, not of whole Builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub phase: BuildPhase,
+    pub announced: bool,
+    pub rolled_back: bool,
+}
+
+impl Standing {
+    /// `None` for a Build without a status (not yet seen by a worker).
+    pub fn of(b: &Build) -> Option<Standing> {
+        b.status.as_ref().map(|s| Standing {
+            phase: s.phase,
+            announced: s.phase_times.rolling_out.is_some(),
+            rolled_back: s.rolled_back,
+        })
     }
+
+    /// Does this Build still stand in the way of older ones (may deploy, or did deploy)? A
+    /// Build counts once the worker admitted it (`latest`: it was the branch head): one still
+    /// Pending may be a late redelivery of an old push, and must not stop the head.
+    pub fn still_counts(self) -> bool {
+        match self.phase {
+            BuildPhase::Pending | BuildPhase::Superseded | BuildPhase::Cancelled => false,
+            BuildPhase::Failed => self.announced && !self.rolled_back,
+            _ => true,
+        }
+    }
+
+    /// Has this Build reached its Deployment: announced a rollout (RollingOut), finished one
+    /// (Succeeded), or stopped after announcing one without rolling back? Such a Build may have
+    /// applied its image.
+    pub fn reached_deployment(self) -> bool {
+        matches!(
+            self.phase,
+            BuildPhase::RollingOut | BuildPhase::Verifying | BuildPhase::Succeeded
+        ) || (self.announced && !self.rolled_back)
+    }
+}
+
+/// [`Standing::still_counts`] of a whole Build (`false` without a status).
+fn still_counts(b: &Build) -> bool {
+    Standing::of(b).is_some_and(Standing::still_counts)
 }
 
 /// Latest-wins order: push time, then name.
@@ -72,23 +107,9 @@ pub fn newer_build<'a, B: Borrow<Build>>(this: &Build, siblings: &'a [B]) -> Opt
         .max_by_key(|b| order_key(b))
 }
 
-/// Does `b` stop `this` by latest wins: a Build of the same Binding, pushed after it, that still
-/// counts? ([`newer_build`] is the newest such sibling.)
-pub fn supersedes(b: &Build, this: &Build) -> bool {
-    b.spec.binding == this.spec.binding
-        && b.metadata.name != this.metadata.name
-        && order_key(b) > order_key(this)
-        && still_counts(b)
-}
-
-/// Has `b` reached its Deployment: announced a rollout (RollingOut), finished one (Succeeded),
-/// or stopped after announcing one without rolling back? Such a Build may have applied its image.
-pub(crate) fn reached_deployment(b: &Build) -> bool {
-    let Some(s) = &b.status else { return false };
-    matches!(
-        s.phase,
-        BuildPhase::RollingOut | BuildPhase::Verifying | BuildPhase::Succeeded
-    ) || (s.phase_times.rolling_out.is_some() && !s.rolled_back)
+/// [`Standing::reached_deployment`] of a whole Build (`false` without a status).
+fn reached_deployment(b: &Build) -> bool {
+    Standing::of(b).is_some_and(Standing::reached_deployment)
 }
 
 /// The newest Build of the same Binding, newer than `this`, that has reached the Deployment.

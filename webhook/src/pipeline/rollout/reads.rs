@@ -19,7 +19,7 @@ use mosaic_core::names;
 use mosaic_core::resources::Build;
 
 use crate::pipeline::Ctx;
-use crate::pipeline::latest::{self, list_siblings};
+use crate::pipeline::latest::{self, Newer, list_siblings};
 
 /// The label the Deployment controller gives a ReplicaSet and its pods: its template's hash.
 pub const POD_TEMPLATE_HASH: &str = "pod-template-hash";
@@ -31,10 +31,10 @@ pub async fn taken_over(
     ctx: &Ctx,
     me: &Build,
     dep: &Deployment,
-) -> Result<Option<Build>, kube::Error> {
+) -> Result<Option<Newer>, kube::Error> {
     let cached = ctx
         .builds
-        .newer_where(me, |b, _| latest::reached_deployment(b));
+        .newer_where(me, latest::Standing::reached_deployment);
     let applied_by = dep
         .spec
         .template
@@ -43,12 +43,12 @@ pub async fn taken_over(
         .and_then(|m| m.annotations.as_ref())
         .and_then(|a| a.get(names::ANNOTATION_BUILD));
     match cached {
-        Some(Some(newer)) => Ok(Some(Build::clone(&newer))),
+        Some(Some(newer)) => Ok(Some(newer)),
         // The template is still this Build's, and the cache covers it: nothing to ask.
         Some(None) if applied_by.map(String::as_str) == Some(me.name_any().as_str()) => Ok(None),
         _ => {
             let all = list_siblings(&ctx.client, me).await?;
-            Ok(latest::deployment_taken_by(me, &all).cloned())
+            Ok(latest::deployment_taken_by(me, &all).map(Newer::of))
         }
     }
 }

@@ -248,7 +248,7 @@ impl<'a> Watch<'a> {
             self.last_look = Instant::now();
             // A newer Build took the Deployment over: what happens now is its rollout, not ours.
             if let Some(newer) = taken {
-                return Err(Stop::superseded_by(&newer));
+                return Err(newer.into());
             }
             // Read only the new ReplicaSet's pods once they name it; all again if none shows.
             self.hash = if pods.is_empty() {

@@ -160,7 +160,6 @@ type Writes = Arc<Mutex<Vec<String>>>;
 
 /// A cluster and a watch cache that both hold `web-old` and the newer push `web-new`.
 fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Worker>, Arc<FakeGitHub>, Writes) {
-    use kube::runtime::reflector::store;
     use kube::runtime::watcher::Event;
     let kube = cluster();
     let newer = build_object("web-new", NEWER, "2026-01-01T00:00:02Z", Some("Building"));
@@ -175,16 +174,14 @@ fn superseded_world(gh: FakeGitHub) -> (FakeKube, Arc<Worker>, Arc<FakeGitHub>, 
     }));
     let gh = Arc::new(gh);
     let c = ctx(&kube, gh.clone(), Arc::new(FakeEngine::default()));
-    let (reader, mut writer) = store::<Build>();
     let old = build_object("web-old", SHA, "2026-01-01T00:00:01Z", None);
-    let index = c.builds.add(reader);
+    let index = c.builds.add();
     let mut events = vec![Event::Init];
     for b in [old, newer] {
         events.push(Event::InitApply(serde_json::from_value(b).unwrap()));
     }
     events.push(Event::InitDone);
     for e in &events {
-        writer.apply_watcher_event(e);
         index.apply(e);
     }
     (kube, Arc::new(Worker::new(c)), gh, writes)

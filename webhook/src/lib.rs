@@ -349,6 +349,3 @@ fn start_workers(
         .collect();
     (worker, workers)
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,16 +1,18 @@
-//! The layout rules `cargo xtask check` enforces, read from the sources (the webhook's own
-//! import rules are its `src/tests.rs`):
+//! The layout rules `cargo xtask check` enforces, read from the sources:
 //! - the plugin's modules import each other without a cycle (commands on top of the pure
 //!   helpers they share, never back);
+//! - the webhook's top-level modules (its roles `intake`, `worker`, `pipeline`, `adapters`, and
+//!   what they share) import each other without a cycle, and the pipeline reaches the adapters
+//!   only through its ports: it imports no adapter module and names no adapter crate;
 //! - `mosaic-core` names no adapter crate (HTTP, Docker, GitHub clients, servers, runtimes):
 //!   it stays pure;
 //! - no function in `src` is over 80 lines unless `xtask/long-functions.txt` lists it.
 
 use std::path::Path;
 
-use crate::imports::{find_cycle, graph, named_crates};
+use crate::imports::{Graph, find_cycle, graph, named_crates};
 use crate::long_fns::{self, ALLOW_LIST};
-use crate::source::crate_modules;
+use crate::source::{Module, crate_modules};
 
 /// Crates that reach the outside world; `mosaic-core` names none of them.
 pub const ADAPTER_CRATES: [&str; 7] = [
@@ -40,6 +42,55 @@ pub fn plugin_cycles(root: &Path) -> Vec<String> {
     if let Some(c) = find_cycle(&g) {
         out.push(format!(
             "import cycle between the plugin's modules: {} (a command builds on the helpers it shares, never the reverse)",
+            c.join(" -> ")
+        ));
+    }
+    out
+}
+
+/// The crates the webhook's adapters wrap; its pipeline names none of them (its ports are
+/// written in its own types).
+pub const WEBHOOK_ADAPTER_CRATES: [&str; 4] = ["bollard", "octocrab", "reqwest", "axum"];
+
+/// The webhook's modules graphed by their top-level module (`pipeline::rollout::watch` counts as
+/// `pipeline`), the crate root (which wires them all) left out.
+pub fn top_level(g: &Graph) -> Graph {
+    let top = |m: &str| m.split("::").next().unwrap_or(m).to_string();
+    let mut out = Graph::new();
+    for (from, targets) in g {
+        let entry = out.entry(top(from)).or_default();
+        entry.extend(targets.iter().map(|t| top(t)).filter(|t| *t != top(from)));
+    }
+    out
+}
+
+/// The webhook's layout broken in `modules`, as sentences: the pipeline importing an adapter
+/// module or naming an adapter crate, a cycle between the top-level modules.
+pub fn webhook_problems(modules: &[Module]) -> Vec<String> {
+    let full = graph(modules);
+    let mut out: Vec<String> = full
+        .iter()
+        .filter(|(from, targets)| {
+            from.split("::").next() == Some("pipeline")
+                && targets.iter().any(|t| t.split("::").next() == Some("adapters"))
+        })
+        .map(|(from, _)| {
+            format!("{from} imports crate::adapters: the pipeline reaches the adapters only through its ports")
+        })
+        .collect();
+    let pipeline: Vec<Module> = modules
+        .iter()
+        .filter(|m| m.path.first().is_some_and(|p| p == "pipeline"))
+        .cloned()
+        .collect();
+    for (file, c) in named_crates(&pipeline, &WEBHOOK_ADAPTER_CRATES) {
+        out.push(format!(
+            "{file} names the adapter crate {c}: the pipeline's ports are written in its own types"
+        ));
+    }
+    if let Some(c) = find_cycle(&top_level(&full)) {
+        out.push(format!(
+            "import cycle between the webhook's top-level modules: {}",
             c.join(" -> ")
         ));
     }
@@ -76,6 +127,7 @@ pub fn long_function_problems(root: &Path) -> Vec<String> {
 /// Every broken rule, one sentence each.
 pub fn problems(root: &Path) -> Vec<String> {
     let mut out = plugin_cycles(root);
+    out.extend(webhook_problems(&crate_modules(root, "webhook")));
     out.extend(core_adapters(root));
     out.extend(long_function_problems(root));
     out

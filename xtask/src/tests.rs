@@ -150,3 +150,65 @@ fn the_allow_list_only_shrinks() {
     assert!(problems(&[f("old", 90)], &BTreeMap::from([("a.rs::old".into(), 90)])).is_empty());
     assert!(parse_allow_list("a.rs::x ninety").is_err());
 }
+
+#[test]
+fn the_webhook_is_read_and_graphed_by_its_roles() {
+    let modules = crate_modules(&root(), "webhook");
+    let names: Vec<String> = modules.iter().map(Module::name).collect();
+    for want in ["intake::server", "pipeline::ports", "adapters::registry"] {
+        assert!(names.contains(&want.to_string()), "{want} in {names:?}");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.ends_with("fakes") || n.ends_with("tests"))
+    );
+    let g = layout::top_level(&graph(&modules));
+    assert!(g["adapters"].contains("pipeline"), "{:?}", g["adapters"]);
+    assert!(g.values().all(|targets| !targets.contains("crate")));
+}
+
+#[test]
+fn the_webhook_rules_catch_a_cycle_and_the_pipeline_on_the_adapters() {
+    let crate_root = module(
+        &[],
+        &["adapters", "pipeline", "worker"],
+        "mod adapters; mod pipeline; mod worker;",
+    );
+    let adapters = module(&["adapters"], &[], "use crate::pipeline::ports::Port;");
+    let ports = module(&["pipeline", "ports"], &[], "pub trait Port {}");
+    let pipeline = |code: &str| module(&["pipeline"], &["ports"], code);
+    let worker = |code: &str| module(&["worker"], &[], code);
+    let layout = |p: &str, w: &str| {
+        layout::webhook_problems(&[
+            crate_root.clone(),
+            adapters.clone(),
+            pipeline(p),
+            ports.clone(),
+            worker(w),
+        ])
+    };
+    assert!(
+        layout("mod ports;", "use crate::pipeline::run;").is_empty(),
+        "{:?}",
+        layout("mod ports;", "use crate::pipeline::run;")
+    );
+    let on_adapters = layout("use crate::adapters::docker::Engine;", "");
+    assert_eq!(on_adapters.len(), 2, "{on_adapters:?}");
+    assert!(
+        on_adapters[0].starts_with("pipeline imports crate::adapters"),
+        "{on_adapters:?}"
+    );
+    assert!(on_adapters[1].contains("import cycle"), "{on_adapters:?}");
+    let named = layout("fn f(c: reqwest::Client) {}", "");
+    assert_eq!(named.len(), 1, "{named:?}");
+    assert!(
+        named[0].contains("names the adapter crate reqwest"),
+        "{named:?}"
+    );
+    let cycle = layout("use crate::worker::Parked;", "use crate::pipeline::run;");
+    assert_eq!(
+        cycle,
+        ["import cycle between the webhook's top-level modules: pipeline -> worker -> pipeline"]
+    );
+}

@@ -42,17 +42,11 @@ pub fn notices(event: &str, body: &[u8], bindings: &[Binding]) -> Vec<Notice> {
         return Vec::new();
     };
     let repo = &push.repository.full_name;
-    let of_repo: Vec<&Binding> = bindings
+    let of_repo = bindings
         .iter()
-        .filter(|b| b.spec.repo.eq_ignore_ascii_case(repo))
-        .collect();
-    let commit = [Some(push.after.as_str()), push.before.as_deref()]
-        .into_iter()
-        .flatten()
-        .find(|c| mosaic_core::reference::parse_commit(c).is_ok() && c.bytes().any(|b| b != b'0'))
-        .unwrap_or_default()
-        .to_string();
-    let notice = |b: &Binding, reason: &'static str, message: String| Notice {
+        .filter(|b| b.spec.repo.eq_ignore_ascii_case(repo));
+    let commit = noticed_commit(&push);
+    let notice = |b: &Binding, (reason, message): (&'static str, String)| Notice {
         namespace: b.metadata.namespace.clone().unwrap_or_default(),
         binding: b.name_any(),
         uid: b.metadata.uid.clone(),
@@ -60,60 +54,81 @@ pub fn notices(event: &str, body: &[u8], bindings: &[Binding]) -> Vec<Notice> {
         message,
         commit: commit.clone(),
     };
-    let mut out = Vec::new();
-    let branch = match push.ref_kind() {
-        RefKind::Branch(b) => b,
-        RefKind::Tag(t) => {
-            for b in of_repo {
+    match push.ref_kind() {
+        RefKind::Branch(branch) => of_repo
+            .filter_map(|b| {
+                why_not_deployed(b, branch, &push, &commit, bindings).map(|why| notice(b, why))
+            })
+            .collect(),
+        RefKind::Tag(t) => of_repo
+            .map(|b| {
                 let m = format!(
                     "tag {t:?} pushed (commit {}): Mosaic builds pushes to branch {:?} only",
                     short(&commit),
                     b.spec.branch
                 );
-                out.push(notice(b, "TagPush", m));
-            }
-            return out;
-        }
-        RefKind::Other(_) => return out,
-    };
-    for b in of_repo {
-        let m = if b.spec.branch != branch {
-            let m = format!(
-                "push to branch {branch:?} (commit {}) not deployed: this Binding deploys branch {:?}",
-                short(&commit),
-                b.spec.branch
-            );
-            (b, "NotBoundBranch", m)
-        } else if push.deleted {
-            let m = format!(
-                "branch {branch:?} was deleted on GitHub: nothing deploys until it exists again (the Deployment keeps running {})",
-                b.status
-                    .as_ref()
-                    .and_then(|s| s.last_image.as_deref())
-                    .unwrap_or("what it runs")
-            );
-            (b, "BranchDeleted", m)
-        } else if b.spec.paused {
-            let m = format!(
-                "push of commit {} not built: the Binding is paused (set spec.paused to false to deploy again; the resync then picks up the branch head)",
-                short(&commit)
-            );
-            (b, "Paused", m)
-        } else if let Some(o) = owner(b, bindings).filter(|o| o.name_any() != b.name_any()) {
-            let m = format!(
-                "push of commit {} not built: Binding {} already owns container {} of Deployment {} (one owner per container); delete one of the two Bindings",
-                short(&commit),
-                o.name_any(),
-                b.spec.container.as_deref().unwrap_or("(the first)"),
-                b.spec.deployment
-            );
-            (b, "OwnerConflict", m)
-        } else {
-            continue;
-        };
-        out.push(notice(m.0, m.1, m.2));
+                notice(b, ("TagPush", m))
+            })
+            .collect(),
+        RefKind::Other(_) => Vec::new(),
     }
-    out
+}
+
+/// The commit a notice names: the pushed one, or the one before for a deleted branch; empty
+/// when neither is a commit id.
+fn noticed_commit(push: &PushEvent) -> String {
+    [Some(push.after.as_str()), push.before.as_deref()]
+        .into_iter()
+        .flatten()
+        .find(|c| mosaic_core::reference::parse_commit(c).is_ok() && c.bytes().any(|b| b != b'0'))
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Why Binding `b` (of the pushed repository; `all` are every Binding, for the container's
+/// owner) does not deploy a push of `commit` to `branch`: the reason and the message. `None`
+/// when it does.
+fn why_not_deployed(
+    b: &Binding,
+    branch: &str,
+    push: &PushEvent,
+    commit: &str,
+    all: &[Binding],
+) -> Option<(&'static str, String)> {
+    if b.spec.branch != branch {
+        let m = format!(
+            "push to branch {branch:?} (commit {}) not deployed: this Binding deploys branch {:?}",
+            short(commit),
+            b.spec.branch
+        );
+        Some(("NotBoundBranch", m))
+    } else if push.deleted {
+        let m = format!(
+            "branch {branch:?} was deleted on GitHub: nothing deploys until it exists again (the Deployment keeps running {})",
+            b.status
+                .as_ref()
+                .and_then(|s| s.last_image.as_deref())
+                .unwrap_or("what it runs")
+        );
+        Some(("BranchDeleted", m))
+    } else if b.spec.paused {
+        let m = format!(
+            "push of commit {} not built: the Binding is paused (set spec.paused to false to deploy again; the resync then picks up the branch head)",
+            short(commit)
+        );
+        Some(("Paused", m))
+    } else if let Some(o) = owner(b, all).filter(|o| o.name_any() != b.name_any()) {
+        let m = format!(
+            "push of commit {} not built: Binding {} already owns container {} of Deployment {} (one owner per container); delete one of the two Bindings",
+            short(commit),
+            o.name_any(),
+            b.spec.container.as_deref().unwrap_or("(the first)"),
+            b.spec.deployment
+        );
+        Some(("OwnerConflict", m))
+    } else {
+        None
+    }
 }
 
 /// The Event for `n` (pure), at `now`.

@@ -1,5 +1,5 @@
 //! Fuzz target: the webhook intake's pure path. Arbitrary headers and body go through the same
-//! steps as `server::webhook`: header lookup, `signature::verify` over the raw body, then
+//! steps as `intake::delivery`: header lookup, `signature::verify` over the raw body, then
 //! `decide` against a fixed set of Bindings. Seeds sign themselves (see [`frame`]) so the
 //! fuzzer reaches payload parsing. Invariants: no panic; a correct signature always verifies and
 //! a flipped body byte never does; every recorded Build is for a matching, unpaused Binding, a

@@ -2,10 +2,12 @@
 //!
 //! 1. `main.rs` calls [`run`]: `config.rs` parses the flags, `settings.rs` checks them into
 //!    typed `Settings`, and [`serve`] (below) wires the two roles.
-//! 2. Intake (`intake/`): `server.rs` takes the delivery within `budget.rs`'s bounds,
-//!    `signature.rs` verifies it (`ns_secrets.rs` for namespace-scoped keys), `push_event.rs`
-//!    parses it, `decide.rs` (pure) answers with the Build objects to create, and `server.rs`
-//!    creates them; the answer goes out through `http_serve.rs`.
+//! 2. Intake (`intake/`): `server.rs` routes the delivery to `delivery.rs`, which admits it
+//!    within `budget.rs`'s bounds and reads its body (`body.rs`) while `signature.rs` verifies
+//!    it (`ns_secrets.rs` for namespace-scoped keys); `push_event.rs` parses it, `decide.rs`
+//!    (pure) answers with the Build objects to create, `record_builds.rs` creates them and
+//!    `notices.rs` leaves an Event on each bound Binding the push does not deploy; the answer
+//!    (`answer.rs`) goes out through `http_serve.rs`.
 //! 3. Worker (`worker/`): `controller.rs`, a kube-runtime Controller over Builds, sees the new
 //!    Build, asks `pipeline/latest/` whether it may start (`admit`), claims it
 //!    (`cluster/claim.rs`; every phase change leaves an Event, `cluster/build_events.rs`) and
@@ -64,6 +66,7 @@ use mosaic_core::resources::{Binding, Build};
 use tokio_util::sync::CancellationToken;
 
 use adapters::{docker, github};
+use intake::state::AppState;
 use intake::{http_serve, ns_secrets, server};
 use worker::resync;
 
@@ -163,7 +166,7 @@ pub async fn serve(s: Settings) -> anyhow::Result<()> {
     let ctx = pipeline_ctx(&s, &client, &engine, &github, &metrics, &shutdown)?;
     let (worker, workers) = start_workers(&s, ctx, &client, &stores, synced, github, &readiness);
 
-    let state = Arc::new(server::AppState {
+    let state = Arc::new(AppState {
         secrets: s.secrets.clone(),
         bindings: stores,
         ns_secrets: ns_secrets::NamespaceSecrets::new(client.clone()),

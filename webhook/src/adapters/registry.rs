@@ -69,6 +69,31 @@ impl RegistryError {
         }
     }
 
+    fn unreachable(host: &str, e: reqwest::Error) -> Self {
+        RegistryError::Unreachable {
+            host: host.to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// A registry's answer other than the one asked for: a refusal of the credentials (401,
+    /// 403) or not served.
+    fn answered(host: &str, reference: String, status: u16) -> Self {
+        let host = host.to_string();
+        match status {
+            401 | 403 => RegistryError::Unauthorized {
+                host,
+                reference,
+                status,
+            },
+            _ => RegistryError::NotServed {
+                host,
+                reference,
+                status,
+            },
+        }
+    }
+
     /// The error as the pipeline sees it.
     pub(crate) fn port(self) -> PortError {
         PortError::new(self.kind(), BuildReason::DigestNotServed, self)
@@ -109,38 +134,58 @@ async fn verify_once(
     path: &str,
     digest: &str,
 ) -> Result<(), RegistryError> {
-    let url = format!("{}/v2/{path}/manifests/{digest}", api_base(host, plain));
-    let reference = format!("{path}@{digest}");
-    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
-        host: host.to_string(),
-        message: e.to_string(),
-    };
-    let head = |bearer: Option<String>| {
-        let mut r = http.head(&url).header("Accept", MANIFEST_ACCEPT);
-        r = match (&bearer, auth) {
+    let resp = head_manifest(http, plain, auth, host, path, digest).await?;
+    match resp.status().as_u16() {
+        200 => Ok(()),
+        status => Err(RegistryError::answered(
+            host,
+            format!("{path}@{digest}"),
+            status,
+        )),
+    }
+}
+
+/// `HEAD /v2/<path>/manifests/<reference>` (a digest or a tag) on `host`, authenticated
+/// (`send_authed`); the answer, whatever its status.
+async fn head_manifest(
+    http: &reqwest::Client,
+    plain: &[String],
+    auth: Option<&RegistryAuth>,
+    host: &str,
+    path: &str,
+    reference: &str,
+) -> Result<reqwest::Response, RegistryError> {
+    let url = format!("{}/v2/{path}/manifests/{reference}", api_base(host, plain));
+    send_authed(http, auth, host, || {
+        http.head(&url).header("Accept", MANIFEST_ACCEPT)
+    })
+    .await
+}
+
+/// Send the request `request` makes, with `auth` as Basic credentials; when the registry
+/// answers with a `Bearer` challenge, send it again with a token from the realm it names. The
+/// last answer, whatever its status; an error when the registry or its token service cannot be
+/// reached, or the token service refuses `auth`.
+async fn send_authed(
+    http: &reqwest::Client,
+    auth: Option<&RegistryAuth>,
+    host: &str,
+    request: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, RegistryError> {
+    let send = |bearer: Option<String>| {
+        let r = request();
+        match (bearer, auth) {
             (Some(t), _) => r.bearer_auth(t),
             (None, Some(a)) => r.basic_auth(&a.username, Some(&a.password)),
             (None, None) => r,
-        };
-        r.send()
+        }
+        .send()
     };
-    let mut resp = head(None).await.map_err(unreachable)?;
-    if let Some(token) = bearer_token(http, auth, host, &resp).await? {
-        resp = head(Some(token)).await.map_err(unreachable)?;
-    }
-    let status = resp.status().as_u16();
-    match status {
-        200 => Ok(()),
-        401 | 403 => Err(RegistryError::Unauthorized {
-            host: host.to_string(),
-            reference,
-            status,
-        }),
-        _ => Err(RegistryError::NotServed {
-            host: host.to_string(),
-            reference,
-            status,
-        }),
+    let unreachable = |e| RegistryError::unreachable(host, e);
+    let resp = send(None).await.map_err(unreachable)?;
+    match bearer_token(http, auth, host, &resp).await? {
+        Some(token) => send(Some(token)).await.map_err(unreachable),
+        None => Ok(resp),
     }
 }
 
@@ -152,10 +197,6 @@ async fn bearer_token(
     host: &str,
     resp: &reqwest::Response,
 ) -> Result<Option<String>, RegistryError> {
-    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
-        host: host.to_string(),
-        message: e.to_string(),
-    };
     let Some(challenge) = (resp.status() == 401)
         .then(|| resp.headers().get("www-authenticate"))
         .flatten()
@@ -183,6 +224,7 @@ async fn bearer_token(
     if let Some(a) = auth {
         req = req.basic_auth(&a.username, Some(&a.password));
     }
+    let unreachable = |e| RegistryError::unreachable(host, e);
     let answer = req.send().await.map_err(unreachable)?;
     if matches!(answer.status().as_u16(), 401 | 403) {
         return Err(RegistryError::Unauthorized {
@@ -210,25 +252,11 @@ pub async fn accepts(
     host: &str,
 ) -> Result<bool, RegistryError> {
     let url = format!("{}/v2/", api_base(host, plain));
-    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
-        host: host.to_string(),
-        message: e.to_string(),
-    };
-    let get = |bearer: Option<String>| {
-        let r = http.get(&url);
-        match bearer {
-            Some(t) => r.bearer_auth(t),
-            None => r.basic_auth(&auth.username, Some(&auth.password)),
-        }
-        .send()
-    };
-    let mut resp = get(None).await.map_err(unreachable)?;
-    match bearer_token(http, Some(auth), host, &resp).await {
-        Ok(Some(token)) => resp = get(Some(token)).await.map_err(unreachable)?,
-        Ok(None) => {}
+    let resp = match send_authed(http, Some(auth), host, || http.get(&url)).await {
+        Ok(resp) => resp,
         Err(RegistryError::Unauthorized { .. }) => return Ok(false),
         Err(e) => return Err(e),
-    }
+    };
     match resp.status().as_u16() {
         200 => Ok(true),
         401 | 403 => Ok(false),

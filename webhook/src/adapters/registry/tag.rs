@@ -2,9 +2,7 @@
 //! registry answers with, so a Build taken over after its push can find the image it pushed
 //! under its own tag (`pipeline::resume`) instead of building it again.
 
-use mosaic_core::registry_auth::{MANIFEST_ACCEPT, api_base};
-
-use super::{RegistryAuth, RegistryError, bearer_token};
+use super::{RegistryAuth, RegistryError, head_manifest};
 
 /// The manifest digest `host` serves for `path:tag`; `Ok(None)` when it has no such tag (404),
 /// or answers without a digest header (nothing to continue from: the Build is built again).
@@ -16,25 +14,7 @@ pub async fn tag_digest(
     path: &str,
     tag: &str,
 ) -> Result<Option<String>, RegistryError> {
-    let url = format!("{}/v2/{path}/manifests/{tag}", api_base(host, plain));
-    let unreachable = |e: reqwest::Error| RegistryError::Unreachable {
-        host: host.to_string(),
-        message: e.to_string(),
-    };
-    let head = |bearer: Option<String>| {
-        let mut r = http.head(&url).header("Accept", MANIFEST_ACCEPT);
-        r = match (&bearer, auth) {
-            (Some(t), _) => r.bearer_auth(t),
-            (None, Some(a)) => r.basic_auth(&a.username, Some(&a.password)),
-            (None, None) => r,
-        };
-        r.send()
-    };
-    let mut resp = head(None).await.map_err(unreachable)?;
-    if let Some(token) = bearer_token(http, auth, host, &resp).await? {
-        resp = head(Some(token)).await.map_err(unreachable)?;
-    }
-    let reference = format!("{path}:{tag}");
+    let resp = head_manifest(http, plain, auth, host, path, tag).await?;
     match resp.status().as_u16() {
         200 => Ok(resp
             .headers()
@@ -43,15 +23,10 @@ pub async fn tag_digest(
             .filter(|d| d.starts_with("sha256:"))
             .map(str::to_string)),
         404 => Ok(None),
-        status @ (401 | 403) => Err(RegistryError::Unauthorized {
-            host: host.to_string(),
-            reference,
+        status => Err(RegistryError::answered(
+            host,
+            format!("{path}:{tag}"),
             status,
-        }),
-        status => Err(RegistryError::NotServed {
-            host: host.to_string(),
-            reference,
-            status,
-        }),
+        )),
     }
 }

@@ -127,8 +127,7 @@ impl<W: Write> Restream<'_, W> {
                     .append_data(&mut h, rel, io::empty())
                     .map_err(ContextError::Write)
             }
-            tar::EntryType::Symlink => self.symlink(entry, path, rel, &header),
-            tar::EntryType::Link => self.hard_link(entry, path, rel, &header),
+            tar::EntryType::Symlink | tar::EntryType::Link => self.link(entry, path, rel, &header),
             other => {
                 let what = match other {
                     tar::EntryType::Char => "character device",
@@ -181,57 +180,51 @@ impl<W: Write> Restream<'_, W> {
         Ok(())
     }
 
-    /// A symbolic link: kept when it resolves inside the context (checked again at the end,
-    /// against every later entry); a linked Dockerfile cannot be labelled.
-    fn symlink<E: Read>(
+    /// A symbolic or hard link, checked the one way for both: it needs a target; a symlink is
+    /// kept when it resolves inside the context (checked again at the end, against every later
+    /// entry); a linked Dockerfile cannot be labelled or have its frontend checked; a hard
+    /// link's target must be inside the context too, and is re-rooted like it.
+    fn link<E: Read>(
         &mut self,
         entry: &mut tar::Entry<'_, E>,
         path: &Path,
         rel: &Path,
         header: &tar::Header,
     ) -> Result<(), ContextError> {
+        let kind = header.entry_type();
+        let symbolic = kind == tar::EntryType::Symlink;
+        let what = if symbolic { "symlink" } else { "hard link" };
         let target = entry
             .link_name()
             .map_err(ContextError::Read)?
-            .map(|t| t.into_owned());
-        let target = target.ok_or_else(|| refused(path, "symlink without a target"))?;
-        self.links
-            .add(rel, &target)
-            .map_err(|e| refused(rel, e.describe(&target)))?;
+            .map(|t| t.into_owned())
+            .ok_or_else(|| refused(path, format!("{what} without a target")))?;
+        if symbolic {
+            self.links
+                .add(rel, &target)
+                .map_err(|e| refused(rel, e.describe(&target)))?;
+        }
         unlinked_dockerfile(self.spec, self.labels, rel)?;
-        let mut h = header_for(header, tar::EntryType::Symlink, 0);
+        let written = if symbolic {
+            target
+        } else {
+            let (_, t_rest) = split_top(&target)?;
+            t_rest
+                .strip_prefix(&self.spec.context)
+                .map_err(|_| {
+                    refused(
+                        path,
+                        format!("hard link to {target:?} points outside the build context"),
+                    )
+                })?
+                .to_path_buf()
+        };
+        let mut h = header_for(header, kind, 0);
         self.builder
-            .append_link(&mut h, rel, &target)
+            .append_link(&mut h, rel, &written)
             .map_err(ContextError::Write)?;
-        self.saw_dockerfile |= rel == self.spec.dockerfile;
+        self.saw_dockerfile |= symbolic && rel == self.spec.dockerfile;
         Ok(())
-    }
-
-    /// A hard link: its target must be inside the context too, and is re-rooted like it.
-    fn hard_link<E: Read>(
-        &mut self,
-        entry: &mut tar::Entry<'_, E>,
-        path: &Path,
-        rel: &Path,
-        header: &tar::Header,
-    ) -> Result<(), ContextError> {
-        let target = entry
-            .link_name()
-            .map_err(ContextError::Read)?
-            .map(|t| t.into_owned());
-        let target = target.ok_or_else(|| refused(path, "hard link without a target"))?;
-        unlinked_dockerfile(self.spec, self.labels, rel)?;
-        let (_, t_rest) = split_top(&target)?;
-        let t_rel = t_rest.strip_prefix(&self.spec.context).map_err(|_| {
-            refused(
-                path,
-                format!("hard link to {target:?} points outside the build context"),
-            )
-        })?;
-        let mut h = header_for(header, tar::EntryType::Link, 0);
-        self.builder
-            .append_link(&mut h, rel, t_rel)
-            .map_err(ContextError::Write)
     }
 
     /// After the last entry: the checks that need all of them, then the closing tar blocks.

@@ -29,9 +29,9 @@
 //!
 //! Beside the path: `adapters/` implements the ports (`docker`, `github`, `registry`);
 //! `cluster/` is the Kubernetes API, used directly (`client`, `retry` over `backoff`, `claim`,
-//! `build_events`); `metrics`, `readiness` and `backoff` are shared by both roles. Modules are
-//! crate-private; the few re-exported below are what the fuzz targets, integration tests and
-//! example tools call.
+//! `build_events`, and `events`, the one way Events are written); `metrics`, `readiness` and
+//! `backoff` are shared by both roles. Modules are crate-private; the few re-exported below are
+//! what the fuzz targets, integration tests and example tools call.
 
 pub(crate) mod adapters;
 pub(crate) mod backoff;

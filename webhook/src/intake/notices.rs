@@ -6,13 +6,13 @@
 //! after the answer, best effort, one Event per (Binding, reason, commit), so a redelivery
 //! writes nothing new.
 
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use kube::api::{Api, PostParams};
-use kube::{Resource, ResourceExt};
+use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::ResourceExt;
 use mosaic_core::names;
 use mosaic_core::resources::Binding;
 
+use crate::cluster::events;
 use crate::intake::decide::owner;
 use crate::intake::push_event::{PushEvent, RefKind};
 
@@ -142,55 +142,26 @@ pub fn event(n: &Notice, now: Time) -> Event {
     if !n.commit.is_empty() {
         labels.insert(names::LABEL_COMMIT.to_string(), n.commit.clone());
     }
-    Event {
-        metadata: ObjectMeta {
-            name: Some(format!(
-                "{}.{}{suffix}",
-                n.binding,
-                n.reason.to_ascii_lowercase()
-            )),
-            namespace: Some(n.namespace.clone()),
-            labels: Some(labels),
-            ..Default::default()
-        },
-        involved_object: ObjectReference {
-            api_version: Some(Binding::api_version(&()).into_owned()),
-            kind: Some(Binding::kind(&()).into_owned()),
-            name: Some(n.binding.clone()),
-            namespace: Some(n.namespace.clone()),
-            uid: n.uid.clone(),
-            ..Default::default()
-        },
-        reason: Some(n.reason.to_string()),
-        message: Some(n.message.clone()),
-        type_: Some("Normal".into()),
-        source: Some(EventSource {
-            component: Some(names::WEBHOOK_NAME.to_string()),
-            host: None,
-        }),
-        reporting_component: Some(names::WEBHOOK_NAME.to_string()),
-        first_timestamp: Some(now.clone()),
-        last_timestamp: Some(now),
-        count: Some(1),
-        ..Default::default()
-    }
+    events::event(
+        events::about::<Binding>(&n.binding, &n.namespace, n.uid.clone()),
+        format!("{}.{}{suffix}", n.binding, n.reason.to_ascii_lowercase()),
+        labels,
+        (n.reason, n.message.clone()),
+        false,
+        now,
+    )
 }
 
 /// Write the notices' Events (a redelivery's are already there: 409, fine). Errors are logged.
 pub async fn write(client: kube::Client, notices: Vec<Notice>) {
     for n in notices {
         let ev = event(&n, crate::cluster::claim::now_time());
-        match Api::<Event>::namespaced(client.clone(), &n.namespace)
-            .create(&PostParams::default(), &ev)
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => {}
-            Err(e) => tracing::warn!(
+        if let Err(e) = events::create(client.clone(), &ev).await {
+            tracing::warn!(
                 binding = %n.binding, namespace = %n.namespace, reason = n.reason,
                 error = %mosaic_core::permission::kube_error(&e),
                 "cannot write the Event saying why a push was not deployed"
-            ),
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use mosaic_tests::fault_proxy::Mode;
 
 use crate::record::{Recorder, verdict};
 use crate::world::{controller, start, world};
-use crate::{Report, rand_below, reach, stack, terminal};
+use crate::{Report, rand_below, reach, recovery_push, stack, terminal};
 
 pub async fn run(report: &mut Report) {
     let w = world(1, 192 * 1024).await;
@@ -40,7 +40,7 @@ pub async fn run(report: &mut Report) {
                 report.lost(format!("{label}: push answered {status}: {body}"));
                 continue;
             }
-            if let Err(e) = reach(&w, &name, phase, "engine").await {
+            if let Err(e) = reach(&w, &name, phase, Some("engine")).await {
                 report.lost(format!("{label}: {e}"));
                 continue;
             }
@@ -94,26 +94,14 @@ pub async fn run(report: &mut Report) {
             // Recovery: the engine is back; the same webhook process deploys a new push.
             stack::start_part("docker");
             crate::world::ready(&wh, 60).await;
-            let sha = w.commit(0);
-            let name = build_name("app0", &sha);
-            let (status, _) = wh
-                .push(&w, 0, &sha, &format!("eng-{round}-{sig}-{phase}-after"))
-                .await;
-            match terminal(&w, &name, 180).await {
-                Ok(b)
-                    if status == 201
-                        && b.status
-                            .as_ref()
-                            .is_some_and(|s| s.phase == BuildPhase::Succeeded) =>
-                {
-                    println!("{label}: recovery push deployed");
-                }
-                Ok(b) => report.lost(format!(
-                    "{label}: recovery push ended {:?}",
-                    b.status.map(|s| (s.phase, s.message))
-                )),
-                Err(e) => report.lost(format!("{label}: recovery push: {e}")),
-            }
+            recovery_push(
+                &w,
+                &wh,
+                &format!("eng-{round}-{sig}-{phase}-after"),
+                &label,
+                report,
+            )
+            .await;
         }
     }
     report.count("engine_stops", stops);

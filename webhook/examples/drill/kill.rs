@@ -11,10 +11,10 @@
 use std::time::{Duration, Instant};
 
 use mosaic_core::resources::{BuildPhase, build_name};
-use mosaic_tests::fault_proxy::Mode;
 
-use crate::record::{Recorder, phases, verdict};
-use crate::world::{Webhook, controller, start, world};
+use crate::record::{phases, verdict};
+use crate::rounds::rounds;
+use crate::world::{Webhook, start};
 use crate::{Report, rand_below, reach};
 
 const SCHEDULE: &[&[BuildPhase]] = {
@@ -35,19 +35,17 @@ const SCHEDULE: &[&[BuildPhase]] = {
 };
 
 pub async fn run(report: &mut Report) {
-    let w = world(1, 192 * 1024).await;
     // ~1.5 s per tarball download, ~6 s per layer upload, 3 s per rollout.
+    let r = rounds(32 * 1024).await;
+    let (w, rec) = (&r.w, &r.rec);
     w.gh.pace_tarballs(16 * 1024, Duration::from_millis(120));
-    w.proxy.set_mode(Mode::Throttle(32 * 1024));
-    let _ctl = controller(&w, Duration::from_secs(3));
-    let rec = Recorder::start(w.builds(), w.deployments());
     let mut generation = w.generation(0).await;
     let mut incarnation = 0;
     let mut next_identity = |same: Option<&str>| -> String {
         incarnation += 1;
         same.map_or_else(|| format!("kill-{incarnation}"), str::to_string)
     };
-    let mut wh: Webhook = start(&w, &next_identity(None), &[]).await;
+    let mut wh: Webhook = start(w, &next_identity(None), &[]).await;
     let mut kills = 0;
     for (round, plan) in SCHEDULE.iter().enumerate() {
         let sha = w.commit(0);
@@ -56,14 +54,14 @@ pub async fn run(report: &mut Report) {
         let downloads = w.gh.tarball_downloads();
         // Downloads when the last kill landed in RollingOut (the image was pushed by then).
         let mut after_rolling_out = None;
-        let (status, body) = wh.push(&w, 0, &sha, &format!("kill-{round}")).await;
+        let (status, body) = wh.push(w, 0, &sha, &format!("kill-{round}")).await;
         if status != 201 {
             report.lost(format!("round {round}: push answered {status}: {body}"));
             continue;
         }
         let mut landed = Vec::new();
         for (k, phase) in plan.iter().enumerate() {
-            if let Err(e) = reach(&w, &name, *phase, &wh.identity).await {
+            if let Err(e) = reach(w, &name, *phase, Some(wh.identity.as_str())).await {
                 report.lost(format!("round {round}: {e}"));
                 break;
             }
@@ -84,20 +82,16 @@ pub async fn run(report: &mut Report) {
             let same = (round + k) % 2 == 0;
             landed.push(format!("{at}{}", if same { "/same" } else { "/new" }));
             let id = next_identity(same.then_some(wh.identity.as_str()));
-            wh = start(&w, &id, &[]).await;
+            wh = start(w, &id, &[]).await;
         }
-        let b = match crate::terminal(&w, &name, 180).await {
+        let b = match crate::terminal(w, &name, 180).await {
             Ok(b) => b,
             Err(e) => {
                 report.lost(format!("round {round}: {e}"));
                 continue;
             }
         };
-        let st = b.status.clone().unwrap_or_default();
-        let h = rec.settle(&name, 30).await;
-        let v = verdict(&h);
-        let now = w.generation(0).await;
-        let image = w.image(0).await;
+        let end = r.ended(&b, generation, 30).await;
         let successes =
             w.gh.statuses(&sha)
                 .iter()
@@ -107,12 +101,12 @@ pub async fn run(report: &mut Report) {
         println!(
             "round {round:2}: killed in [{}]; {} after {:.1} s; phases {}; claims {}; downloads {}; rollouts {}; success reports {}",
             landed.join(", "),
-            st.phase,
+            end.status.phase,
             t0.elapsed().as_secs_f64(),
-            phases(&h),
+            phases(&end.history),
             w.claims_logged(&name),
             fetched - downloads,
-            now - generation,
+            end.moved,
             successes
         );
         if let Some(d) = after_rolling_out.filter(|d| fetched > *d) {
@@ -121,31 +115,13 @@ pub async fn run(report: &mut Report) {
                 fetched - d
             ));
         }
-        if st.phase != BuildPhase::Succeeded {
-            report.lost(format!(
-                "round {round}: {name} ended {:?}: {:?}",
-                st.phase, st.message
-            ));
-        }
-        if v.terminal_entries != 1 || v.changed_after_terminal {
-            report.lost(format!(
-                "round {round}: {name} terminal entries {}, changed after {}",
-                v.terminal_entries, v.changed_after_terminal
-            ));
-        }
-        if now - generation != 1 || Some(&image) != st.image.as_ref() {
-            report.lost(format!(
-                "round {round}: Deployment moved {} generations, image {image}, Build image {:?}",
-                now - generation,
-                st.image
-            ));
-        }
+        end.check(&format!("round {round}"), report);
         if successes != 1 {
             report.note(format!(
                 "round {round}: {successes} success reports for {sha}"
             ));
         }
-        generation = now;
+        generation = end.generation;
     }
     // Nothing changes once everything is terminal: re-check every Build's history at the end.
     let builds = w

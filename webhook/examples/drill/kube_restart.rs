@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use mosaic_core::resources::{BuildPhase, build_name};
-use mosaic_tests::fault_proxy::Mode;
 
-use crate::record::{Recorder, phases, verdict};
-use crate::world::{World, controller, start, world};
+use crate::record::phases;
+use crate::rounds::{Rounds, rounds};
+use crate::world::start;
 use crate::{Report, rand_below, reach, stack, terminal};
 
 /// Down time of a short restart; the last trial stays down longer than the webhook's 30 s
@@ -27,60 +27,49 @@ struct Pushed {
     t0: Instant,
 }
 
-/// Check the push's Build after the restart: Succeeded, terminal once, Deployment moved once.
-async fn check(w: &World, rec: &Recorder, p: &Pushed, label: &str, report: &mut Report) {
-    let (name, sha, generation, t0) = (p.name.as_str(), p.sha.as_str(), p.generation, p.t0);
-    match terminal(w, name, 300).await {
-        Err(e) => report.lost(format!("{label}: {e}")),
-        Ok(b) => {
-            let st = b.status.clone().unwrap_or_default();
-            // After a long outage the drill's own watch may back off for up to 30 s more.
-            let h = rec.settle(name, 90).await;
-            let v = verdict(&h);
-            let moved = w.generation(0).await - generation;
-            let claims = w.claims_logged(name);
-            println!(
-                "{label}: {} after {:.1} s; phases {}; claims {claims}; rollouts {moved}; {}",
-                st.phase,
-                t0.elapsed().as_secs_f64(),
-                phases(&h),
-                st.message.as_deref().unwrap_or("")
-            );
-            if st.phase != BuildPhase::Succeeded {
-                report.lost(format!(
-                    "{label}: ended {} {:?}: {:?}",
-                    st.phase, st.reason, st.message
-                ));
-            }
-            if v.terminal_entries != 1 || v.changed_after_terminal {
-                report.lost(format!("{label}: terminal entries {}", v.terminal_entries));
-            }
-            if moved != 1 || w.image(0).await != st.image.unwrap_or_default() {
-                report.lost(format!("{label}: the Deployment moved {moved} generations"));
-            }
-            let reports: Vec<String> = w.gh.statuses(sha).into_iter().map(|s| s.state).collect();
-            println!("{label}: GitHub statuses {reports:?}");
-            if reports.iter().any(|s| s == "failure" || s == "error") {
-                report.note(format!(
-                    "{label}: GitHub was told {reports:?} for a Build that Succeeded"
-                ));
-            }
-            if claims > 1 {
-                report.note(format!(
-                    "{label}: claimed {claims} times (rebuilt after the restart)"
-                ));
-            }
-        }
+/// Check the push's Build after the restart: the checks of every push (`Ended::check`), and
+/// what GitHub was told and how often it was claimed.
+async fn check(r: &Rounds, p: &Pushed, label: &str, report: &mut Report) {
+    let b = match terminal(&r.w, &p.name, 300).await {
+        Ok(b) => b,
+        Err(e) => return report.lost(format!("{label}: {e}")),
+    };
+    // After a long outage the drill's own watch may back off for up to 30 s more.
+    let end = r.ended(&b, p.generation, 90).await;
+    let claims = r.w.claims_logged(&p.name);
+    println!(
+        "{label}: {} after {:.1} s; phases {}; claims {claims}; rollouts {}; {}",
+        end.status.phase,
+        p.t0.elapsed().as_secs_f64(),
+        phases(&end.history),
+        end.moved,
+        end.status.message.as_deref().unwrap_or("")
+    );
+    end.check(label, report);
+    let reports: Vec<String> =
+        r.w.gh
+            .statuses(&p.sha)
+            .into_iter()
+            .map(|s| s.state)
+            .collect();
+    println!("{label}: GitHub statuses {reports:?}");
+    if reports.iter().any(|s| s == "failure" || s == "error") {
+        report.note(format!(
+            "{label}: GitHub was told {reports:?} for a Build that Succeeded"
+        ));
+    }
+    if claims > 1 {
+        report.note(format!(
+            "{label}: claimed {claims} times (rebuilt after the restart)"
+        ));
     }
 }
 
 pub async fn run(report: &mut Report) {
-    let w = world(1, 192 * 1024).await;
+    let mut r = rounds(64 * 1024).await;
+    let w = &r.w;
     w.gh.pace_tarballs(16 * 1024, Duration::from_millis(120));
-    w.proxy.set_mode(Mode::Throttle(64 * 1024));
-    let _ctl = controller(&w, Duration::from_secs(3));
-    let mut rec = Recorder::start(w.builds(), w.deployments());
-    let wh = start(&w, "kube", &[]).await;
+    let wh = start(w, "kube", &[]).await;
     let client = w.kube.client.clone();
     let trials = [
         ("TERM", BuildPhase::Building),
@@ -103,12 +92,12 @@ pub async fn run(report: &mut Report) {
         let sha = w.commit(0);
         let name = build_name("app0", &sha);
         let t0 = Instant::now();
-        let (status, body) = wh.push(&w, 0, &sha, &format!("kube-{sig}-{phase}")).await;
+        let (status, body) = wh.push(w, 0, &sha, &format!("kube-{sig}-{phase}")).await;
         if status != 201 {
             report.lost(format!("{label}: push answered {status}: {body}"));
             continue;
         }
-        if let Err(e) = reach(&w, &name, phase, "kube").await {
+        if let Err(e) = reach(w, &name, phase, Some("kube")).await {
             report.lost(format!("{label}: {e}"));
             continue;
         }
@@ -118,7 +107,7 @@ pub async fn run(report: &mut Report) {
         stack::start_kube(down, &client).await;
         report.count("api_restarts", 1);
         if outage == LONG_OUTAGE {
-            rec.resume(w.builds(), w.deployments());
+            r.rec.resume(w.builds(), w.deployments());
         }
         let pushed = Pushed {
             name,
@@ -126,7 +115,7 @@ pub async fn run(report: &mut Report) {
             generation,
             t0,
         };
-        check(&w, &rec, &pushed, &label, report).await;
+        check(&r, &pushed, &label, report).await;
     }
 
     // After a long outage with nothing running: how soon does the webhook's own Build watch
@@ -136,18 +125,18 @@ pub async fn run(report: &mut Report) {
     tokio::time::sleep(LONG_OUTAGE).await;
     stack::start_kube(down, &client).await;
     report.count("api_restarts", 1);
-    rec.resume(w.builds(), w.deployments());
+    r.rec.resume(w.builds(), w.deployments());
     let generation = w.generation(0).await;
     let sha = mosaic_tests::eventually("the intake to record again", 60, || async {
         let sha = w.commit(0);
-        let (s, _) = wh.push(&w, 0, &sha, &format!("kube-after-{sha}")).await;
+        let (s, _) = wh.push(w, 0, &sha, &format!("kube-after-{sha}")).await;
         (s == 201).then_some(sha)
     })
     .await;
     let t0 = Instant::now();
     let name = build_name("app0", &sha);
-    match reach(&w, &name, BuildPhase::Building, "kube").await {
-        Ok(()) => println!(
+    match reach(w, &name, BuildPhase::Building, Some("kube")).await {
+        Ok(_) => println!(
             "{label}: recorded, claimed {:.1} s later",
             t0.elapsed().as_secs_f64()
         ),
@@ -159,7 +148,7 @@ pub async fn run(report: &mut Report) {
         generation,
         t0,
     };
-    check(&w, &rec, &pushed, &label, report).await;
+    check(&r, &pushed, &label, report).await;
 
     // A push while the API is down: 503 (the delivery is GitHub's to retry), then recorded.
     let label = "push during the outage".to_string();
@@ -168,7 +157,7 @@ pub async fn run(report: &mut Report) {
     let name = build_name("app0", &sha);
     let down = stack::stop_kube("TERM");
     let t0 = Instant::now();
-    let (during, body) = wh.push(&w, 0, &sha, "kube-outage").await;
+    let (during, body) = wh.push(w, 0, &sha, "kube-outage").await;
     println!(
         "{label}: answered {during} after {:.1} s: {body}",
         t0.elapsed().as_secs_f64()
@@ -181,7 +170,7 @@ pub async fn run(report: &mut Report) {
         ));
     }
     let (after, body) = mosaic_tests::eventually("the redelivery to be recorded", 60, || async {
-        let (s, b) = wh.push(&w, 0, &sha, "kube-outage").await;
+        let (s, b) = wh.push(w, 0, &sha, "kube-outage").await;
         (s == 201 || s == 200).then_some((s, b))
     })
     .await;
@@ -192,7 +181,7 @@ pub async fn run(report: &mut Report) {
         generation,
         t0,
     };
-    check(&w, &rec, &pushed, &label, report).await;
+    check(&r, &pushed, &label, report).await;
     if !wh.log_contains("recording build failed") {
         report.note(format!(
             "{label}: no 'recording build failed' line in the log"

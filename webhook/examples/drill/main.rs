@@ -23,6 +23,7 @@ mod kube_restart;
 mod record;
 mod registry;
 mod replicas;
+mod rounds;
 mod stack;
 mod takeover;
 mod world;
@@ -87,30 +88,62 @@ pub async fn terminal(w: &world::World, name: &str, secs: u64) -> Result<Build, 
     }
 }
 
-/// Wait until Build `name` is in `phase` and claimed by `who`.
+/// Wait until Build `name` is in `phase`, claimed by `who` when given; returns who holds it.
 pub async fn reach(
     w: &world::World,
     name: &str,
     phase: BuildPhase,
-    who: &str,
-) -> Result<(), String> {
+    who: Option<&str>,
+) -> Result<String, String> {
     let api = w.builds();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(b) = api.get(name).await
             && let Some(s) = b.status
         {
-            if s.phase == phase && s.claimed_by.as_deref() == Some(who) {
-                return Ok(());
+            if s.phase == phase
+                && let Some(holder) = s.claimed_by
+                && who.is_none_or(|w| w == holder)
+            {
+                return Ok(holder);
             }
             if s.phase.is_terminal() {
                 return Err(format!("ended {} before reaching {phase}", s.phase));
             }
         }
         if Instant::now() > deadline {
-            return Err(format!("did not reach {phase} under {who} within 120 s"));
+            let under = who.map(|w| format!(" under {w}")).unwrap_or_default();
+            return Err(format!("did not reach {phase}{under} within 120 s"));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// After a fault, a new push through `wh` must deploy: its Build Succeeds.
+pub async fn recovery_push(
+    w: &world::World,
+    wh: &world::Webhook,
+    delivery: &str,
+    label: &str,
+    report: &mut Report,
+) {
+    let sha = w.commit(0);
+    let name = mosaic_core::resources::build_name("app0", &sha);
+    let (status, _) = wh.push(w, 0, &sha, delivery).await;
+    match terminal(w, &name, 180).await {
+        Ok(b)
+            if status == 201
+                && b.status
+                    .as_ref()
+                    .is_some_and(|s| s.phase == BuildPhase::Succeeded) =>
+        {
+            println!("{label}: recovery push deployed");
+        }
+        Ok(b) => report.lost(format!(
+            "{label}: recovery push ended {:?}",
+            b.status.map(|s| (s.phase, s.message))
+        )),
+        Err(e) => report.lost(format!("{label}: recovery push: {e}")),
     }
 }
 

@@ -12,7 +12,7 @@ use mosaic_tests::fault_proxy::Mode;
 
 use crate::record::{Recorder, verdict};
 use crate::world::{Webhook, World, controller, start, world};
-use crate::{Report, reach, stack, terminal};
+use crate::{Report, reach, recovery_push, stack, terminal};
 
 #[derive(Debug, Clone, Copy)]
 enum Case {
@@ -26,13 +26,13 @@ async fn fault(w: &World, case: Case, name: &str) -> Result<(), String> {
     match case {
         Case::Always500 => Ok(()),
         Case::Flaky500 => {
-            reach(w, name, BuildPhase::Pushing, "registry").await?;
+            reach(w, name, BuildPhase::Pushing, Some("registry")).await?;
             tokio::time::sleep(Duration::from_secs(15)).await;
             w.proxy.set_mode(Mode::Pass);
             Ok(())
         }
         Case::KilledMidPush => {
-            reach(w, name, BuildPhase::Pushing, "registry").await?;
+            reach(w, name, BuildPhase::Pushing, Some("registry")).await?;
             tokio::time::sleep(Duration::from_millis(800)).await;
             stack::stop_part("registry", "KILL");
             tokio::time::sleep(Duration::from_secs(5)).await;
@@ -40,7 +40,7 @@ async fn fault(w: &World, case: Case, name: &str) -> Result<(), String> {
             Ok(())
         }
         Case::DownThenUp => {
-            reach(w, name, BuildPhase::Pushing, "registry").await?;
+            reach(w, name, BuildPhase::Pushing, Some("registry")).await?;
             tokio::time::sleep(Duration::from_secs(20)).await;
             stack::start_part("registry");
             Ok(())
@@ -112,24 +112,7 @@ async fn trial(w: &World, wh: &Webhook, rec: &Recorder, case: Case, report: &mut
             }
         }
     }
-    let sha = w.commit(0);
-    let name = build_name("app0", &sha);
-    let (status, _) = wh.push(w, 0, &sha, &format!("reg-{label}-after")).await;
-    match terminal(w, &name, 180).await {
-        Ok(b)
-            if status == 201
-                && b.status
-                    .as_ref()
-                    .is_some_and(|s| s.phase == BuildPhase::Succeeded) =>
-        {
-            println!("{label}: recovery push deployed");
-        }
-        Ok(b) => report.lost(format!(
-            "{label}: recovery push ended {:?}",
-            b.status.map(|s| (s.phase, s.message))
-        )),
-        Err(e) => report.lost(format!("{label}: recovery push: {e}")),
-    }
+    recovery_push(w, wh, &format!("reg-{label}-after"), &label, report).await;
 }
 
 pub async fn run(report: &mut Report) {

@@ -11,40 +11,17 @@
 use std::time::{Duration, Instant};
 
 use mosaic_core::resources::{BuildPhase, build_name};
-use mosaic_tests::fault_proxy::Mode;
 
-use crate::record::{Recorder, phases, verdict};
-use crate::world::{Webhook, World, controller, start, world};
-use crate::{Report, rand_below};
+use crate::record::phases;
+use crate::rounds::rounds;
+use crate::world::{Webhook, start};
+use crate::{Report, rand_below, reach};
 
 /// Where each round's kill lands.
 const SCHEDULE: &[BuildPhase] = {
     use BuildPhase::{Pushing as P, RollingOut as R};
     &[P, R, P, R, P, R, P, R, P, R]
 };
-
-/// Wait until Build `name` is in `phase`; returns who holds it.
-async fn held_in(w: &World, name: &str, phase: BuildPhase) -> Result<String, String> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(b) = w.builds().get(name).await
-            && let Some(s) = b.status
-        {
-            if s.phase == phase
-                && let Some(who) = s.claimed_by
-            {
-                return Ok(who);
-            }
-            if s.phase.is_terminal() {
-                return Err(format!("ended {} before reaching {phase}", s.phase));
-            }
-        }
-        if Instant::now() > deadline {
-            return Err(format!("did not reach {phase} within 120 s"));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 /// How the taker came by the image, from its log.
 fn how(wh: &Webhook, name: &str) -> &'static str {
@@ -67,15 +44,12 @@ pub async fn run(report: &mut Report) {
     }
     let engine2 = mosaic_tests::dockerd::PrivateDockerd::start();
     let hosts = [mosaic_tests::stack().docker_host.clone(), engine2.host()];
-    let w = world(1, 192 * 1024).await;
-    w.proxy.set_mode(Mode::Throttle(32 * 1024));
-    let _ctl = controller(&w, Duration::from_secs(3));
-    let rec = Recorder::start(w.builds(), w.deployments());
+    let r = rounds(32 * 1024).await;
+    let (w, rec) = (&r.w, &r.rec);
     let ids = ["builder-a", "builder-b"];
     let launch = |i: usize| {
         let host = hosts[i].clone();
         let id = ids[i];
-        let w = &w;
         async move { start(w, id, &["--docker-host", &host]).await }
     };
     let mut builders: [Option<Webhook>; 2] = [Some(launch(0).await), Some(launch(1).await)];
@@ -86,12 +60,12 @@ pub async fn run(report: &mut Report) {
         let t0 = Instant::now();
         let downloads = w.gh.tarball_downloads();
         let intake = builders.iter().flatten().next().expect("a builder runs");
-        let (status, body) = intake.push(&w, 0, &sha, &format!("takeover-{round}")).await;
+        let (status, body) = intake.push(w, 0, &sha, &format!("takeover-{round}")).await;
         if status != 201 {
             report.lost(format!("round {round}: push answered {status}: {body}"));
             continue;
         }
-        let holder = match held_in(&w, &name, *phase).await {
+        let holder = match reach(w, &name, *phase, None).await {
             Ok(h) => h,
             Err(e) => {
                 report.lost(format!("round {round}: {e}"));
@@ -115,7 +89,7 @@ pub async fn run(report: &mut Report) {
             wh.kill();
         }
         report.count(&format!("killed_in_{at}"), 1);
-        let b = match crate::terminal(&w, &name, 180).await {
+        let b = match crate::terminal(w, &name, 180).await {
             Ok(b) => b,
             Err(e) => {
                 report.lost(format!("round {round}: {e}"));
@@ -123,47 +97,26 @@ pub async fn run(report: &mut Report) {
                 continue;
             }
         };
-        let st = b.status.clone().unwrap_or_default();
+        let end = r.ended(&b, generation, 30).await;
+        let st = &end.status;
         let taker = st.claimed_by.clone().unwrap_or_default();
         let way = builders[1 - k]
             .as_ref()
             .map_or("unknown", |wh| how(wh, &name));
         report.count(way, 1);
-        let h = rec.settle(&name, 30).await;
-        let v = verdict(&h);
-        let now = w.generation(0).await;
-        let image = w.image(0).await;
         println!(
             "round {round}: killed {holder} in {at} (image recorded: {}); taken over by {taker}: {way}; {} after {:.1} s; phases {}; rollouts {}; tarball downloads {}",
             image_at_kill.is_some(),
             st.phase,
             t0.elapsed().as_secs_f64(),
-            phases(&h),
-            now - generation,
+            phases(&end.history),
+            end.moved,
             w.gh.tarball_downloads() - downloads,
         );
-        if st.phase != BuildPhase::Succeeded {
-            report.lost(format!(
-                "round {round}: {name} ended {:?}: {:?}",
-                st.phase, st.message
-            ));
-        }
+        end.check(&format!("round {round}"), report);
         if taker == holder {
             report.lost(format!(
                 "round {round}: finished by the killed builder {holder}"
-            ));
-        }
-        if v.terminal_entries != 1 || v.changed_after_terminal {
-            report.lost(format!(
-                "round {round}: {name} terminal entries {}, changed after {}",
-                v.terminal_entries, v.changed_after_terminal
-            ));
-        }
-        if now - generation != 1 || Some(&image) != st.image.as_ref() {
-            report.lost(format!(
-                "round {round}: Deployment moved {} generations, image {image}, Build image {:?}",
-                now - generation,
-                st.image
             ));
         }
         if let Some(recorded) = image_at_kill
@@ -174,7 +127,7 @@ pub async fn run(report: &mut Report) {
                 st.image
             ));
         }
-        generation = now;
+        generation = end.generation;
         // The killed builder's pod restarts (its engine kept running).
         builders[k] = Some(launch(k).await);
     }

@@ -14,7 +14,10 @@ pub mod demo;
 pub mod dockerd;
 pub mod fake_github;
 pub mod fault_proxy;
+mod noise;
 pub mod webhook;
+
+pub use noise::noise;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

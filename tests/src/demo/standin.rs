@@ -63,7 +63,8 @@ pub(super) fn now() -> String {
     Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-pub(super) fn first_image(d: &Deployment) -> String {
+/// The image of a Deployment's first container.
+pub fn first_image(d: &Deployment) -> String {
     d.spec
         .template
         .spec

@@ -27,6 +27,17 @@ struct Pushed {
     t0: Instant,
 }
 
+impl Pushed {
+    fn new(sha: String, generation: i64, t0: Instant) -> Self {
+        Pushed {
+            name: build_name("app0", &sha),
+            sha,
+            generation,
+            t0,
+        }
+    }
+}
+
 /// Check the push's Build after the restart: the checks of every push (`Ended::check`), and
 /// what GitHub was told and how often it was claimed.
 async fn check(r: &Rounds, p: &Pushed, label: &str, report: &mut Report) {
@@ -63,6 +74,14 @@ async fn check(r: &Rounds, p: &Pushed, label: &str, report: &mut Report) {
             "{label}: claimed {claims} times (rebuilt after the restart)"
         ));
     }
+}
+
+/// Stop the API server and etcd with `sig`, keep them down for `outage`, start them again.
+async fn restart(sig: &str, outage: Duration, client: &kube::Client, report: &mut Report) {
+    let down = stack::stop_kube(sig);
+    tokio::time::sleep(outage).await;
+    stack::start_kube(down, client).await;
+    report.count("api_restarts", 1);
 }
 
 pub async fn run(report: &mut Report) {
@@ -102,29 +121,17 @@ pub async fn run(report: &mut Report) {
             continue;
         }
         tokio::time::sleep(Duration::from_millis(rand_below(500))).await;
-        let down = stack::stop_kube(sig);
-        tokio::time::sleep(outage).await;
-        stack::start_kube(down, &client).await;
-        report.count("api_restarts", 1);
+        restart(sig, outage, &client, report).await;
         if outage == LONG_OUTAGE {
             r.rec.resume(w.builds(), w.deployments());
         }
-        let pushed = Pushed {
-            name,
-            sha,
-            generation,
-            t0,
-        };
-        check(&r, &pushed, &label, report).await;
+        check(&r, &Pushed::new(sha, generation, t0), &label, report).await;
     }
 
     // After a long outage with nothing running: how soon does the webhook's own Build watch
     // see (and claim) a new push?
     let label = "push right after a 45 s outage".to_string();
-    let down = stack::stop_kube("TERM");
-    tokio::time::sleep(LONG_OUTAGE).await;
-    stack::start_kube(down, &client).await;
-    report.count("api_restarts", 1);
+    restart("TERM", LONG_OUTAGE, &client, report).await;
     r.rec.resume(w.builds(), w.deployments());
     let generation = w.generation(0).await;
     let sha = mosaic_tests::eventually("the intake to record again", 60, || async {
@@ -142,19 +149,12 @@ pub async fn run(report: &mut Report) {
         ),
         Err(e) => report.lost(format!("{label}: {e}")),
     }
-    let pushed = Pushed {
-        name,
-        sha,
-        generation,
-        t0,
-    };
-    check(&r, &pushed, &label, report).await;
+    check(&r, &Pushed::new(sha, generation, t0), &label, report).await;
 
     // A push while the API is down: 503 (the delivery is GitHub's to retry), then recorded.
     let label = "push during the outage".to_string();
     let generation = w.generation(0).await;
     let sha = w.commit(0);
-    let name = build_name("app0", &sha);
     let down = stack::stop_kube("TERM");
     let t0 = Instant::now();
     let (during, body) = wh.push(w, 0, &sha, "kube-outage").await;
@@ -175,13 +175,7 @@ pub async fn run(report: &mut Report) {
     })
     .await;
     println!("{label}: redelivery answered {after}: {body}");
-    let pushed = Pushed {
-        name,
-        sha,
-        generation,
-        t0,
-    };
-    check(&r, &pushed, &label, report).await;
+    check(&r, &Pushed::new(sha, generation, t0), &label, report).await;
     if !wh.log_contains("recording build failed") {
         report.note(format!(
             "{label}: no 'recording build failed' line in the log"

@@ -9,6 +9,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::runtime::{WatchStreamExt, watcher};
 use mosaic_core::resources::{Build, BuildPhase};
+use mosaic_tests::demo::first_image;
 
 /// One observed state of a Build.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,16 +37,6 @@ impl Drop for Recorder {
             t.abort();
         }
     }
-}
-
-fn image_of(d: &Deployment) -> String {
-    d.spec
-        .template
-        .spec
-        .as_ref()
-        .and_then(|s| s.containers.first())
-        .and_then(|c| c.image.clone())
-        .unwrap_or_default()
 }
 
 impl Recorder {
@@ -109,7 +100,7 @@ impl Recorder {
                 let mut st = st.lock().expect("recorder lock");
                 let h = st.deployments.entry(name).or_default();
                 if h.last().map(|(g, _)| *g) != Some(generation) {
-                    h.push((generation, image_of(&d)));
+                    h.push((generation, first_image(&d)));
                 }
             }
         });

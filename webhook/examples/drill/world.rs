@@ -215,22 +215,13 @@ impl World {
     }
 }
 
-/// `len` incompressible bytes (xorshift64*, seeded by the clock and `n`).
+/// `len` incompressible bytes, seeded by the clock and `n`.
 fn noise(len: usize, n: u64) -> Vec<u8> {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(1);
-    let mut x = (t ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
+    mosaic_tests::noise(len, t ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
 /// The real binary, running.

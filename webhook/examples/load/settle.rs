@@ -65,14 +65,7 @@ impl Rollouts {
                 .boxed();
             while let Some(ev) = s.next().await {
                 let Ok(d) = ev else { continue };
-                let image = d
-                    .spec
-                    .template
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.containers.first())
-                    .and_then(|c| c.image.clone())
-                    .unwrap_or_default();
+                let image = mosaic_tests::demo::first_image(&d);
                 let generation = d.metadata.generation.unwrap_or(0);
                 let name = d.metadata.name.clone().unwrap_or_default();
                 let mut m = me.0.lock().expect("rollouts lock");

@@ -6,24 +6,11 @@
 use bollard::query_parameters::{ImportImageOptions, ListImagesOptions};
 use futures::StreamExt;
 use mosaic_tests::dockerd::PrivateDockerd;
+use mosaic_tests::noise;
 use mosaic_webhook::{Engine, EngineBuilder};
 use sha2::{Digest, Sha256};
 
 const MIB: u64 = 1 << 20;
-
-/// `len` incompressible bytes.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2) + 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
 
 fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());

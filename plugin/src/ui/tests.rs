@@ -5,7 +5,7 @@ use mosaic_core::{Binding, Build};
 
 use super::html::{esc, github_url, seg};
 use super::security::{Keys, cookie, csrf_ok, same};
-use super::{has_display, hosts, overview, pages};
+use super::{facts, has_display, hosts, overview};
 
 fn keys() -> Keys {
     Keys {
@@ -127,7 +127,7 @@ fn stages_have_durations() {
             "rollingOut": "2026-01-01T00:01:12Z", "finished": "2026-01-01T00:01:40Z"}}
     }))
     .unwrap();
-    let s = pages::stages(&b, 0);
+    let s = facts::stages(&b, 0);
     assert_eq!(
         s,
         vec![

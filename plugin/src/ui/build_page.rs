@@ -32,7 +32,7 @@ pub fn build(b: &Build, binding: Option<&Binding>, now: i64) -> String {
         out.push_str("<h2>Findings</h2>");
         out.push_str(&super::explain::findings_html(&s.findings));
     }
-    out.push_str(&commit_statuses(&s));
+    out.push_str(&commit_statuses(&s, now));
     out.push_str(&log(&s));
     out.push_str("</div>");
     out
@@ -117,7 +117,7 @@ fn stage_list(b: &Build, now: i64) -> String {
 }
 
 /// The commit statuses sent to GitHub, newest first, in core's words (as `status` prints them).
-fn commit_statuses(s: &BuildStatus) -> String {
+fn commit_statuses(s: &BuildStatus, now: i64) -> String {
     let mut out = String::from("<h2>Commit statuses sent</h2>");
     if s.commit_statuses.is_empty() {
         out.push_str("<p id=\"reports\">None recorded.</p>");
@@ -131,9 +131,9 @@ fn commit_statuses(s: &BuildStatus) -> String {
     for r in commit_status::newest_first(&s.commit_statuses) {
         let _ = write!(
             out,
-            "<tr title=\"{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr title=\"{}\"><td>{} ago</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.words()),
-            esc(&output::age(Some(&r.sent_at))),
+            output::human_duration(now - r.sent_at.0.as_second()),
             esc(&r.context),
             r.state.as_str(),
             esc(&r.description),

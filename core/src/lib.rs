@@ -4,6 +4,7 @@
 
 pub mod bound_container;
 pub mod build_reason;
+pub mod commit_status;
 pub mod duration;
 pub mod error_chain;
 pub mod explain;

@@ -326,6 +326,11 @@ pub struct BuildStatus {
     pub rolled_back: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
+    /// The commit statuses sent to GitHub for this Build, oldest first; the newest 10
+    /// (`commit_status::MAX_REPORTS`) are kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = crate::commit_status::MAX_REPORTS))]
+    pub commit_statuses: Vec<crate::commit_status::CommitReport>,
 }
 
 /// Deterministic Build name for (binding, commit): a redelivery or duplicate push maps to the same name.

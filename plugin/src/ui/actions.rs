@@ -16,9 +16,9 @@ use mosaic_core::{Binding, Build};
 
 use super::action_form::ActionForm;
 use super::app::App;
+use super::facts::target;
 use super::html::{esc, page};
 use super::overview::short_digest;
-use super::pages::target;
 use crate::cmd::{deploy, rollback};
 use crate::error::Error;
 use crate::output;
@@ -133,86 +133,18 @@ pub fn forms(b: &Binding, dep: Option<&Deployment>, builds: &[Build]) -> String 
     out
 }
 
-/// What an action did, in words.
+/// What an action did, in words, and its command line.
 async fn perform(app: &App, f: &ActionForm) -> Result<(String, String), Error> {
     if f.action == "bind" {
         return super::bind::perform(app, f).await;
     }
-    let client = &app.client;
-    let bapi: Api<Binding> = Api::namespaced(client.clone(), &f.namespace);
+    let bapi: Api<Binding> = Api::namespaced(app.client.clone(), &f.namespace);
     let b = bapi.get(&f.binding).await?;
     match f.action.as_str() {
-        "deploy" => {
-            let wanted = f
-                .git_ref
-                .as_deref()
-                .map(str::trim)
-                .filter(|r| !r.is_empty())
-                .unwrap_or(&b.spec.branch)
-                .to_string();
-            let cmd = command(&b, "deploy", &wanted);
-            let (commit, git_ref) = deploy::resolve(client, &b, &wanted, &app.github).await?;
-            let said = match deploy::start(client, &b, &commit, &git_ref, app.user.clone()).await? {
-                deploy::Started::Created(x) => {
-                    format!("build.mosaic.nectar.dev/{} created", x.name_any())
-                }
-                deploy::Started::Running { name, phase } => {
-                    format!("build/{name} for this commit is already {phase}")
-                }
-            };
-            Ok((said, cmd))
-        }
-        "rollback" => {
-            let to = f.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
-            let made = rollback::start(client, &b, to, app.user.clone()).await?;
-            let t = &made.spec.trigger;
-            let source = t.build.clone().unwrap_or_default();
-            Ok((
-                format!(
-                    "build.mosaic.nectar.dev/{} created: rolling back to build/{source} ({})",
-                    made.name_any(),
-                    t.image.as_deref().unwrap_or_default()
-                ),
-                command(&b, "rollback", &source),
-            ))
-        }
-        "pause" | "resume" => {
-            let paused = f.action == "pause";
-            let patch = serde_json::json!({"spec": {"paused": paused}});
-            bapi.patch(&f.binding, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
-            Ok((
-                format!(
-                    "binding.mosaic.nectar.dev/{} {}",
-                    f.binding,
-                    if paused { "paused" } else { "resumed" }
-                ),
-                command(&b, &f.action, ""),
-            ))
-        }
-        "scale" => {
-            let n: i32 = f
-                .replicas
-                .as_deref()
-                .map(str::trim)
-                .and_then(|r| r.parse().ok())
-                .filter(|n| (0..=1000).contains(n))
-                .ok_or_else(|| {
-                    Error::Usage("replicas must be a whole number from 0 to 1000".into())
-                })?;
-            let dapi: Api<Deployment> = Api::namespaced(client.clone(), &f.namespace);
-            let patch = serde_json::json!({"spec": {"replicas": n}});
-            dapi.patch_scale(
-                &b.spec.deployment,
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-            Ok((
-                format!("deployment.apps/{} scaled", b.spec.deployment),
-                command(&b, "scale", &n.to_string()),
-            ))
-        }
+        "deploy" => deploy_ref(app, &b, f).await,
+        "rollback" => roll_back(app, &b, f).await,
+        "pause" | "resume" => pause(&bapi, &b, f).await,
+        "scale" => scale(app, &b, f).await,
         "unbind" => {
             bapi.delete(&f.binding, &DeleteParams::default()).await?;
             Ok((
@@ -224,6 +156,90 @@ async fn perform(app: &App, f: &ActionForm) -> Result<(String, String), Error> {
             "unknown action {other:?}: bind, deploy, rollback, pause, resume, scale or unbind"
         ))),
     }
+}
+
+/// Deploy the branch or commit the form names (the Binding's branch when empty), as
+/// `kubectl mosaic deploy` does.
+async fn deploy_ref(app: &App, b: &Binding, f: &ActionForm) -> Result<(String, String), Error> {
+    let wanted = f
+        .git_ref
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(&b.spec.branch)
+        .to_string();
+    let cmd = command(b, "deploy", &wanted);
+    let client = &app.client;
+    let (commit, git_ref) = deploy::resolve(client, b, &wanted, &app.github).await?;
+    let said = match deploy::start(client, b, &commit, &git_ref, app.user.clone()).await? {
+        deploy::Started::Created(x) => {
+            format!("build.mosaic.nectar.dev/{} created", x.name_any())
+        }
+        deploy::Started::Running { name, phase } => {
+            format!("build/{name} for this commit is already {phase}")
+        }
+    };
+    Ok((said, cmd))
+}
+
+/// Roll back to the Build the form names (the newest candidate when empty), as
+/// `kubectl mosaic rollback` does.
+async fn roll_back(app: &App, b: &Binding, f: &ActionForm) -> Result<(String, String), Error> {
+    let to = f.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    let made = rollback::start(&app.client, b, to, app.user.clone()).await?;
+    let t = &made.spec.trigger;
+    let source = t.build.clone().unwrap_or_default();
+    Ok((
+        format!(
+            "build.mosaic.nectar.dev/{} created: rolling back to build/{source} ({})",
+            made.name_any(),
+            t.image.as_deref().unwrap_or_default()
+        ),
+        command(b, "rollback", &source),
+    ))
+}
+
+/// Pause or resume the Binding (one merge patch of `spec.paused`).
+async fn pause(
+    bapi: &Api<Binding>,
+    b: &Binding,
+    f: &ActionForm,
+) -> Result<(String, String), Error> {
+    let paused = f.action == "pause";
+    let patch = serde_json::json!({"spec": {"paused": paused}});
+    bapi.patch(&f.binding, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok((
+        format!(
+            "binding.mosaic.nectar.dev/{} {}",
+            f.binding,
+            if paused { "paused" } else { "resumed" }
+        ),
+        command(b, &f.action, ""),
+    ))
+}
+
+/// Set the Deployment's replica count through its scale subresource, as `kubectl scale` does.
+async fn scale(app: &App, b: &Binding, f: &ActionForm) -> Result<(String, String), Error> {
+    let n: i32 = f
+        .replicas
+        .as_deref()
+        .map(str::trim)
+        .and_then(|r| r.parse().ok())
+        .filter(|n| (0..=1000).contains(n))
+        .ok_or_else(|| Error::Usage("replicas must be a whole number from 0 to 1000".into()))?;
+    let dapi: Api<Deployment> = Api::namespaced(app.client.clone(), &f.namespace);
+    let patch = serde_json::json!({"spec": {"replicas": n}});
+    dapi.patch_scale(
+        &b.spec.deployment,
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok((
+        format!("deployment.apps/{} scaled", b.spec.deployment),
+        command(b, "scale", &n.to_string()),
+    ))
 }
 
 /// `POST /act`.

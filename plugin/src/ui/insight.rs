@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use mosaic_core::Build;
 
 use super::explain::{findings_for, findings_html, gather};
+use super::facts::stages;
 use super::html::{cli, esc};
-use super::pages::stages;
 use crate::explain::scope;
 
 /// How many Builds the plot shows.

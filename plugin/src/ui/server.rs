@@ -20,7 +20,7 @@ pub use super::app::App;
 use super::html::page;
 use super::security;
 use super::state::{Change, View};
-use super::{actions, bind, explain, overview, pages, related};
+use super::{actions, bind, build_page, explain, overview, pages, related};
 use crate::output;
 
 const APP_JS: &str = include_str!("assets/app.js");
@@ -127,7 +127,7 @@ async fn build_page(State(app): State<App>, Path((ns, name)): Path<(String, Stri
                 &format!("Build {ns}/{name}"),
                 &app.scope,
                 &app.keys.csrf,
-                &pages::build(&b, binding.as_deref(), output::now_secs()),
+                &build_page::build(&b, binding.as_deref(), output::now_secs()),
             ))
             .into_response()
         }

@@ -5,7 +5,7 @@ use mosaic_core::{Binding, Build};
 
 use super::html::{esc, github_url, seg};
 use super::security::{Keys, cookie, csrf_ok, same};
-use super::{has_display, hosts, overview, pages};
+use super::{build_page, facts, has_display, hosts, overview};
 
 fn keys() -> Keys {
     Keys {
@@ -127,7 +127,7 @@ fn stages_have_durations() {
             "rollingOut": "2026-01-01T00:01:12Z", "finished": "2026-01-01T00:01:40Z"}}
     }))
     .unwrap();
-    let s = pages::stages(&b, 0);
+    let s = facts::stages(&b, 0);
     assert_eq!(
         s,
         vec![
@@ -138,4 +138,38 @@ fn stages_have_durations() {
             ("verify", None)
         ]
     );
+}
+
+#[test]
+fn the_build_page_lists_the_commit_statuses_newest_first_and_escaped() {
+    let mut b: Build = serde_json::from_value(serde_json::json!({
+        "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
+        "metadata": {"name": "api-1", "namespace": "shop"},
+        "spec": {"binding": "api", "commit": "0123456789abcdef0123456789abcdef01234567", "ref": "refs/heads/main",
+            "trigger": {"type": "push", "pusher": "octocat"}},
+        "status": {"phase": "Failed", "commitStatuses": [
+            {"context": "mosaic/shop/api", "state": "pending", "description": "building",
+             "sentAt": "2026-01-01T00:00:00Z", "delivery": "Sent"},
+            {"context": "mosaic/shop/api", "state": "failure", "description": "<img src=x> failed",
+             "sentAt": "2026-01-01T00:01:00Z", "delivery": "Failed", "reason": "GitHub answered 500: <b>x</b>"}
+        ]}
+    }))
+    .unwrap();
+    let now = "2026-01-01T00:02:00Z"
+        .parse::<k8s_openapi::jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    let page = build_page::build(&b, None, now);
+    let table = page.split("<table id=\"reports\">").nth(1).expect(&page);
+    let failed = table.find("&lt;img src=x&gt; failed").expect(table);
+    let building = table.find(">building<").expect(table);
+    assert!(failed < building, "newest first: {table}");
+    assert!(table.contains("<td>60s ago</td>"), "{table}");
+    assert!(
+        table.contains("not sent: GitHub answered 500: &lt;b&gt;x&lt;/b&gt;"),
+        "{table}"
+    );
+    assert!(!table.contains("<img") && !table.contains("<b>"), "{table}");
+    b.status.as_mut().unwrap().commit_statuses.clear();
+    assert!(build_page::build(&b, None, now).contains("<p id=\"reports\">None recorded.</p>"));
 }

@@ -284,7 +284,13 @@ async fn status_and_logs_report_builds() {
             "phaseTimes": {"pending": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:01:30Z"},
             "logTail": "step 1/2\nerror: boom",
             "findings": [{"slug": "crash-loop", "severity": "error", "object": {"kind": "Pod", "name": "api-x"},
-                "summary": "The container exits with code 1.", "fix": ["Read the logs."]}]}
+                "summary": "The container exits with code 1.", "fix": ["Read the logs."]}],
+            "commitStatuses": [
+                {"context": "mosaic/ns/api", "state": "pending", "description": "building",
+                 "sentAt": "2026-01-01T00:00:01Z", "delivery": "Sent"},
+                {"context": "mosaic/ns/api", "state": "failure", "description": "rollout failed: new pods crash",
+                 "sentAt": "2026-01-01T00:01:29Z", "delivery": "Failed",
+                 "reason": "GitHub answered 502 for the commit status of acme/api@0123456789ab: Bad Gateway"}]}
     });
     builds
         .patch_status(
@@ -356,6 +362,18 @@ async fn status_and_logs_report_builds() {
         "{}",
         r.stdout
     );
+    let sent = r
+        .stdout
+        .split("Commit statuses sent by build/api-0123456789ab:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let sent: Vec<&str> = sent.lines().take(2).collect();
+    assert!(
+        sent[0].ends_with("mosaic/ns/api  failure \"rollout failed: new pods crash\" (not sent: GitHub answered 502 for the commit status of acme/api@0123456789ab: Bad Gateway)")
+            && sent[1].ends_with("mosaic/ns/api  pending \"building\" (sent)"),
+        "{}",
+        r.stdout
+    );
 
     let r = mosaic(&k, &["status", "deployment/api", "-o", "json"], &[]).await;
     r.assert_ok();
@@ -366,6 +384,11 @@ async fn status_and_logs_report_builds() {
         "rolling out: 0 of 1 updated replicas available"
     );
     assert_eq!(v["items"][0]["builds"][0]["status"]["phase"], "Failed");
+    // The commit statuses sent, as the API server keeps them (the CRD's schema has the field).
+    assert_eq!(
+        v["items"][0]["builds"][0]["status"]["commitStatuses"][1]["reason"],
+        "GitHub answered 502 for the commit status of acme/api@0123456789ab: Bad Gateway"
+    );
 
     let r = mosaic(&k, &["list"], &[]).await;
     r.assert_ok();

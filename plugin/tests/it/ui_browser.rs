@@ -1,7 +1,7 @@
 //! `kubectl mosaic ui` in a real browser (Debian's headless Chromium over WebDriver) against
 //! the real stack: the overview updates live, the actions make exactly their API change, an
-//! RBAC refusal is shown as the command line shows it, the token and CSRF gates hold, and a
-//! hostile build log stays text. The tests save screenshots under target/ui-screenshots/
+//! RBAC refusal is shown as the command line shows it, the token and CSRF gates hold, a
+//! hostile build log stays text, and the Build page lists the commit statuses sent. The tests save screenshots under target/ui-screenshots/
 //! (docs/ui/ holds a committed set).
 
 use crate::support::rbac_front;
@@ -520,6 +520,77 @@ async fn a_hostile_build_log_is_shown_inert() {
         )
         .await,
         json!(["undefined", 0, 0])
+    );
+}
+
+#[tokio::test]
+async fn the_build_page_lists_the_commit_statuses_sent() {
+    let k = scene("Succeeded").await;
+    set_status(
+        &k,
+        "api-0123456789ab",
+        json!({"phase": "Succeeded", "image": IMAGE_A, "logTail": "#1 [internal] load build definition\n#2 DONE 0.1s",
+            "phaseTimes": {"pending": "2026-12-01T10:00:00Z", "building": "2026-12-01T10:00:02Z",
+                "pushing": "2026-12-01T10:00:40Z", "rollingOut": "2026-12-01T10:00:45Z",
+                "verifying": "2026-12-01T10:01:05Z", "finished": "2026-12-01T10:01:15Z"},
+            "commitStatuses": [
+                {"context": "mosaic/ns/api", "state": "pending", "description": "building",
+                 "sentAt": "2026-12-01T10:00:02Z", "delivery": "Failed",
+                 "reason": "GitHub answered 500 for the commit status of acme/api@0123456: <i>Server Error</i>"},
+                {"context": "mosaic/ns/api", "state": "pending", "description": "rolling out",
+                 "sentAt": "2026-12-01T10:00:45Z", "delivery": "Sent"},
+                {"context": "mosaic/ns/api", "state": "success",
+                 "description": format!("deployed {IMAGE_A}").chars().take(140).collect::<String>(),
+                 "sentAt": "2026-12-01T10:01:15Z", "delivery": "Sent"}
+            ]}),
+    )
+    .await;
+    let ui = Ui::start(&k.kubeconfig, &k.namespace, &[]);
+    let br = Browser::start().await;
+    br.goto(&ui.url).await;
+    br.goto(&format!(
+        "{}/build/{}/api-0123456789ab",
+        ui.origin(),
+        k.namespace
+    ))
+    .await;
+    br.wait_text("#reports", "rolling out", 10).await;
+    let rows = br
+        .js(
+            "return Array.from(document.querySelectorAll('#reports tbody tr'))\
+             .map(r => Array.from(r.cells).slice(1).map(c => c.textContent));",
+            json!([]),
+        )
+        .await;
+    assert_eq!(
+        rows,
+        json!([
+            [
+                "mosaic/ns/api",
+                "success",
+                format!("deployed {IMAGE_A}")
+                    .chars()
+                    .take(140)
+                    .collect::<String>(),
+                "sent"
+            ],
+            ["mosaic/ns/api", "pending", "rolling out", "sent"],
+            [
+                "mosaic/ns/api",
+                "pending",
+                "building",
+                "not sent: GitHub answered 500 for the commit status of acme/api@0123456: <i>Server Error</i>"
+            ]
+        ])
+    );
+    // The reason stays text.
+    assert_eq!(
+        br.js(
+            "return document.querySelectorAll('#reports i').length;",
+            json!([])
+        )
+        .await,
+        json!(0)
     );
     br.screenshot(&shots().join("build.png")).await;
 }

@@ -106,7 +106,7 @@ pub async fn run(
         Err(s @ Stop::Superseded { .. }) => Some(s),
         Err(e) => return Err(e),
     };
-    let (binding, job, rep) = match prepare_run(ctx, &build).await {
+    let (binding, job, rep) = match prepare_run(ctx, &build, claimed).await {
         Ok(p) => p,
         Err(e) => return Err(superseded.unwrap_or(e)),
     };
@@ -147,8 +147,13 @@ pub(crate) async fn read_binding(ctx: &Ctx, build: &Build) -> Result<Binding, St
     })
 }
 
-/// Read the Binding and its Secrets, plan the build, and start the commit's status reporter.
-async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporter), Stop> {
+/// Read the Binding and its Secrets, plan the build, and start the commit's status reporter
+/// (which records what it sends in the status of the Build `claimed` holds).
+async fn prepare_run(
+    ctx: &Ctx,
+    build: &Build,
+    claimed: &Claimed,
+) -> Result<(Binding, Work, Reporter), Stop> {
     let binding = read_binding(ctx, build).await?;
     let job = prepare(ctx, build, &binding).await?;
     let rep = Reporter::start(
@@ -156,15 +161,22 @@ async fn prepare_run(ctx: &Ctx, build: &Build) -> Result<(Binding, Work, Reporte
         ctx.metrics.clone(),
         &job,
         ctx.report_details,
+        claimed.clone(),
     );
     Ok((binding, job, rep))
 }
 
 /// The commit status of a Build that was decided before it ran (superseded by a newer push,
 /// refused by `latest`; the worker ends such a Build without running it). Failures to report come back as notes; when the Binding
-/// or its Secrets cannot be read there is nothing to report with, as in [`run`].
-pub async fn report_superseded(ctx: &Ctx, build: &Build, stop: Stop) -> Vec<String> {
-    match prepare_run(ctx, build).await {
+/// or its Secrets cannot be read there is nothing to report with, as in [`run`]. What is sent
+/// is recorded in the status of the Build `claimed` holds (ended already).
+pub async fn report_superseded(
+    ctx: &Ctx,
+    build: &Build,
+    claimed: &Claimed,
+    stop: Stop,
+) -> Vec<String> {
+    match prepare_run(ctx, build, claimed).await {
         Ok((_, _, rep)) => rep.finish(final_status(&Err(stop))).await,
         Err(_) => Vec::new(),
     }

@@ -2,7 +2,9 @@
 //! their own per commit, in order, each bounded by a short timeout and tried once; when several
 //! wait, only the latest is sent (a status replaces the one before it). The run waits for that
 //! task only at its end, so the final status is posted before the Build's terminal write and
-//! failed reports are collected for its message. The final status says what happened.
+//! failed reports are collected for its message. The final status says what happened. Each
+//! send, taken or failed, is recorded in the Build's `status.commitStatuses` (through the
+//! claim's guarded status write) before the next is sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,6 +12,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use mosaic_core::commit_status::{self, CommitReport, ReportState};
+
+use crate::cluster::claim::{Claimed, now_time};
 use crate::metrics::Metrics;
 use crate::pipeline::ports::CommitState;
 
@@ -27,12 +32,14 @@ pub struct Reporter {
 
 impl Reporter {
     /// Start the reporting task of `job`'s commit; without `details`, failures are posted
-    /// without internal hosts and addresses (`report_text`).
+    /// without internal hosts and addresses (`report_text`). Each send is recorded in the
+    /// status of the Build `record` holds.
     pub fn start(
         source: Arc<dyn SourceHost>,
         metrics: Arc<Metrics>,
         job: &Work,
         details: bool,
+        record: Claimed,
     ) -> Self {
         let public = super::report_text::Public::new(details, &job.plan.registry_host);
         let (tx, mut rx) = mpsc::unbounded_channel::<(CommitState, String)>();
@@ -55,10 +62,20 @@ impl Reporter {
                     )),
                 };
                 metrics.report(r.is_ok());
+                let description = super::plan::status_description(&text);
+                let report = match &r {
+                    Ok(()) => {
+                        CommitReport::sent(&context, state_of(state), &description, now_time())
+                    }
+                    Err(e) => {
+                        CommitReport::failed(&context, state_of(state), &description, now_time(), e)
+                    }
+                };
                 if let Err(e) = r {
                     tracing::warn!(%commit, error = %e, "GitHub status report failed");
                     errors.push(e);
                 }
+                remember(&record, report).await;
             }
             errors
         }));
@@ -80,5 +97,24 @@ impl Reporter {
         drop(tx);
         task.await
             .unwrap_or_else(|e| vec![format!("status reporting task: {e}")])
+    }
+}
+
+/// The commit state in the Build status's words.
+fn state_of(s: CommitState) -> ReportState {
+    match s {
+        CommitState::Pending => ReportState::Pending,
+        CommitState::Success => ReportState::Success,
+        CommitState::Failure => ReportState::Failure,
+        CommitState::Error => ReportState::Error,
+    }
+}
+
+/// Record one send in the Build's status. A Build whose status cannot be written (the claim
+/// lost, the API server away past its budget) still ran and reported: only a warning.
+async fn remember(record: &Claimed, report: CommitReport) {
+    let write = record.update(|s| commit_status::record(&mut s.commit_statuses, report.clone()));
+    if let Err(e) = write.await {
+        tracing::warn!(error = %e, "could not record the commit status in the Build's status");
     }
 }

@@ -88,6 +88,64 @@ async fn a_whole_run_deploys_by_digest() {
     assert_eq!(states, [Pending, Pending, Success]);
 }
 
+/// The commit statuses recorded in `web-old`'s status, as the fake API server stores it.
+fn recorded(kube: &fake_kube::FakeKube) -> Vec<mosaic_core::commit_status::CommitReport> {
+    let st = kube.state.lock().unwrap();
+    let b = &st.objects[&format!("{BUILDS}/web-old")];
+    serde_json::from_value(b["status"]["commitStatuses"].clone()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn each_report_sent_is_recorded_in_the_build_status_in_order() {
+    use mosaic_core::commit_status::{Delivery, ReportState};
+    let kube = cluster();
+    let gh = Arc::new(FakeGitHub::default());
+    let (r, _) = run_old(&ctx(&kube, gh.clone(), Arc::default())).await;
+    assert!(r.is_ok(), "{r:?}");
+    let sent = gh.statuses.lock().unwrap().clone();
+    let got = recorded(&kube);
+    let state = |c: CommitState| match c {
+        CommitState::Pending => ReportState::Pending,
+        CommitState::Success => ReportState::Success,
+        CommitState::Failure => ReportState::Failure,
+        CommitState::Error => ReportState::Error,
+    };
+    assert_eq!(
+        got.iter()
+            .map(|r| (r.state, r.description.clone(), r.delivery))
+            .collect::<Vec<_>>(),
+        sent.iter()
+            .map(|(c, d)| (state(*c), d.clone(), Delivery::Sent))
+            .collect::<Vec<_>>()
+    );
+    assert!(
+        got.iter()
+            .all(|r| r.context == job().context && r.reason.is_none())
+    );
+
+    // Refused sends are recorded too, as not sent, with the adapter's one-line reason.
+    let kube = cluster();
+    let gh = Arc::new(FakeGitHub {
+        statuses_fail: true,
+        ..Default::default()
+    });
+    let (r, errors) = run_old(&ctx(&kube, gh, Arc::default())).await;
+    assert!(r.is_ok(), "{r:?}");
+    let got = recorded(&kube);
+    assert_eq!(got.len(), errors.len(), "{got:?} {errors:?}");
+    assert!(
+        got.iter().all(|r| r.delivery == Delivery::Failed),
+        "{got:?}"
+    );
+    let last = got.last().unwrap();
+    assert_eq!(last.state, ReportState::Success);
+    assert_eq!(
+        last.reason.as_deref(),
+        Some(errors.last().unwrap().as_str()),
+        "{got:?}"
+    );
+}
+
 #[tokio::test]
 async fn failing_status_reports_do_not_fail_the_build() {
     let kube = cluster();

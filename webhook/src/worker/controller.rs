@@ -227,7 +227,7 @@ async fn end_unstarted(
     )
     .await;
     crate::worker::history::prune(ctx, build).await;
-    let notes = crate::pipeline::report_superseded(ctx, build, stop.replay()).await;
+    let notes = crate::pipeline::report_superseded(ctx, build, &claimed, stop.replay()).await;
     if !notes.is_empty()
         && let Next::Record(noted) = next_step(Err(stop), &notes, &build.spec.commit)
     {

@@ -246,11 +246,13 @@ async fn two_quick_pushes_deploy_only_the_newer_commit() {
             .all(|s| !s.description.contains("rolling out")),
         "the old commit never rolled"
     );
-    // Superseded before or after its build, the old commit says why it was not deployed.
-    let last =
-        w.gh.statuses(&old)
-            .pop()
-            .expect("a status for the old commit");
+    // Superseded before or after its build, the old commit says why it was not deployed
+    // (decided before it ran, the report follows the terminal write: wait for it).
+    let last = mosaic_tests::eventually("the old commit's final status", 30, || {
+        let last = w.gh.statuses(&old).pop().filter(|s| s.state != "pending");
+        async move { last }
+    })
+    .await;
     assert_eq!(last.state, "error");
     assert!(
         last.description

@@ -13,6 +13,7 @@ mod cluster;
 mod cluster_install;
 mod cluster_probe;
 mod cluster_verdicts;
+mod commit_statuses;
 mod crash;
 mod drills;
 mod engine_prune;

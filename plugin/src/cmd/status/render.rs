@@ -1,6 +1,6 @@
 //! The text `status` prints for one Binding: what it deploys and the rollout, its newest
-//! Builds, why the newest failed, and why recent pushes did not deploy (the Events the webhook
-//! writes on the Binding). Pure.
+//! Builds, why the newest failed, the commit statuses the newest sent to GitHub, and why recent
+//! pushes did not deploy (the Events the webhook writes on the Binding). Pure.
 
 use std::fmt::Write as _;
 
@@ -33,9 +33,29 @@ pub fn render(
         {
             write_failure(&mut out, failed);
         }
+        if let Some(newest) = r.builds.first() {
+            write_reports(&mut out, newest, now);
+        }
     }
     write_events(&mut out, &r.events, now);
     out
+}
+
+/// The commit statuses the newest Build sent to GitHub, newest first, in core's words.
+fn write_reports(out: &mut String, b: &Build, now: i64) {
+    let Some(s) = b.status.as_ref().filter(|s| !s.commit_statuses.is_empty()) else {
+        return;
+    };
+    let _ = writeln!(out, "Commit statuses sent by build/{}:", b.name_any());
+    for r in mosaic_core::commit_status::newest_first(&s.commit_statuses) {
+        let age = output::human_duration(now - r.sent_at.0.as_second());
+        let _ = writeln!(
+            out,
+            "  {age:>8} ago  {}  {}",
+            output::escape_terminal(&r.context),
+            output::escape_terminal(&r.words())
+        );
+    }
 }
 
 /// Why recent pushes did not deploy: the newest Events on the Binding, newest first.

@@ -189,3 +189,62 @@ fn says_why_recent_pushes_did_not_deploy_newest_first() {
         "Superseded"
     );
 }
+
+#[test]
+fn lists_the_commit_statuses_the_newest_build_sent() {
+    let mut b = Binding::new(
+        "api",
+        serde_json::from_value(serde_json::json!({"deployment": "api", "repo": "acme/api", "image": "r.example.com/api"}))
+            .unwrap(),
+    );
+    b.metadata.namespace = Some("ns".into());
+    let build: Build = serde_json::from_value(serde_json::json!({
+        "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
+        "metadata": {"name": "api-0123456789ab", "namespace": "ns", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"binding": "api", "commit": "0123456789abcdef0123456789abcdef01234567", "ref": "refs/heads/main",
+            "trigger": {"type": "push", "pusher": "octocat"}},
+        "status": {"phase": "Succeeded",
+            "phaseTimes": {"pending": "2026-01-01T00:00:00Z", "finished": "2026-01-01T00:02:05Z"},
+            "commitStatuses": [
+                {"context": "mosaic/ns/api", "state": "pending", "description": "building",
+                 "sentAt": "2026-01-01T00:00:01Z", "delivery": "Sent"},
+                {"context": "mosaic/ns/api", "state": "success", "description": "deployed \u{1b}[2Jr.example.com/api@sha256:ab",
+                 "sentAt": "2026-01-01T00:02:04Z", "delivery": "Failed",
+                 "reason": "GitHub did not answer the commit status report within 10s"}
+            ]}
+    }))
+    .unwrap();
+    let now = "2026-01-01T00:03:04Z"
+        .parse::<k8s_openapi::jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    let out = render(&b, None, std::slice::from_ref(&build), &[], now, &[]);
+    let sent = out
+        .split("Commit statuses sent by build/api-0123456789ab:\n")
+        .nth(1)
+        .expect(&out);
+    let lines: Vec<&str> = sent.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains("60s ago  mosaic/ns/api  success \"deployed ")
+            && lines[0]
+                .ends_with("(not sent: GitHub did not answer the commit status report within 10s)"),
+        "{out}"
+    );
+    assert!(!out.contains('\u{1b}'), "escaped: {out}");
+    assert!(
+        lines[1].ends_with("mosaic/ns/api  pending \"building\" (sent)"),
+        "{out}"
+    );
+    // In JSON the Build carries them as the API server has them.
+    let r = report(&b, None, std::slice::from_ref(&build), &[], &[]);
+    let v = serde_json::to_value(&r).unwrap();
+    assert_eq!(
+        v["builds"][0]["status"]["commitStatuses"][1]["delivery"],
+        "Failed"
+    );
+    assert_eq!(
+        v["builds"][0]["status"]["commitStatuses"][0]["state"],
+        "pending"
+    );
+}

@@ -11,6 +11,7 @@ use crate::pipeline::fake_kube::FakeKube;
 use crate::pipeline::fakes::{FakeEngine, FakeGitHub};
 use crate::pipeline::ports::CommitState;
 use crate::pipeline::test_world::*;
+use mosaic_core::commit_status::{Delivery, ReportState};
 
 async fn get(kube: &FakeKube) -> Arc<Build> {
     let api = Api::<Build>::namespaced(kube.client(), NS);
@@ -194,8 +195,22 @@ async fn a_build_the_cache_shows_superseded_is_ended_in_one_write_and_reported()
     assert_eq!(action, Action::await_change());
     assert_eq!(
         *writes.lock().unwrap(),
-        ["Superseded"],
-        "one status write, no claim before it"
+        ["Superseded", "Superseded"],
+        "one terminal status write, no claim before it; then the report sent is recorded"
+    );
+    let reports = get(&kube).await.status.clone().unwrap().commit_statuses;
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(
+        (
+            reports[0].state,
+            reports[0].description.as_str(),
+            reports[0].delivery
+        ),
+        (
+            ReportState::Error,
+            "not deployed: superseded by fedcba987654",
+            Delivery::Sent
+        )
     );
     let (phase, reason, message) = status(&*get(&kube).await);
     assert_eq!(
@@ -219,7 +234,15 @@ async fn a_failed_report_of_a_superseded_build_is_noted_on_it() {
         ..Default::default()
     });
     reconcile(get(&kube).await, ctx).await.unwrap();
-    assert_eq!(*writes.lock().unwrap(), ["Superseded", "Superseded"]);
+    assert_eq!(
+        *writes.lock().unwrap(),
+        ["Superseded", "Superseded", "Superseded"],
+        "the terminal write, the failed report recorded, the note"
+    );
+    let reports = get(&kube).await.status.clone().unwrap().commit_statuses;
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].delivery, Delivery::Failed);
+    assert!(reports[0].reason.is_some(), "{reports:?}");
     let (phase, _, message) = status(&*get(&kube).await);
     assert_eq!(phase, BuildPhase::Superseded);
     assert!(message.contains("GitHub status report failed"), "{message}");

@@ -26,6 +26,22 @@ use mosaic_core::Binding;
 
 use crate::error::Error;
 
+/// The `deployment/NAME [-c C] -n NS` a Binding's command lines name (rollback, deploy, unbind;
+/// the UI shows them next to its buttons).
+pub fn target(b: &Binding) -> String {
+    let c = b
+        .spec
+        .container
+        .as_deref()
+        .map(|c| format!(" -c {c}"))
+        .unwrap_or_default();
+    format!(
+        "deployment/{}{c} -n {}",
+        b.spec.deployment,
+        kube::ResourceExt::namespace(b).unwrap_or_default()
+    )
+}
+
 /// Parse `deployment/NAME` (also `deploy/`, `deployments/`, `deployment.apps/`, or a bare NAME).
 pub fn parse_deployment_target(s: &str) -> Result<String, Error> {
     let name = match s.split_once('/') {

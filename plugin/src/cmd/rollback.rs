@@ -40,16 +40,9 @@ pub struct RollbackArgs {
 
 /// The command line of a rollback of `binding` to Build `to`.
 pub fn command(binding: &Binding, to: &str) -> String {
-    let c = binding
-        .spec
-        .container
-        .as_deref()
-        .map(|c| format!(" -c {c}"))
-        .unwrap_or_default();
     format!(
-        "kubectl mosaic rollback deployment/{}{c} -n {} --to {to}",
-        binding.spec.deployment,
-        binding.namespace().unwrap_or_default()
+        "kubectl mosaic rollback {} --to {to}",
+        super::target(binding)
     )
 }
 

@@ -16,10 +16,9 @@ use mosaic_core::{Binding, Build};
 
 use super::action_form::ActionForm;
 use super::app::App;
-use super::facts::target;
 use super::html::{esc, page};
 use super::overview::short_digest;
-use crate::cmd::{deploy, rollback};
+use crate::cmd::{deploy, rollback, target};
 use crate::error::Error;
 use crate::output;
 

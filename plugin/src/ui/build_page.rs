@@ -9,9 +9,10 @@ use mosaic_core::commit_status;
 use mosaic_core::resources::TriggerKind;
 use mosaic_core::{Binding, Build, BuildPhase, BuildStatus};
 
-use super::facts::{stages, target, trigger, why};
+use super::facts::{stages, trigger, why};
 use super::html::{cli, esc, seg};
 use super::overview::short_digest;
+use crate::cmd::target;
 use crate::output;
 
 /// The Build page body.

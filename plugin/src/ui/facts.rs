@@ -5,8 +5,7 @@
 use std::fmt::Write as _;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::ResourceExt;
-use mosaic_core::{Binding, Build};
+use mosaic_core::Build;
 
 use crate::output;
 
@@ -92,19 +91,4 @@ pub fn trigger(b: &Build) -> String {
         (None, Some(p)) => format!("push by {p}"),
         _ => format!("{:?}", b.spec.trigger.kind).to_lowercase(),
     }
-}
-
-/// The `-n NS deployment/NAME [-c C]` part of a Binding's commands.
-pub fn target(b: &Binding) -> String {
-    let c = b
-        .spec
-        .container
-        .as_deref()
-        .map(|c| format!(" -c {c}"))
-        .unwrap_or_default();
-    format!(
-        "deployment/{}{c} -n {}",
-        b.spec.deployment,
-        b.namespace().unwrap_or_default()
-    )
 }

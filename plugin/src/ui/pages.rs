@@ -6,11 +6,12 @@ use std::fmt::Write as _;
 use kube::ResourceExt;
 use mosaic_core::Binding;
 
-use super::facts::{bars, target, trigger, why};
+use super::facts::{bars, trigger, why};
 use super::html::{cli, esc, seg};
 use super::overview::ready_pods;
 use super::state::View;
 use crate::cmd::status;
+use crate::cmd::target;
 use crate::output;
 
 /// How many Builds the Binding page shows.

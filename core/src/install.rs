@@ -23,7 +23,7 @@ use crate::names;
 pub use crate::netpol::{builder_network_policy, intake_network_policy};
 use crate::rbac::Part;
 
-/// Version of the workspace, used as the webhook image tag.
+/// Version of the workspace, the webhook image's tag (`images::tests` checks the lock).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Named port of the webhook container and Service.
 pub const PORT_NAME: &str = "http";
@@ -35,8 +35,6 @@ pub const SECRET_MOUNT_DIR: &str = "/etc/mosaic/webhook-secret";
 /// is not the engine's runtime folder (`/run/docker`, with containerd's socket and the
 /// engine's state), which stays private to the engine container.
 pub const DOCKER_SOCKET_DIR: &str = "/run/mosaic-engine";
-/// Image of the Docker engine sidecar (`install --engine-image` names another).
-pub const DOCKER_IMAGE: &str = "docker:28-dind";
 /// Name of the webhook container.
 pub const WEBHOOK_CONTAINER: &str = "webhook";
 /// Name of the Docker engine container.
@@ -47,10 +45,10 @@ pub const INTAKE_REPLICAS: i32 = 2;
 /// claimed, so replicas never race.
 pub const BUILDER_REPLICAS: i32 = 2;
 
-/// The webhook image reference, `repository:version`.
-pub fn webhook_image() -> String {
-    format!("{}:{VERSION}", names::WEBHOOK_IMAGE_REPOSITORY)
-}
+/// The Docker engine sidecar's image by default, pinned by digest (`manifests/images.lock`).
+pub use crate::images::engine_image;
+/// The webhook image by default, `repository:version@sha256:…` (`manifests/images.lock`).
+pub use crate::images::webhook_image;
 
 /// Path of the webhook secret file inside the webhook container.
 pub fn webhook_secret_file() -> String {

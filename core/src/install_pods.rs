@@ -23,8 +23,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ObjectMeta;
 
 use crate::install::{
-    DOCKER_IMAGE, DOCKER_SOCKET_DIR, ENGINE_CONTAINER, PORT_NAME, SECRET_MOUNT_DIR,
-    WEBHOOK_CONTAINER, docker_host, part_labels, part_meta, quantities, selector, webhook_image,
+    DOCKER_SOCKET_DIR, ENGINE_CONTAINER, PORT_NAME, SECRET_MOUNT_DIR, WEBHOOK_CONTAINER,
+    docker_host, engine_image, part_labels, part_meta, quantities, selector, webhook_image,
     webhook_secret_file,
 };
 use crate::names;
@@ -223,7 +223,7 @@ fn webhook_container(args: Vec<String>, memory_limit: &str, mounts: Vec<VolumeMo
 fn docker_container() -> Container {
     Container {
         name: ENGINE_CONTAINER.into(),
-        image: Some(DOCKER_IMAGE.into()),
+        image: Some(engine_image()),
         // `dockerd` first: the image's entrypoint then adds no listener of its own
         // (given only `--flags`, it would add a TCP one); the unix socket is the only one.
         // No env either: an empty `DOCKER_TLS_CERTDIR` would be dropped by the API

@@ -212,7 +212,7 @@ impl Settings {
             one(
                 "--engine-image",
                 &self.engine_image,
-                crate::install::DOCKER_IMAGE.into(),
+                crate::install::engine_image(),
             ),
             one(
                 "--github-api-url",

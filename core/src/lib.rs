@@ -9,6 +9,7 @@ pub mod duration;
 pub mod error_chain;
 pub mod explain;
 pub mod history;
+pub mod images;
 pub mod install;
 pub mod install_pods;
 pub mod install_settings;

@@ -91,7 +91,5 @@ pub const REGISTRY_SECRET_NAME: &str = "mosaic-registry";
 pub const REGISTRY_CONFIG_KEY: &str = ".dockerconfigjson";
 /// Type of a Secret holding registry credentials under [`REGISTRY_CONFIG_KEY`].
 pub const REGISTRY_SECRET_TYPE: &str = "kubernetes.io/dockerconfigjson";
-/// Image repository of the webhook; the tag is the workspace version.
-pub const WEBHOOK_IMAGE_REPOSITORY: &str = "ghcr.io/nectar-dev/mosaic-webhook";
 /// Numeric user and group the webhook image and Deployment run as.
 pub const WEBHOOK_UID: i64 = 65532;

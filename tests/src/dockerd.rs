@@ -8,6 +8,17 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+/// What a private dockerd runs in and with, beyond the hermetic defaults.
+#[derive(Debug, Default)]
+pub struct Shape {
+    /// Cgroup directories (`/sys/fs/cgroup/<controller>/<path>`) the engine runs in.
+    pub cgroups: Vec<PathBuf>,
+    /// Its image store (default: `data` under its own directory).
+    pub data_root: Option<PathBuf>,
+    /// More `dockerd` flags.
+    pub args: Vec<String>,
+}
+
 /// A running private dockerd.
 pub struct PrivateDockerd {
     pid: u32,
@@ -17,6 +28,11 @@ pub struct PrivateDockerd {
 impl PrivateDockerd {
     /// Start one and wait (up to 60 s) until it answers `/_ping`.
     pub fn start() -> Self {
+        Self::start_with(&Shape::default())
+    }
+
+    /// As `start`, shaped by `shape` (a builder pod's bounds, for the hostile-Dockerfile drill).
+    pub fn start_with(shape: &Shape) -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
         let sock = crate::stack()
             .docker_host
@@ -34,17 +50,29 @@ impl PrivateDockerd {
         ));
         std::fs::create_dir_all(&dir).expect("private dockerd dir");
         let log = std::fs::File::create(dir.join("dockerd.log")).expect("dockerd log");
-        let child = Command::new("dockerd")
+        // Join the cgroups first (a shell that then becomes dockerd), so containerd and every
+        // container the engine starts are counted there from their first pid.
+        let join: String = shape
+            .cgroups
+            .iter()
+            .map(|c| format!("echo $$ > '{}/cgroup.procs' && ", c.display()))
+            .collect();
+        let data_root = shape.data_root.clone().unwrap_or_else(|| dir.join("data"));
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{join}exec dockerd \"$@\""))
+            .arg("dockerd")
             .arg("--host")
             .arg(format!("unix://{}", dir.join("docker.sock").display()))
             .arg("--data-root")
-            .arg(dir.join("data"))
+            .arg(data_root)
             .arg("--exec-root")
             .arg(dir.join("exec"))
             .arg("--pidfile")
             .arg(dir.join("docker.pid"))
             .args(["--bridge=none", "--iptables=false", "--ip-forward=false"])
             .arg("--ip-masq=false")
+            .args(&shape.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)

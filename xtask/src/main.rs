@@ -1,9 +1,10 @@
 //! `cargo xtask gen` writes every generated file; `cargo xtask check` fails on drift and on a
-//! broken layout rule (`layout`); `cargo xtask long-fns` lists the functions over 80 lines.
+//! broken layout rule (`layout`) and on an image in `manifests/` not pinned by digest (`pins`); `cargo xtask long-fns` lists the functions over 80 lines.
 
 mod imports;
 mod layout;
 mod long_fns;
+mod pins;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,7 @@ fn main() -> anyhow::Result<()> {
     match cmd.as_str() {
         "gen" => generate(&root)?,
         "check" => {
+            check_pinned(&root)?;
             check_generated(&root)?;
             let broken = layout::problems(&root);
             if !broken.is_empty() {
@@ -37,6 +39,14 @@ fn generate(root: &Path) -> anyhow::Result<()> {
         }
         std::fs::write(&p, body).with_context(|| format!("writing {}", p.display()))?;
         eprintln!("wrote {path}");
+    }
+    Ok(())
+}
+
+fn check_pinned(root: &Path) -> anyhow::Result<()> {
+    let broken = pins::problems(&root.join("manifests"))?;
+    if !broken.is_empty() {
+        bail!("images not pinned by digest:\n  {}", broken.join("\n  "));
     }
     Ok(())
 }

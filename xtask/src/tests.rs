@@ -212,3 +212,48 @@ fn the_webhook_rules_catch_a_cycle_and_the_pipeline_on_the_adapters() {
         ["import cycle between the webhook's top-level modules: pipeline -> worker -> pipeline"]
     );
 }
+
+#[test]
+fn the_repository_pins_every_manifest_image_by_digest() {
+    let broken = crate::pins::problems(&root().join("manifests")).unwrap();
+    assert!(broken.is_empty(), "{}", broken.join("\n"));
+}
+
+#[test]
+fn a_tag_only_image_a_bad_lock_or_a_stale_webhook_tag_is_reported() {
+    let d = format!("sha256:{}", "ab".repeat(32));
+    let problems = |lock: &str| {
+        let dir = std::env::temp_dir().join(format!("xtask-pins-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("w.yaml"),
+            format!("      - image: docker:28-dind\n        image: r.io/w:1@{d}\n"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("images.lock"), lock).unwrap();
+        let broken = crate::pins::problems(&dir).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        broken
+    };
+    let broken = problems(&format!(
+        "webhook r.io/w:0.0.0-old@{d}\nengine docker:28-dind@{d}\n"
+    ));
+    assert_eq!(broken.len(), 2, "{broken:#?}");
+    assert!(broken[0].ends_with(
+        "w.yaml:1: image \"docker:28-dind\" has no @sha256:<64 hex> digest (pin it in manifests/images.lock, then `cargo xtask gen`)"
+    ));
+    assert!(broken[1].contains(&format!(
+        "the webhook image r.io/w:0.0.0-old@{d} is not tagged {}",
+        env!("CARGO_PKG_VERSION")
+    )));
+    let version = env!("CARGO_PKG_VERSION");
+    let broken = problems(&format!(
+        "webhook r.io/w:{version}@{d}\nengine docker:28-dind\n"
+    ));
+    assert_eq!(broken.len(), 2, "{broken:#?}");
+    assert!(
+        broken[1].ends_with("images.lock line 2: \"engine docker:28-dind\" is not `ROLE REPOSITORY:TAG@sha256:<64 hex>`"),
+        "{}",
+        broken[1]
+    );
+}

@@ -1,5 +1,5 @@
 use super::*;
-use crate::install::{self, DOCKER_IMAGE};
+use crate::install;
 
 fn args(d: &Deployment, name: &str) -> Vec<String> {
     let pod = d.spec.template.spec.as_ref().unwrap();
@@ -74,7 +74,7 @@ fn defaults_change_nothing_but_the_annotation() {
     let plain = install::builder_deployment();
     apply(&Settings::default(), &mut d);
     assert_eq!(d.spec, plain.spec);
-    assert_eq!(image(&d, ENGINE_CONTAINER), DOCKER_IMAGE);
+    assert_eq!(image(&d, ENGINE_CONTAINER), install::engine_image());
     assert_eq!(remembered(&d), Some(Settings::default()));
     assert_eq!(remembered(&plain), None);
 }
@@ -178,7 +178,7 @@ fn bad_settings_are_named() {
 fn rows_fill_in_the_defaults() {
     let rows = Settings::default().rows();
     assert!(rows.iter().all(|(_, _, default)| *default));
-    assert_eq!(rows[1], ("--engine-image", DOCKER_IMAGE.to_string(), true));
+    assert_eq!(rows[1], ("--engine-image", install::engine_image(), true));
     let rows = all().rows();
     assert!(rows.iter().all(|(_, _, default)| !*default));
     assert_eq!(

@@ -37,10 +37,11 @@ pub struct InstallArgs {
     #[arg(long, value_name = "PATH")]
     pub registry_credentials_from: Option<PathBuf>,
     /// Run this webhook image instead of the release's (e.g. a mirror's copy, or one built
-    /// from webhook/Dockerfile).
+    /// from webhook/Dockerfile); REPO@sha256:… pins it, a tag alone is run with a warning.
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
-    /// Run this Docker engine image instead of docker:28-dind (e.g. a mirror's copy).
+    /// Run this Docker engine image instead of the pinned docker:28-dind (e.g. a mirror's
+    /// copy); REPO@sha256:… pins it, a tag alone is run with a warning.
     #[arg(long, value_name = "IMAGE")]
     pub engine_image: Option<String>,
     /// GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3).
@@ -232,6 +233,9 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     }
     let mut items = bundle_objects(&namespace)?;
     if args.dry_run {
+        for w in mosaic_core::images::unpinned_settings(&flags) {
+            eprintln!("warning: {w}");
+        }
         set_settings(&mut items, &flags, &flags.egress(), &namespace)?;
         let mut secrets = vec![];
         if args.github_token_from_env.is_some() {
@@ -258,6 +262,9 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     settings
         .validate()
         .map_err(|e| Error::Input(format!("remembered setting: {e}; rerun with --reset")))?;
+    for w in mosaic_core::images::unpinned_settings(&settings) {
+        eprintln!("warning: {w}");
+    }
     let egress = super::install_egress::egress(&client, &settings).await;
     set_settings(&mut items, &settings, &egress, &namespace)?;
     let mut conflicts = Vec::new();

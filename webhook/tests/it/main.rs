@@ -24,6 +24,7 @@ mod git_truth;
 mod github_faults;
 mod history_drill;
 mod hostile;
+mod hostile_builds;
 mod hostile_http;
 mod hostile_tar;
 mod install_defaults;

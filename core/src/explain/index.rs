@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::explain::tree::Value;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 pub use super::event::Event;
 use super::finding::{Evidence, ObjectRef};
@@ -16,7 +16,7 @@ mod hpa_v1;
 mod notes;
 mod selector;
 
-use hpa_v1::hpa_v1_annotations;
+pub(crate) use hpa_v1::hpa_v1_annotations;
 pub use selector::selector_matches;
 
 /// Kinds the engine knows how to read (as rule targets or as context). Anything else
@@ -140,7 +140,7 @@ pub struct Index {
 impl Index {
     /// Builds the index. Objects without `kind` or `metadata.name` are skipped (and
     /// counted); Secret payloads are dropped so they can never reach a report.
-    pub fn build(values: Vec<Value>) -> Index {
+    pub fn build(values: Vec<serde_json::Value>) -> Index {
         Index::from_input(Input::from(values))
     }
 
@@ -160,7 +160,7 @@ impl Index {
             ix.newest = ix.newest.max(*t);
         }
         ix.events = events.into_iter().map(|g| g.event).collect();
-        for mut v in objects {
+        for v in objects {
             if let Some(t) = value::newest_object_time(&v) {
                 ix.newest = ix.newest.max(Some(t));
             }
@@ -175,9 +175,6 @@ impl Index {
             }
             if !KNOWN_KINDS.contains(&kind.as_str()) {
                 *ix.unknown_kinds.entry(kind.clone()).or_default() += 1;
-            }
-            if kind == "HorizontalPodAutoscaler" {
-                hpa_v1_annotations(&mut v);
             }
             let bad = super::shape::unreadable(&v, &kind);
             ix.unreadable_count += bad.len();
@@ -206,10 +203,10 @@ impl Index {
             if kind == "Pod"
                 && let Some(labels) = value::get(&v, "metadata.labels").and_then(Value::as_object)
             {
-                for (k, l) in labels {
+                for (k, l) in labels.iter() {
                     if let Some(l) = l.as_str() {
                         ix.pod_labels
-                            .entry((namespace.clone(), k.clone(), l.to_string()))
+                            .entry((namespace.clone(), k.to_string(), l.to_string()))
                             .or_default()
                             .push(id);
                     }
@@ -422,7 +419,7 @@ impl Index {
                     .map(|(k, v)| {
                         let key = (
                             ns.clone(),
-                            k.clone(),
+                            k.to_string(),
                             v.as_str().unwrap_or_default().to_string(),
                         );
                         self.pod_labels.get(&key).map(Vec::as_slice).unwrap_or(&[])

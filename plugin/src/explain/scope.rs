@@ -6,8 +6,8 @@
 use std::collections::{BTreeSet, HashSet};
 
 use mosaic_core::explain::rules::node_facts::pod_unschedulable;
+use mosaic_core::explain::tree::Value;
 use mosaic_core::explain::{Event, Index, Input, Obj, ObjectRef, selector_matches};
-use serde_json::Value;
 
 use super::kinds::{self, KindInfo};
 
@@ -62,7 +62,7 @@ pub fn select(
     namespace: Option<&str>,
 ) -> Option<Selection> {
     let mut input: Input = objects.into();
-    let ix = Index::build(input.take_objects());
+    let ix = Index::from_input(Input::new().with_objects(input.take_objects()));
     let roots: Vec<&Obj> = ix
         .of_kind(target.kind.kind)
         .filter(|o| {
@@ -388,7 +388,6 @@ fn ingress_backends(ing: &Obj) -> Vec<String> {
         for p in rule
             .pointer("/http/paths")
             .and_then(Value::as_array)
-            .map(Vec::as_slice)
             .unwrap_or(&[])
         {
             if let Some(b) = p.get("backend") {

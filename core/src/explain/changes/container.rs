@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::{Aspect, Change, change, list, name_of, text};
 use crate::explain::rules::pod_probes::probe_target;
@@ -42,7 +42,7 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
             .into_iter()
             .flatten()
             .filter_map(Value::as_object)
-            .flat_map(|m| m.keys().cloned())
+            .flat_map(|m| m.keys().map(str::to_string))
             .collect();
         for k in keys {
             let vo = ro.as_ref().and_then(|m| m.get(&k));
@@ -89,12 +89,12 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
             ];
             let diffs: Vec<String> = keys
                 .iter()
-                .filter(|k| po.and_then(|p| p.get(**k)) != pn.and_then(|p| p.get(**k)))
+                .filter(|k| po.and_then(|p| p.get(k)) != pn.and_then(|p| p.get(k)))
                 .map(|k| {
                     format!(
                         "{k} {} → {}",
-                        text(po.and_then(|p| p.get(*k))),
-                        text(pn.and_then(|p| p.get(*k)))
+                        text(po.and_then(|p| p.get(k))),
+                        text(pn.and_then(|p| p.get(k)))
                     )
                 })
                 .collect();

@@ -86,9 +86,8 @@ fn run_error(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         let command: Vec<String> = ["command", "args"]
             .iter()
             .flat_map(|k| {
-                spec.and_then(|s| s.get(*k))
+                spec.and_then(|s| s.get(k))
                     .and_then(|v| v.as_array())
-                    .cloned()
                     .unwrap_or_default()
             })
             .filter_map(|v| v.as_str().map(str::to_string))

@@ -27,7 +27,7 @@ const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>)
 
 fn has_probe(cs: &Cs<'_>, pod: &Obj, kinds: &[&str]) -> bool {
     cs.spec(pod)
-        .is_some_and(|s| kinds.iter().any(|k| s.get(*k).is_some()))
+        .is_some_and(|s| kinds.iter().any(|k| s.get(k).is_some()))
 }
 
 fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
@@ -265,7 +265,7 @@ fn readiness_gate(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
 
 /// What a probe checks, for sentences: `GET /healthz`, `TCP port 5432`,
 /// `exec cat /tmp/ready`, `gRPC port 9090`.
-pub fn probe_target(p: &serde_json::Value) -> String {
+pub fn probe_target(p: &crate::explain::tree::Value) -> String {
     let port = |k: &str| {
         p.pointer(&format!("/{k}/port"))
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::explain::tree::Value;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 mod container;
 
@@ -49,10 +49,7 @@ fn pod_spec(t: &Value) -> &Value {
 }
 
 fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    v.get(key).and_then(Value::as_array).unwrap_or(&[])
 }
 
 fn name_of(v: &Value) -> &str {
@@ -62,7 +59,7 @@ fn name_of(v: &Value) -> &str {
 fn text(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => "(none)".to_string(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s.to_string(),
         Some(v) => v.to_string(),
     }
 }
@@ -186,8 +183,8 @@ fn volume_source(v: &Value) -> String {
     let Some(m) = v.as_object() else {
         return String::new();
     };
-    let kind = m.keys().find(|k| *k != "name").cloned().unwrap_or_default();
-    let target = match kind.as_str() {
+    let kind = m.keys().find(|k| *k != "name").unwrap_or_default();
+    let target = match kind {
         "configMap" => text(v.pointer("/configMap/name")),
         "secret" => text(v.pointer("/secret/secretName")),
         "persistentVolumeClaim" => text(v.pointer("/persistentVolumeClaim/claimName")),

@@ -1,8 +1,8 @@
 //! Events, normalised from core/v1 (`involvedObject`, `count`, `lastTimestamp`) and
 //! events.k8s.io/v1 (`regarding`, `note`, `series`) into one shape.
 
+use crate::explain::tree::Value;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use super::finding::Evidence;
 use super::value::{self, get, str_at};

@@ -4,19 +4,22 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::explain::tree::Value;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 pub use super::event::Event;
-use super::finding::{Evidence, ObjectRef};
+use super::finding::ObjectRef;
 use super::input::Input;
-use super::value::{self, arr_at, get, str_at};
+use super::value::{self, str_at};
 
+mod build;
 mod hpa_v1;
 mod notes;
+mod obj;
 mod selector;
 
-use hpa_v1::hpa_v1_annotations;
+pub(crate) use hpa_v1::hpa_v1_annotations;
+pub use obj::Obj;
 pub use selector::selector_matches;
 
 /// Kinds the engine knows how to read (as rule targets or as context). Anything else
@@ -51,68 +54,6 @@ pub const KNOWN_KINDS: &[&str] = &[
     "Event",
 ];
 
-/// One indexed object: identity plus the raw value.
-#[derive(Debug, Clone)]
-pub struct Obj {
-    /// Position in the index; stable for the life of the index.
-    pub id: usize,
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-    pub uid: Option<String>,
-    pub value: Value,
-}
-
-impl Obj {
-    /// The value at a dotted path of this object.
-    pub fn get(&self, path: &str) -> Option<&Value> {
-        get(&self.value, path)
-    }
-    /// The string at a dotted path of this object.
-    pub fn str(&self, path: &str) -> Option<&str> {
-        str_at(&self.value, path)
-    }
-    /// The array at a dotted path of this object (empty when absent).
-    pub fn arr(&self, path: &str) -> &[Value] {
-        arr_at(&self.value, path)
-    }
-    /// `status.conditions[type=<ty>]`.
-    pub fn condition(&self, ty: &str) -> Option<&Value> {
-        value::condition(&self.value, ty)
-    }
-    /// `{kind, namespace, name}` of this object.
-    pub fn object_ref(&self) -> ObjectRef {
-        ObjectRef {
-            kind: self.kind.clone(),
-            namespace: self.namespace.clone(),
-            name: self.name.clone(),
-        }
-    }
-    /// `Kind/name`, as used in evidence.
-    pub fn display(&self) -> String {
-        format!("{}/{}", self.kind, self.name)
-    }
-    /// Evidence naming a field of this object and its value.
-    pub fn field(&self, field: impl Into<String>, value: impl ToString) -> Evidence {
-        Evidence::field(self.display(), field, value)
-    }
-    /// `-n <ns> ` for kubectl commands (empty for cluster-scoped objects).
-    pub fn ns_flag(&self) -> String {
-        self.namespace
-            .as_deref()
-            .map(|n| format!(" -n {n}"))
-            .unwrap_or_default()
-    }
-    /// `metadata.creationTimestamp`.
-    pub fn created(&self) -> Option<DateTime<Utc>> {
-        value::time_at(&self.value, "metadata.creationTimestamp")
-    }
-    /// `metadata.labels` (null when absent).
-    pub fn labels(&self) -> &Value {
-        self.get("metadata.labels").unwrap_or(&Value::Null)
-    }
-}
-
 type Key = (String, Option<String>, String);
 
 /// Every object of the input, cross-referenced.
@@ -140,117 +81,8 @@ pub struct Index {
 impl Index {
     /// Builds the index. Objects without `kind` or `metadata.name` are skipped (and
     /// counted); Secret payloads are dropped so they can never reach a report.
-    pub fn build(values: Vec<Value>) -> Index {
+    pub fn build(values: Vec<serde_json::Value>) -> Index {
         Index::from_input(Input::from(values))
-    }
-
-    /// Builds the index from an [`Input`] (its Events already normalised).
-    pub fn from_input(input: Input) -> Index {
-        let mut ix = Index::default();
-        let Input {
-            objects,
-            events,
-            unreadable_events,
-        } = input;
-        ix.skipped += unreadable_events.len();
-        for t in events.iter().map(|g| g.newest) {
-            ix.newest = ix.newest.max(t);
-        }
-        for (_, t) in &unreadable_events {
-            ix.newest = ix.newest.max(*t);
-        }
-        ix.events = events.into_iter().map(|g| g.event).collect();
-        for mut v in objects {
-            if let Some(t) = value::newest_object_time(&v) {
-                ix.newest = ix.newest.max(Some(t));
-            }
-            let kind = str_at(&v, "kind").unwrap_or_default().to_string();
-            let Some(name) = value::nonempty_at(&v, "metadata.name").map(str::to_string) else {
-                ix.skipped += 1;
-                continue;
-            };
-            if kind.is_empty() {
-                ix.skipped += 1;
-                continue;
-            }
-            if !KNOWN_KINDS.contains(&kind.as_str()) {
-                *ix.unknown_kinds.entry(kind.clone()).or_default() += 1;
-            }
-            if kind == "HorizontalPodAutoscaler" {
-                hpa_v1_annotations(&mut v);
-            }
-            let bad = super::shape::unreadable(&v, &kind);
-            ix.unreadable_count += bad.len();
-            for b in bad
-                .into_iter()
-                .take(20usize.saturating_sub(ix.unreadable.len()))
-            {
-                let ns = value::nonempty_at(&v, "metadata.namespace")
-                    .map(|n| format!("{n}/"))
-                    .unwrap_or_default();
-                ix.unreadable.push(format!("{kind} {ns}{name}: {b}"));
-            }
-            let id = ix.objs.len();
-            let namespace = value::nonempty_at(&v, "metadata.namespace").map(str::to_string);
-            let uid = value::nonempty_at(&v, "metadata.uid").map(str::to_string);
-            if let Some(u) = &uid {
-                ix.by_uid.insert(u.clone(), id);
-            }
-            ix.by_key
-                .insert((kind.clone(), namespace.clone(), name.clone()), id);
-            ix.by_kind.entry(kind.clone()).or_default().push(id);
-            ix.by_kind_ns
-                .entry((kind.clone(), namespace.clone()))
-                .or_default()
-                .push(id);
-            if kind == "Pod"
-                && let Some(labels) = value::get(&v, "metadata.labels").and_then(Value::as_object)
-            {
-                for (k, l) in labels {
-                    if let Some(l) = l.as_str() {
-                        ix.pod_labels
-                            .entry((namespace.clone(), k.clone(), l.to_string()))
-                            .or_default()
-                            .push(id);
-                    }
-                }
-            }
-            ix.objs.push(Obj {
-                id,
-                kind,
-                namespace,
-                name,
-                uid,
-                value: v,
-            });
-        }
-        ix.children = vec![Vec::new(); ix.objs.len()];
-        for id in 0..ix.objs.len() {
-            let owners: Vec<usize> = ix.owner_ids(&ix.objs[id]).collect();
-            for o in owners {
-                ix.children[o].push(id);
-            }
-        }
-        ix.events_of = vec![Vec::new(); ix.objs.len()];
-        for (eid, e) in ix.events.iter().enumerate() {
-            let target = e
-                .involved_uid
-                .as_ref()
-                .and_then(|u| ix.by_uid.get(u))
-                .or_else(|| {
-                    ix.by_key.get(&(
-                        e.involved_kind.clone(),
-                        e.involved_namespace.clone(),
-                        e.involved_name.clone(),
-                    ))
-                })
-                .copied();
-            match target {
-                Some(id) => ix.events_of[id].push(eid),
-                None => ix.unmatched_events += 1,
-            }
-        }
-        ix
     }
 
     fn owner_ids<'a>(&'a self, obj: &'a Obj) -> impl Iterator<Item = usize> + 'a {
@@ -422,7 +254,7 @@ impl Index {
                     .map(|(k, v)| {
                         let key = (
                             ns.clone(),
-                            k.clone(),
+                            k.to_string(),
                             v.as_str().unwrap_or_default().to_string(),
                         );
                         self.pod_labels.get(&key).map(Vec::as_slice).unwrap_or(&[])

@@ -1,12 +1,15 @@
 //! The engine's input, gathered one object at a time ([`Input::push`]). Events, most of
 //! a cluster dump, are normalised as they arrive ([`Event`]) and their JSON dropped;
-//! Secret payloads are dropped; every other object is kept as its JSON value. A large
-//! dump is thus held once, and its Events in a fraction of their JSON size.
+//! Secret payloads are dropped; every other object is kept as a compact
+//! [`tree::Value`](super::tree::Value), a fraction of a `serde_json::Value`'s size. A
+//! large dump is thus held once, and small.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+
+use crate::explain::tree::Value;
 
 use super::event::Event;
+use super::index::hpa_v1_annotations;
 use super::value::{self, str_at};
 
 /// Objects and Events for [`super::explain_input`] / [`super::Index::from_input`].
@@ -33,7 +36,12 @@ impl Input {
     }
 
     /// Adds one object (any kind; a core/v1 or events.k8s.io/v1 Event is normalised).
-    pub fn push(&mut self, mut v: Value) {
+    pub fn push(&mut self, v: serde_json::Value) {
+        self.push_tree(Value::from(v));
+    }
+
+    /// [`Input::push`] of an object already read into a compact tree.
+    pub fn push_tree(&mut self, mut v: Value) {
         if str_at(&v, "kind") == Some("Event") {
             let newest = value::newest_object_time(&v);
             match Event::from_value(&v) {
@@ -50,6 +58,9 @@ impl Input {
         {
             m.remove("data");
             m.remove("stringData");
+        }
+        if str_at(&v, "kind") == Some("HorizontalPodAutoscaler") {
+            hpa_v1_annotations(&mut v);
         }
         self.objects.push(v);
     }
@@ -100,24 +111,24 @@ impl Input {
     }
 }
 
-impl Extend<Value> for Input {
-    fn extend<I: IntoIterator<Item = Value>>(&mut self, iter: I) {
+impl Extend<serde_json::Value> for Input {
+    fn extend<I: IntoIterator<Item = serde_json::Value>>(&mut self, iter: I) {
         for v in iter {
             self.push(v);
         }
     }
 }
 
-impl FromIterator<Value> for Input {
-    fn from_iter<I: IntoIterator<Item = Value>>(iter: I) -> Input {
+impl FromIterator<serde_json::Value> for Input {
+    fn from_iter<I: IntoIterator<Item = serde_json::Value>>(iter: I) -> Input {
         let mut input = Input::new();
         input.extend(iter);
         input
     }
 }
 
-impl From<Vec<Value>> for Input {
-    fn from(values: Vec<Value>) -> Input {
+impl From<Vec<serde_json::Value>> for Input {
+    fn from(values: Vec<serde_json::Value>) -> Input {
         values.into_iter().collect()
     }
 }

@@ -17,6 +17,7 @@ pub mod input;
 pub mod probe;
 pub mod rules;
 pub mod shape;
+pub mod tree;
 pub mod value;
 pub mod what_changed;
 

@@ -6,7 +6,9 @@
 //! its output back into results, a verdict naming the layer that fails, and evidence.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
+
+use super::tree::Value;
 
 use super::finding::Evidence;
 use super::index::{Index, Obj};
@@ -146,12 +148,7 @@ pub fn plan(svc: &Obj, ix: &Index) -> Vec<Check> {
             .flat_map(|(ip, p)| {
                 p.arr("spec.containers")
                     .iter()
-                    .flat_map(|c| {
-                        c.get("ports")
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default()
-                    })
+                    .flat_map(|c| c.get("ports").and_then(Value::as_array).unwrap_or_default())
                     .filter_map(|cp| cp.get("containerPort").and_then(Value::as_i64))
                     .filter(|cp| !target_ports.contains(cp))
                     .map(|cp| (ip.clone(), cp))
@@ -343,7 +340,13 @@ pub fn evidence(svc: &str, outcomes: &[Outcome]) -> Vec<Evidence> {
 /// The probe pod: no ServiceAccount token, non-root, read-only root, no
 /// privilege escalation, every capability dropped, small limits, and a deadline
 /// after which the kubelet stops it even if the plugin is gone.
-pub fn pod(name: &str, namespace: &str, image: &str, script: &str, deadline_seconds: i64) -> Value {
+pub fn pod(
+    name: &str,
+    namespace: &str,
+    image: &str,
+    script: &str,
+    deadline_seconds: i64,
+) -> serde_json::Value {
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "namespace": namespace,

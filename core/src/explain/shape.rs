@@ -2,7 +2,7 @@
 //! container statuses) checked for their type, so malformed input is reported with
 //! its path instead of passing silently as healthy. The rest is still analysed.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::value::{get, looks_like_time, parse_time};
 
@@ -115,11 +115,16 @@ fn type_of(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    /// `json!`, read into the engine's compact tree.
+    macro_rules! tree {
+        ($($t:tt)+) => {
+            crate::explain::tree::Value::from(serde_json::json!($($t)+))
+        };
+    }
 
     #[test]
     fn wrong_types_and_bad_times_name_their_path() {
-        let pod = json!({"kind": "Pod", "metadata": {"name": "p", "creationTimestamp": "yesterday"},
+        let pod = tree!({"kind": "Pod", "metadata": {"name": "p", "creationTimestamp": "yesterday"},
             "status": {"phase": "Running", "conditions": "Ready",
                 "containerStatuses": [{"name": "app", "restartCount": "3",
                     "state": {"terminated": {"exitCode": "1", "finishedAt": "2024-13-45T99:00:00Z"}}}]}});
@@ -137,7 +142,7 @@ mod tests {
 
     #[test]
     fn well_formed_objects_have_nothing_unreadable() {
-        let pod = json!({"kind": "Pod", "metadata": {"name": "p", "creationTimestamp": "2024-05-01T10:00:00Z"},
+        let pod = tree!({"kind": "Pod", "metadata": {"name": "p", "creationTimestamp": "2024-05-01T10:00:00Z"},
             "status": {"phase": "Running", "startTime": "2024-05-01T10:00:00Z",
                 "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": "2024-05-01T10:00:05Z"}],
                 "containerStatuses": [{"name": "app", "restartCount": 0, "state": {"running": {"startedAt": "2024-05-01T10:00:02Z"}}, "lastState": {}}]}});

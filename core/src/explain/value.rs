@@ -1,8 +1,8 @@
 //! Small accessors over raw `serde_json::Value` Kubernetes objects: dotted paths,
 //! conditions and timestamps. Dumps are partial, so every accessor tolerates absence.
 
+use crate::explain::tree::Value;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 /// The value at a dotted path (`status.phase`), or `None` when any step is missing.
 pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
@@ -35,10 +35,7 @@ pub fn bool_at(v: &Value, path: &str) -> Option<bool> {
 
 /// The array at a dotted path; empty when absent or not an array.
 pub fn arr_at<'a>(v: &'a Value, path: &str) -> &'a [Value] {
-    get(v, path)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    get(v, path).and_then(Value::as_array).unwrap_or(&[])
 }
 
 /// `status.conditions[type=<ty>]`.
@@ -88,11 +85,11 @@ pub fn newest_object_time(obj: &Value) -> Option<DateTime<Utc>> {
         return newest_time(obj);
     };
     map.iter()
-        .filter_map(|(k, v)| match (k.as_str(), v) {
+        .filter_map(|(k, v)| match (k, v) {
             ("spec", _) => None,
             ("metadata", Value::Object(meta)) => meta
                 .iter()
-                .filter(|(mk, _)| !matches!(mk.as_str(), "labels" | "annotations"))
+                .filter(|(mk, _)| !matches!(*mk, "labels" | "annotations"))
                 .filter_map(|(_, mv)| newest_time(mv))
                 .max(),
             _ => newest_time(v),
@@ -128,11 +125,16 @@ pub fn human_duration(d: chrono::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    /// `json!`, read into the engine's compact tree.
+    macro_rules! tree {
+        ($($t:tt)+) => {
+            crate::explain::tree::Value::from(serde_json::json!($($t)+))
+        };
+    }
 
     #[test]
     fn paths_and_conditions() {
-        let v = json!({"status": {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}});
+        let v = tree!({"status": {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}});
         assert_eq!(str_at(&v, "status.phase"), Some("Pending"));
         assert_eq!(str_at(&v, "status.missing"), None);
         assert_eq!(arr_at(&v, "status.phase").len(), 0);
@@ -145,7 +147,7 @@ mod tests {
 
     #[test]
     fn newest_time_scans_everything() {
-        let v = json!({"a": "2021-07-18T07:14:38Z", "b": [{"c": "2021-07-19T00:00:08.123456Z"}], "d": "2021-not-a-time-at-all"});
+        let v = tree!({"a": "2021-07-18T07:14:38Z", "b": [{"c": "2021-07-19T00:00:08.123456Z"}], "d": "2021-not-a-time-at-all"});
         assert_eq!(
             newest_time(&v).unwrap().to_rfc3339(),
             "2021-07-19T00:00:08.123456+00:00"
@@ -154,7 +156,7 @@ mod tests {
 
     #[test]
     fn object_time_skips_spec_and_annotations() {
-        let v = json!({"metadata": {"creationTimestamp": "2021-07-18T07:14:38Z",
+        let v = tree!({"metadata": {"creationTimestamp": "2021-07-18T07:14:38Z",
             "annotations": {"restartedAt": "2030-01-01T00:00:00Z"}},
             "spec": {"x": "2030-01-01T00:00:00Z"}, "status": {"startTime": "2021-07-18T08:00:00Z"}});
         assert_eq!(

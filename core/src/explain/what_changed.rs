@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::changes;
 use super::finding::{Evidence, Finding, ObjectRef};

@@ -253,9 +253,9 @@ fn not_found(t: &Target, namespace: Option<&str>) -> Error {
 }
 
 /// `metadata.namespace` of an object (`None` for cluster-scoped objects).
-fn object_namespace(o: &Value) -> Option<&str> {
+fn object_namespace(o: &explain::tree::Value) -> Option<&str> {
     o.pointer("/metadata/namespace")
-        .and_then(Value::as_str)
+        .and_then(explain::tree::Value::as_str)
         .filter(|s| !s.is_empty())
 }
 

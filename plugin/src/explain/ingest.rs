@@ -3,13 +3,15 @@
 //! (`PodList`), multi-document YAML, concatenated JSON, `kubectl cluster-info dump`
 //! output (stdout form with its log sections, or an `--output-directory` tree).
 //! Parsing is pure (`parse_text`); only `read_path`/`read_stdin` touch the filesystem.
+//! Text is read straight into the engine's compact tree ([`Value`]), never through
+//! `serde_json::Value`, whose per-mapping B-tree nodes would cost five times the memory.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use mosaic_core::explain::Input;
+use mosaic_core::explain::tree::Value;
 use serde::Deserialize;
-use serde_json::Value;
 
 /// Why input could not be read. `Display` is the one line the user sees.
 #[derive(Debug, thiserror::Error)]
@@ -39,7 +41,15 @@ pub enum IngestError {
 }
 
 /// Parse one text (a file's content) named `source_name` in error messages.
-pub fn parse_text(source_name: &str, text: &str) -> Result<Vec<Value>, IngestError> {
+pub fn parse_text(source_name: &str, text: &str) -> Result<Vec<serde_json::Value>, IngestError> {
+    Ok(parse_tree(source_name, text)?
+        .iter()
+        .map(Value::to_json)
+        .collect())
+}
+
+/// [`parse_text`] into the engine's compact tree.
+pub fn parse_tree(source_name: &str, text: &str) -> Result<Vec<Value>, IngestError> {
     let trimmed = text.trim_start_matches('\u{feff}');
     let first = trimmed.chars().find(|c| !c.is_whitespace());
     let docs = match first {
@@ -166,22 +176,19 @@ fn flatten(
         return Ok(());
     }
     let api_version = map.get("apiVersion").cloned();
-    let item_kind = kind
-        .strip_suffix("List")
-        .filter(|k| !k.is_empty())
-        .map(str::to_string);
+    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
     let Some(Value::Array(items)) = map.remove("items") else {
         return Ok(());
     };
     for item in items {
         match item {
             Value::Object(mut obj) => {
-                if let Some(k) = &item_kind
+                if let Some(k) = item_kind
                     && !obj.contains_key("kind")
                 {
-                    obj.insert("kind".into(), Value::String(k.clone()));
+                    obj.insert("kind", Value::String(k.into()));
                     if let (Some(av), false) = (&api_version, obj.contains_key("apiVersion")) {
-                        obj.insert("apiVersion".into(), av.clone());
+                        obj.insert("apiVersion", av.clone());
                     }
                 }
                 flatten(source_name, index, Value::Object(obj), out)?;
@@ -241,16 +248,18 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IngestError> {
 
 /// Read a file or a directory (a `kubectl cluster-info dump --output-directory` tree, or any
 /// folder of manifests). An empty result is an error naming the path.
-pub fn read_path(path: &Path) -> Result<Vec<Value>, IngestError> {
+pub fn read_path(path: &Path) -> Result<Vec<serde_json::Value>, IngestError> {
     let mut objects = Vec::new();
-    each_file(path, |more| objects.extend(more))?;
+    each_file(path, |more| objects.extend(more.iter().map(Value::to_json)))?;
     Ok(objects)
 }
 
 /// [`read_path`] into an engine [`Input`], one file at a time: Events are normalised as
 /// each file is read, so a large dump is never held as JSON values all at once.
 pub fn read_path_into(path: &Path, input: &mut Input) -> Result<(), IngestError> {
-    each_file(path, |more| input.extend(more))
+    each_file(path, |more| {
+        more.into_iter().for_each(|v| input.push_tree(v))
+    })
 }
 
 /// Parses each object file under `path` and hands its objects to `sink`; an error
@@ -267,7 +276,7 @@ fn each_file(path: &Path, mut sink: impl FnMut(Vec<Value>)) -> Result<(), Ingest
     let mut any = false;
     for f in &files {
         let text = std::fs::read_to_string(f).map_err(|e| read_err(f, &e))?;
-        let objects = parse_text(&f.display().to_string(), &text)?;
+        let objects = parse_tree(&f.display().to_string(), &text)?;
         drop(text);
         any |= !objects.is_empty();
         sink(objects);
@@ -279,7 +288,7 @@ fn each_file(path: &Path, mut sink: impl FnMut(Vec<Value>)) -> Result<(), Ingest
 }
 
 /// Read objects from standard input (`-f -`).
-pub fn read_stdin(mut stdin: impl Read) -> Result<Vec<Value>, IngestError> {
+pub fn read_stdin(mut stdin: impl Read) -> Result<Vec<serde_json::Value>, IngestError> {
     let mut text = String::new();
     stdin
         .read_to_string(&mut text)

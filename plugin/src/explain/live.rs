@@ -99,11 +99,9 @@ pub async fn gather<F: Fetch>(fetch: &F, namespace: Option<&str>) -> Result<Gath
 /// cause), else the nodes the pods run on and are nominated for. A refused list
 /// becomes a note saying what it costs, and the pods' own nodes are read instead.
 async fn nodes_for_namespace<F: Fetch>(fetch: &F, out: &mut Gathered) -> Result<(), Error> {
-    if out
-        .objects
-        .iter()
-        .any(|o| o.get("kind").and_then(Value::as_str) == Some("Pod") && pod_unschedulable(o))
-    {
+    if out.objects.iter().any(|o| {
+        o.get("kind").and_then(Value::as_str) == Some("Pod") && pod_unschedulable(&o.into())
+    }) {
         let node = kinds::by_kind("Node").expect("Node is a known kind");
         match fetch.list(node, None).await? {
             Listed::Items(items) => {

@@ -17,8 +17,8 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, LogParams, PostParams};
 use kube::runtime::wait::await_condition;
 use mosaic_core::explain::probe::{self, Check, EXPIRES, LABEL, Outcome};
+use mosaic_core::explain::tree::Value;
 use mosaic_core::explain::{self as engine, Finding};
-use serde_json::Value;
 
 use super::scope::Target;
 
@@ -238,7 +238,7 @@ async fn last_state(pods: &Api<Pod>, name: &str) -> String {
 }
 
 /// The Services a probe checks: the one named, or the backends of the Ingress named.
-pub fn services(objects: &[Value], t: &Target, ns: &str) -> Vec<String> {
+pub fn services(objects: &[serde_json::Value], t: &Target, ns: &str) -> Vec<String> {
     let name = t.name.clone().unwrap_or_default();
     if t.kind.kind == "Service" {
         return vec![name];
@@ -253,16 +253,12 @@ pub fn services(objects: &[Value], t: &Target, ns: &str) -> Vec<String> {
         .flat_map(|r| {
             r.pointer("/http/paths")
                 .and_then(Value::as_array)
-                .cloned()
                 .unwrap_or_default()
         })
-        .chain(
-            ing.get("spec.defaultBackend")
-                .cloned()
-                .map(|b| serde_json::json!({"backend": b})),
-        )
-        .filter_map(|p| {
-            p.pointer("/backend/service/name")
+        .filter_map(|p| p.get("backend"))
+        .chain(ing.get("spec.defaultBackend"))
+        .filter_map(|b| {
+            b.pointer("/service/name")
                 .and_then(Value::as_str)
                 .map(str::to_string)
         })

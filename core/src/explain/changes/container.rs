@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::{Aspect, Change, change, list, name_of, text};
 use crate::explain::rules::pod_probes::probe_target;
@@ -35,6 +35,14 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
         }
     }
     env(o, n, name, out);
+    resources(o, n, name, out);
+    probes(o, n, name, out);
+    mounts(o, n, name, out);
+}
+
+/// Resource limits and requests, one change per resource that differs.
+fn resources(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>) {
+    let c = Some(name);
     for (group, label) in [("limits", "limit"), ("requests", "request")] {
         let get = |v: &Value| v.pointer(&format!("/resources/{group}")).cloned();
         let (ro, rn) = (get(o), get(n));
@@ -42,7 +50,7 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
             .into_iter()
             .flatten()
             .filter_map(Value::as_object)
-            .flat_map(|m| m.keys().cloned())
+            .flat_map(|m| m.keys().map(str::to_string))
             .collect();
         for k in keys {
             let vo = ro.as_ref().and_then(|m| m.get(&k));
@@ -56,6 +64,11 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
             }
         }
     }
+}
+
+/// Readiness, liveness and startup probes: their target, else their timings.
+fn probes(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>) {
+    let c = Some(name);
     for (key, label) in [
         ("readinessProbe", "readiness"),
         ("livenessProbe", "liveness"),
@@ -89,12 +102,12 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
             ];
             let diffs: Vec<String> = keys
                 .iter()
-                .filter(|k| po.and_then(|p| p.get(**k)) != pn.and_then(|p| p.get(**k)))
+                .filter(|k| po.and_then(|p| p.get(k)) != pn.and_then(|p| p.get(k)))
                 .map(|k| {
                     format!(
                         "{k} {} → {}",
-                        text(po.and_then(|p| p.get(*k))),
-                        text(pn.and_then(|p| p.get(*k)))
+                        text(po.and_then(|p| p.get(k))),
+                        text(pn.and_then(|p| p.get(k)))
                     )
                 })
                 .collect();
@@ -106,13 +119,18 @@ pub(super) fn container(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>)
         };
         out.push(change(Aspect::Probe, c, t));
     }
-    let mounts = |v: &Value| -> BTreeSet<String> {
+}
+
+/// Volume mounts added and dropped.
+fn mounts(o: &Value, n: &Value, name: &str, out: &mut Vec<Change>) {
+    let c = Some(name);
+    let mounts_of = |v: &Value| -> BTreeSet<String> {
         list(v, "volumeMounts")
             .iter()
             .map(|m| format!("{} at {}", name_of(m), text(m.get("mountPath"))))
             .collect()
     };
-    let (mo, mn) = (mounts(o), mounts(n));
+    let (mo, mn) = (mounts_of(o), mounts_of(n));
     for m in mn.difference(&mo) {
         out.push(change(Aspect::Volumes, c, format!("{name} mounts {m}")));
     }

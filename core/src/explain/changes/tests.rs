@@ -3,8 +3,13 @@
 use super::*;
 use serde_json::json;
 
+/// [`super::changes`] of templates written as `serde_json` values.
+fn changes(before: &serde_json::Value, after: &serde_json::Value) -> Vec<Change> {
+    super::changes(&before.into(), &after.into())
+}
+
 /// A ReplicaSet's `spec.template`, as defaulted by the API server.
-fn template(image: &str, memory: &str, path: &str) -> Value {
+fn template(image: &str, memory: &str, path: &str) -> serde_json::Value {
     json!({
         "metadata": {"creationTimestamp": null, "labels": {"app": "api", "pod-template-hash": "6d9f7c8b5"}},
         "spec": {

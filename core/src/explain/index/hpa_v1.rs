@@ -1,7 +1,7 @@
 //! autoscaling/v1 HPAs: their conditions and current metrics, kept in annotations,
 //! copied to where the v2 fields are read.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use crate::explain::value;
 
@@ -9,7 +9,7 @@ use crate::explain::value;
 /// `autoscaling.alpha.kubernetes.io/conditions` and `.../current-metrics` (JSON text);
 /// they are copied to `status.conditions` / `status.currentMetrics`, where the v2
 /// fields are read, unless those are already present. Unparseable text is left alone.
-pub(super) fn hpa_v1_annotations(v: &mut Value) {
+pub(crate) fn hpa_v1_annotations(v: &mut Value) {
     for (annotation, field) in [
         ("autoscaling.alpha.kubernetes.io/conditions", "conditions"),
         (
@@ -28,13 +28,13 @@ pub(super) fn hpa_v1_annotations(v: &mut Value) {
         let Some(obj) = v.as_object_mut() else {
             return;
         };
-        let status = obj
-            .entry("status")
-            .or_insert_with(|| Value::Object(Default::default()));
-        if let Some(st) = status.as_object_mut()
+        if !obj.contains_key("status") {
+            obj.insert("status", Value::Object(Default::default()));
+        }
+        if let Some(st) = obj.get_mut("status").and_then(Value::as_object_mut)
             && !st.contains_key(field)
         {
-            st.insert(field.to_string(), parsed);
+            st.insert(field, parsed);
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Label-selector matching: a Service's plain map or a LabelSelector.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use crate::explain::value::{arr_at, str_at};
 
@@ -26,7 +26,6 @@ pub fn selector_matches(selector: &Value, labels: &Value) -> bool {
     let exprs = sel
         .get("matchExpressions")
         .and_then(Value::as_array)
-        .map(Vec::as_slice)
         .unwrap_or(&[]);
     ml_ok
         && exprs.iter().all(|e| {

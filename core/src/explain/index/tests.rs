@@ -2,6 +2,11 @@
 use super::*;
 use serde_json::json;
 
+/// [`super::selector_matches`] of a selector and labels written as `serde_json` values.
+fn selector_matches(selector: &serde_json::Value, labels: &serde_json::Value) -> bool {
+    super::selector_matches(&selector.into(), &labels.into())
+}
+
 fn sample() -> Index {
     Index::build(vec![
         json!({"kind": "Deployment", "metadata": {"name": "api", "namespace": "ns", "uid": "d1"}}),
@@ -93,7 +98,7 @@ fn pods_selected_uses_labels_and_expressions() {
         mk("c", "other", "api"),
     ]);
     let names = |sel: serde_json::Value| -> Vec<String> {
-        ix.pods_selected(Some("ns"), &sel)
+        ix.pods_selected(Some("ns"), &sel.into())
             .map(|p| p.name.clone())
             .collect()
     };
@@ -130,7 +135,7 @@ fn hpa_v1_annotations_read_as_v2_fields() {
     );
     assert!(h.get("status.currentMetrics").is_some_and(|m| m.is_array()));
     let report = crate::explain::explain(
-        ix.objects().iter().map(|o| o.value.clone()).collect(),
+        ix.objects().iter().map(|o| o.value.to_json()).collect(),
         &crate::explain::Options::default(),
     );
     assert_eq!(report.findings[0].slug, "hpa.missing-requests");

@@ -9,7 +9,7 @@ use super::workloads::{describe, newest_events};
 use super::{Age, Ctx, Rule};
 use crate::explain::cron::{self, Missed};
 use crate::explain::finding::{Evidence, Finding, Severity};
-use crate::explain::index::{Index, Obj};
+use crate::explain::index::{Event, Index, Obj};
 use crate::explain::value::{i64_at, str_at, time_at};
 
 pub const RULES: &[Rule] = &[
@@ -167,32 +167,7 @@ fn missed_schedules(cj: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         .collect();
     let forbid = cj.str("spec.concurrencyPolicy") == Some("Forbid");
     let deadline = i64_at(&cj.value, "spec.startingDeadlineSeconds");
-    let (cause, known) = if forbid && !active.is_empty() {
-        (
-            format!(
-                "Job {} of an earlier run is still active and concurrencyPolicy Forbid skips every start until it ends",
-                active.join(", ")
-            ),
-            true,
-        )
-    } else if let (Some(d), true) = (deadline, events.iter().any(|e| e.reason == "MissSchedule")) {
-        (
-            format!(
-                "the controller reached the start times more than startingDeadlineSeconds ({d} s) late and skipped them"
-            ),
-            true,
-        )
-    } else if events.iter().any(|e| e.reason == "TooManyMissedTimes") {
-        (
-            "the controller counted more than 100 missed start times (its clock, or a long outage of kube-controller-manager)".to_string(),
-            true,
-        )
-    } else {
-        (
-            "the input does not say why; the CronJob controller in kube-controller-manager creates the runs".to_string(),
-            false,
-        )
-    };
+    let (cause, known) = miss_cause(&active, forbid, deadline, &events);
     let mut f = Finding::new(
         "cronjob.missed-schedules",
         Severity::Error,
@@ -232,19 +207,69 @@ fn missed_schedules(cj: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     f = f.evidence_all(newest_events(&events));
     if events.is_empty() {
         // The count is computed from the schedule, not stated by the cluster.
-        f = f.likely(&[
-            format!("schedule {schedule:?}"),
-            format!(
-                "last scheduled run {}",
-                last.map(|t| t.to_rfc3339())
-                    .unwrap_or_else(|| "never".into())
-            ),
-            format!(
-                "reference time {}",
-                ctx.now.map(|t| t.to_rfc3339()).unwrap_or_default()
-            ),
-        ]);
+        f = f.likely(&computed_from(schedule, last, ctx));
     }
+    let fixes = miss_fixes(cj, &active, forbid, known);
+    let mut f = f.learn("A CronJob's controller checks every few seconds which start times passed since status.lastScheduleTime and creates one Job for the most recent. It skips a start when concurrencyPolicy is Forbid and a run is still active, or when it is later than startingDeadlineSeconds; past 100 missed times it warns with TooManyMissedTimes.");
+    for x in fixes {
+        f = f.fix(x);
+    }
+    vec![f]
+}
+
+/// Why a CronJob's start times pass without a Job, and whether the input says so.
+fn miss_cause(
+    active: &[&str],
+    forbid: bool,
+    deadline: Option<i64>,
+    events: &[&Event],
+) -> (String, bool) {
+    if forbid && !active.is_empty() {
+        (
+            format!(
+                "Job {} of an earlier run is still active and concurrencyPolicy Forbid skips every start until it ends",
+                active.join(", ")
+            ),
+            true,
+        )
+    } else if let (Some(d), true) = (deadline, events.iter().any(|e| e.reason == "MissSchedule")) {
+        (
+            format!(
+                "the controller reached the start times more than startingDeadlineSeconds ({d} s) late and skipped them"
+            ),
+            true,
+        )
+    } else if events.iter().any(|e| e.reason == "TooManyMissedTimes") {
+        (
+            "the controller counted more than 100 missed start times (its clock, or a long outage of kube-controller-manager)".to_string(),
+            true,
+        )
+    } else {
+        (
+            "the input does not say why; the CronJob controller in kube-controller-manager creates the runs".to_string(),
+            false,
+        )
+    }
+}
+
+/// The facts a miss computed from the schedule rests on.
+fn computed_from(schedule: &str, last: Option<DateTime<Utc>>, ctx: &Ctx) -> Vec<String> {
+    vec![
+        format!("schedule {schedule:?}"),
+        format!(
+            "last scheduled run {}",
+            last.map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "never".into())
+        ),
+        format!(
+            "reference time {}",
+            ctx.now.map(|t| t.to_rfc3339()).unwrap_or_default()
+        ),
+    ]
+}
+
+/// What to do about missed schedules: end the active run, check the controller, run once now.
+fn miss_fixes(cj: &Obj, active: &[&str], forbid: bool, known: bool) -> Vec<String> {
     let mut fixes = Vec::new();
     if forbid && !active.is_empty() {
         fixes.push(format!(
@@ -263,11 +288,7 @@ fn missed_schedules(cj: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
         cj.ns_flag()
     ));
     fixes.push(describe(cj));
-    let mut f = f.learn("A CronJob's controller checks every few seconds which start times passed since status.lastScheduleTime and creates one Job for the most recent. It skips a start when concurrencyPolicy is Forbid and a run is still active, or when it is later than startingDeadlineSeconds; past 100 missed times it warns with TooManyMissedTimes.");
-    for x in fixes {
-        f = f.fix(x);
-    }
-    vec![f]
+    fixes
 }
 
 #[cfg(test)]

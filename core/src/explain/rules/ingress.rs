@@ -2,7 +2,7 @@
 //! reference is only judged when the input holds objects of that kind in the
 //! namespace, so a partial dump does not produce false alarms.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::workloads::describe;
 use super::{Ctx, Rule};
@@ -71,7 +71,7 @@ fn port_exists(svc: &Obj, port: &Value) -> bool {
     svc.arr("spec.ports").iter().any(|p| match port {
         Value::Number(n) => p.get("port").and_then(Value::as_i64) == n.as_i64(),
         Value::String(s) => {
-            str_at(p, "name") == Some(s.as_str())
+            str_at(p, "name") == Some(&**s)
                 || p.get("port")
                     .and_then(Value::as_i64)
                     .map(|n| n.to_string())

@@ -3,7 +3,7 @@
 //! write only "had untolerated taint(s)"), and the cordoned nodes; and, the other
 //! way round, the pods left Pending while a node is cordoned.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::workloads::cond_status;
 use crate::explain::finding::Evidence;

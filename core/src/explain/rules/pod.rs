@@ -1,7 +1,7 @@
 //! The container-status view shared by the Pod rules, and helpers for building
 //! Pod findings (evidence paths, events per container, kubectl commands).
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Event, Index, Obj};

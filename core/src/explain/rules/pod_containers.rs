@@ -2,7 +2,7 @@
 //! cannot run, repeated restarts. Crash loops are in `pod_crash.rs`.
 
 use super::pod::{
-    container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
+    Cs, container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,
     restarts, statuses,
 };
 use super::{Ctx, Rule};
@@ -34,32 +34,8 @@ fn run_error(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         if !(waiting || last || now) {
             continue;
         }
-        let texts: Vec<&str> = [cs.waiting_message(), cs.last_message(), cs.term_message()]
-            .into_iter()
-            .flatten()
-            .filter(|m| !m.is_empty())
-            .collect();
-        let msg = texts
-            .iter()
-            .find(|m| re!(r"exec|no such file|permission denied|OCI runtime").is_match(m))
-            .or(texts.first())
-            .copied()
-            .map(str::to_string)
-            .or_else(|| {
-                container_events(ix, pod, &cs, &["Failed"])
-                    .first()
-                    .map(|e| e.message.clone())
-            })
-            .unwrap_or_default();
-        let why = if re!(r"executable file not found|no such file or directory").is_match(&msg) {
-            "its command does not exist in the image"
-        } else if msg.contains("permission denied") {
-            "its command is not executable"
-        } else if msg.contains("exec format error") {
-            "its command is built for another CPU architecture"
-        } else {
-            "its command or entrypoint cannot be executed"
-        };
+        let msg = run_message(ix, pod, &cs);
+        let why = cannot_run_why(&msg);
         let cmd = re!(r#"exec: "([^"]+)""#)
             .captures(&msg)
             .map(|c| format!(" ({:?})", &c[1]))
@@ -82,18 +58,7 @@ fn run_error(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
                 ..Evidence::default()
             });
         }
-        let spec = cs.spec(pod);
-        let command: Vec<String> = ["command", "args"]
-            .iter()
-            .flat_map(|k| {
-                spec.and_then(|s| s.get(*k))
-                    .and_then(|v| v.as_array())
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect();
-        let mut f = finding(
+        let f = finding(
             "pod.run-error",
             Severity::Error,
             pod,
@@ -103,24 +68,75 @@ fn run_error(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
                 cs.label()
             ),
         )
-        .evidence_all(ev);
-        if !command.is_empty() {
-            let list = if cs.init {
-                "initContainers"
-            } else {
-                "containers"
-            };
-            f = f.evidence(pod.field(
-                format!("spec.{list}[name={}].command+args", cs.name),
-                command.join(" "),
-            ));
-        }
+        .evidence_all(ev)
+        .evidence_all(command_evidence(pod, &cs));
         return vec![
             f.fix("Fix command/args in the pod template, or the image's ENTRYPOINT/CMD; check the binary exists: docker run --rm --entrypoint sh IMAGE -c 'command -v BINARY'")
                 .fix(describe(pod)),
         ];
     }
     Vec::new()
+}
+
+/// What the runtime said when the container could not run: the message naming the
+/// exec failure, else any message, else the newest `Failed` Event's.
+fn run_message(ix: &Index, pod: &Obj, cs: &Cs<'_>) -> String {
+    let texts: Vec<&str> = [cs.waiting_message(), cs.last_message(), cs.term_message()]
+        .into_iter()
+        .flatten()
+        .filter(|m| !m.is_empty())
+        .collect();
+    texts
+        .iter()
+        .find(|m| re!(r"exec|no such file|permission denied|OCI runtime").is_match(m))
+        .or(texts.first())
+        .copied()
+        .map(str::to_string)
+        .or_else(|| {
+            container_events(ix, pod, cs, &["Failed"])
+                .first()
+                .map(|e| e.message.clone())
+        })
+        .unwrap_or_default()
+}
+
+/// Why the runtime could not run the command, from its message.
+fn cannot_run_why(msg: &str) -> &'static str {
+    if re!(r"executable file not found|no such file or directory").is_match(msg) {
+        "its command does not exist in the image"
+    } else if msg.contains("permission denied") {
+        "its command is not executable"
+    } else if msg.contains("exec format error") {
+        "its command is built for another CPU architecture"
+    } else {
+        "its command or entrypoint cannot be executed"
+    }
+}
+
+/// The container's command and args as evidence, when the pod spec sets them.
+fn command_evidence(pod: &Obj, cs: &Cs<'_>) -> Option<Evidence> {
+    let spec = cs.spec(pod);
+    let command: Vec<&str> = ["command", "args"]
+        .iter()
+        .flat_map(|k| {
+            spec.and_then(|s| s.get(k))
+                .and_then(|v| v.as_array())
+                .unwrap_or_default()
+        })
+        .filter_map(|v| v.as_str())
+        .collect();
+    if command.is_empty() {
+        return None;
+    }
+    let list = if cs.init {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    Some(pod.field(
+        format!("spec.{list}[name={}].command+args", cs.name),
+        command.join(" "),
+    ))
 }
 
 fn restarting(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {

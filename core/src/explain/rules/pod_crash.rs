@@ -2,7 +2,7 @@
 //! read the way current kubelets show it (terminated between restarts, not only
 //! waiting in `CrashLoopBackOff`), and one that exits 0 but is restarted forever.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::pod::{
     Cs, container_events, describe, events_evidence, exit_meaning, finding, learn, logs_previous,

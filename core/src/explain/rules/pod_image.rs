@@ -164,11 +164,21 @@ fn failing_pulls<'a>(pod: &'a Obj, ix: &Index) -> Vec<Pull<'a>> {
 
 fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
     let pulls = failing_pulls(pod, ix);
-    let Some(p) = pulls.into_iter().find(|p| p.cause == cause) else {
+    let Some(mut p) = pulls.into_iter().find(|p| p.cause == cause) else {
         return Vec::new();
     };
-    let ns = pod.ns_flag();
-    let (slug, sev, summary, possible) = match cause {
+    let (slug, sev, summary, possible) = headline(&p, cause);
+    let f = finding(slug, sev, pod, summary)
+        .possible(possible)
+        .evidence_all(std::mem::take(&mut p.evidence));
+    let f = advise(f, pod, &p, cause);
+    vec![f.fix(describe(pod)).learn(learn::IMAGE_PULL)]
+}
+
+/// The slug, severity and summary of a failing pull, and whether its cause is only
+/// possible (a refusal that may also mean the repository does not exist).
+fn headline(p: &Pull<'_>, cause: Option<Cause>) -> (&'static str, Severity, String, bool) {
+    match cause {
         Some(Cause::NotFound) => (
             "pod.image-pull.not-found",
             Severity::Error,
@@ -179,33 +189,7 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
             false,
         ),
         Some(Cause::Unauthorized) => {
-            // An htpasswd registry says which: it asked for credentials and got none.
-            let no_creds = p
-                .message
-                .as_deref()
-                .is_some_and(|m| m.contains("no basic auth credentials"));
-            let ambiguous = !no_creds
-                && p.message.as_deref().is_some_and(|m| {
-                    m.contains("pull access denied")
-                        || m.contains("may require")
-                        || m.contains("may not exist")
-                });
-            let text = if no_creds {
-                format!(
-                    "registry refused image {} (container {}): it requires credentials and the pull sent none",
-                    p.image, p.cs.name
-                )
-            } else if ambiguous {
-                format!(
-                    "registry refused image {} (container {}): the repository does not exist or needs credentials",
-                    p.image, p.cs.name
-                )
-            } else {
-                format!(
-                    "registry refused image {} (container {}): pull credentials missing or wrong",
-                    p.image, p.cs.name
-                )
-            };
+            let (text, ambiguous) = refused(p);
             (
                 "pod.image-pull.unauthorized",
                 Severity::Error,
@@ -250,10 +234,45 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
             },
             false,
         ),
+    }
+}
+
+/// What a registry's refusal means: no credentials sent, a repository that may not
+/// exist (then only possible), or wrong credentials.
+fn refused(p: &Pull<'_>) -> (String, bool) {
+    // An htpasswd registry says which: it asked for credentials and got none.
+    let no_creds = p
+        .message
+        .as_deref()
+        .is_some_and(|m| m.contains("no basic auth credentials"));
+    let ambiguous = !no_creds
+        && p.message.as_deref().is_some_and(|m| {
+            m.contains("pull access denied")
+                || m.contains("may require")
+                || m.contains("may not exist")
+        });
+    let text = if no_creds {
+        format!(
+            "registry refused image {} (container {}): it requires credentials and the pull sent none",
+            p.image, p.cs.name
+        )
+    } else if ambiguous {
+        format!(
+            "registry refused image {} (container {}): the repository does not exist or needs credentials",
+            p.image, p.cs.name
+        )
+    } else {
+        format!(
+            "registry refused image {} (container {}): pull credentials missing or wrong",
+            p.image, p.cs.name
+        )
     };
-    let mut f = finding(slug, sev, pod, summary)
-        .possible(possible)
-        .evidence_all(p.evidence);
+    (text, ambiguous)
+}
+
+/// The evidence and fixes that fit the cause of a failing pull.
+fn advise(mut f: Finding, pod: &Obj, p: &Pull<'_>, cause: Option<Cause>) -> Finding {
+    let ns = pod.ns_flag();
     match cause {
         Some(Cause::NotFound) => {
             f = f
@@ -301,7 +320,7 @@ fn pulls_with(pod: &Obj, ix: &Index, cause: Option<Cause>) -> Vec<Finding> {
                 .fix(format!("Try the image by hand: docker pull {}", p.image));
         }
     }
-    vec![f.fix(describe(pod)).learn(learn::IMAGE_PULL)]
+    f
 }
 
 fn not_found(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {

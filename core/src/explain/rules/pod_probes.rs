@@ -8,6 +8,7 @@ use super::pod::{
 use super::{Age, Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
 use crate::explain::index::{Index, Obj};
+use crate::explain::tree::Value;
 use crate::explain::value::str_at;
 
 pub const RULES: &[Rule] = &[
@@ -27,7 +28,7 @@ const fn rule(slug: &'static str, check: fn(&Obj, &Index, &Ctx) -> Vec<Finding>)
 
 fn has_probe(cs: &Cs<'_>, pod: &Obj, kinds: &[&str]) -> bool {
     cs.spec(pod)
-        .is_some_and(|s| kinds.iter().any(|k| s.get(*k).is_some()))
+        .is_some_and(|s| kinds.iter().any(|k| s.get(k).is_some()))
 }
 
 fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
@@ -65,29 +66,7 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         let probe = cs
             .spec(pod)
             .and_then(|s| s.get("livenessProbe").or_else(|| s.get("startupProbe")));
-        let how = probe
-            .map(|p| {
-                if let Some(path) = str_at(p, "httpGet.path") {
-                    format!(
-                        "HTTP GET {path} on port {}",
-                        p.pointer("/httpGet/port")
-                            .map(|v| v.to_string().trim_matches('"').to_string())
-                            .unwrap_or_default()
-                    )
-                } else if p.get("tcpSocket").is_some() {
-                    "TCP connect".to_string()
-                } else if p.get("exec").is_some() {
-                    "exec command".to_string()
-                } else {
-                    "probe".to_string()
-                }
-            })
-            .unwrap_or_default();
-        let list = if cs.init {
-            "initContainers"
-        } else {
-            "containers"
-        };
+        let how = probe.map(probe_how).unwrap_or_default();
         let summary = if inferred {
             format!(
                 "container {} is likely killed by its liveness probe ({how}): exit {} and {}, no Events left to confirm",
@@ -107,37 +86,10 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
             .evidence_all(events_evidence(&killing))
             .evidence_all(cs.last_evidence(pod));
         if let Some(p) = probe {
-            f = f.evidence(pod.field(format!("spec.{list}[name={}].livenessProbe", cs.name), p));
-            // Defaults: periodSeconds 10, failureThreshold 3, initialDelaySeconds 0.
-            let n = |k: &str, d: i64| p.get(k).and_then(|v| v.as_i64()).unwrap_or(d);
-            let budget =
-                n("initialDelaySeconds", 0) + n("failureThreshold", 3) * n("periodSeconds", 10);
-            f = f.evidence(Evidence::note(format!(
-                "The container must answer the probe within about {budget}s of starting (initialDelaySeconds + failureThreshold x periodSeconds) or it is killed."
-            )));
+            f = probe_evidence(f, pod, &cs, p);
         }
-        if let (true, Some((at, code, reason))) = (inferred, signal) {
-            if at == "state.terminated" {
-                f = f
-                    .evidence(cs.ev(pod, "state.terminated.exitCode", code.unwrap_or_default()))
-                    .evidence(cs.ev(pod, "state.terminated.reason", reason.unwrap_or("?")));
-            }
-            f = f.likely(&[
-                format!(
-                    "{}.{at}.exitCode = {} (killed by a signal)",
-                    cs.name,
-                    code.unwrap_or_default()
-                ),
-                format!(
-                    "{}.{at}.reason = {} (not OOMKilled)",
-                    cs.name,
-                    reason.unwrap_or("(none)")
-                ),
-                format!("spec.containers[name={}].livenessProbe is set", cs.name),
-                format!("restartCount = {}", cs.restarts()),
-                "no Unhealthy or Killing Event is in the input (they expire after an hour)"
-                    .to_string(),
-            ]);
+        if let (true, Some(signal)) = (inferred, signal) {
+            f = inferred_from(f, pod, &cs, signal);
         }
         return vec![
             f.learn(learn::PROBES)
@@ -147,6 +99,69 @@ fn liveness(pod: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         ];
     }
     Vec::new()
+}
+
+/// How a probe checks: `HTTP GET /healthz on port 8080`, `TCP connect`, `exec command`.
+fn probe_how(p: &Value) -> String {
+    if let Some(path) = str_at(p, "httpGet.path") {
+        format!(
+            "HTTP GET {path} on port {}",
+            p.pointer("/httpGet/port")
+                .map(|v| v.to_string().trim_matches('"').to_string())
+                .unwrap_or_default()
+        )
+    } else if p.get("tcpSocket").is_some() {
+        "TCP connect".to_string()
+    } else if p.get("exec").is_some() {
+        "exec command".to_string()
+    } else {
+        "probe".to_string()
+    }
+}
+
+/// The probe as evidence, with the time the container has to answer it.
+fn probe_evidence(f: Finding, pod: &Obj, cs: &Cs<'_>, p: &Value) -> Finding {
+    let list = if cs.init {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    // Defaults: periodSeconds 10, failureThreshold 3, initialDelaySeconds 0.
+    let n = |k: &str, d: i64| p.get(k).and_then(|v| v.as_i64()).unwrap_or(d);
+    let budget = n("initialDelaySeconds", 0) + n("failureThreshold", 3) * n("periodSeconds", 10);
+    f.evidence(pod.field(format!("spec.{list}[name={}].livenessProbe", cs.name), p))
+        .evidence(Evidence::note(format!(
+            "The container must answer the probe within about {budget}s of starting (initialDelaySeconds + failureThreshold x periodSeconds) or it is killed."
+        )))
+}
+
+/// A probe kill inferred without Events: `likely`, and the facts it rests on.
+fn inferred_from(
+    mut f: Finding,
+    pod: &Obj,
+    cs: &Cs<'_>,
+    (at, code, reason): (&str, Option<i64>, Option<&str>),
+) -> Finding {
+    if at == "state.terminated" {
+        f = f
+            .evidence(cs.ev(pod, "state.terminated.exitCode", code.unwrap_or_default()))
+            .evidence(cs.ev(pod, "state.terminated.reason", reason.unwrap_or("?")));
+    }
+    f.likely(&[
+        format!(
+            "{}.{at}.exitCode = {} (killed by a signal)",
+            cs.name,
+            code.unwrap_or_default()
+        ),
+        format!(
+            "{}.{at}.reason = {} (not OOMKilled)",
+            cs.name,
+            reason.unwrap_or("(none)")
+        ),
+        format!("spec.containers[name={}].livenessProbe is set", cs.name),
+        format!("restartCount = {}", cs.restarts()),
+        "no Unhealthy or Killing Event is in the input (they expire after an hour)".to_string(),
+    ])
 }
 
 fn readiness(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
@@ -265,7 +280,7 @@ fn readiness_gate(pod: &Obj, _: &Index, _: &Ctx) -> Vec<Finding> {
 
 /// What a probe checks, for sentences: `GET /healthz`, `TCP port 5432`,
 /// `exec cat /tmp/ready`, `gRPC port 9090`.
-pub fn probe_target(p: &serde_json::Value) -> String {
+pub fn probe_target(p: &crate::explain::tree::Value) -> String {
     let port = |k: &str| {
         p.pointer(&format!("/{k}/port"))
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))

@@ -5,8 +5,8 @@
 
 mod placement;
 
+use crate::explain::tree::Value;
 use regex::Regex;
-use serde_json::Value;
 
 use super::node_facts;
 use super::pod::{describe, finding, learn, phase};

@@ -42,41 +42,7 @@ fn stuck_terminating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     // remain, or its node cannot confirm the shutdown, or the containers still run.
     let sts = statuses(pod);
     let running = sts.iter().any(|c| c.running());
-    let why = match (node_ready, finalizers.is_empty(), running) {
-        (Some(s), _, _) if s != "True" => format!(
-            ": its node {} is {}, so the kubelet cannot confirm that the containers stopped",
-            node.unwrap_or("?"),
-            if s == "Unknown" {
-                "unreachable"
-            } else {
-                "NotReady"
-            }
-        ),
-        (_, false, false) if !sts.is_empty() => format!(
-            ": its containers have stopped, and the finalizer{} {} still hold{} the object until the controller that owns {} removes {}",
-            if finalizers.len() == 1 { "" } else { "s" },
-            finalizers.join(", "),
-            if finalizers.len() == 1 { "s" } else { "" },
-            if finalizers.len() == 1 { "it" } else { "them" },
-            if finalizers.len() == 1 { "it" } else { "them" },
-        ),
-        (_, false, true) => format!(
-            ": a container still runs, and the finalizer{} {} will hold the object after it stops",
-            if finalizers.len() == 1 { "" } else { "s" },
-            finalizers.join(", ")
-        ),
-        (_, true, true) => {
-            ": a container still runs past the grace period (the kubelet could not stop it)"
-                .to_string()
-        }
-        (_, false, false) => format!(
-            ": the finalizer{} {} hold{} it",
-            if finalizers.len() == 1 { "" } else { "s" },
-            finalizers.join(", "),
-            if finalizers.len() == 1 { "s" } else { "" },
-        ),
-        (_, true, false) => String::new(),
-    };
+    let why = what_holds(node, node_ready, &finalizers, running, !sts.is_empty());
     let mut f = finding(
         "pod.stuck-terminating",
         Severity::Warning,
@@ -121,4 +87,51 @@ fn stuck_terminating(pod: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
             })
             .fix(format!("As a last resort: kubectl delete pod {}{} --grace-period=0 --force", pod.name, pod.ns_flag())),
     ]
+}
+
+/// What holds a pod past its deletion (`: …`, or nothing when the input does not
+/// show): a node that cannot confirm the shutdown, finalizers, or containers that
+/// still run.
+fn what_holds(
+    node: Option<&str>,
+    node_ready: Option<&str>,
+    finalizers: &[&str],
+    running: bool,
+    has_statuses: bool,
+) -> String {
+    match (node_ready, finalizers.is_empty(), running) {
+        (Some(s), _, _) if s != "True" => format!(
+            ": its node {} is {}, so the kubelet cannot confirm that the containers stopped",
+            node.unwrap_or("?"),
+            if s == "Unknown" {
+                "unreachable"
+            } else {
+                "NotReady"
+            }
+        ),
+        (_, false, false) if has_statuses => format!(
+            ": its containers have stopped, and the finalizer{} {} still hold{} the object until the controller that owns {} removes {}",
+            if finalizers.len() == 1 { "" } else { "s" },
+            finalizers.join(", "),
+            if finalizers.len() == 1 { "s" } else { "" },
+            if finalizers.len() == 1 { "it" } else { "them" },
+            if finalizers.len() == 1 { "it" } else { "them" },
+        ),
+        (_, false, true) => format!(
+            ": a container still runs, and the finalizer{} {} will hold the object after it stops",
+            if finalizers.len() == 1 { "" } else { "s" },
+            finalizers.join(", ")
+        ),
+        (_, true, true) => {
+            ": a container still runs past the grace period (the kubelet could not stop it)"
+                .to_string()
+        }
+        (_, false, false) => format!(
+            ": the finalizer{} {} hold{} it",
+            if finalizers.len() == 1 { "" } else { "s" },
+            finalizers.join(", "),
+            if finalizers.len() == 1 { "s" } else { "" },
+        ),
+        (_, true, false) => String::new(),
+    }
 }

@@ -4,7 +4,7 @@
 use super::workloads::{describe, newest_events};
 use super::{Ctx, Rule};
 use crate::explain::finding::{Evidence, Finding, Severity};
-use crate::explain::index::{Index, Obj};
+use crate::explain::index::{Event, Index, Obj};
 use crate::explain::value::str_at;
 
 pub const RULES: &[Rule] = &[
@@ -81,9 +81,51 @@ fn pending(pvc: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
     if failing.is_empty() && !old {
         return vec![];
     }
+    let (why, fix) = why_pending(pvc, class_name, &classes, class, &failing);
+    let mut f = Finding::new(
+        "pvc.pending",
+        Severity::Error,
+        pvc.object_ref(),
+        format!("PersistentVolumeClaim {} is Pending: {why}.", pvc.name),
+    )
+    .evidence(pvc.field("status.phase", "Pending"))
+    .evidence_all(ctx.unknown_age_note(pvc));
+    if let Some(n) = class_name {
+        f = f.evidence(pvc.field("spec.storageClassName", n));
+    }
+    if let Some(c) = class {
+        f = f.evidence(c.field(
+            "volumeBindingMode",
+            c.str("volumeBindingMode").unwrap_or("Immediate"),
+        ));
+    }
+    f = f.evidence_all(newest_events(&failing));
+    if failing.is_empty() {
+        f = f.evidence(Evidence::note(
+            "no provisioning events are in the input; they may have expired",
+        ));
+    }
+    if let Some(p) = users.first() {
+        f = f.evidence(Evidence::note(format!("used by pod {}", p.name)));
+    }
+    vec![
+        f.fix(fix)
+            .fix(describe(pvc))
+            .learn("A PersistentVolumeClaim asks for storage; a PersistentVolume is the disk that fulfils it, made by hand or created on demand by the StorageClass's provisioner. Pending means no disk has been bound yet. With volumeBindingMode WaitForFirstConsumer that is normal until a pod using the claim is scheduled."),
+    ]
+}
+
+/// Why a claim is Pending, and what to do: a missing class, a provisioner's failure,
+/// no default class, no matching volume, an external provisioner, or unknown.
+fn why_pending(
+    pvc: &Obj,
+    class_name: Option<&str>,
+    classes: &[&Obj],
+    class: Option<&Obj>,
+    failing: &[&Event],
+) -> (String, String) {
     let ns = pvc.ns_flag();
-    let (why, fix) = if let Some(n) =
-        class_name.filter(|n| !n.is_empty() && !classes.is_empty() && class.is_none())
+    if let Some(n) = class_name.filter(|n| !n.is_empty() && !classes.is_empty() && class.is_none())
     {
         (
             format!("StorageClass {n:?} does not exist"),
@@ -133,38 +175,7 @@ fn pending(pvc: &Obj, ix: &Index, ctx: &Ctx) -> Vec<Finding> {
                 pvc.name
             ),
         )
-    };
-    let mut f = Finding::new(
-        "pvc.pending",
-        Severity::Error,
-        pvc.object_ref(),
-        format!("PersistentVolumeClaim {} is Pending: {why}.", pvc.name),
-    )
-    .evidence(pvc.field("status.phase", "Pending"))
-    .evidence_all(ctx.unknown_age_note(pvc));
-    if let Some(n) = class_name {
-        f = f.evidence(pvc.field("spec.storageClassName", n));
     }
-    if let Some(c) = class {
-        f = f.evidence(c.field(
-            "volumeBindingMode",
-            c.str("volumeBindingMode").unwrap_or("Immediate"),
-        ));
-    }
-    f = f.evidence_all(newest_events(&failing));
-    if failing.is_empty() {
-        f = f.evidence(Evidence::note(
-            "no provisioning events are in the input; they may have expired",
-        ));
-    }
-    if let Some(p) = users.first() {
-        f = f.evidence(Evidence::note(format!("used by pod {}", p.name)));
-    }
-    vec![
-        f.fix(fix)
-            .fix(describe(pvc))
-            .learn("A PersistentVolumeClaim asks for storage; a PersistentVolume is the disk that fulfils it, made by hand or created on demand by the StorageClass's provisioner. Pending means no disk has been bound yet. With volumeBindingMode WaitForFirstConsumer that is normal until a pod using the claim is scheduled."),
-    ]
 }
 
 fn lost(pvc: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {

@@ -2,7 +2,7 @@
 //! not ready, and a targetPort the pods do not expose. Missing or unready endpoints
 //! are symptoms: the engine drops them when a selected pod's own cause is found.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::workloads::{describe, pod_ready};
 use super::{Ctx, Rule};
@@ -118,7 +118,7 @@ fn matches_nothing(svc: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
     let score = |p: &Obj| {
         sel_map
             .iter()
-            .filter(|(k, v)| p.labels().get(k.as_str()) == Some(v))
+            .filter(|(k, v)| p.labels().get(k) == Some(v))
             .count()
     };
     if let Some(best) = pods
@@ -260,10 +260,7 @@ fn target_port_mismatch(svc: &Obj, ix: &Index, _: &Ctx) -> Vec<Finding> {
         let field = format!("spec.ports[{i}].targetPort");
         match target {
             Some(Value::String(name)) if name.parse::<i64>().is_err() => {
-                if declared
-                    .iter()
-                    .any(|(n, _)| n.as_deref() == Some(name.as_str()))
-                {
+                if declared.iter().any(|(n, _)| n.as_deref() == Some(&**name)) {
                     continue;
                 }
                 out.push(

@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::Value;
 
 fn kinds_of(objs: &[Value]) -> Vec<String> {
     objs.iter()

@@ -1,5 +1,5 @@
 use super::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 fn meta(kind: &str, name: &str, uid: &str, owner: Option<(&str, &str, &str)>) -> Value {
     let mut m = json!({"name": name, "namespace": "ns", "uid": uid});

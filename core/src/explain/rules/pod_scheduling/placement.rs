@@ -2,7 +2,7 @@
 //! node satisfies: node selector and required node affinity, pod (anti-)affinity,
 //! topology spread, and claims that are missing or not bound.
 
-use serde_json::Value;
+use crate::explain::tree::Value;
 
 use super::when;
 use crate::explain::finding::{Evidence, Finding, Severity};

@@ -4,6 +4,8 @@
 //! the one the Binding's status names as last deployed. Pure; the builder that finishes a Build
 //! applies it.
 
+use std::borrow::Borrow;
+
 use kube::ResourceExt;
 
 use crate::resources::{Binding, Build, BuildPhase, HistorySpec};
@@ -35,13 +37,19 @@ pub fn limits(spec: Option<&HistorySpec>, d: Defaults) -> Defaults {
     }
 }
 
-/// The names of `builds` (all of one Binding) to delete under `limits`, oldest first.
-pub fn to_delete(binding: Option<&Binding>, builds: &[Build], limits: Defaults) -> Vec<String> {
+/// The names of `builds` (all of one Binding) to delete under `limits`, oldest first. `builds`
+/// may be shared (`Arc`s from a watch cache), so a decision over thousands copies none of them.
+pub fn to_delete<B: Borrow<Build>>(
+    binding: Option<&Binding>,
+    builds: &[B],
+    limits: Defaults,
+) -> Vec<String> {
     let deployed = binding
         .and_then(|b| b.status.as_ref())
         .and_then(|s| s.last_build.as_deref());
     let mut finished: Vec<&Build> = builds
         .iter()
+        .map(Borrow::borrow)
         .filter(|b| b.status.as_ref().is_some_and(|s| s.phase.is_terminal()))
         .filter(|b| b.metadata.name.as_deref() != deployed)
         .collect();

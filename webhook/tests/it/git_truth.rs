@@ -40,23 +40,31 @@ async fn deployed_commit(w: &World) -> String {
         .clone()
 }
 
-/// The Events on Binding `web` with `reason`, as their messages.
+/// The Events on Binding `web` with `reason`, as their messages, once there is one: a Build
+/// decided before it starts writes its Event just after its terminal status.
 async fn binding_events(w: &World, reason: &str) -> Vec<String> {
     let events: Api<k8s_openapi::api::core::v1::Event> =
         Api::namespaced(w.kube.client.clone(), w.ns());
-    events
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .filter(|e| {
-            e.involved_object.kind.as_deref() == Some("Binding")
-                && e.involved_object.name.as_deref() == Some("web")
-                && e.reason.as_deref() == Some(reason)
-        })
-        .filter_map(|e| e.message)
-        .collect()
+    mosaic_tests::eventually("an Event on the Binding", 30, || {
+        let events = events.clone();
+        async move {
+            let found: Vec<String> = events
+                .list(&ListParams::default())
+                .await
+                .ok()?
+                .items
+                .into_iter()
+                .filter(|e| {
+                    e.involved_object.kind.as_deref() == Some("Binding")
+                        && e.involved_object.name.as_deref() == Some("web")
+                        && e.reason.as_deref() == Some(reason)
+                })
+                .filter_map(|e| e.message)
+                .collect();
+            (!found.is_empty()).then_some(found)
+        }
+    })
+    .await
 }
 
 fn reason(b: &Build) -> String {
@@ -106,7 +114,12 @@ async fn a_late_redelivery_of_an_older_push_is_superseded_and_rolls_nothing_back
         "{events:?}"
     );
     assert_eq!(w.gh.tarball_downloads(), downloads, "nothing built");
-    let last = w.gh.statuses(&old).pop().expect("the old commit says why");
+    // Posted after the Build's terminal write, as the Event.
+    let last = mosaic_tests::eventually("the old commit's status", 30, || {
+        let last = w.gh.statuses(&old).pop();
+        async move { last }
+    })
+    .await;
     assert_eq!(last.state, "error");
     assert!(
         last.description

@@ -22,6 +22,7 @@ mod git_faults;
 mod git_truth;
 mod github_faults;
 mod history_drill;
+mod history_reads;
 mod hostile;
 mod hostile_http;
 mod hostile_tar;

@@ -14,10 +14,14 @@
 //! drill). So it may only say "superseded": a newer Build it shows exists. "Not superseded"
 //! is confirmed against the API server (`check_latest`), and the rollout's guarded
 //! apply (`rollout::apply`) reads the API server too.
+//!
+//! The bounded history (`worker::history`) reads a Binding's Builds from here too, and waits
+//! here (`until`) for the cache to show the ends it decides on.
 
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -30,9 +34,20 @@ use super::order::{order_key, supersedes};
 /// The Build caches of every controller this process runs (one per watched namespace, or one
 /// for all namespaces), each with its sibling index. Empty until the controllers start; then
 /// [`BuildCache::newer`] answers from memory.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct BuildCache {
     caches: Arc<RwLock<Vec<Cached>>>,
+    /// Told after every watch event any cache applied.
+    changed: Arc<tokio::sync::watch::Sender<()>>,
+}
+
+impl Default for BuildCache {
+    fn default() -> Self {
+        BuildCache {
+            caches: Default::default(),
+            changed: Arc::new(tokio::sync::watch::Sender::new(())),
+        }
+    }
 }
 
 /// One controller's store and its sibling index.
@@ -41,7 +56,10 @@ type Cached = (Store<Build>, Arc<SiblingIndex>);
 impl BuildCache {
     /// Add one controller's store; feed the returned index the same watch events as the store.
     pub fn add(&self, store: Store<Build>) -> Arc<SiblingIndex> {
-        let index = Arc::new(SiblingIndex::default());
+        let index = Arc::new(SiblingIndex {
+            changed: Some(self.changed.clone()),
+            ..Default::default()
+        });
         self.caches
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -77,6 +95,48 @@ impl BuildCache {
                     .filter(|b| same_binding(b, build) && pick(b, build))
             }),
         )
+    }
+
+    /// Every cached Build of Binding `binding` in namespace `ns` (labelled and specified for
+    /// it, as the API server's label-selected list answers), in no particular order.
+    pub fn of_binding(&self, ns: &str, binding: &str) -> Vec<Arc<Build>> {
+        let caches = self
+            .caches
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut out = Vec::new();
+        for (store, index) in caches.iter() {
+            out.extend(
+                index
+                    .names(ns, binding)
+                    .into_iter()
+                    .filter_map(|name| store.get(&ObjectRef::new(&name).within(ns)))
+                    .filter(|b| b.spec.binding == binding && labelled_as(b, binding)),
+            );
+        }
+        out
+    }
+
+    /// Build `name` in `ns` as a cache has it, if any does.
+    pub fn get(&self, ns: &str, name: &str) -> Option<Arc<Build>> {
+        let caches = self
+            .caches
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let key = ObjectRef::new(name).within(ns);
+        caches.iter().find_map(|(store, _)| store.get(&key))
+    }
+
+    /// Wait until `done` holds, asking it again after each watch event, for at most `within`.
+    /// Returns whether it held.
+    pub async fn until(&self, mut done: impl FnMut(&Self) -> bool, within: Duration) -> bool {
+        let mut events = self.changed.subscribe();
+        let waited = tokio::time::timeout(within, async {
+            // The sender lives in `self`, so `changed` cannot fail while this waits.
+            while !done(self) && events.changed().await.is_ok() {}
+        })
+        .await;
+        waited.is_ok() || done(self)
     }
 }
 
@@ -134,6 +194,8 @@ impl Siblings {
 pub struct SiblingIndex {
     live: RwLock<Siblings>,
     relist: Mutex<Option<Siblings>>,
+    /// Told after each event (see [`BuildCache::until`]).
+    changed: Option<Arc<tokio::sync::watch::Sender<()>>>,
 }
 
 impl SiblingIndex {
@@ -157,6 +219,19 @@ impl SiblingIndex {
                 }
             }
         }
+        drop(relist);
+        if let Some(changed) = &self.changed {
+            changed.send_replace(());
+        }
+    }
+
+    /// The names of the Builds filed under `binding` in `ns`.
+    fn names(&self, ns: &str, binding: &str) -> Vec<String> {
+        let live = self.live.read().unwrap_or_else(|e| e.into_inner());
+        live.by_binding
+            .get(&(ns.to_owned(), binding.to_owned()))
+            .map(|set| set.iter().map(|(_, name)| name.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Walk the Builds of `binding` in `ns` filed after `after` in latest-wins order, newest
@@ -192,221 +267,4 @@ fn labelled_as(b: &Build, binding: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use kube::runtime::reflector::{store, store::Writer};
-    use mosaic_core::names::ANNOTATION_PUSHED_AT;
-    use mosaic_core::resources::BuildPhase;
-
-    /// A Build of `binding` pushed `at` seconds into the day, in `phase` (Pending when `None`).
-    fn build(ns: &str, name: &str, binding: &str, at: u32, phase: Option<BuildPhase>) -> Build {
-        let mut b: Build = serde_json::from_value(serde_json::json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
-            "metadata": {"name": name, "namespace": ns,
-                "labels": {LABEL_BINDING: binding},
-                "annotations": {ANNOTATION_PUSHED_AT:
-                    format!("2026-12-03T{:02}:{:02}:{:02}Z", at / 3600 % 24, at / 60 % 60, at % 60)}},
-            "spec": {"binding": binding, "commit": "a".repeat(40), "ref": "refs/heads/main",
-                "trigger": {"type": "manual", "user": "t"}}
-        }))
-        .expect("a valid Build");
-        if let Some(phase) = phase {
-            b.status = Some(mosaic_core::resources::BuildStatus {
-                phase,
-                ..Default::default()
-            });
-        }
-        b
-    }
-
-    struct Cache {
-        cache: BuildCache,
-        writer: Writer<Build>,
-        index: Arc<SiblingIndex>,
-    }
-
-    impl Cache {
-        fn new() -> Self {
-            let (reader, writer) = store::<Build>();
-            let cache = BuildCache::default();
-            let index = cache.add(reader);
-            Cache {
-                cache,
-                writer,
-                index,
-            }
-        }
-
-        fn event(&mut self, e: Event<Build>) {
-            self.writer.apply_watcher_event(&e);
-            self.index.apply(&e);
-        }
-
-        fn list(&mut self, builds: Vec<Build>) {
-            self.event(Event::Init);
-            for b in builds {
-                self.event(Event::InitApply(b));
-            }
-            self.event(Event::InitDone);
-        }
-
-        fn newer(&self, b: &Build) -> Option<String> {
-            self.cache
-                .newer(b)
-                .expect("the cache covers its own Build")
-                .and_then(|n| n.metadata.name.clone())
-        }
-
-        /// What a full scan of the cache answers (the check before the index).
-        fn scanned(&self, b: &Build) -> Option<String> {
-            let (store, _) = self.cache.caches.read().unwrap()[0].clone();
-            let siblings: Vec<Arc<Build>> = store.state_filter(|s| {
-                s.metadata.namespace == b.metadata.namespace && same_binding(s, b)
-            });
-            crate::pipeline::latest::newer_build(b, &siblings).and_then(|n| n.metadata.name.clone())
-        }
-    }
-
-    #[test]
-    fn newer_is_the_newest_sibling_that_still_counts() {
-        let mut c = Cache::new();
-        let me = build("a", "web-1", "web", 10, None);
-        c.list(vec![
-            me.clone(),
-            build("a", "web-2", "web", 20, Some(BuildPhase::Building)),
-            build("a", "web-3", "web", 30, Some(BuildPhase::Superseded)),
-            build("a", "web-4", "web", 40, Some(BuildPhase::Failed)),
-            build("a", "api-9", "api", 90, None),
-            build("b", "web-9", "web", 90, None),
-        ]);
-        assert_eq!(c.newer(&me).as_deref(), Some("web-2"));
-        // The newest counts once it is Succeeded; a Build is never newer than itself.
-        c.event(Event::Apply(build(
-            "a",
-            "web-4",
-            "web",
-            40,
-            Some(BuildPhase::Succeeded),
-        )));
-        assert_eq!(c.newer(&me).as_deref(), Some("web-4"));
-        assert_eq!(c.newer(&build("a", "web-4", "web", 40, None)), None);
-        // Deleted, it is gone from the answer.
-        c.event(Event::Delete(build("a", "web-4", "web", 40, None)));
-        assert_eq!(c.newer(&me).as_deref(), Some("web-2"));
-        // A Build labelled for another Binding is not a sibling, whatever its spec says.
-        let mut mislabelled = build("a", "web-5", "web", 50, None);
-        mislabelled
-            .metadata
-            .labels
-            .as_mut()
-            .unwrap()
-            .insert(LABEL_BINDING.into(), "api".into());
-        c.event(Event::Apply(mislabelled));
-        assert_eq!(c.newer(&me).as_deref(), Some("web-2"));
-    }
-
-    #[test]
-    fn the_index_answers_what_a_full_scan_of_the_cache_answers() {
-        // A deterministic mix of creates, updates (phase, push time), deletes and relists over
-        // two namespaces and two Bindings, with equal push times (the name decides).
-        let mut c = Cache::new();
-        let mut seed: u64 = 0x5eed;
-        let mut next = |n: u64| {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) % n
-        };
-        let phases = [
-            None,
-            Some(BuildPhase::Building),
-            Some(BuildPhase::Superseded),
-            Some(BuildPhase::Failed),
-            Some(BuildPhase::Succeeded),
-            Some(BuildPhase::Cancelled),
-        ];
-        let mut all: HashMap<(String, String), Build> = HashMap::new();
-        for step in 0..600 {
-            let ns = ["a", "b"][next(2) as usize];
-            let binding = ["web", "api"][next(2) as usize];
-            let name = format!("{binding}-{}", next(40));
-            let mut b = build(
-                ns,
-                &name,
-                binding,
-                next(30) as u32,
-                phases[next(6) as usize],
-            );
-            if b.status
-                .as_ref()
-                .is_some_and(|s| s.phase == BuildPhase::Failed)
-                && next(2) == 0
-            {
-                b.status.as_mut().unwrap().phase_times.rolling_out =
-                    Some(crate::cluster::claim::now_time());
-            }
-            // The name fixes the Binding: an update keeps it, as on the API server.
-            let key = (ns.to_owned(), name.clone());
-            if let Some(old) = all.get(&key) {
-                b.spec.binding = old.spec.binding.clone();
-                b.metadata.labels = old.metadata.labels.clone();
-            }
-            match next(10) {
-                0 => {
-                    if let Some(old) = all.remove(&key) {
-                        c.event(Event::Delete(old));
-                    }
-                }
-                1 if step % 50 == 0 => {
-                    all.insert(key, b);
-                    c.list(all.values().cloned().collect());
-                }
-                _ => {
-                    all.insert(key, b.clone());
-                    c.event(Event::Apply(b));
-                }
-            }
-            for b in all.values() {
-                assert_eq!(
-                    c.newer(b),
-                    c.scanned(b),
-                    "step {step}, {:?}",
-                    b.metadata.name
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn a_relist_replaces_the_whole_index() {
-        let mut c = Cache::new();
-        c.list(
-            (0..50)
-                .map(|i| build("a", &format!("web-{i}"), "web", i, None))
-                .collect(),
-        );
-        c.list(vec![build("a", "web-7", "web", 7, None)]);
-        let live = c.index.live.read().unwrap();
-        assert_eq!(live.filed.len(), 1);
-        assert_eq!(
-            live.by_binding.values().map(BTreeSet::len).sum::<usize>(),
-            1
-        );
-    }
-
-    #[test]
-    fn a_build_the_cache_has_not_seen_falls_back_to_the_api() {
-        let mut c = Cache::new();
-        c.list(vec![build("a", "web-1", "web", 1, None)]);
-        assert!(
-            c.cache
-                .newer(&build("a", "web-2", "web", 2, None))
-                .is_none()
-        );
-        assert!(
-            BuildCache::default()
-                .newer(&build("a", "web-1", "web", 1, None))
-                .is_none()
-        );
-    }
-}
+mod tests;

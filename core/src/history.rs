@@ -6,6 +6,8 @@
 
 use kube::ResourceExt;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
 use crate::resources::{Binding, Build, BuildPhase, HistorySpec};
 
 /// Kept when neither the Binding nor the webhook's flags say otherwise.
@@ -35,33 +37,48 @@ pub fn limits(spec: Option<&HistorySpec>, d: Defaults) -> Defaults {
     }
 }
 
+/// What the bound reads of one Build: its name, when it was created and its phase (`None`:
+/// no status yet). A watch cache keeps this much of every Build it has seen, however many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub name: String,
+    pub created: Option<Time>,
+    pub phase: Option<BuildPhase>,
+}
+
+impl Entry {
+    pub fn of(b: &Build) -> Entry {
+        Entry {
+            name: b.name_any(),
+            created: b.metadata.creation_timestamp.clone(),
+            phase: b.status.as_ref().map(|s| s.phase),
+        }
+    }
+}
+
 /// The names of `builds` (all of one Binding) to delete under `limits`, oldest first.
-pub fn to_delete(binding: Option<&Binding>, builds: &[Build], limits: Defaults) -> Vec<String> {
+pub fn to_delete(binding: Option<&Binding>, builds: &[Entry], limits: Defaults) -> Vec<String> {
     let deployed = binding
         .and_then(|b| b.status.as_ref())
         .and_then(|s| s.last_build.as_deref());
-    let mut finished: Vec<&Build> = builds
+    let mut finished: Vec<&Entry> = builds
         .iter()
-        .filter(|b| b.status.as_ref().is_some_and(|s| s.phase.is_terminal()))
-        .filter(|b| b.metadata.name.as_deref() != deployed)
+        .filter(|b| b.phase.is_some_and(BuildPhase::is_terminal))
+        .filter(|b| Some(b.name.as_str()) != deployed)
         .collect();
     // Newest first: by creation time, then name, so equal timestamps order the same everywhere.
-    finished.sort_by(|a, b| {
-        (&b.metadata.creation_timestamp, &b.metadata.name)
-            .cmp(&(&a.metadata.creation_timestamp, &a.metadata.name))
-    });
+    finished.sort_by(|a, b| (&b.created, &b.name).cmp(&(&a.created, &a.name)));
     let (mut ok, mut other) = (0u32, 0u32);
     let mut out = Vec::new();
     for b in finished {
-        let succeeded = b.status.as_ref().map(|s| s.phase) == Some(BuildPhase::Succeeded);
-        let (seen, keep) = if succeeded {
+        let (seen, keep) = if b.phase == Some(BuildPhase::Succeeded) {
             (&mut ok, limits.succeeded)
         } else {
             (&mut other, limits.failed)
         };
         *seen += 1;
         if *seen > keep {
-            out.push(b.name_any());
+            out.push(b.name.clone());
         }
     }
     out.reverse();
@@ -72,8 +89,9 @@ pub fn to_delete(binding: Option<&Binding>, builds: &[Build], limits: Defaults) 
 mod tests {
     use super::*;
 
-    fn build(name: &str, created: &str, phase: &str) -> Build {
-        serde_json::from_value(serde_json::json!({
+    /// The bound's view of a Build shaped as the API server returns it.
+    fn build(name: &str, created: &str, phase: &str) -> Entry {
+        Entry::of(&serde_json::from_value::<Build>(serde_json::json!({
             "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
             "metadata": {"name": name, "namespace": "shop", "creationTimestamp": created,
                 "labels": {"mosaic.nectar.dev/binding": "web"}},
@@ -81,7 +99,7 @@ mod tests {
                 "ref": "refs/heads/main", "trigger": {"type": "push"}},
             "status": {"phase": phase}
         }))
-        .unwrap()
+        .unwrap())
     }
 
     #[test]

@@ -319,7 +319,7 @@ fn start_workers(
 ) -> (Arc<worker::Worker>, Vec<tokio::task::JoinHandle<()>>) {
     let shutdown = ctx.shutdown.clone();
     let defaults = ctx.defaults.clone();
-    let worker = Arc::new(worker::Worker::new(ctx));
+    let worker = Arc::new(worker::Worker::with_bindings(ctx, stores.to_vec()));
     if s.concurrency == 0 {
         tracing::info!(
             "--concurrency 0: intake only; Builds are left to the replicas that run workers"

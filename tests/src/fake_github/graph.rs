@@ -6,9 +6,9 @@
 //! strong `ETag` and a 304 for a matching `If-None-Match` (which GitHub does not count against
 //! the rate limit). Requests are counted per answer, for cost assertions.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -153,6 +153,7 @@ pub(super) async fn branch(
 pub(super) async fn compare(
     State(s): S,
     Path((o, r, basehead)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
     h: HeaderMap,
 ) -> Response {
     if !authorized(&s, &h) {
@@ -176,12 +177,27 @@ pub(super) async fn compare(
         let (Some(b), Some(hd)) = (rp.rev(base_rev), rp.rev(head_rev)) else {
             return gh_error(StatusCode::NOT_FOUND, "Not Found");
         };
-        comparison(&s, rp, &full, &basehead, &b, &hd)
+        comparison(&s, rp, &full, &basehead, &b, &hd, page_of(&q))
     };
     match body {
         Ok(body) => conditional(&h, body).1,
         Err(message) => gh_error(StatusCode::NOT_FOUND, &message),
     }
+}
+
+/// The window of `commits` a compare answers: without `per_page`, the first 250 (GitHub's
+/// unpaginated compare); with it, `per_page` (1–100) commits of page `page` (from 1).
+fn page_of(q: &HashMap<String, String>) -> std::ops::Range<usize> {
+    let Some(per_page) = q.get("per_page").and_then(|v| v.parse::<usize>().ok()) else {
+        return 0..250;
+    };
+    let per_page = per_page.clamp(1, 100);
+    let page = q
+        .get("page")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    (page - 1) * per_page..page * per_page
 }
 
 fn comparison(
@@ -191,6 +207,7 @@ fn comparison(
     basehead: &str,
     b: &str,
     hd: &str,
+    window: std::ops::Range<usize>,
 ) -> Result<Value, String> {
     let (of_base, of_head) = (rp.ancestry(b), rp.ancestry(hd));
     let common: Vec<&String> = of_base.intersection(&of_head).collect();
@@ -227,7 +244,7 @@ fn comparison(
         "base_commit": cj(b), "merge_base_commit": cj(merge_base),
         "status": status, "ahead_by": ahead.len(), "behind_by": behind,
         "total_commits": ahead.len(),
-        "commits": ahead.iter().take(250).map(|c| cj(c)).collect::<Vec<_>>(),
+        "commits": ahead.iter().skip(window.start).take(window.len()).map(|c| cj(c)).collect::<Vec<_>>(),
         "files": []
     }))
 }

@@ -427,6 +427,17 @@ async fn main() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
 
+    // The webhook's peak and current resident memory (Linux), read before it is stopped.
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let mib = |key: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map(|kb| (kb / 1024.0 * 10.0).round() / 10.0)
+    };
+    let rss = json!({"peak_mib": mib("VmHWM:"), "at_end_mib": mib("VmRSS:")});
     let ok = doubled == 0
         && missing == 0
         && extra == 0
@@ -460,6 +471,7 @@ async fn main() {
         "github_requests": {"branch_full": gh.branch_full, "branch_304": gh.branch_not_modified,
             "compare": gh.compare, "tarballs": w.gh.tarball_downloads()},
         "server_requests_total": server_counts,
+        "webhook_rss": rss,
         "ok": ok,
     });
     println!("{}", serde_json::to_string_pretty(&summary).expect("JSON"));

@@ -16,13 +16,15 @@ use futures::{StreamExt, TryStreamExt};
 use kube::api::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
-use mosaic_core::resources::{Build, BuildPhase};
+use mosaic_core::resources::{Binding, Build, BuildPhase};
 
 use crate::cluster::claim::{ClaimCheck, ClaimError, Claimed, claim_check};
 use crate::pipeline::outcome::{Next, Outcome, next_step};
 use crate::pipeline::{Ctx, Stop, run};
 use crate::readiness::Readiness;
+use crate::worker::history::Pruner;
 
 /// Errors a reconcile reports to the controller (which retries after a back-off).
 #[derive(Debug, thiserror::Error)]
@@ -33,16 +35,24 @@ pub enum WorkerError {
     Api(#[from] kube::Error),
 }
 
-/// What a worker's reconciles share: the pipeline's context, and the outcomes it has not been
-/// able to record yet.
+/// What a worker's reconciles share: the pipeline's context, the outcomes it has not been
+/// able to record yet, and the history pruner.
 pub struct Worker {
     pub ctx: Ctx,
     pub parked: Parked,
+    pub history: Arc<Pruner>,
 }
 
 impl Worker {
+    #[cfg(test)]
     pub fn new(ctx: Ctx) -> Self {
+        Self::with_bindings(ctx, Vec::new())
+    }
+
+    /// A worker whose history pruner reads Bindings from the caches `bindings`.
+    pub fn with_bindings(ctx: Ctx, bindings: Vec<Store<Binding>>) -> Self {
         Worker {
+            history: Arc::new(Pruner::new(&ctx, bindings)),
             ctx,
             parked: Parked::default(),
         }
@@ -88,11 +98,12 @@ impl Parked {
 /// is logged with its outcome (its Build is taken over and run again once its claim expires).
 /// Returns how many were not recorded.
 pub async fn record_parked(worker: &Worker, within: Duration) -> usize {
-    let ctx = &worker.ctx;
     let deadline = tokio::time::Instant::now() + within;
     let mut unrecorded = 0;
     for (key, (claimed, outcome)) in worker.parked.drain() {
-        let error = match tokio::time::timeout_at(deadline, finish(ctx, &claimed, &outcome)).await {
+        let error = match tokio::time::timeout_at(deadline, finish(worker, &claimed, &outcome))
+            .await
+        {
             Ok(Ok(())) => {
                 tracing::info!(build = %key, phase = %outcome.phase, "shutting down: recorded the outcome kept while the Kubernetes API server was unreachable");
                 continue;
@@ -160,10 +171,10 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
     }
     let api = Api::<Build>::namespaced(ctx.client.clone(), &ns);
     if let Some(newer) = crate::pipeline::latest::cached_newer(ctx, &build) {
-        return end_unstarted(ctx, api, &build, newer.into()).await;
+        return end_unstarted(&worker, api, &build, newer.into()).await;
     }
     if let Err(stop) = crate::pipeline::latest::admit(ctx, &build).await {
-        return end_unstarted(ctx, api, &build, stop).await;
+        return end_unstarted(&worker, api, &build, stop).await;
     }
     let claimed = match Claimed::claim(api, &build, &ctx.identity).await {
         Ok(c) => c,
@@ -199,11 +210,12 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
 /// not on the branch, behind its head, already deployed). A failed report is noted in a second
 /// write. A 409 means another worker, or a newer version of the Build, came first: look again.
 async fn end_unstarted(
-    ctx: &Ctx,
+    worker: &Worker,
     api: Api<Build>,
     build: &Build,
     stop: Stop,
 ) -> Result<Action, WorkerError> {
+    let ctx = &worker.ctx;
     let Next::Record(outcome) = next_step(Err(stop.replay()), &[], &build.spec.commit) else {
         return Ok(Action::await_change());
     };
@@ -226,7 +238,7 @@ async fn end_unstarted(
         &outcome.message,
     )
     .await;
-    crate::worker::history::prune(ctx, build).await;
+    worker.history.ended(build);
     let notes = crate::pipeline::report_superseded(ctx, build, &claimed, stop.replay()).await;
     if !notes.is_empty()
         && let Next::Record(noted) = next_step(Err(stop), &notes, &build.spec.commit)
@@ -246,7 +258,7 @@ async fn write_outcome(
     claimed: Claimed,
     outcome: Outcome,
 ) -> Result<Action, WorkerError> {
-    match finish(&worker.ctx, &claimed, &outcome).await {
+    match finish(worker, &claimed, &outcome).await {
         Ok(()) => Ok(Action::await_change()),
         Err(ClaimError::Api(e)) if !is_not_found(&e) => {
             tracing::warn!(
@@ -270,7 +282,8 @@ fn is_not_found(e: &kube::Error) -> bool {
 /// write comes last because it is what tells a reader (and another worker) that the run is
 /// over, so everything it implies is in place by then; if it fails, the outcome is parked and
 /// `finish` runs again, and the Binding patch is idempotent.
-async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), ClaimError> {
+async fn finish(worker: &Worker, claimed: &Claimed, outcome: &Outcome) -> Result<(), ClaimError> {
+    let ctx = &worker.ctx;
     let build = claimed.build().await;
     let name = build.name_any();
     let ns = build.metadata.namespace.clone().unwrap_or_default();
@@ -286,7 +299,7 @@ async fn finish(ctx: &Ctx, claimed: &Claimed, outcome: &Outcome) -> Result<(), C
         .await?;
     ctx.metrics.phase(phase);
     tracing::info!(build = %name, namespace = %ns, phase = %phase, reason, "build finished");
-    crate::worker::history::prune(ctx, &build).await;
+    worker.history.ended(&build);
     Ok(())
 }
 

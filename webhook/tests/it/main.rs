@@ -23,6 +23,7 @@ mod git_faults;
 mod git_truth;
 mod github_faults;
 mod history_drill;
+mod history_reads;
 mod hostile;
 mod hostile_builds;
 mod hostile_http;

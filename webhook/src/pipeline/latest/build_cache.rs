@@ -18,13 +18,20 @@
 //! drill). So it may only say "superseded": a newer Build it shows exists. "Not superseded"
 //! is confirmed against the API server (`check_latest`), and the rollout's guarded
 //! apply (`rollout::apply`) reads the API server too.
+//!
+//! The bounded history (`worker::history`) reads a Binding's Builds from here too (each with
+//! its creation time and phase), and waits here ([`BuildCache::until`]) for the cache to show
+//! the ends it decides on.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::watcher::Event;
+use mosaic_core::history;
 use mosaic_core::names::LABEL_BINDING;
 use mosaic_core::resources::Build;
 
@@ -34,9 +41,20 @@ use crate::pipeline::Stop;
 /// The sibling indexes of every controller this process runs (one per watched namespace, or
 /// one for all namespaces). Empty until the controllers start; then [`BuildCache::newer`]
 /// answers from memory.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct BuildCache {
     indexes: Arc<RwLock<Vec<Arc<SiblingIndex>>>>,
+    /// Told after every watch event any index applied.
+    changed: Arc<tokio::sync::watch::Sender<()>>,
+}
+
+impl Default for BuildCache {
+    fn default() -> Self {
+        BuildCache {
+            indexes: Arc::default(),
+            changed: Arc::new(tokio::sync::watch::Sender::new(())),
+        }
+    }
 }
 
 /// A newer Build the cache shows: enough to say what superseded a Build.
@@ -67,7 +85,10 @@ impl From<Newer> for Stop {
 impl BuildCache {
     /// Add one controller's index; feed it that controller's watch events.
     pub fn add(&self) -> Arc<SiblingIndex> {
-        let index = Arc::new(SiblingIndex::default());
+        let index = Arc::new(SiblingIndex {
+            changed: Some(self.changed.clone()),
+            ..Default::default()
+        });
         self.indexes
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -99,6 +120,67 @@ impl BuildCache {
         let after = (push_time(build), Arc::from(name));
         Some(index.find_newer(ns, &build.spec.binding, &after, pick))
     }
+
+    /// What the bounded history reads of every cached Build of Binding `binding` in `ns`
+    /// (labelled and specified for it, as the API server's label-selected list answers).
+    pub fn history_of(&self, ns: &str, binding: &str) -> Vec<history::Entry> {
+        let indexes = self
+            .indexes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut out = Vec::new();
+        for index in indexes.iter() {
+            let live = index.live.read().unwrap_or_else(|e| e.into_inner());
+            let Some(set) = live
+                .namespaces
+                .get(ns)
+                .and_then(|space| space.by_binding.get(binding))
+            else {
+                continue;
+            };
+            out.extend(set.iter().map(|((_, name), s)| history::Entry {
+                name: name.to_string(),
+                created: s.created.clone(),
+                phase: s.standing.map(|st| st.phase),
+            }));
+        }
+        out
+    }
+
+    /// Does the cache show Build `name` in `ns` ended, or gone (not shown at all)?
+    pub fn ended_or_gone(&self, ns: &str, name: &str) -> bool {
+        let indexes = self
+            .indexes
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        indexes.iter().all(|index| {
+            let live = index.live.read().unwrap_or_else(|e| e.into_inner());
+            let Some(space) = live.namespaces.get(ns) else {
+                return true;
+            };
+            match space.filed.get(name) {
+                None | Some((None, _)) => true,
+                Some((Some(binding), order)) => space
+                    .by_binding
+                    .get(binding)
+                    .and_then(|set| set.get(order))
+                    .and_then(|s| s.standing)
+                    .is_some_and(|st| st.phase.is_terminal()),
+            }
+        })
+    }
+
+    /// Wait until `done` holds, asking it again after each watch event, for at most `within`.
+    /// Returns whether it held.
+    pub async fn until(&self, mut done: impl FnMut(&Self) -> bool, within: Duration) -> bool {
+        let mut events = self.changed.subscribe();
+        let waited = tokio::time::timeout(within, async {
+            // The sender lives in `self`, so `changed` cannot fail while this waits.
+            while !done(self) && events.changed().await.is_ok() {}
+        })
+        .await;
+        waited.is_ok() || done(self)
+    }
 }
 
 /// A Build's place in latest-wins order (see `order_key`): push time, then name.
@@ -109,6 +191,8 @@ struct Sibling {
     commit: Box<str>,
     /// `None` without a status.
     standing: Option<Standing>,
+    /// When the API server created it (the bounded history keeps the newest).
+    created: Option<Time>,
 }
 
 /// One namespace's Builds.
@@ -148,6 +232,7 @@ impl Namespace {
             let sibling = Sibling {
                 commit: b.spec.commit.as_str().into(),
                 standing: Standing::of(b),
+                created: b.metadata.creation_timestamp.clone(),
             };
             self.by_binding
                 .entry(key.clone())
@@ -194,11 +279,20 @@ impl Siblings {
 pub struct SiblingIndex {
     live: RwLock<Siblings>,
     relist: Mutex<Option<Siblings>>,
+    /// The cache's "an event was applied" signal (`None` for an index on its own).
+    changed: Option<Arc<tokio::sync::watch::Sender<()>>>,
 }
 
 impl SiblingIndex {
     /// Apply one watch event.
     pub fn apply(&self, event: &Event<Build>) {
+        self.apply_event(event);
+        if let Some(changed) = &self.changed {
+            changed.send_replace(());
+        }
+    }
+
+    fn apply_event(&self, event: &Event<Build>) {
         let mut relist = self.relist.lock().unwrap_or_else(|e| e.into_inner());
         match event {
             Event::Init => *relist = Some(Siblings::default()),

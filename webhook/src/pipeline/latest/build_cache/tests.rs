@@ -238,3 +238,50 @@ fn a_build_the_cache_has_not_seen_falls_back_to_the_api() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn a_binding_s_history_comes_from_the_index_and_a_wait_ends_at_the_event_it_needs() {
+    let mut c = Cache::new();
+    let mut other = build("a", "web-3", "web", 3, None);
+    other
+        .metadata
+        .labels
+        .as_mut()
+        .unwrap()
+        .insert(LABEL_BINDING.into(), "api".into());
+    let mut first = build("a", "web-1", "web", 1, Some(BuildPhase::Failed));
+    first.metadata.creation_timestamp = Some(Time("2026-12-03T00:00:01Z".parse().unwrap()));
+    c.list(vec![
+        first.clone(),
+        build("a", "web-2", "web", 2, None),
+        other,
+        build("b", "web-4", "web", 4, None),
+        build("a", "api-5", "api", 5, None),
+    ]);
+    let mut history = c.cache.history_of("a", "web");
+    history.sort_by(|x, y| x.name.cmp(&y.name));
+    assert_eq!(
+        history,
+        [
+            history::Entry::of(&first),
+            history::Entry::of(&build("a", "web-2", "web", 2, None)),
+        ],
+        "only web's labelled Builds of namespace a, with their creation time and phase"
+    );
+    let ended = |cache: &BuildCache| cache.ended_or_gone("a", "web-2");
+    let short = Duration::from_millis(50);
+    assert!(!c.cache.until(ended, short).await, "not ended yet");
+    assert!(c.cache.ended_or_gone("a", "web-1"), "ended");
+    assert!(c.cache.ended_or_gone("a", "never-seen"), "gone");
+    let cache = c.cache.clone();
+    let waiting = tokio::spawn(async move { cache.until(ended, Duration::from_secs(30)).await });
+    tokio::task::yield_now().await;
+    c.event(Event::Apply(build(
+        "a",
+        "web-2",
+        "web",
+        2,
+        Some(BuildPhase::Cancelled),
+    )));
+    assert!(waiting.await.unwrap(), "the wait sees the event");
+}

@@ -91,15 +91,17 @@ mod tests {
 
     /// The bound's view of a Build shaped as the API server returns it.
     fn build(name: &str, created: &str, phase: &str) -> Entry {
-        Entry::of(&serde_json::from_value::<Build>(serde_json::json!({
-            "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
-            "metadata": {"name": name, "namespace": "shop", "creationTimestamp": created,
-                "labels": {"mosaic.nectar.dev/binding": "web"}},
-            "spec": {"binding": "web", "commit": "0123456789abcdef0123456789abcdef01234567",
-                "ref": "refs/heads/main", "trigger": {"type": "push"}},
-            "status": {"phase": phase}
-        }))
-        .unwrap())
+        Entry::of(
+            &serde_json::from_value::<Build>(serde_json::json!({
+                "apiVersion": "mosaic.nectar.dev/v1alpha1", "kind": "Build",
+                "metadata": {"name": name, "namespace": "shop", "creationTimestamp": created,
+                    "labels": {"mosaic.nectar.dev/binding": "web"}},
+                "spec": {"binding": "web", "commit": "0123456789abcdef0123456789abcdef01234567",
+                    "ref": "refs/heads/main", "trigger": {"type": "push"}},
+                "status": {"phase": phase}
+            }))
+            .unwrap(),
+        )
     }
 
     #[test]

@@ -92,11 +92,9 @@ impl Pruner {
     /// Take the ends waiting for `key` once the cache shows every one of them ended or gone.
     fn take_when_shown(&self, key: &Key, cache: &BuildCache) -> bool {
         let mut pending = self.lock();
-        let shown = pending.get(key).is_none_or(|names| {
-            names
-                .iter()
-                .all(|name| cache.ended_or_gone(&key.0, name))
-        });
+        let shown = pending
+            .get(key)
+            .is_none_or(|names| names.iter().all(|name| cache.ended_or_gone(&key.0, name)));
         if shown {
             pending.remove(key);
         }

@@ -1,6 +1,6 @@
 //! The in-cluster webhook server. One push, file by file, in the order it travels:
 //!
-//! 1. `main.rs` calls [`run`]: `config.rs` parses the flags, `settings.rs` checks them into
+//! 1. `main.rs` calls [`run`]: `config/` parses the flags, `settings.rs` checks them into
 //!    typed `Settings`, and [`serve`] (below) wires the two roles.
 //! 2. Intake (`intake/`): `server.rs` routes the delivery to `delivery.rs`, which admits it
 //!    within `budget.rs`'s bounds and reads its body (`body.rs`) while `signature.rs` verifies

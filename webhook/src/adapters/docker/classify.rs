@@ -9,6 +9,18 @@ use crate::pipeline::context::ContextError;
 use crate::pipeline::ports::{Kind, PortError, broke_off};
 
 impl EngineError {
+    /// The Build's reason for this error, `otherwise` unless the engine itself was away.
+    pub fn reason(&self, otherwise: BuildReason) -> BuildReason {
+        match self {
+            EngineError::Unreachable(_) => BuildReason::EngineUnavailable,
+            // The tarball's download broke off part way (GitHub stalled or hung up).
+            EngineError::Context(ContextError::Read(e)) if broke_off(e) => {
+                BuildReason::SourceUnavailable
+            }
+            _ => otherwise,
+        }
+    }
+
     /// May the same build or push succeed if run again, or did the registry refuse it?
     pub fn kind(&self) -> Kind {
         match self {

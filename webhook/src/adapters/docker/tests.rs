@@ -3,11 +3,16 @@
 
 use std::io;
 
+use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::AsyncReadExt;
 use tokio::net::UnixListener;
 
+use super::build::build_outcome;
+use super::build_log::Failure;
 use super::*;
+use crate::pipeline::context::{ContextError, ContextSummary};
+use crate::pipeline::ports::LogTail;
 use crate::pipeline::test_world::{SHA, job};
 use mosaic_core::BuildReason;
 

@@ -1,5 +1,11 @@
 //! Configuration: command-line flags with `MOSAIC_*` environment fallbacks, parsed once at start
-//! (the low level; `settings` checks them and turns them into typed values).
+//! (the low level; `settings` checks them and turns them into typed values). This file holds the
+//! flags themselves; the checks of single values clap cannot make by type are in `parse`, and
+//! what the flags point at, read at start (the webhook secret files, this replica's identity),
+//! is in `resolve`.
+
+mod parse;
+mod resolve;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,8 +14,9 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 
 use crate::adapters::docker::Builder;
-use crate::intake::signature::WebhookSecret;
 use crate::pipeline::credentials::SecretRef;
+
+pub use resolve::ConfigError;
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -144,7 +151,7 @@ pub struct Config {
         value_name = "REF@sha256:DIGEST",
         env = "MOSAIC_SYNTAX_FRONTENDS",
         value_delimiter = ',',
-        value_parser = pinned_frontend
+        value_parser = parse::pinned_frontend
     )]
     pub syntax_frontends: Vec<String>,
     /// Seconds between two checks of the engine's disk against `--engine-disk-budget`.
@@ -172,7 +179,7 @@ pub struct Config {
         value_name = "DURATION",
         env = "MOSAIC_VERIFY_WINDOW",
         default_value = "10s",
-        value_parser = duration
+        value_parser = parse::duration
     )]
     pub verify_window: Duration,
     /// How long every new pod may stay unready or unschedulable before the rollout fails,
@@ -183,7 +190,7 @@ pub struct Config {
         value_name = "DURATION",
         env = "MOSAIC_READY_GRACE",
         default_value = "60s",
-        value_parser = duration
+        value_parser = parse::duration
     )]
     pub ready_grace: Duration,
     /// Seconds to receive a whole webhook request (headers and body).
@@ -249,7 +256,7 @@ pub struct Config {
         value_name = "HOST:PORT",
         env = "MOSAIC_INSECURE_REGISTRY",
         value_delimiter = ',',
-        value_parser = insecure_registry
+        value_parser = parse::insecure_registry
     )]
     pub insecure_registries: Vec<String>,
     /// Secret `NAMESPACE/NAME` holding a GitHub token (key `token`) for Bindings that name no
@@ -262,222 +269,5 @@ pub struct Config {
     pub default_registry_secret: Option<SecretRef>,
 }
 
-fn insecure_registry(s: &str) -> Result<String, String> {
-    mosaic_core::install_settings::check_registry(s)
-        .map(|()| s.to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// A configuration problem, reported as one line before exiting.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error(
-        "an intake (--concurrency 0) verifies deliveries and needs a secret: give --webhook-secret-file"
-    )]
-    NoSecret,
-    #[error(
-        "cannot read webhook secret file {0}: {1}; mount the Secret or fix --webhook-secret-file"
-    )]
-    SecretFile(PathBuf, std::io::Error),
-    #[error("webhook secret file {0} is empty; put the secret configured in GitHub into it")]
-    EmptySecret(PathBuf),
-}
-
-impl Config {
-    pub fn secrets(&self) -> Result<Vec<WebhookSecret>, ConfigError> {
-        if self.webhook_secret_files.is_empty() && self.concurrency == 0 {
-            return Err(ConfigError::NoSecret);
-        }
-        self.webhook_secret_files
-            .iter()
-            .map(|p| {
-                let bytes = std::fs::read(p).map_err(|e| ConfigError::SecretFile(p.clone(), e))?;
-                WebhookSecret::new(bytes).ok_or_else(|| ConfigError::EmptySecret(p.clone()))
-            })
-            .collect()
-    }
-
-    pub fn identity(&self) -> String {
-        self.identity
-            .clone()
-            .or_else(|| std::env::var("POD_NAME").ok())
-            .or_else(|| {
-                std::fs::read_to_string("/proc/sys/kernel/hostname")
-                    .ok()
-                    .map(|h| h.trim().to_string())
-            })
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "mosaic-webhook".to_string())
-    }
-}
-
-/// A duration flag, as Kubernetes writes durations (`30s`, `1m30s`).
-fn pinned_frontend(s: &str) -> Result<String, String> {
-    if mosaic_core::syntax_frontend::pinned(s) {
-        Ok(s.to_string())
-    } else {
-        Err(format!(
-            "{s:?} is not pinned: give the frontend as NAME@sha256:<64 hex digits> (a tag can be moved to other code)"
-        ))
-    }
-}
-
-fn duration(s: &str) -> Result<Duration, String> {
-    mosaic_core::duration::parse(s)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_parse_with_defaults_and_repeats() {
-        let c = Config::try_parse_from([
-            "mosaic-webhook",
-            "--webhook-secret-file",
-            "/a",
-            "--webhook-secret-file",
-            "/b",
-            "--namespace",
-            "x,y",
-            "--identity",
-            "pod-1",
-        ])
-        .unwrap();
-        assert_eq!(c.webhook_secret_files.len(), 2);
-        assert_eq!(c.namespaces, ["x", "y"]);
-        assert_eq!(c.identity(), "pod-1");
-        assert_eq!(c.listen.port(), 8080);
-        assert_eq!(c.builder, Builder::Classic);
-        assert_eq!(c.retry_pauses, [15, 45]);
-        let short = Config::try_parse_from([
-            "mosaic-webhook",
-            "--webhook-secret-file",
-            "/a",
-            "--retry-pauses",
-            "1,2,4",
-        ])
-        .unwrap();
-        assert_eq!(short.retry_pauses, [1, 2, 4]);
-        // A builder needs no webhook secret (it refuses every delivery); an intake does.
-        let builder = Config::try_parse_from(["mosaic-webhook"]).unwrap();
-        assert!(builder.secrets().unwrap().is_empty());
-        let intake = Config::try_parse_from(["mosaic-webhook", "--concurrency", "0"]).unwrap();
-        let e = intake.secrets().unwrap_err().to_string();
-        assert!(e.contains("give --webhook-secret-file"), "{e}");
-        assert!(
-            Config::try_parse_from([
-                "mosaic-webhook",
-                "--webhook-secret-file",
-                "/a",
-                "--concurrency",
-                "65"
-            ])
-            .is_err()
-        );
-        let pin = format!("docker/dockerfile:1@sha256:{}", "ab".repeat(32));
-        let c = Config::try_parse_from(["m", "--syntax-frontends", &pin]).unwrap();
-        assert_eq!(c.syntax_frontends, [pin]);
-        assert!(
-            Config::try_parse_from(["m"])
-                .unwrap()
-                .syntax_frontends
-                .is_empty()
-        );
-        let e = Config::try_parse_from(["m", "--syntax-frontends", "docker/dockerfile:1"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("is not pinned"), "{e}");
-        let intake_only = Config::try_parse_from([
-            "mosaic-webhook",
-            "--webhook-secret-file",
-            "/a",
-            "--concurrency",
-            "0",
-        ])
-        .unwrap();
-        assert_eq!(intake_only.concurrency, 0);
-    }
-
-    #[test]
-    fn default_secrets_and_plain_http_registries() {
-        let c = Config::try_parse_from([
-            "m",
-            "--webhook-secret-file",
-            "/a",
-            "--default-github-secret",
-            "mosaic-system/mosaic-github",
-            "--insecure-registry",
-            "r.kube-system.svc:5000",
-            "--insecure-registry",
-            "10.0.0.5:5000",
-        ])
-        .unwrap();
-        assert_eq!(
-            c.default_github_secret,
-            Some(SecretRef {
-                namespace: "mosaic-system".into(),
-                name: "mosaic-github".into()
-            })
-        );
-        assert_eq!(c.default_registry_secret, None);
-        assert_eq!(
-            c.insecure_registries,
-            ["r.kube-system.svc:5000", "10.0.0.5:5000"]
-        );
-        assert_eq!(c.engine_wait_secs, 120);
-        // The kubelet leaves `$(POD_NAMESPACE)` as is when the variable is not defined.
-        let e = Config::try_parse_from([
-            "m",
-            "--webhook-secret-file",
-            "/a",
-            "--default-registry-secret",
-            "$(POD_NAMESPACE)/mosaic-registry",
-        ])
-        .unwrap_err()
-        .to_string();
-        assert!(
-            e.contains("NAMESPACE/NAME") && e.contains("POD_NAMESPACE"),
-            "{e}"
-        );
-        let e = Config::try_parse_from([
-            "m",
-            "--webhook-secret-file",
-            "/a",
-            "--insecure-registry",
-            "http://r:5000",
-        ])
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("HOST:PORT"), "{e}");
-    }
-
-    #[test]
-    fn builder_is_chosen_by_flag() {
-        let c =
-            Config::try_parse_from(["m", "--webhook-secret-file", "/a", "--builder", "buildkit"])
-                .unwrap();
-        assert_eq!(c.builder, Builder::Buildkit);
-        let e = Config::try_parse_from(["m", "--webhook-secret-file", "/a", "--builder", "kaniko"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("classic") && e.contains("buildkit"), "{e}");
-    }
-
-    #[test]
-    fn secret_file_errors_name_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let empty = dir.path().join("empty");
-        std::fs::write(&empty, "\n").unwrap();
-        let c = Config::try_parse_from(["m", "--webhook-secret-file", empty.to_str().unwrap()])
-            .unwrap();
-        assert!(matches!(c.secrets(), Err(ConfigError::EmptySecret(p)) if p == empty));
-        let c = Config::try_parse_from(["m", "--webhook-secret-file", "/nonexistent/s"]).unwrap();
-        assert!(
-            c.secrets()
-                .unwrap_err()
-                .to_string()
-                .contains("/nonexistent/s")
-        );
-    }
-}
+mod tests;

@@ -72,6 +72,20 @@ pub fn explain(objects: Vec<Value>, opts: &Options) -> Report {
 
 /// [`explain`] of an [`Input`] gathered one object at a time.
 pub fn explain_input(input: Input, opts: &Options) -> Report {
+    explain_keeping_index(input, opts).0
+}
+
+/// [`explain_input`] for a process that exits once it has the report (`kubectl mosaic
+/// explain`): the index is never freed. Freeing a large dump's objects one allocation
+/// at a time is a fifth of the run on 100,000 objects, and the exit returns the memory
+/// at once. Not for a long-lived process (the UI, the webhook): each call leaks the index.
+pub fn explain_input_then_exit(input: Input, opts: &Options) -> Report {
+    let (report, index) = explain_keeping_index(input, opts);
+    std::mem::forget(index);
+    report
+}
+
+fn explain_keeping_index(input: Input, opts: &Options) -> (Report, Index) {
     let empty = input.is_empty();
     let index = Index::from_input(input);
     let ctx = Ctx::new(&index, opts);
@@ -81,5 +95,5 @@ pub fn explain_input(input: Input, opts: &Options) -> Report {
             .notes
             .insert(0, "the input holds no objects".to_string());
     }
-    report
+    (report, index)
 }

@@ -5,6 +5,7 @@
 //! fifth of that, which is what keeps a 100,000-object dump within its memory goal.
 //! The accessors mirror `serde_json::Value`'s, so the rules read either alike.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -34,6 +35,10 @@ impl Map {
     /// Builds a mapping from entries in any order; a repeated key keeps its last value
     /// (as `serde_json` does).
     pub fn from_entries(mut entries: Vec<(Box<str>, Value)>) -> Map {
+        // Kubernetes writes its keys sorted: then there is nothing to sort nor repeated.
+        if entries.is_sorted_by(|a, b| a.0 < b.0) {
+            return Map(entries.into_boxed_slice());
+        }
         // Stable sort: among equal keys the input order stays, so the last one is kept.
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries.reverse();
@@ -371,19 +376,43 @@ impl<'de> Visitor<'de> for TreeVisitor {
         Ok(Value::String(s.into_boxed_str()))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-        while let Some(v) = seq.next_element()? {
-            items.push(v);
+        let start = ITEMS.with_borrow(Vec::len);
+        loop {
+            match seq.next_element() {
+                Ok(Some(v)) => ITEMS.with_borrow_mut(|s| s.push(v)),
+                Ok(None) => break,
+                Err(e) => {
+                    ITEMS.with_borrow_mut(|s| s.truncate(start));
+                    return Err(e);
+                }
+            }
         }
+        let items: Vec<Value> = ITEMS.with_borrow_mut(|s| s.drain(start..).collect());
         Ok(Value::Array(items.into_boxed_slice()))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-        while let Some((k, v)) = map.next_entry::<String, Value>()? {
-            entries.push((k.into_boxed_str(), v));
+        let start = ENTRIES.with_borrow(Vec::len);
+        loop {
+            match map.next_entry::<String, Value>() {
+                Ok(Some((k, v))) => ENTRIES.with_borrow_mut(|s| s.push((k.into_boxed_str(), v))),
+                Ok(None) => break,
+                Err(e) => {
+                    ENTRIES.with_borrow_mut(|s| s.truncate(start));
+                    return Err(e);
+                }
+            }
         }
+        let entries = ENTRIES.with_borrow_mut(|s| s.drain(start..).collect());
         Ok(Value::Object(Map::from_entries(entries)))
     }
+}
+
+// Scratch stacks for the mappings and arrays being read: a nested value's entries go
+// above its parent's and are moved out, exactly sized, once it ends. Growing a `Vec`
+// per mapping (and shrinking it into a boxed slice) was a tenth of a large dump's parse.
+thread_local! {
+    static ENTRIES: RefCell<Vec<(Box<str>, Value)>> = const { RefCell::new(Vec::new()) };
+    static ITEMS: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ pub async fn run(kube: &KubeArgs, args: ExplainArgs) -> Result<Outcome, Error> {
         (input, namespace, Vec::new(), now)
     };
     let (mut findings, engine_notes) =
-        analyse_input(input, target.as_ref(), namespace.as_deref(), now)?;
+        analyse_then_exit(input, target.as_ref(), namespace.as_deref(), now)?;
     notes.extend(engine_notes);
     if let (Some(timeout), Some(objects), Some(client), Some(t)) =
         (probing, for_probe, client.as_ref(), target.as_ref())
@@ -202,10 +202,39 @@ pub fn analyse(
 
 /// [`analyse`] of an engine input gathered one object at a time.
 pub fn analyse_input(
+    input: explain::Input,
+    target: Option<&Target>,
+    namespace: Option<&str>,
+    now: Option<DateTime<Utc>>,
+) -> Result<(Vec<Finding>, Vec<String>), Error> {
+    analyse_with(input, target, namespace, now, explain::explain_input)
+}
+
+/// [`analyse_input`] for the command, which exits once it has the findings: the
+/// engine's index is left to the exit to free (see `explain_input_then_exit`).
+fn analyse_then_exit(
+    input: explain::Input,
+    target: Option<&Target>,
+    namespace: Option<&str>,
+    now: Option<DateTime<Utc>>,
+) -> Result<(Vec<Finding>, Vec<String>), Error> {
+    analyse_with(
+        input,
+        target,
+        namespace,
+        now,
+        explain::explain_input_then_exit,
+    )
+}
+
+/// [`analyse_input`] with the engine entry to run (`explain_input`, or
+/// `explain_input_then_exit` in a process about to exit).
+fn analyse_with(
     mut input: explain::Input,
     target: Option<&Target>,
     namespace: Option<&str>,
     now: Option<DateTime<Utc>>,
+    engine: fn(explain::Input, &explain::Options) -> explain::Report,
 ) -> Result<(Vec<Finding>, Vec<String>), Error> {
     let (selected, involved) = match target {
         Some(t) => {
@@ -226,7 +255,7 @@ pub fn analyse_input(
             (input, None)
         }
     };
-    let report = explain::explain_input(
+    let report = engine(
         selected,
         &explain::Options {
             now,

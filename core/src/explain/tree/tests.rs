@@ -65,3 +65,21 @@ fn is_smaller_than_serde_json() {
     assert_eq!(std::mem::size_of::<Value>(), 24);
     assert!(std::mem::size_of::<Value>() < std::mem::size_of::<serde_json::Value>());
 }
+
+#[test]
+fn a_parse_error_inside_nested_values_leaves_the_next_parse_whole() {
+    // The reader's scratch stacks are shared by nested values and by later parses: an
+    // error deep inside a mapping and an array must leave nothing behind.
+    let bad = r#"{"a": {"b": [1, 2, {"c": 3, "d": }]}, "e": 4}"#;
+    assert!(serde_json::from_str::<Value>(bad).is_err());
+    assert_eq!(super::ENTRIES.with_borrow(Vec::len), 0);
+    assert_eq!(super::ITEMS.with_borrow(Vec::len), 0);
+    let text = r#"{"z": [1, {"y": 2, "x": [3]}], "a": {"k": "v"}, "a": 5}"#;
+    let tree: Value = serde_json::from_str(text).unwrap();
+    let via_json = Value::from(serde_json::from_str::<serde_json::Value>(text).unwrap());
+    assert_eq!(tree, via_json);
+    assert_eq!(
+        tree.to_json(),
+        json!({"a": 5, "z": [1, {"x": [3], "y": 2}]})
+    );
+}

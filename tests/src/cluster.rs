@@ -23,7 +23,103 @@ pub fn kubeconfig() -> PathBuf {
     }
 }
 
-/// Connect to the cluster and create a fresh namespace for one test.
+/// Connect to the cluster and create a fresh namespace for one test; panics with the reason
+/// when the node cannot run pods.
 pub async fn kube() -> TestKube {
-    crate::kube_at(&kubeconfig()).await
+    let kube = crate::kube_at(&kubeconfig()).await;
+    assert_node_can_run_pods(&kube).await;
+    kube
+}
+
+/// Panic with what is wrong when the cluster's node cannot run pods: not Ready, or under
+/// memory, disk or PID pressure (the kubelet then taints the node and the scheduler places
+/// nothing, so every test would only time out waiting for its pods).
+pub async fn assert_node_can_run_pods(kube: &TestKube) {
+    let problems = node_problems(kube).await;
+    assert!(
+        problems.is_empty(),
+        "the real test cluster's node cannot run pods: {}. Free disk or memory on this \
+         machine (`df -h /`), then `scripts/cluster down && scripts/cluster up`",
+        problems.join("; ")
+    );
+}
+
+/// Each node condition that stops pods from running, as "Type=Status: message".
+pub async fn node_problems(kube: &TestKube) -> Vec<String> {
+    use k8s_openapi::api::core::v1::Node;
+    let nodes = kube::Api::<Node>::all(kube.client.clone())
+        .list(&Default::default())
+        .await
+        .expect("list the cluster's nodes");
+    let mut problems = Vec::new();
+    for node in nodes.items {
+        let name = node.metadata.name.unwrap_or_default();
+        let conditions = node.status.and_then(|s| s.conditions).unwrap_or_default();
+        for c in conditions {
+            let bad = if c.type_ == "Ready" {
+                c.status != "True"
+            } else {
+                c.status == "True"
+            };
+            if bad {
+                problems.push(format!(
+                    "node {name} {}={}: {}",
+                    c.type_,
+                    c.status,
+                    c.message.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    problems
+}
+
+/// What the cluster shows for namespace `ns`, for a test that timed out waiting on it: the
+/// node's problems, each pod's phase and container states, and the namespace's warning Events.
+pub async fn describe(kube: &TestKube, ns: &str) -> String {
+    use k8s_openapi::api::core::v1::{Event, Pod};
+    let mut out = String::new();
+    for p in node_problems(kube).await {
+        out.push_str(&format!("\n  {p}"));
+    }
+    let lp = kube::api::ListParams::default();
+    if let Ok(pods) = kube::Api::<Pod>::namespaced(kube.client.clone(), ns)
+        .list(&lp)
+        .await
+    {
+        for pod in pods.items {
+            let status = pod.status.unwrap_or_default();
+            out.push_str(&format!(
+                "\n  pod {} {}",
+                pod.metadata.name.unwrap_or_default(),
+                status.phase.unwrap_or_default()
+            ));
+            for c in status.container_statuses.unwrap_or_default() {
+                out.push_str(&format!(
+                    "\n    {} restarts={} state={}",
+                    c.name,
+                    c.restart_count,
+                    serde_json::to_string(&c.state).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    if let Ok(events) = kube::Api::<Event>::namespaced(kube.client.clone(), ns)
+        .list(&lp)
+        .await
+    {
+        for e in events
+            .items
+            .iter()
+            .filter(|e| e.type_.as_deref() == Some("Warning"))
+        {
+            out.push_str(&format!(
+                "\n  event {} {}: {}",
+                e.involved_object.name.as_deref().unwrap_or_default(),
+                e.reason.as_deref().unwrap_or_default(),
+                e.message.as_deref().unwrap_or_default()
+            ));
+        }
+    }
+    out
 }

@@ -50,6 +50,27 @@ pub async fn cluster_world(probe: Option<&str>, rollback: bool) -> World {
     super::world_in(kube, None, None, rollback, dep).await
 }
 
+/// Poll `check` every 50 ms until it returns `Some`; after `secs`, panic with `what` and what
+/// the cluster shows for `w`'s namespace (node problems, pods, warning Events), so that a
+/// timeout on the real cluster says why.
+pub async fn eventually_on_cluster<T, F, Fut>(w: &World, what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        if std::time::Instant::now() >= deadline {
+            let state = crate::cluster::describe(&w.kube, w.ns()).await;
+            panic!("timed out after {secs} s waiting for {what}; the cluster shows:{state}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Commit `app` to `w`'s repository; returns the commit id.
 pub fn commit_app(w: &World, app: App<'_>) -> String {
     let busybox = std::fs::read(BUSYBOX)

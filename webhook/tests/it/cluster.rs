@@ -30,7 +30,7 @@ async fn cluster_good_push_runs_the_pushed_digest_in_a_real_pod() {
 
     // The real controllers replaced the pause pod by one Ready pod whose container runs exactly
     // the pushed digest, as the kubelet reports it (imageID), and nothing else runs.
-    let pod = mosaic_tests::eventually("only a Ready pod of the pushed digest", 60, || {
+    let pod = eventually_on_cluster(&w, "only a Ready pod of the pushed digest", 60, || {
         let (w, image, digest) = (&w, &image, &digest);
         async move {
             let pods = web_pods(w).await;
@@ -81,7 +81,7 @@ async fn push_and_wait_for(
 ) -> String {
     let sha = commit_app(w, app);
     assert_eq!(push(server, w, "d-bad", &sha).await.0, 201);
-    mosaic_tests::eventually(what, 180, || async move {
+    eventually_on_cluster(w, what, 180, || async move {
         web_pods(w)
             .await
             .into_iter()

@@ -67,13 +67,18 @@ async fn assert_failed_and_rolled_back(w: &World, b: &Build, sha: &str, good: &s
         good,
         "the good image is applied back"
     );
-    mosaic_tests::eventually("a Ready pod of the good image again", 60, || async move {
-        web_pods(w)
-            .await
-            .iter()
-            .any(|p| spec_image(p) == good && app_status(p).is_some_and(|c| c.ready))
-            .then_some(())
-    })
+    eventually_on_cluster(
+        w,
+        "a Ready pod of the good image again",
+        60,
+        || async move {
+            web_pods(w)
+                .await
+                .iter()
+                .any(|p| spec_image(p) == good && app_status(p).is_some_and(|c| c.ready))
+                .then_some(())
+        },
+    )
     .await;
     let last = w.gh.statuses(sha).pop().unwrap();
     assert_eq!(last.state, "failure", "{}", last.description);

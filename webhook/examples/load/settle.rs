@@ -91,14 +91,25 @@ fn phase(b: &Build) -> BuildPhase {
     b.status.as_ref().map(|s| s.phase).unwrap_or_default()
 }
 
-/// Wait (up to `limit`) until every Build seen is terminal and at least `want` were seen;
-/// returns them and how long it took, or `None` at the limit.
-pub async fn settle(seen: &Builds, want: usize, limit: Duration) -> (Option<Vec<Build>>, Duration) {
+/// Wait (up to `limit`) until at least `want` Builds were seen and, when `to_end` (a worker
+/// runs), every one of them is terminal; returns them and how long it took, or `None` at the
+/// limit. An intake-only replica (`--concurrency 0`) ends no Build: then only their creation
+/// is awaited.
+pub async fn settle(
+    seen: &Builds,
+    want: usize,
+    to_end: bool,
+    limit: Duration,
+) -> (Option<Vec<Build>>, Duration) {
     let t0 = Instant::now();
     let mut last_report = Instant::now();
     loop {
         let builds = seen.all();
-        let open = builds.iter().filter(|b| !phase(b).is_terminal()).count();
+        let open = if to_end {
+            builds.iter().filter(|b| !phase(b).is_terminal()).count()
+        } else {
+            0
+        };
         if open == 0 && builds.len() >= want {
             return (Some(builds), t0.elapsed());
         }

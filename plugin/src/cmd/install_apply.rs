@@ -67,7 +67,11 @@ pub fn unserved(item: &Item) -> Result<String, Error> {
         r.api_version,
         r.kind
     );
-    if r.kind == "PodDisruptionBudget" {
+    if r.kind == "HorizontalPodAutoscaler" {
+        Err(Error::Other(format!(
+            "{what}: --builder-autoscale needs it (Kubernetes 1.23 or later); give --builders N instead"
+        )))
+    } else if r.kind == "PodDisruptionBudget" {
         Ok(format!(
             "warning: {what} (Kubernetes before 1.21): skipped; the webhook runs without a disruption budget, so a node drain may stop both replicas at once"
         ))

@@ -1,9 +1,10 @@
 //! What a user chooses at `kubectl mosaic install`: the images (for mirrors and air-gapped
 //! clusters), the GitHub endpoints (GitHub Enterprise), the registries reached over plain
 //! HTTP, the number of builders (fixed, or a range an HPA scales within), the namespaces whose
-//! Secrets may be read and the builders' egress. A choice left unset is the release default. The settings are written onto the
-//! Deployments ([`apply`]), remembered on them in one annotation ([`remembered`]) so a later
-//! `install` keeps them, and validated here once for every caller.
+//! Secrets may be read and the builders' egress. A choice left unset is the release default.
+//! The settings are written onto the Deployments ([`apply`]), remembered on them in one
+//! annotation ([`remembered`]) so a later `install` keeps them, validated here once for every
+//! caller, and listed by `rows`.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;

@@ -1,14 +1,16 @@
 //! What a user chooses at `kubectl mosaic install`: the images (for mirrors and air-gapped
 //! clusters), the GitHub endpoints (GitHub Enterprise), the registries reached over plain
-//! HTTP, the number of builders, the namespaces whose Secrets may be read and the builders'
-//! egress. A choice left unset is the release default. The settings are written onto the
-//! Deployments ([`apply`]), remembered on them in one annotation ([`remembered`]) so a later
-//! `install` keeps them, and validated here once for every caller.
+//! HTTP, the number of builders (fixed, or a range an HPA scales within), the namespaces whose
+//! Secrets may be read and the builders' egress. A choice left unset is the release default.
+//! The settings are written onto the Deployments ([`apply`]), remembered on them in one
+//! annotation ([`remembered`]) so a later `install` keeps them, validated here once for every
+//! caller, and listed by `rows`.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Container;
 use serde::{Deserialize, Serialize};
 
+use crate::autoscale::{Autoscale, AutoscaleError};
 use crate::install::{ENGINE_CONTAINER, WEBHOOK_CONTAINER};
 use crate::names;
 use crate::netpol::{self, Egress};
@@ -44,6 +46,10 @@ pub struct Settings {
     /// Replicas of the builder Deployment (`--builders`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub builders: Option<i32>,
+    /// The builders' replica range under a HorizontalPodAutoscaler (`--builder-autoscale`);
+    /// the HPA, not install, then sets the builder Deployment's replicas.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_autoscale: Option<Autoscale>,
     /// The only namespaces watched and whose Secrets may be read (`--namespaces`); empty:
     /// every namespace, with a cluster-wide Secret grant.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -76,6 +82,12 @@ pub enum SettingError {
     Registry(String),
     #[error("--builders {0} is out of range: give 0 to 100")]
     Builders(i32),
+    #[error("--builder-autoscale {0}")]
+    Autoscale(AutoscaleError),
+    #[error(
+        "--builders and --builder-autoscale both given: give --builders N for a fixed number of builders, or --builder-autoscale MIN:MAX to let an HPA choose"
+    )]
+    BuildersAndAutoscale,
     #[error(
         "--namespaces {0:?} is not a namespace name: give lower-case names separated by commas, e.g. shop,billing"
     )]
@@ -156,6 +168,12 @@ impl Settings {
         if let Some(n) = self.builders.filter(|n| !(0..=100).contains(n)) {
             return Err(SettingError::Builders(n));
         }
+        if let Some(a) = self.builder_autoscale {
+            a.check().map_err(SettingError::Autoscale)?;
+            if self.builders.is_some() {
+                return Err(SettingError::BuildersAndAutoscale);
+            }
+        }
         if let Some(n) = self.namespaces.iter().find(|n| !namespace_ok(n)) {
             return Err(SettingError::Namespace(n.clone()));
         }
@@ -194,78 +212,9 @@ impl Settings {
         }
     }
 
-    /// Each setting as (install flag, value in effect, whether it is the release default).
-    pub fn rows(&self) -> Vec<(&'static str, String, bool)> {
-        let list = |flag, v: &[String], default: &str| {
-            if v.is_empty() {
-                (flag, default.to_string(), true)
-            } else {
-                (flag, v.join(", "), false)
-            }
-        };
-        let one = |flag, v: &Option<String>, default: String| match v {
-            Some(v) => (flag, v.clone(), false),
-            None => (flag, default, true),
-        };
-        vec![
-            one("--image", &self.image, crate::install::webhook_image()),
-            one(
-                "--engine-image",
-                &self.engine_image,
-                crate::install::engine_image(),
-            ),
-            one(
-                "--github-api-url",
-                &self.github_api_url,
-                DEFAULT_GITHUB_API_URL.into(),
-            ),
-            one(
-                "--github-web-url",
-                &self.github_web_url,
-                DEFAULT_GITHUB_WEB_URL.into(),
-            ),
-            list("--insecure-registry", &self.insecure_registries, "(none)"),
-            match self.builders {
-                Some(n) => ("--builders", n.to_string(), false),
-                None => (
-                    "--builders",
-                    crate::install::BUILDER_REPLICAS.to_string(),
-                    true,
-                ),
-            },
-            list(
-                "--namespaces",
-                &self.namespaces,
-                "(all: Secrets readable cluster-wide)",
-            ),
-            list(
-                "--api-server-cidr",
-                &self.api_server_cidrs,
-                &netpol::FALLBACK_API_SERVER.join(", "),
-            ),
-            list(
-                "--builder-egress-port",
-                &self
-                    .egress_ports
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>(),
-                &netpol::DEFAULT_PORTS
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            list(
-                "--builder-deny-cidr",
-                &self.deny_cidrs,
-                &netpol::DEFAULT_DENY.join(", "),
-            ),
-        ]
-    }
-
     /// `self` with every setting `flags` gives replacing the remembered one; a list given
-    /// replaces the remembered list (duplicates dropped, order kept).
+    /// replaces the remembered list (duplicates dropped, order kept). `--builders` and
+    /// `--builder-autoscale` replace each other: either one given drops both remembered.
     pub fn overridden_by(&self, flags: &Settings) -> Settings {
         let pick = |new: &Option<String>, old: &Option<String>| new.clone().or(old.clone());
         Settings {
@@ -274,7 +223,12 @@ impl Settings {
             github_api_url: pick(&flags.github_api_url, &self.github_api_url),
             github_web_url: pick(&flags.github_web_url, &self.github_web_url),
             insecure_registries: replaced(&flags.insecure_registries, &self.insecure_registries),
-            builders: flags.builders.or(self.builders),
+            builders: flags
+                .builders
+                .or(self.builders.filter(|_| !flags.sizes_builders())),
+            builder_autoscale: flags
+                .builder_autoscale
+                .or(self.builder_autoscale.filter(|_| !flags.sizes_builders())),
             namespaces: replaced(&flags.namespaces, &self.namespaces),
             api_server_cidrs: replaced(&flags.api_server_cidrs, &self.api_server_cidrs),
             egress_ports: replaced(&flags.egress_ports, &self.egress_ports),
@@ -293,12 +247,20 @@ impl Settings {
             github_api_url: keep(&self.github_api_url, &flags.github_api_url),
             github_web_url: keep(&self.github_web_url, &flags.github_web_url),
             insecure_registries: kept(&self.insecure_registries, &flags.insecure_registries),
-            builders: self.builders.filter(|_| flags.builders.is_none()),
+            builders: self.builders.filter(|_| !flags.sizes_builders()),
+            builder_autoscale: self.builder_autoscale.filter(|_| !flags.sizes_builders()),
             namespaces: kept(&self.namespaces, &flags.namespaces),
             api_server_cidrs: kept(&self.api_server_cidrs, &flags.api_server_cidrs),
             egress_ports: kept(&self.egress_ports, &flags.egress_ports),
             deny_cidrs: kept(&self.deny_cidrs, &flags.deny_cidrs),
         }
+    }
+}
+
+impl Settings {
+    /// Do these settings say how many builders run (a number or a range)?
+    fn sizes_builders(&self) -> bool {
+        self.builders.is_some() || self.builder_autoscale.is_some()
     }
 }
 
@@ -342,13 +304,17 @@ fn push_args(c: &mut Container, args: impl IntoIterator<Item = String>) {
 
 /// Write `s` onto a Deployment as generated by [`crate::install::intake_deployment`] or
 /// [`crate::install::builder_deployment`]: images, the webhook's GitHub, plain-HTTP and
-/// namespace flags, the engine's `--insecure-registry` arguments, the builders' replicas, and
-/// the annotation that remembers them.
+/// namespace flags, the engine's `--insecure-registry` arguments, the builders' replicas (none
+/// under autoscaling: the HPA owns them, and an applied value would fight it), and the
+/// annotation that remembers them.
 pub fn apply(s: &Settings, d: &mut Deployment) {
-    if d.metadata.name.as_deref() == Some(names::BUILDER_NAME)
-        && let Some(n) = s.builders
-    {
-        d.spec.replicas = Some(n);
+    if d.metadata.name.as_deref() == Some(names::BUILDER_NAME) {
+        if let Some(n) = s.builders {
+            d.spec.replicas = Some(n);
+        }
+        if s.builder_autoscale.is_some() {
+            d.spec.replicas = None;
+        }
     }
     let insecure = |c: &mut Container| {
         push_args(
@@ -391,5 +357,6 @@ pub fn apply(s: &Settings, d: &mut Deployment) {
         );
 }
 
+mod rows;
 #[cfg(test)]
 mod tests;

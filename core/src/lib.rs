@@ -2,6 +2,7 @@
 //! component agrees on, and pure decision logic (explain engine, matching,
 //! build planning). Nothing in this crate performs IO.
 
+pub mod autoscale;
 pub mod bound_container;
 pub mod build_reason;
 pub mod commit_status;

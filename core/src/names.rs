@@ -18,6 +18,10 @@ pub const KIND_BUILD: &str = "Build";
 pub const FIELD_MANAGER_PLUGIN: &str = "kubectl-mosaic";
 /// Field manager used by the in-cluster webhook for server-side apply.
 pub const FIELD_MANAGER_WEBHOOK: &str = "mosaic-webhook";
+/// Field manager that holds the builder Deployment's replicas, at their value then, while
+/// `install --builder-autoscale` hands them from install to the HPA (install stops applying
+/// them; without a second owner the API server would reset them to 1).
+pub const FIELD_MANAGER_AUTOSCALE_HANDOVER: &str = "mosaic-autoscale-handover";
 /// Generic field manager name (tests and tooling that speak for Mosaic as a whole).
 pub const FIELD_MANAGER: &str = "mosaic";
 

@@ -54,6 +54,7 @@ pub fn kind_of(api_version: &str, kind: &str) -> Option<Kind> {
         ("apps/v1", "Deployment") => ("deployments", true),
         ("policy/v1", "PodDisruptionBudget") => ("poddisruptionbudgets", true),
         ("networking.k8s.io/v1", "NetworkPolicy") => ("networkpolicies", true),
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => ("horizontalpodautoscalers", true),
         _ => return None,
     };
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));

@@ -1,7 +1,8 @@
 //! The install settings written onto the bundle: each Deployment gets its images, flags and
 //! replicas ([`install_settings::apply`]); the builders' NetworkPolicy its egress; and with
 //! `--namespaces` the ClusterRoles lose their Secret grant, which Roles in those namespaces
-//! (and the install namespace's default credentials) replace. No IO here.
+//! (and the install namespace's default credentials) replace; with `--builder-autoscale` the
+//! builders' HorizontalPodAutoscaler joins the bundle. No IO here.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::DynamicObject;
@@ -65,6 +66,11 @@ pub fn set_settings(
             }
             _ => {}
         }
+    }
+    if let Some(a) = settings.builder_autoscale {
+        let mut hpa = mosaic_core::autoscale::builder_hpa(a);
+        hpa.metadata.namespace = Some(namespace.into());
+        items.push(item(&hpa, "autoscaling/v2", "HorizontalPodAutoscaler")?);
     }
     const RBAC: &str = "rbac.authorization.k8s.io/v1";
     for (role, binding) in rbac::secret_roles(namespace, &settings.namespaces)
@@ -183,6 +189,54 @@ mod tests {
         );
         let b = find(&items, "rolebinding/mosaic-intake-secrets");
         assert_eq!(b.object.data["subjects"][0]["namespace"], "ops");
+    }
+
+    #[test]
+    fn autoscaling_adds_the_hpa_and_leaves_the_builder_replicas_to_it() {
+        let mut items = objects("ops").unwrap();
+        let settings = Settings {
+            builder_autoscale: Some("2:7".parse().unwrap()),
+            ..Default::default()
+        };
+        set_settings(&mut items, &settings, &settings.egress(), "ops").unwrap();
+        let d = find(&items, "deployment/mosaic-builder");
+        assert!(
+            d.object.data["spec"].get("replicas").is_none(),
+            "{}",
+            d.object.data["spec"]
+        );
+        let i = find(&items, "deployment/mosaic-intake");
+        assert_eq!(i.object.data["spec"]["replicas"], 2);
+        let hpa = find(&items, "horizontalpodautoscaler/mosaic-builder");
+        assert_eq!(hpa.object.metadata.namespace.as_deref(), Some("ops"));
+        let types = hpa.object.types.as_ref().unwrap();
+        assert_eq!(
+            (types.api_version.as_str(), types.kind.as_str()),
+            ("autoscaling/v2", "HorizontalPodAutoscaler")
+        );
+        assert_eq!(hpa.kind.resource.plural, "horizontalpodautoscalers");
+        let spec = &hpa.object.data["spec"];
+        assert_eq!(
+            (&spec["minReplicas"], &spec["maxReplicas"]),
+            (&2.into(), &7.into())
+        );
+        assert_eq!(spec["scaleTargetRef"]["name"], "mosaic-builder");
+        assert_eq!(
+            spec["metrics"][0]["external"]["metric"]["name"],
+            "mosaic_builds_unfinished"
+        );
+        // Off (the default): no HPA, the replicas as generated.
+        let mut plain = objects("ops").unwrap();
+        set_settings(&mut plain, &Settings::default(), &Default::default(), "ops").unwrap();
+        assert!(
+            !plain
+                .iter()
+                .any(|i| i.kind.resource.kind == "HorizontalPodAutoscaler")
+        );
+        assert_eq!(
+            find(&plain, "deployment/mosaic-builder").object.data["spec"]["replicas"],
+            2
+        );
     }
 
     #[test]

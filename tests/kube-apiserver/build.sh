@@ -20,7 +20,7 @@
 set -euo pipefail
 
 # Bump when the build recipe changes in a way that changes the binary.
-RECIPE=1
+RECIPE=2
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${MOSAIC_CACHE:-$HOME/.cache/mosaic}/kube-apiserver
@@ -240,7 +240,7 @@ log "generating OpenAPI definitions"
 (cd "$PKGDIR" && "$OPENAPI_GEN" --output-dir "$PKGDIR/openapi" \
   --output-pkg mosaic.local/kubeapiserver/openapi --output-file zz_generated.openapi.go \
   --go-header-file "$BUILD/header.txt" --report-filename "$BUILD/openapi-violations.txt" \
-  k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/batch/v1 k8s.io/api/autoscaling/v1 \
+  k8s.io/api/core/v1 k8s.io/api/apps/v1 k8s.io/api/batch/v1 k8s.io/api/autoscaling/v1 k8s.io/api/autoscaling/v2 \
   k8s.io/api/coordination/v1 k8s.io/api/rbac/v1 k8s.io/api/policy/v1 k8s.io/api/networking/v1 \
   k8s.io/apimachinery/pkg/apis/meta/v1 k8s.io/apimachinery/pkg/runtime \
   k8s.io/apimachinery/pkg/util/intstr k8s.io/apimachinery/pkg/api/resource \

@@ -1,6 +1,6 @@
 // main.go owns flags, the generic server configuration and the server chain:
 //
-//	core server (core/v1, apps/v1, batch/v1, coordination/v1)
+//	core server (core/v1, apps/v1, batch/v1, coordination/v1, autoscaling/v2, ...)
 //	  -> apiextensions-apiserver (CRDs and custom resources)
 //	  -> 404
 //
@@ -23,6 +23,7 @@ import (
 
 	noopoteltrace "go.opentelemetry.io/otel/trace/noop"
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -77,6 +78,8 @@ var resources = []resourceDef{
 	{gv: rbacv1.SchemeGroupVersion, resource: "rolebindings", singular: "rolebinding", kind: "RoleBinding", namespaced: true},
 	{gv: policyv1.SchemeGroupVersion, resource: "poddisruptionbudgets", singular: "poddisruptionbudget", kind: "PodDisruptionBudget", namespaced: true, status: true, shortNames: []string{"pdb"}},
 	{gv: networkingv1.SchemeGroupVersion, resource: "networkpolicies", singular: "networkpolicy", kind: "NetworkPolicy", namespaced: true, shortNames: []string{"netpol"}},
+	// Stored and read back only (no HPA controller runs): `install --builder-autoscale`.
+	{gv: autoscalingv2.SchemeGroupVersion, resource: "horizontalpodautoscalers", singular: "horizontalpodautoscaler", kind: "HorizontalPodAutoscaler", namespaced: true, status: true, shortNames: []string{"hpa"}, categories: []string{"all"}},
 	{gv: networkingv1.SchemeGroupVersion, resource: "ingresses", singular: "ingress", kind: "Ingress", namespaced: true, status: true, shortNames: []string{"ing"}},
 }
 

@@ -14,6 +14,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -32,11 +33,15 @@ var (
 	ParameterCodec = runtime.NewParameterCodec(Scheme)
 
 	// servedVersions is also the storage version list (storage == served version).
+	// autoscaling/v2 (HorizontalPodAutoscaler) comes before autoscaling/v1 (only its
+	// Scale is used, by /scale): the first version of a group names its internal kinds
+	// and is the one stored.
 	servedVersions = []schema.GroupVersion{
 		corev1.SchemeGroupVersion,
 		appsv1.SchemeGroupVersion,
 		batchv1.SchemeGroupVersion,
 		coordinationv1.SchemeGroupVersion,
+		autoscalingv2.SchemeGroupVersion,
 		autoscalingv1.SchemeGroupVersion,
 		rbacv1.SchemeGroupVersion,
 		policyv1.SchemeGroupVersion,
@@ -47,7 +52,7 @@ var (
 func init() {
 	adders := []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme,
-		coordinationv1.AddToScheme, autoscalingv1.AddToScheme,
+		coordinationv1.AddToScheme, autoscalingv2.AddToScheme, autoscalingv1.AddToScheme,
 		rbacv1.AddToScheme, policyv1.AddToScheme, networkingv1.AddToScheme,
 	}
 	for _, add := range adders {
@@ -56,7 +61,8 @@ func init() {
 		}
 	}
 	// Register each API type (not the meta helper types that AddToGroupVersion
-	// adds) again under the internal version of its group.
+	// adds) again under the internal version of its group, once: a kind two
+	// versions define (autoscaling's HorizontalPodAutoscaler) keeps the first's.
 	for _, gv := range servedVersions {
 		internal := schema.GroupVersion{Group: gv.Group, Version: runtime.APIVersionInternal}
 		for kind, t := range Scheme.KnownTypes(gv) {
@@ -64,7 +70,7 @@ func init() {
 				continue
 			}
 			obj, ok := reflect.New(t).Interface().(runtime.Object)
-			if !ok {
+			if !ok || Scheme.Recognizes(internal.WithKind(kind)) {
 				continue
 			}
 			Scheme.AddKnownTypeWithName(internal.WithKind(kind), obj)
@@ -80,7 +86,7 @@ func init() {
 func isAPIPackage(p string) bool {
 	switch p {
 	case "k8s.io/api/core/v1", "k8s.io/api/apps/v1", "k8s.io/api/batch/v1",
-		"k8s.io/api/coordination/v1", "k8s.io/api/autoscaling/v1",
+		"k8s.io/api/coordination/v1", "k8s.io/api/autoscaling/v1", "k8s.io/api/autoscaling/v2",
 		"k8s.io/api/rbac/v1", "k8s.io/api/policy/v1", "k8s.io/api/networking/v1":
 		return true
 	}

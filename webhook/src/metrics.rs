@@ -1,14 +1,18 @@
 //! Prometheus metrics: webhook requests by result, Build phase transitions by phase, a
 //! duration histogram per pipeline stage (timed by a guard, so a stage that fails is timed
-//! too), and failed reconciles by error. Every label value is one of a fixed set of words (an
-//! enum per label), so labels carry no secrets and no free text.
+//! too), failed reconciles by error, and the unfinished Builds by state (a gauge read at each
+//! scrape from the worker's watch caches, never from the API server: the builders'
+//! autoscaling metric, README "Autoscaling the builders"). Every label value is one of a fixed
+//! set of words (an enum per label), so labels carry no secrets and no free text.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -73,6 +77,25 @@ label_words! {
     }
 }
 
+label_words! {
+    /// Where an unfinished Build stands (`state` of `builds_unfinished`): `pending` waits for
+    /// a builder (no claim, or one whose heartbeat expired), `claimed` is held by one.
+    BuildState {
+        Pending => "pending",
+        Claimed => "claimed",
+    }
+}
+
+/// The unfinished Builds one watch cache shows, by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unfinished {
+    pub pending: i64,
+    pub claimed: i64,
+}
+
+/// Counts the unfinished Builds of one watch cache when asked (at each scrape).
+type UnfinishedSource = Box<dyn Fn() -> Unfinished + Send + Sync>;
+
 /// A Build phase as a label value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Phase(pub mosaic_core::BuildPhase);
@@ -104,6 +127,11 @@ struct ReportLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct StateLabels {
+    state: BuildState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct ReconcileLabels {
     error: ReconcileError,
 }
@@ -116,6 +144,8 @@ pub struct Metrics {
     stages: Family<StageLabels, Histogram>,
     reports: Family<ReportLabels, Counter>,
     reconcile_failures: Family<ReconcileLabels, Counter>,
+    unfinished: Family<StateLabels, Gauge>,
+    unfinished_sources: Mutex<Vec<UnfinishedSource>>,
 }
 
 /// Times a stage from its start until it is dropped, whether it succeeded, failed or was
@@ -170,6 +200,12 @@ impl Metrics {
             "Reconciles of a Build that failed and were retried, by error",
             reconcile_failures.clone(),
         );
+        let unfinished = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "builds_unfinished",
+            "Builds not yet finished in the watched namespaces, by state (0 on an intake-only replica)",
+            unfinished.clone(),
+        );
         Self {
             registry,
             requests,
@@ -177,6 +213,8 @@ impl Metrics {
             stages,
             reports,
             reconcile_failures,
+            unfinished,
+            unfinished_sources: Mutex::default(),
         }
     }
 
@@ -224,8 +262,38 @@ impl Metrics {
         self.reports.get_or_create(&ReportLabels { result }).inc();
     }
 
-    /// The OpenMetrics text exposition.
+    /// Count the unfinished Builds of one more watch cache with `count` at each scrape (one
+    /// per Build controller; the gauge is their sum).
+    pub fn count_unfinished_with(&self, count: impl Fn() -> Unfinished + Send + Sync + 'static) {
+        self.unfinished_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Box::new(count));
+    }
+
+    fn refresh_unfinished(&self) {
+        let sources = self
+            .unfinished_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let total = sources.iter().fold(Unfinished::default(), |t, count| {
+            let u = count();
+            Unfinished {
+                pending: t.pending + u.pending,
+                claimed: t.claimed + u.claimed,
+            }
+        });
+        for (state, n) in [
+            (BuildState::Pending, total.pending),
+            (BuildState::Claimed, total.claimed),
+        ] {
+            self.unfinished.get_or_create(&StateLabels { state }).set(n);
+        }
+    }
+
+    /// The OpenMetrics text exposition (the unfinished Builds counted now).
     pub fn render(&self) -> String {
+        self.refresh_unfinished();
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
@@ -270,6 +338,45 @@ mod tests {
         );
         assert!(
             text.contains("mosaic_webhook_reconcile_failures_total{error=\"api\"} 1"),
+            "{text}"
+        );
+        // No Build controller (an intake-only replica): both states read 0.
+        for state in ["pending", "claimed"] {
+            assert!(
+                text.contains(&format!(
+                    "mosaic_webhook_builds_unfinished{{state=\"{state}\"}} 0"
+                )),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unfinished_builds_are_summed_over_the_caches_at_each_scrape() {
+        let m = Metrics::new();
+        let pending = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(3));
+        let seen = pending.clone();
+        m.count_unfinished_with(move || Unfinished {
+            pending: seen.load(std::sync::atomic::Ordering::Relaxed),
+            claimed: 1,
+        });
+        m.count_unfinished_with(|| Unfinished {
+            pending: 2,
+            claimed: 0,
+        });
+        let text = m.render();
+        assert!(
+            text.contains("mosaic_webhook_builds_unfinished{state=\"pending\"} 5"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mosaic_webhook_builds_unfinished{state=\"claimed\"} 1"),
+            "{text}"
+        );
+        pending.store(0, std::sync::atomic::Ordering::Relaxed);
+        let text = m.render();
+        assert!(
+            text.contains("mosaic_webhook_builds_unfinished{state=\"pending\"} 2"),
             "{text}"
         );
     }

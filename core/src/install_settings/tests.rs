@@ -1,4 +1,5 @@
 use super::*;
+use crate::autoscale::Autoscale;
 use crate::install;
 
 fn args(d: &Deployment, name: &str) -> Vec<String> {
@@ -24,6 +25,7 @@ fn all() -> Settings {
             "10.0.0.5:5000".into(),
         ],
         builders: Some(3),
+        builder_autoscale: None,
         namespaces: vec!["shop".into(), "billing".into()],
         api_server_cidrs: vec!["172.18.0.2/32".into()],
         egress_ports: vec![443, 5000],
@@ -180,7 +182,12 @@ fn rows_fill_in_the_defaults() {
     assert!(rows.iter().all(|(_, _, default)| *default));
     assert_eq!(rows[1], ("--engine-image", install::engine_image(), true));
     let rows = all().rows();
-    assert!(rows.iter().all(|(_, _, default)| !*default));
+    // All but autoscaling, which a fixed number of builders excludes.
+    assert!(
+        rows.iter()
+            .filter(|(flag, _, _)| *flag != "--builder-autoscale")
+            .all(|(_, _, default)| !*default)
+    );
     assert_eq!(
         rows[4].1,
         "registry.kube-system.svc:5000, 10.0.0.5:5000".to_string()
@@ -210,4 +217,75 @@ fn the_flags_leave_in_place_what_they_do_not_give() {
     let merged = remembered.overridden_by(&flags);
     assert_eq!(merged.builders, kept.builders);
     assert_eq!(merged.namespaces, kept.namespaces);
+}
+
+fn autoscaled(min: i32, max: i32) -> Settings {
+    Settings {
+        builder_autoscale: Some(Autoscale { min, max }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn under_autoscaling_the_builder_replicas_are_left_to_the_hpa() {
+    let s = autoscaled(1, 6);
+    let mut d = install::builder_deployment();
+    apply(&s, &mut d);
+    assert_eq!(d.spec.replicas, None, "install applies no replicas");
+    assert_eq!(remembered(&d), Some(s.clone()));
+    let json = serde_json::to_value(&d).unwrap();
+    assert!(json["spec"].get("replicas").is_none(), "{}", json["spec"]);
+    let mut i = install::intake_deployment();
+    apply(&s, &mut i);
+    assert_eq!(i.spec.replicas, Some(install::INTAKE_REPLICAS));
+    let rows = s.rows();
+    assert!(rows.contains(&("--builder-autoscale", "1:6".into(), false)));
+    assert!(rows.contains(&("--builders", "(chosen by the HPA)".into(), true)));
+}
+
+#[test]
+fn builders_and_autoscaling_replace_each_other() {
+    let fixed = Settings {
+        builders: Some(3),
+        ..Default::default()
+    };
+    let scaled = autoscaled(2, 9);
+    let s = fixed.overridden_by(&scaled);
+    assert_eq!(
+        (s.builders, s.builder_autoscale),
+        (None, scaled.builder_autoscale)
+    );
+    assert_eq!(s.validate(), Ok(()));
+    let back = scaled.overridden_by(&fixed);
+    assert_eq!((back.builders, back.builder_autoscale), (Some(3), None));
+    // What is kept is exactly what the merge takes from the remembered settings.
+    assert_eq!(fixed.not_replaced_by(&scaled), Settings::default());
+    assert_eq!(scaled.not_replaced_by(&fixed), Settings::default());
+    let other = Settings {
+        image: Some("mirror/webhook:2".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        scaled.overridden_by(&other).builder_autoscale,
+        scaled.builder_autoscale
+    );
+    assert_eq!(scaled.not_replaced_by(&other), scaled);
+}
+
+#[test]
+fn a_bad_autoscaling_range_or_both_ways_of_sizing_are_refused() {
+    let bad = |s: Settings| s.validate().unwrap_err().to_string();
+    assert_eq!(
+        bad(autoscaled(0, 3)),
+        "--builder-autoscale 0:3: MIN must be at least 1 (an HPA does not scale to 0 builders); give e.g. 1:3"
+    );
+    assert_eq!(
+        bad(autoscaled(5, 2)),
+        "--builder-autoscale 5:2: MIN is above MAX; give the smaller number first, e.g. 2:5"
+    );
+    let both = Settings {
+        builders: Some(2),
+        ..autoscaled(1, 3)
+    };
+    assert!(bad(both).starts_with("--builders and --builder-autoscale both given"));
 }

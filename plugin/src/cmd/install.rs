@@ -56,8 +56,14 @@ pub struct InstallArgs {
     #[arg(long = "insecure-registry", value_name = "HOST:PORT")]
     pub insecure_registries: Vec<String>,
     /// Replicas of the builder Deployment (each builds with its own Docker engine; default 2).
-    #[arg(long, value_name = "N")]
+    /// Turns --builder-autoscale off.
+    #[arg(long, value_name = "N", conflicts_with = "builder_autoscale")]
     pub builders: Option<i32>,
+    /// Let a HorizontalPodAutoscaler run MIN to MAX builders, 1 per 2 unfinished Builds (needs
+    /// a metrics adapter serving mosaic_builds_unfinished: README, "Autoscaling the builders").
+    /// Install then leaves the builders' replicas to it; --builders N turns it off.
+    #[arg(long, value_name = "MIN:MAX", value_parser = clap::value_parser!(mosaic_core::autoscale::Autoscale))]
+    pub builder_autoscale: Option<mosaic_core::autoscale::Autoscale>,
     /// Watch only these namespaces, and read Secrets only there (Roles in each, plus the
     /// default credentials of the install namespace), instead of a cluster-wide Secret grant.
     #[arg(long, value_name = "NS,NS", value_delimiter = ',')]
@@ -200,6 +206,7 @@ pub fn flag_settings(args: &InstallArgs) -> Settings {
         github_web_url: args.github_web_url.clone(),
         insecure_registries: args.insecure_registries.clone(),
         builders: args.builders,
+        builder_autoscale: args.builder_autoscale,
         namespaces: args.namespaces.clone(),
         api_server_cidrs: args.api_server_cidrs.clone(),
         egress_ports: args.egress_ports.clone(),
@@ -267,6 +274,7 @@ pub async fn run(kube: &KubeArgs, args: InstallArgs) -> Result<Outcome, Error> {
     }
     let egress = super::install_egress::egress(&client, &settings).await;
     set_settings(&mut items, &settings, &egress, &namespace)?;
+    super::install_autoscale::prepare(&client, &namespace, &settings).await?;
     let mut conflicts = Vec::new();
     for item in &items {
         match apply(&client, item, args.force_conflicts).await? {
@@ -365,6 +373,7 @@ mod tests {
             github_web_url: None,
             insecure_registries: Vec::new(),
             builders: None,
+            builder_autoscale: None,
             namespaces: Vec::new(),
             api_server_cidrs: Vec::new(),
             egress_ports: Vec::new(),

@@ -67,7 +67,11 @@ pub fn unserved(item: &Item) -> Result<String, Error> {
         r.api_version,
         r.kind
     );
-    if r.kind == "PodDisruptionBudget" {
+    if r.kind == "HorizontalPodAutoscaler" {
+        Err(Error::Other(format!(
+            "{what}: --builder-autoscale needs it (Kubernetes 1.23 or later); give --builders N instead"
+        )))
+    } else if r.kind == "PodDisruptionBudget" {
         Ok(format!(
             "warning: {what} (Kubernetes before 1.21): skipped; the webhook runs without a disruption budget, so a node drain may stop both replicas at once"
         ))
@@ -206,6 +210,25 @@ mod tests {
             "{e}"
         );
         assert_eq!(e.exit_code(), 1);
+        // An HPA (autoscaling/v2, Kubernetes 1.23) is needed only for --builder-autoscale.
+        let mut items = crate::bundle::objects("mosaic-system").expect("bundle");
+        let s = mosaic_core::install_settings::Settings {
+            builder_autoscale: Some("1:3".parse().unwrap()),
+            ..Default::default()
+        };
+        crate::bundle_settings::set_settings(&mut items, &s, &s.egress(), "mosaic-system").unwrap();
+        let e = unserved(by_kind_in(&items, "HorizontalPodAutoscaler")).expect_err("an error");
+        assert_eq!(
+            e.to_string(),
+            "horizontalpodautoscaler/mosaic-builder: this cluster does not serve autoscaling/v2 HorizontalPodAutoscaler: --builder-autoscale needs it (Kubernetes 1.23 or later); give --builders N instead"
+        );
+    }
+
+    fn by_kind_in<'a>(items: &'a [Item], kind: &str) -> &'a Item {
+        items
+            .iter()
+            .find(|i| i.kind.resource.kind == kind)
+            .expect("kind in the bundle")
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod hook;
 pub mod hook_ns;
 pub mod install;
 pub mod install_apply;
+pub mod install_autoscale;
 pub mod install_egress;
 pub mod install_show;
 pub mod list;

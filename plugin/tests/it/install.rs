@@ -2,7 +2,8 @@
 //! test API server: install applies everything, creates the secrets, waits for the
 //! webhook (readiness simulated through /status: the server runs no controllers),
 //! changes nothing when run again, and uninstall keeps the user's Bindings and CRDs.
-//! Both tests touch the same cluster-scoped objects, so they run one at a time.
+//! These tests, and `install_autoscale`'s, touch the same cluster-scoped objects, so they run
+//! one at a time.
 
 use std::collections::BTreeMap;
 use std::process::Output;
@@ -15,9 +16,13 @@ use kube::{Client, ResourceExt};
 use mosaic_core::{Binding, BindingSpec, names};
 
 /// Serialises the tests of this file (shared ClusterRole, ClusterRoleBinding and CRDs).
-static CLUSTER_SCOPED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static CLUSTER_SCOPED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn plugin(kubeconfig: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) async fn plugin(
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Output {
     let mut c = tokio::process::Command::new(env!("CARGO_BIN_EXE_kubectl-mosaic"));
     c.args(args)
         .env("KUBECONFIG", kubeconfig)
@@ -29,7 +34,7 @@ async fn plugin(kubeconfig: &std::path::Path, args: &[&str], env: &[(&str, &str)
     c.output().await.expect("run kubectl-mosaic")
 }
 
-fn text(b: &[u8]) -> String {
+pub(crate) fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
@@ -84,7 +89,7 @@ fn contents(
 /// Remove the ClusterRoleBinding another test may have left with another namespace as its
 /// subject, applied by another manager (`kubectl apply -k`): install would rightly report
 /// that as a change made by other means instead of taking it over.
-async fn forget_other_installs(client: &Client) {
+pub(crate) async fn forget_other_installs(client: &Client) {
     let crb: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(client.clone());
     for name in [names::WEBHOOK_NAME, names::INTAKE_NAME, names::BUILDER_NAME] {
         match crb.delete(name, &Default::default()).await {

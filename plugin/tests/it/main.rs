@@ -14,6 +14,7 @@ mod forbidden;
 mod hook;
 mod hook_ns;
 mod install;
+mod install_autoscale;
 mod krew;
 mod rollback_cli;
 mod status_commit;

@@ -2,7 +2,8 @@
 //! runs the pipeline with a heartbeat, and writes the terminal status and the Binding's status.
 //! An outcome that cannot be written while the API server is unreachable is kept (`Parked`)
 //! and written when the Build is requeued, never rebuilt. On shutdown, running Builds are
-//! released for another worker.
+//! released for another worker. Each controller's store also feeds the unfinished-Builds
+//! gauge (`unfinished`).
 
 use kube::ResourceExt;
 
@@ -341,6 +342,12 @@ pub async fn run_controller(
         let kept = store::for_controller(event, |b| keeping.parked.holds(&key_of(b)));
         std::future::ready(Ok(kept))
     });
+    let ttl = worker.ctx.limits.claim_ttl;
+    let counted = store.clone();
+    worker.ctx.metrics.count_unfinished_with(move || {
+        let builds = counted.state();
+        unfinished::count(builds.iter().map(|b| &**b), ttl, Utc::now())
+    });
     let trigger = kube::runtime::reflector(writer, builds).applied_objects();
     let controller = Controller::for_stream(trigger, store.clone())
         .trigger_backoff(crate::cluster::retry::WatchBackoff::default())
@@ -369,3 +376,4 @@ pub async fn run_controller(
 mod store;
 #[cfg(test)]
 mod tests;
+mod unfinished;

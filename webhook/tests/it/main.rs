@@ -9,6 +9,7 @@ mod audit;
 mod bench_git;
 mod build_events;
 mod buildkit;
+mod builds_gauge;
 mod cluster;
 mod cluster_install;
 mod cluster_probe;

@@ -127,9 +127,14 @@ pub fn spec_image(pod: &Pod) -> &str {
         .unwrap_or_default()
 }
 
-/// Run the built `kubectl-mosaic explain ARGS` against `w`'s cluster. The binary is cargo's
-/// (`cargo build -p kubectl-mosaic`; scripts/test has built it by the cluster phase).
+/// Run the built `kubectl-mosaic explain ARGS` against `w`'s cluster.
 pub fn explain(w: &World, args: &[&str]) -> Output {
+    explain_at(&w.kube.kubeconfig, args)
+}
+
+/// Run the built `kubectl-mosaic explain ARGS --kubeconfig KUBECONFIG` (colour off). The binary
+/// is cargo's (`cargo build -p kubectl-mosaic`; scripts/test has built it by the cluster phase).
+pub fn explain_at(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
     let bin = crate::bin_path("kubectl-mosaic");
     assert!(
         bin.exists(),
@@ -140,8 +145,9 @@ pub fn explain(w: &World, args: &[&str]) -> Output {
         .arg("explain")
         .args(args)
         .arg("--kubeconfig")
-        .arg(&w.kube.kubeconfig)
+        .arg(kubeconfig)
         .env_remove("KUBECONFIG")
+        .env("NO_COLOR", "1")
         .output()
         .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()))
 }

@@ -9,7 +9,7 @@
 //! targetPort is right gets no such finding, and the probe shows its pod answering. No probe
 //! pod is left. `#[ignore]`d: scripts/test's cluster phase runs it with `--ignored`.
 
-use std::process::{Command, Output};
+use std::process::Command;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Endpoints, Pod, Secret, Service, ServiceAccount};
@@ -36,24 +36,6 @@ fn probe_image() -> String {
         .find_map(|l| l.strip_prefix("export MOSAIC_CLUSTER_PROBE_IMAGE="))
         .unwrap_or_else(|| panic!("scripts/probe-image printed no image: {stdout}"))
         .to_string()
-}
-
-fn explain(kubeconfig: &std::path::Path, args: &[&str]) -> Output {
-    let bin = mosaic_tests::bin_path("kubectl-mosaic");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p kubectl-mosaic` first",
-        bin.display()
-    );
-    Command::new(&bin)
-        .arg("explain")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("run {}: {e}", bin.display()))
 }
 
 async fn create<K>(client: &kube::Client, ns: &str, v: Value)
@@ -147,7 +129,7 @@ async fn cluster_probe_makes_a_wrong_target_port_certain_and_passes_a_right_one(
     .await;
 
     // The wrong targetPort: certain, from the probe's evidence.
-    let out = explain(
+    let out = mosaic_tests::webhook::explain_at(
         &k.kubeconfig,
         &[
             "svc/wrong",
@@ -196,7 +178,7 @@ async fn cluster_probe_makes_a_wrong_target_port_certain_and_passes_a_right_one(
     );
 
     // The right targetPort: no finding, and the probe shows the pod answering on it.
-    let out = explain(
+    let out = mosaic_tests::webhook::explain_at(
         &k.kubeconfig,
         &[
             "svc/right",

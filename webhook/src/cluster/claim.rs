@@ -95,13 +95,19 @@ fn is_conflict(e: &kube::Error) -> bool {
 
 impl Claimed {
     /// Claim `build` (as last read) for `me`: one guarded status update; a 409 means someone
-    /// else got there first.
+    /// else got there first. A Pending Build starts Building. A Build taken over from a replica
+    /// that stopped keeps the phase it reached and when it entered each phase: the run decides
+    /// whether it builds again (then it enters Building) or continues from its pushed image.
     pub async fn claim(api: Api<Build>, build: &Build, me: &str) -> Result<Self, ClaimError> {
         Self::claim_as(api, build, me, |s, now| {
-            s.phase = BuildPhase::Building;
-            s.phase_times.building = Some(now);
+            if matches!(phase_of(build), None | Some(BuildPhase::Pending)) {
+                s.phase = BuildPhase::Building;
+                s.phase_times.building = Some(now);
+                s.message = Some("claimed".into());
+            } else {
+                s.message = Some(format!("taken over by {me}"));
+            }
             s.reason = None;
-            s.message = Some("claimed".into());
         })
         .await
     }

@@ -48,23 +48,34 @@ use report::Reporter;
 pub(crate) use types::fail;
 pub use types::{Ctx, Deployed, Limits, Ports, Stop, Work};
 
-/// Move to `phase`, recording when.
+/// Move to `phase`, recording when. A Build taken over already in `phase` stays in it and keeps
+/// the time it first entered it; only the message changes.
 async fn enter(ctx: &Ctx, claimed: &Claimed, phase: BuildPhase, message: &str) -> Result<(), Stop> {
     let msg = message.to_string();
+    let changed = claimed
+        .build()
+        .await
+        .status
+        .is_none_or(|s| s.phase != phase);
     claimed
         .update(move |s| {
-            s.phase = phase;
-            let now = Some(crate::cluster::claim::now_time());
-            match phase {
-                BuildPhase::Pushing => s.phase_times.pushing = now,
-                BuildPhase::RollingOut => s.phase_times.rolling_out = now,
-                BuildPhase::Verifying => s.phase_times.verifying = now,
-                _ => {}
+            if s.phase != phase {
+                s.phase = phase;
+                let now = Some(crate::cluster::claim::now_time());
+                match phase {
+                    BuildPhase::Building => s.phase_times.building = now,
+                    BuildPhase::Pushing => s.phase_times.pushing = now,
+                    BuildPhase::RollingOut => s.phase_times.rolling_out = now,
+                    BuildPhase::Verifying => s.phase_times.verifying = now,
+                    _ => {}
+                }
             }
             s.message = Some(msg.clone());
         })
         .await?;
-    ctx.metrics.phase(phase);
+    if changed {
+        ctx.metrics.phase(phase);
+    }
     Ok(())
 }
 
@@ -225,6 +236,17 @@ async fn build_and_push(
     job: &Work,
     tries: &mut stages::Tries,
 ) -> Result<String, Stop> {
+    // A Build taken over in a later phase whose image cannot be found builds again: say so.
+    let phase = claimed.build().await.status.map(|s| s.phase);
+    if phase != Some(BuildPhase::Building) {
+        enter(
+            ctx,
+            claimed,
+            BuildPhase::Building,
+            "building again after a takeover",
+        )
+        .await?;
+    }
     let timer = ctx.metrics.time(Stage::Build);
     let (built, log_tail) = stages::fetch_and_build(
         ctx.ports.source.as_ref(),

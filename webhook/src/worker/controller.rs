@@ -182,7 +182,9 @@ async fn reconcile(build: Arc<Build>, worker: Arc<Worker>) -> Result<Action, Wor
         Err(ClaimError::Conflict(_)) => return Ok(Action::requeue(Duration::from_millis(200))),
         Err(e) => return Err(e.into()),
     };
-    ctx.metrics.phase(BuildPhase::Building);
+    if build.status.as_ref().map(|s| s.phase).unwrap_or_default() == BuildPhase::Pending {
+        ctx.metrics.phase(BuildPhase::Building);
+    }
     tracing::info!("build claimed");
     let heartbeat = claimed.heartbeat(ctx.limits.heartbeat);
     let mut report_errors = Vec::new();

@@ -31,16 +31,53 @@ async fn killed_in_rolling_out(w: &World, marker: &str) -> Build {
     api.get(&name).await.unwrap()
 }
 
+/// Every phase `name` is written in from `rv` on, in order, until it is terminal.
+fn phases_from(w: &World, name: &str, rv: &str) -> tokio::task::JoinHandle<Vec<BuildPhase>> {
+    use futures::StreamExt;
+    let (api, name, rv) = (w.builds(), name.to_string(), rv.to_string());
+    tokio::spawn(async move {
+        let wp = kube::api::WatchParams::default().fields(&format!("metadata.name={name}"));
+        let mut events = api.watch(&wp, &rv).await.expect("watch the Build").boxed();
+        let mut seen = Vec::new();
+        while let Some(ev) = events.next().await {
+            if let Ok(kube::api::WatchEvent::Modified(b)) = ev {
+                let phase = b.status.map(|s| s.phase).unwrap_or_default();
+                seen.push(phase);
+                if phase.is_terminal() {
+                    break;
+                }
+            }
+        }
+        seen
+    })
+}
+
 /// The second process takes `before` over and finishes it: Succeeded, with `before`'s digest,
-/// no new download of the commit, one rollout, and the resume logged.
+/// no new download of the commit, one rollout, and the resume logged. The takeover keeps the
+/// phase the Build had reached and when it entered each phase: it never shows Building again.
 async fn finished_from_the_pushed_digest(w: &World, before: &Build, digest: &str) {
     let downloads = w.gh.tarball_downloads();
     let _controller = deployment_controller(w, Rollouts::Healthy);
-    let second = start(w, "second", &[]).await;
     let name = before.metadata.name.clone().unwrap();
+    let rv = before.metadata.resource_version.clone().unwrap();
+    let phases = phases_from(w, &name, &rv);
+    let second = start(w, "second", &[]).await;
     let b = terminal(w, &name, 120).await;
     let st = b.status.clone().unwrap();
     assert_eq!(st.phase, BuildPhase::Succeeded, "{st:?}");
+    let phases = tokio::time::timeout(std::time::Duration::from_secs(30), phases)
+        .await
+        .expect("the watch saw the Build end")
+        .unwrap();
+    assert!(
+        !phases.contains(&BuildPhase::Building),
+        "the takeover showed Building again: {phases:?}"
+    );
+    let was = before.status.clone().unwrap();
+    assert_eq!(
+        st.phase_times.building, was.phase_times.building,
+        "the time the Build started building is kept"
+    );
     assert_eq!(st.claimed_by.as_deref(), Some("second"));
     assert_eq!(st.image.as_deref(), Some(digest), "the digest pushed first");
     assert_eq!(deployed_image(w).await, digest);

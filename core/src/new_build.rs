@@ -16,6 +16,21 @@ pub struct CommitRef<'a> {
     pub git_ref: &'a str,
 }
 
+/// Base-36 text of a number (short, DNS-safe suffixes of the name of a Build made again for a commit or a rollback).
+pub fn base36(mut n: u64) -> String {
+    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = vec![];
+    loop {
+        out.push(digits[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
 impl Build {
     /// The Build of `commit` for `binding`: named [`build_name`] (so a redelivery maps to the
     /// same Build), in the Binding's namespace, labelled with its Binding, commit and the
@@ -131,6 +146,14 @@ impl BuildTrigger {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn base36_is_short() {
+        assert_eq!(super::base36(0), "0");
+        assert_eq!(super::base36(35), "z");
+        assert_eq!(super::base36(36), "10");
+        assert!(super::base36(4_000_000_000).len() <= 7);
+    }
+
     use super::*;
 
     const SHA: &str = "6113728f27ae82c7b1a177c8d03f9e96e0adf246";

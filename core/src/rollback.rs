@@ -6,7 +6,7 @@
 
 use std::borrow::Borrow;
 
-use crate::new_build::CommitRef;
+use crate::new_build::{CommitRef, base36};
 use crate::reference::ImageRef;
 use crate::resources::{BuildTrigger, TriggerKind, build_name};
 use crate::{Binding, Build, BuildPhase};
@@ -108,21 +108,6 @@ pub fn choose<'a, B: Borrow<Build>>(
             .next()
             .ok_or(RollbackError::NothingEarlier),
     }
-}
-
-/// Base-36 text of a number (short, DNS-safe name suffixes).
-pub fn base36(mut n: u64) -> String {
-    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = vec![];
-    loop {
-        out.push(digits[(n % 36) as usize]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The rollback Build of `binding` to `source` (a Build [`choose`] returned), asked by `user` at

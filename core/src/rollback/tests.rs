@@ -154,11 +154,3 @@ fn the_webhook_applies_only_the_sources_own_image_from_the_bindings_repository()
         Err(RollbackError::Incomplete("image"))
     );
 }
-
-#[test]
-fn base36_is_short() {
-    assert_eq!(base36(0), "0");
-    assert_eq!(base36(35), "z");
-    assert_eq!(base36(36), "10");
-    assert!(base36(4_000_000_000).len() <= 7);
-}

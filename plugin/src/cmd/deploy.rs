@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Patch, PatchParams};
 use kube::{Api, ResourceExt};
 use mosaic_core::names::FIELD_MANAGER_PLUGIN;
+use mosaic_core::new_build::base36;
 use mosaic_core::resources::{BuildTrigger, build_name};
 use mosaic_core::{Binding, Build, BuildPhase, CommitRef};
 
@@ -88,21 +89,6 @@ pub fn manual_build(
         })?;
     b.metadata.name = Some(name.to_string());
     Ok(b)
-}
-
-/// Base-36 text of a number (short, DNS-safe suffixes).
-fn base36(mut n: u64) -> String {
-    let digits = b"0123456789abcdefghijklmnopqrstuvwxyz";
-    let mut out = vec![];
-    loop {
-        out.push(digits[(n % 36) as usize]);
-        n /= 36;
-        if n == 0 {
-            break;
-        }
-    }
-    out.reverse();
-    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The token for resolving refs: `GITHUB_TOKEN`, else the binding's GitHub Secret when readable.
@@ -351,13 +337,5 @@ mod tests {
         );
         assert_eq!(b.namespace().as_deref(), Some("ns"));
         assert_eq!(b.owner_references()[0].uid, "uid-api");
-    }
-
-    #[test]
-    fn base36_is_short() {
-        assert_eq!(base36(0), "0");
-        assert_eq!(base36(35), "z");
-        assert_eq!(base36(36), "10");
-        assert!(base36(4_000_000_000).len() <= 7);
     }
 }

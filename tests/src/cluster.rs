@@ -44,18 +44,23 @@ pub async fn assert_node_can_run_pods(kube: &TestKube) {
     );
 }
 
-/// Each node condition that stops pods from running, as "Type=Status: message".
+/// Each node condition that stops pods from running, as "node NAME Type=Status: message".
 pub async fn node_problems(kube: &TestKube) -> Vec<String> {
-    use k8s_openapi::api::core::v1::Node;
-    let nodes = kube::Api::<Node>::all(kube.client.clone())
+    let nodes = kube::Api::<k8s_openapi::api::core::v1::Node>::all(kube.client.clone())
         .list(&Default::default())
         .await
         .expect("list the cluster's nodes");
+    problems_of(&nodes.items)
+}
+
+/// The conditions of `nodes` that stop pods from running: Ready not True, or any pressure
+/// condition (MemoryPressure, DiskPressure, PIDPressure, NetworkUnavailable) True.
+pub fn problems_of(nodes: &[k8s_openapi::api::core::v1::Node]) -> Vec<String> {
     let mut problems = Vec::new();
-    for node in nodes.items {
-        let name = node.metadata.name.unwrap_or_default();
-        let conditions = node.status.and_then(|s| s.conditions).unwrap_or_default();
-        for c in conditions {
+    for node in nodes {
+        let name = node.metadata.name.as_deref().unwrap_or_default();
+        let conditions = node.status.as_ref().and_then(|s| s.conditions.as_ref());
+        for c in conditions.into_iter().flatten() {
             let bad = if c.type_ == "Ready" {
                 c.status != "True"
             } else {
@@ -66,7 +71,7 @@ pub async fn node_problems(kube: &TestKube) -> Vec<String> {
                     "node {name} {}={}: {}",
                     c.type_,
                     c.status,
-                    c.message.unwrap_or_default()
+                    c.message.as_deref().unwrap_or_default()
                 ));
             }
         }
@@ -123,3 +128,6 @@ pub async fn describe(kube: &TestKube, ns: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
